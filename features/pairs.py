@@ -1,0 +1,320 @@
+"""Context-asset pair features: one function for serving and training.
+
+The catalog is encoded once into an `AssetTable` of integer codes and multi-hot matrices;
+a batch of (context, asset) pairs is a `PairBatch` of per-pair arrays. `pair_features`
+turns a batch into named float32 columns, vectorised over pairs, so scoring 300 candidates
+for one request and building features for a million training examples run the same code.
+
+Everything here is pure numpy: playbook affinities arrive as matrices, semantic similarity
+and usage aggregates arrive as per-pair arrays computed by the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from features.schema import AssetType, BuyerRole, Depth, Language, Maturity, Stage, Tier, values
+
+STAGES = values(Stage)
+MATURITIES = values(Maturity)
+TYPES = values(AssetType)
+DEPTHS = values(Depth)
+LANGUAGES = values(Language)
+ROLES = values(BuyerRole)
+TIERS = values(Tier)
+_EPOCH = pd.Timestamp("2000-01-01")
+
+
+def days_since_epoch(ts: Iterable[object]) -> np.ndarray:
+    """Days (float) since 2000-01-01 for timestamps; NaN where missing."""
+    series = pd.to_datetime(pd.Series(list(ts), dtype=object), errors="coerce")
+    return ((series - _EPOCH).dt.total_seconds() / 86400.0).to_numpy(dtype=np.float64)
+
+
+def _codes(items: Sequence[object], vocab: Sequence[str]) -> np.ndarray:
+    lookup = {v: i for i, v in enumerate(vocab)}
+    return np.array([lookup.get(str(x), -1) if x is not None else -1 for x in items], dtype=np.int16)
+
+
+def _multi_hot(lists: Sequence[Sequence[str]], vocab: Sequence[str]) -> np.ndarray:
+    lookup = {v: i for i, v in enumerate(vocab)}
+    out = np.zeros((len(lists), len(vocab)), dtype=bool)
+    for row, items in enumerate(lists):
+        for item in items if items is not None else ():
+            col = lookup.get(str(item))
+            if col is not None:
+                out[row, col] = True
+    return out
+
+
+@dataclass(frozen=True)
+class AssetTable:
+    """The catalog as integer codes, aligned with the rows of the assets frame."""
+
+    ids: np.ndarray
+    type_code: np.ndarray  # (n,) index into TYPES
+    depth_code: np.ndarray  # (n,) index into DEPTHS, -1 when not stated
+    language_code: np.ndarray  # (n,) index into LANGUAGES, -1 unknown
+    min_tier_code: np.ndarray  # (n,) index into TIERS, -1 = no restriction
+    stages: np.ndarray  # (n, len(STAGES)) bool: written for this stage
+    maturities: np.ndarray  # (n, len(MATURITIES)) bool: written for this maturity
+    roles: np.ndarray  # (n, len(ROLES)) bool
+    industries: np.ndarray  # (n, len(industry_vocab)) bool
+    products: np.ndarray  # (n, len(product_vocab)) bool
+    competitors: np.ndarray  # (n, len(competitor_vocab)) bool
+    regions: np.ndarray  # (n, len(region_vocab)) bool; no region = available everywhere
+    published_day: np.ndarray  # (n,) days since 2000-01-01, NaN unknown
+    expires_day: np.ndarray  # (n,) NaN = never
+    industry_vocab: tuple[str, ...]
+    product_vocab: tuple[str, ...]
+    competitor_vocab: tuple[str, ...]
+    region_vocab: tuple[str, ...]
+    position: dict[str, int] = field(repr=False)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @classmethod
+    def from_frame(cls, assets: pd.DataFrame) -> AssetTable:
+        """Encode a validated assets frame (ASSETS contract, list cells as lists)."""
+
+        def lists(column: str) -> list[list[str]]:
+            if column not in assets:
+                return [[] for _ in range(len(assets))]
+            return [list(v) if v is not None and not isinstance(v, float) else [] for v in assets[column]]
+
+        def vocab(column: str) -> tuple[str, ...]:
+            return tuple(sorted({x for row in lists(column) for x in row}))
+
+        industry_vocab, product_vocab = vocab("industries"), vocab("products")
+        competitor_vocab, region_vocab = vocab("competitors"), vocab("regions")
+        ids = assets["asset_id"].astype(str).to_numpy()
+        return cls(
+            ids=ids,
+            type_code=_codes(assets["type"].tolist(), TYPES),
+            depth_code=_codes(assets.get("depth", pd.Series([None] * len(assets))).tolist(), DEPTHS),
+            language_code=_codes(assets.get("language", pd.Series([None] * len(assets))).tolist(), LANGUAGES),
+            min_tier_code=_codes(assets.get("min_tier", pd.Series([None] * len(assets))).tolist(), TIERS),
+            stages=_multi_hot(lists("stages"), STAGES),
+            maturities=_multi_hot(lists("maturities"), MATURITIES),
+            roles=_multi_hot(lists("buyer_roles"), ROLES),
+            industries=_multi_hot(lists("industries"), industry_vocab),
+            products=_multi_hot(lists("products"), product_vocab),
+            competitors=_multi_hot(lists("competitors"), competitor_vocab),
+            regions=_multi_hot(lists("regions"), region_vocab),
+            published_day=days_since_epoch(assets.get("published_at", pd.Series([None] * len(assets)))),
+            expires_day=days_since_epoch(assets.get("expires_at", pd.Series([None] * len(assets)))),
+            industry_vocab=industry_vocab,
+            product_vocab=product_vocab,
+            competitor_vocab=competitor_vocab,
+            region_vocab=region_vocab,
+            position={a: i for i, a in enumerate(ids.tolist())},
+        )
+
+    def hot(self, vocab: Sequence[str], items: Iterable[str]) -> np.ndarray:
+        """A multi-hot row over `vocab` for `items` (unknown items are ignored)."""
+        lookup = {v: i for i, v in enumerate(vocab)}
+        row = np.zeros(len(vocab), dtype=bool)
+        for item in items:
+            if item in lookup:
+                row[lookup[item]] = True
+        return row
+
+
+@dataclass(frozen=True)
+class PlaybookMatrices:
+    """Playbook affinities as arrays (see recommender.playbook for the editable YAML)."""
+
+    stage_type: np.ndarray  # (len(STAGES), len(TYPES)) in [0, 1]
+    maturity_depth: np.ndarray  # (len(MATURITIES), len(DEPTHS)) in [0, 1]
+    maturity_type: np.ndarray  # (len(MATURITIES), len(TYPES)) in [0, 1]
+    default: float = 0.3
+    weights: tuple[float, float, float] = (0.5, 0.25, 0.25)  # stage_type, maturity_depth, maturity_type
+
+
+@dataclass
+class PairBatch:
+    """Per-pair context arrays, aligned with `asset_pos` (positions in the AssetTable).
+
+    Multi-hot context columns use the AssetTable's vocabularies. For one request every row is
+    the same context; `PairBatch.single` broadcasts it cheaply.
+    """
+
+    asset_pos: np.ndarray  # (p,) int
+    stage: np.ndarray  # (p,) index into STAGES
+    maturity: np.ndarray  # (p,) index into MATURITIES
+    industry: np.ndarray  # (p, n_industries) bool: the deal's industry (and partner focus)
+    products: np.ndarray  # (p, n_products) bool
+    competitors: np.ndarray  # (p, n_competitors) bool
+    role: np.ndarray  # (p,) index into ROLES, -1 unknown
+    languages: np.ndarray  # (p, len(LANGUAGES)) bool: the partner's languages
+    day: np.ndarray  # (p,) days since 2000-01-01 of the request
+    semantic: np.ndarray  # (p,) cosine similarity of deal text to the asset; 0 without text
+    has_text: np.ndarray  # (p,) bool: the context carried notes text
+    usage: dict[str, np.ndarray] = field(default_factory=dict)  # learned-from-logs features
+
+    @classmethod
+    def single(
+        cls,
+        table: AssetTable,
+        asset_pos: np.ndarray,
+        *,
+        stage: str,
+        maturity: str,
+        industry: str | None,
+        products: Sequence[str],
+        competitors: Sequence[str],
+        role: str | None,
+        languages: Sequence[str],
+        day: float,
+        semantic: np.ndarray | None,
+        usage: dict[str, np.ndarray] | None = None,
+    ) -> PairBatch:
+        p = len(asset_pos)
+
+        def rep(row: np.ndarray) -> np.ndarray:
+            return np.broadcast_to(row, (p, len(row)))
+
+        return cls(
+            asset_pos=np.asarray(asset_pos, dtype=np.int64),
+            stage=np.full(p, STAGES.index(stage), dtype=np.int16),
+            maturity=np.full(p, MATURITIES.index(maturity), dtype=np.int16),
+            industry=rep(table.hot(table.industry_vocab, [industry] if industry else [])),
+            products=rep(table.hot(table.product_vocab, products)),
+            competitors=rep(table.hot(table.competitor_vocab, competitors)),
+            role=np.full(p, ROLES.index(role) if role in ROLES else -1, dtype=np.int16),
+            languages=rep(table.hot(LANGUAGES, languages)),
+            day=np.full(p, day, dtype=np.float64),
+            semantic=(
+                np.zeros(p, dtype=np.float32) if semantic is None else np.asarray(semantic, np.float32)
+            ),
+            has_text=np.full(p, semantic is not None, dtype=bool),
+            usage=usage or {},
+        )
+
+
+# Names of the columns `pair_features` returns, in order (models store this list).
+CONTENT_FEATURES = (
+    "prior_stage_type",
+    "prior_maturity_depth",
+    "prior_maturity_type",
+    "prior",
+    "semantic",
+    "has_text",
+    "stage_tagged",
+    "stage_untagged",
+    "maturity_tagged",
+    "maturity_untagged",
+    "maturity_distance",
+    "industry_match",
+    "industry_agnostic",
+    "product_match",
+    "product_agnostic",
+    "competitor_match",
+    "role_match",
+    "language_match",
+    "age_days",
+    "is_type_battlecard",
+)
+
+
+def _row_any(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise 'any overlap' of two equally shaped boolean matrices."""
+    if a.shape[1] == 0:
+        return np.zeros(a.shape[0], dtype=bool)
+    return np.logical_and(a, b).any(axis=1)
+
+
+def prior_components(
+    table: AssetTable, batch: PairBatch, playbook: PlaybookMatrices
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The three playbook affinities of each pair: stage x type, maturity x depth, maturity x type."""
+    pos = batch.asset_pos
+    types = table.type_code[pos]
+    stage_type = playbook.stage_type[batch.stage, types]
+    depth = table.depth_code[pos]
+    maturity_depth = np.where(
+        depth >= 0, playbook.maturity_depth[batch.maturity, np.maximum(depth, 0)], playbook.default
+    )
+    maturity_type = playbook.maturity_type[batch.maturity, types]
+    return (
+        stage_type.astype(np.float32),
+        maturity_depth.astype(np.float32),
+        maturity_type.astype(np.float32),
+    )
+
+
+def pair_features(
+    table: AssetTable, batch: PairBatch, playbook: PlaybookMatrices
+) -> dict[str, np.ndarray]:
+    """Named float32 feature columns for each pair in `batch`.
+
+    Content features (`CONTENT_FEATURES`) come from catalog metadata, the playbook and the deal
+    text; usage features (`batch.usage`, e.g. segment popularity, smoothed CTR, win influence)
+    are passed through as computed from events strictly before each pair's time.
+    """
+    pos = batch.asset_pos
+    n = len(pos)
+    st, md, mt = prior_components(table, batch, playbook)
+    w_st, w_md, w_mt = playbook.weights
+    stages = table.stages[pos]
+    maturities = table.maturities[pos]
+    stage_tagged = stages[np.arange(n), batch.stage]
+    maturity_tagged = maturities[np.arange(n), batch.maturity]
+    # Distance from the partner's maturity to the nearest maturity the asset was written for.
+    if n:
+        levels = np.arange(len(MATURITIES))
+        dist = np.abs(levels[None, :] - batch.maturity[:, None].astype(np.int32))
+        dist = np.where(maturities, dist, 99).min(axis=1)
+        dist = np.where(maturities.any(axis=1), dist, 0)
+    else:
+        dist = np.zeros(0)
+    industries = table.industries[pos]
+    products = table.products[pos]
+    role_ok = batch.role >= 0
+    role_match = np.zeros(n, dtype=bool)
+    if role_ok.any():
+        role_match[role_ok] = table.roles[pos[role_ok], batch.role[role_ok]]
+    lang = table.language_code[pos]
+    language_match = np.zeros(n, dtype=bool)
+    known = lang >= 0
+    language_match[known] = batch.languages[np.arange(n)[known], lang[known]]
+    age = batch.day - table.published_day[pos]
+    age = np.where(np.isnan(age), 365.0, np.clip(age, 0, None))
+    cols: dict[str, np.ndarray] = {
+        "prior_stage_type": st,
+        "prior_maturity_depth": md,
+        "prior_maturity_type": mt,
+        "prior": (w_st * st + w_md * md + w_mt * mt).astype(np.float32),
+        "semantic": batch.semantic.astype(np.float32),
+        "has_text": batch.has_text,
+        "stage_tagged": stage_tagged,
+        "stage_untagged": ~stages.any(axis=1),
+        "maturity_tagged": maturity_tagged,
+        "maturity_untagged": ~maturities.any(axis=1),
+        "maturity_distance": dist,
+        "industry_match": _row_any(industries, batch.industry),
+        "industry_agnostic": ~industries.any(axis=1),
+        "product_match": _row_any(products, batch.products),
+        "product_agnostic": ~products.any(axis=1),
+        "competitor_match": _row_any(table.competitors[pos], batch.competitors),
+        "role_match": role_match,
+        "language_match": language_match,
+        "age_days": age,
+        "is_type_battlecard": table.type_code[pos] == TYPES.index(AssetType.BATTLECARD.value),
+    }
+    out = {k: np.asarray(v, dtype=np.float32) for k, v in cols.items()}
+    for name, column in batch.usage.items():
+        out[name] = np.asarray(column, dtype=np.float32)
+    return out
+
+
+def feature_matrix(columns: dict[str, np.ndarray], names: Sequence[str]) -> np.ndarray:
+    """Stack named columns into an (n_pairs, len(names)) float32 matrix in `names` order."""
+    if not names:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.column_stack([columns[name] for name in names]).astype(np.float32, copy=False)

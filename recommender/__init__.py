@@ -1,0 +1,4 @@
+"""The engine's core: catalog, embeddings, index, playbook prior, ranking pipeline, learning.
+
+Imports `features`; never `service`.
+"""

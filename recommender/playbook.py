@@ -1,0 +1,132 @@
+"""The playbook prior: which content fits which stage and which partner maturity.
+
+Loaded from a YAML file that channel managers can read and edit (see data/demo/playbook.yaml).
+Validation reports every problem at once with its place in the file (`stage_type.negotiaton`,
+an unknown stage) and the allowed names, and the engine keeps its previous playbook when a new
+one is rejected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from features.pairs import DEPTHS, MATURITIES, STAGES, TYPES, PlaybookMatrices
+from features.validation import Problem, SchemaError
+
+DEFAULT_PLAYBOOK = Path(__file__).resolve().parent.parent / "data" / "demo" / "playbook.yaml"
+_TABLES = {
+    "stage_type": (STAGES, TYPES, "stage", "asset type"),
+    "maturity_depth": (MATURITIES, DEPTHS, "maturity", "depth"),
+    "maturity_type": (MATURITIES, TYPES, "maturity", "asset type"),
+}
+
+
+@dataclass(frozen=True)
+class Playbook:
+    """A validated playbook: the raw mapping (for display and editing) and its matrices."""
+
+    source: str
+    raw: dict[str, Any]
+    matrices: PlaybookMatrices
+    weights: tuple[float, float, float]
+
+    @classmethod
+    def load(cls, path: Path = DEFAULT_PLAYBOOK) -> Playbook:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise FileNotFoundError(f"playbook {path} does not exist") from None
+        return cls.from_yaml(text, source=str(path))
+
+    @classmethod
+    def from_yaml(cls, text: str, *, source: str = "playbook.yaml") -> Playbook:
+        try:
+            raw = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise SchemaError([Problem(source, None, None, f"not valid YAML: {exc}")]) from None
+        return cls.from_mapping(raw, source=source)
+
+    @classmethod
+    def from_mapping(cls, raw: Any, *, source: str = "playbook") -> Playbook:
+        problems: list[Problem] = []
+
+        def bad(where: str, reason: str) -> None:
+            problems.append(Problem(source, None, where, reason))
+
+        if not isinstance(raw, dict):
+            raise SchemaError([Problem(source, None, None, "must be a mapping of tables")])
+        known = {"version", "default", "weights", *_TABLES}
+        for key in raw:
+            if key not in known:
+                bad(str(key), f"unknown section; expected one of {sorted(known)}")
+        default = raw.get("default", 0.25)
+        if not _is_unit(default):
+            bad("default", f"{default!r} is not a number between 0 and 1")
+            default = 0.25
+        weights_raw = raw.get("weights", {}) or {}
+        weights = []
+        for name in _TABLES:
+            w = weights_raw.get(name, 1.0) if isinstance(weights_raw, dict) else 1.0
+            if not isinstance(w, (int, float)) or isinstance(w, bool) or w < 0:
+                bad(f"weights.{name}", f"{w!r} is not a non-negative number")
+                w = 1.0
+            weights.append(float(w))
+        if isinstance(weights_raw, dict):
+            for name in weights_raw:
+                if name not in _TABLES:
+                    bad(f"weights.{name}", f"unknown table; expected one of {sorted(_TABLES)}")
+        total = sum(weights) or 1.0
+        arrays: dict[str, np.ndarray] = {}
+        for name, (rows, cols, row_label, col_label) in _TABLES.items():
+            matrix = np.full((len(rows), len(cols)), float(default), dtype=np.float32)
+            table = raw.get(name, {}) or {}
+            if not isinstance(table, dict):
+                bad(name, f"must map each {row_label} to its {col_label} affinities")
+                table = {}
+            for row_key, cells in table.items():
+                if str(row_key) not in rows:
+                    bad(f"{name}.{row_key}", f"{row_key!r} is not a {row_label}; expected one of {rows}")
+                    continue
+                if not isinstance(cells, dict):
+                    bad(f"{name}.{row_key}", f"must map {col_label}s to numbers")
+                    continue
+                for col_key, value in cells.items():
+                    where = f"{name}.{row_key}.{col_key}"
+                    if str(col_key) not in cols:
+                        bad(where, f"{col_key!r} is not a {col_label}; expected one of {cols}")
+                    elif not _is_unit(value):
+                        bad(where, f"{value!r} is not a number between 0 and 1")
+                    else:
+                        matrix[rows.index(str(row_key)), cols.index(str(col_key))] = float(value)
+            arrays[name] = matrix
+        if problems:
+            raise SchemaError(problems)
+        w = (weights[0] / total, weights[1] / total, weights[2] / total)
+        matrices = PlaybookMatrices(
+            stage_type=arrays["stage_type"],
+            maturity_depth=arrays["maturity_depth"],
+            maturity_type=arrays["maturity_type"],
+            default=float(default),
+            weights=w,
+        )
+        return cls(source=source, raw=raw, matrices=matrices, weights=w)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.raw, sort_keys=False, allow_unicode=True)
+
+    def stage_type(self, stage: str, asset_type: str) -> float:
+        return float(self.matrices.stage_type[STAGES.index(stage), TYPES.index(asset_type)])
+
+    def best_types(self, stage: str, top: int = 4) -> list[str]:
+        """The asset types the playbook favours most for `stage`, best first."""
+        row = self.matrices.stage_type[STAGES.index(stage)]
+        return [TYPES[i] for i in np.argsort(-row, kind="stable")[:top]]
+
+
+def _is_unit(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1

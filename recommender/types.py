@@ -1,0 +1,132 @@
+"""Value objects that cross the engine's boundary: partner profile, deal context, results."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from features.schema import BuyerRole, Language, Maturity, Stage, Tier, values
+
+
+def _check(value: str | None, enum: type, name: str, *, optional: bool = True) -> None:
+    if value is None and optional:
+        return
+    allowed = values(enum)
+    if value not in allowed:
+        raise ValueError(f"{name}={value!r} is not valid; expected one of {allowed}")
+
+
+@dataclass(frozen=True)
+class PartnerProfile:
+    """What the engine knows of a partner: stored profile merged with what a request states."""
+
+    partner_id: str | None = None
+    name: str | None = None
+    tier: str = Tier.REGISTERED.value
+    maturity: str = Maturity.DEVELOPING.value
+    type: str | None = None
+    industries: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    certified_products: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _check(self.tier, Tier, "tier", optional=False)
+        _check(self.maturity, Maturity, "maturity", optional=False)
+        for lang in self.languages:
+            _check(lang, Language, "language", optional=False)
+
+    def merged(self, **stated: Any) -> PartnerProfile:
+        """This profile with the non-empty fields a request states taking precedence."""
+        updates = {k: (tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in stated.items()}
+        updates = {k: v for k, v in updates.items() if v not in (None, ())}
+        return replace(self, **updates) if updates else self
+
+    @property
+    def segment(self) -> str:
+        """tier x maturity: the coarse segment used for popularity and overrides."""
+        return f"{self.tier}/{self.maturity}"
+
+
+@dataclass(frozen=True)
+class DealContext:
+    """The deal at hand."""
+
+    stage: str
+    industry: str | None = None
+    products: tuple[str, ...] = ()
+    size: float | None = None
+    competitors: tuple[str, ...] = ()
+    buyer_role: str | None = None
+    notes: str | None = None
+    language: str | None = None
+    deal_id: str | None = None
+
+    def __post_init__(self) -> None:
+        _check(self.stage, Stage, "stage", optional=False)
+        _check(self.buyer_role, BuyerRole, "buyer_role")
+        _check(self.language, Language, "language")
+
+    @property
+    def text(self) -> str | None:
+        """The free text to embed (notes), or None when there is none."""
+        notes = (self.notes or "").strip()
+        return notes or None
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions the caller asks for; empty means no restriction."""
+
+    types: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    exclude_seen: bool = False
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    text: str
+
+
+@dataclass(frozen=True)
+class RecommendedItem:
+    asset_id: str
+    title: str
+    type: str
+    language: str | None
+    url: str | None
+    score: float
+    reasons: tuple[Reason, ...]
+    features: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
+
+    def to_dict(self, *, reasons_as_text: bool = False) -> dict[str, Any]:
+        return {
+            "asset_id": self.asset_id,
+            "title": self.title,
+            "type": self.type,
+            "language": self.language,
+            "url": self.url,
+            "score": round(float(self.score), 6),
+            "reasons": [r.text for r in self.reasons]
+            if reasons_as_text
+            else [{"code": r.code, "text": r.text} for r in self.reasons],
+        }
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    request_id: str
+    model_version: str
+    partner: PartnerProfile
+    context: DealContext
+    items: tuple[RecommendedItem, ...]
+    candidates: int = 0
+
+    def ids(self) -> list[str]:
+        return [item.asset_id for item in self.items]
+
+
+def as_tuple(items: Sequence[str] | None) -> tuple[str, ...]:
+    return tuple(items or ())

@@ -1,0 +1,141 @@
+"""Where a workspace keeps its files.
+
+A workspace is one folder holding everything the engine reads and writes at run time except
+trained models (which live in a separate registry folder so several workspaces can share
+them). Only this module knows the layout; everything else asks it for paths.
+
+    <root>/catalog/                    replaced as one folder, so catalog and index always agree:
+        assets.parquet                 validated asset table (one row per asset)
+        chunks.parquet                 text chunks that were embedded (asset_id, chunk, text)
+        index/                         FAISS index + manifest.json + chunk ids
+    <root>/cache/embeddings.sqlite     vectors by content hash
+    <root>/partners.parquet            validated partner table
+    <root>/deals.parquet               generated or imported deals
+    <root>/playbook.yaml               the editable playbook prior
+    <root>/events.sqlite               the event journal
+    <root>/console.sqlite              overrides, audit log, API keys
+    <root>/generated/                  demo generator output (usage logs, ground truth)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_ROOT = PROJECT_ROOT / "data"
+DEFAULT_MODELS = PROJECT_ROOT / "models"
+DEMO_SOURCE = PROJECT_ROOT / "data" / "demo"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path = DEFAULT_ROOT
+    models_dir: Path = DEFAULT_MODELS
+
+    @classmethod
+    def at(
+        cls, root: str | os.PathLike[str], models_dir: str | os.PathLike[str] | None = None
+    ) -> Workspace:
+        """A workspace at `root`; models default to `<root>/models` (the project's `models/`
+        for the default workspace)."""
+        path = Path(root).resolve()
+        if models_dir is not None:
+            models = Path(models_dir).resolve()
+        else:
+            models = DEFAULT_MODELS if path == DEFAULT_ROOT else path / "models"
+        return cls(root=path, models_dir=models)
+
+    @property
+    def catalog_dir(self) -> Path:
+        return self.root / "catalog"
+
+    @property
+    def assets_path(self) -> Path:
+        return self.catalog_dir / "assets.parquet"
+
+    @property
+    def chunks_path(self) -> Path:
+        return self.catalog_dir / "chunks.parquet"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.catalog_dir / "index"
+
+    @property
+    def cache_path(self) -> Path:
+        return self.root / "cache" / "embeddings.sqlite"
+
+    @property
+    def partners_path(self) -> Path:
+        return self.root / "partners.parquet"
+
+    @property
+    def deals_path(self) -> Path:
+        return self.root / "deals.parquet"
+
+    @property
+    def playbook_path(self) -> Path:
+        return self.root / "playbook.yaml"
+
+    @property
+    def events_path(self) -> Path:
+        return self.root / "events.sqlite"
+
+    @property
+    def console_path(self) -> Path:
+        return self.root / "console.sqlite"
+
+    @property
+    def generated_dir(self) -> Path:
+        return self.root / "generated"
+
+    def has_catalog(self) -> bool:
+        return self.assets_path.exists() and (self.index_dir / "manifest.json").exists()
+
+    def ensure(self) -> Workspace:
+        self.root.mkdir(parents=True, exist_ok=True)
+        return self
+
+
+@contextmanager
+def atomic_dir(target: Path) -> Iterator[Path]:
+    """Yield a fresh temporary folder beside `target`; on success it replaces `target` whole.
+
+    If the body raises, `target` is untouched and the temporary folder is removed, so a failed
+    build never leaves half an index behind.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = target.with_name(f".{target.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(tmp, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through a temporary file and a rename (readers never see half)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

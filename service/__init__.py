@@ -1,0 +1,1 @@
+"""The HTTP edge: FastAPI app, routers, auth, metrics and the channel manager console."""
