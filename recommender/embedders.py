@@ -103,8 +103,12 @@ class SentenceTransformerEmbedder:
             ) from exc
         self._model = SentenceTransformer(str(path), device="cpu")
         self.batch_size = batch_size
-        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
-        self.id = f"sentence-transformers/{Path(str(path)).name if name_or_path != 'minilm' else 'all-MiniLM-L6-v2'}"
+        dim_of = getattr(self._model, "get_embedding_dimension", None) or getattr(
+            self._model, "get_sentence_embedding_dimension"
+        )
+        self.dim = int(dim_of() or 0)
+        label = "all-MiniLM-L6-v2" if name_or_path == "minilm" else Path(str(path)).name
+        self.id = f"sentence-transformers/{label}"
         self._lock = threading.Lock()
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:

@@ -1,0 +1,72 @@
+import numpy as np
+import pytest
+
+from recommender.embedders import EmbeddingCache, QueryCache, embed_passages_cached, get_embedder
+
+
+class CountingEmbedder:
+    """A fake that counts calls: this test is about the cache, not about embeddings."""
+
+    id = "counting"
+    dim = 4
+
+    def __init__(self):
+        self.embedded: list[str] = []
+
+    def embed_queries(self, texts):
+        return self.embed_passages(texts)
+
+    def embed_passages(self, texts, *, progress=False):
+        self.embedded += list(texts)
+        out = np.array([[len(t), t.count("a"), 1.0, 0.5] for t in texts], dtype=np.float32)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def test_cache_embeds_only_what_changed(tmp_path):
+    fake = CountingEmbedder()
+    cache = EmbeddingCache(tmp_path / "c.sqlite")
+    first, new = embed_passages_cached(fake, ["alpha", "beta", "alpha"], cache)
+    assert new == 2 and fake.embedded == ["alpha", "beta"]
+    again, new = embed_passages_cached(fake, ["beta", "gamma", "alpha"], cache)
+    assert new == 1 and fake.embedded[-1] == "gamma"
+    np.testing.assert_allclose(again[0], first[1])
+    np.testing.assert_allclose(again[2], first[0])
+    cache.close()
+    reopened = EmbeddingCache(tmp_path / "c.sqlite")
+    _, new = embed_passages_cached(fake, ["alpha", "beta", "gamma"], reopened)
+    assert new == 0
+
+
+def test_query_cache_is_bounded():
+    fake = CountingEmbedder()
+    qc = QueryCache(fake, maxsize=2)
+    qc.embed("a")
+    qc.embed("b")
+    qc.embed("a")
+    qc.embed("c")  # evicts b (least recently used)
+    qc.embed("b")
+    assert fake.embedded == ["a", "b", "c", "b"]
+    assert qc.hits == 1
+
+
+@pytest.mark.slow
+def test_e5_vectors_are_unit_and_prefix_aware():
+    e5 = get_embedder("e5")
+    q = e5.embed_queries(["ROI calculator"])
+    p = e5.embed_passages(["ROI calculator"])
+    assert q.shape == p.shape == (1, e5.dim) == (1, 384)
+    assert np.linalg.norm(q) == pytest.approx(1.0, abs=1e-5)
+    assert not np.allclose(q, p)  # "query: " and "passage: " prefixes differ
+
+
+@pytest.mark.slow
+def test_minilm_loads_offline_from_its_package():
+    st = get_embedder("minilm")
+    assert st.dim == 384 and "MiniLM" in st.id
+    v = st.embed_passages(["return on investment calculator", "ROI calculator", "a holiday in Crete"])
+    assert v[0] @ v[1] > v[0] @ v[2]
+
+
+def test_unknown_model_is_not_downloaded():
+    with pytest.raises(FileNotFoundError, match="never downloaded"):
+        get_embedder("intfloat/some-model-not-on-disk")

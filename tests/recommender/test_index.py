@@ -1,0 +1,104 @@
+import json
+
+import numpy as np
+import pytest
+
+from recommender.index import IndexMismatchError, VectorIndex
+
+
+def unit(rng, n, d=32):
+    v = rng.normal(size=(n, d)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def chunks():
+    rng = np.random.default_rng(0)
+    # 60 assets, some with several chunks
+    ids = [f"A{i % 60:03d}" for i in range(150)]
+    return unit(rng, 150), ids
+
+
+def brute_force(vectors, ids, query, k, allowed=None):
+    sims = vectors @ query
+    best = {}
+    for s, a in zip(sims, ids, strict=True):
+        if allowed is not None and a not in allowed:
+            continue
+        best[a] = max(best.get(a, -9), float(s))
+    return sorted(best, key=lambda a: -best[a])[:k]
+
+
+@pytest.mark.parametrize("threshold", [10**9, 0], ids=["flat", "hnsw"])
+def test_asset_search_matches_brute_force(chunks, threshold):
+    vectors, ids = chunks
+    index = VectorIndex.build(vectors, ids, embedder_id="test", hnsw_threshold=threshold)
+    assert index.kind == ("flat" if threshold else "hnsw")
+    rng = np.random.default_rng(1)
+    for q in unit(rng, 10):
+        got = index.search_assets(q, 5).asset_ids
+        assert got == brute_force(vectors, ids, q, 5)
+
+
+@pytest.mark.parametrize("threshold", [10**9, 0], ids=["flat", "hnsw"])
+def test_filtered_search_still_returns_k(chunks, threshold):
+    vectors, ids = chunks
+    index = VectorIndex.build(vectors, ids, embedder_id="test", hnsw_threshold=threshold)
+    allowed_ids = {f"A{i:03d}" for i in range(0, 60, 6)}  # 10 of 60 assets
+    mask = index.asset_mask(allowed_ids)
+    q = unit(np.random.default_rng(2), 1)[0]
+    hits = index.search_assets(q, 8, allowed=mask)
+    assert len(hits.asset_ids) == 8
+    assert set(hits.asset_ids) <= allowed_ids
+    assert hits.asset_ids == brute_force(vectors, ids, q, 8, allowed_ids)
+    assert list(hits.scores) == sorted(hits.scores, reverse=True)
+
+
+def test_save_load_round_trip(tmp_path, chunks):
+    vectors, ids = chunks
+    index = VectorIndex.build(vectors, ids, embedder_id="e5-test")
+    manifest = index.save(tmp_path / "ix")
+    assert manifest["count"] == 150 and manifest["assets"] == 60 and manifest["dim"] == 32
+    loaded = VectorIndex.load(tmp_path / "ix", embedder_id="e5-test", dim=32)
+    q = vectors[7]
+    assert loaded.search_assets(q, 3).asset_ids == index.search_assets(q, 3).asset_ids
+
+
+@pytest.mark.parametrize(
+    ("damage", "match"),
+    [
+        (lambda d: (d / "index.faiss").write_bytes((d / "index.faiss").read_bytes()[:100]), "checksum"),
+        (lambda d: (d / "chunk_assets.npy").unlink(), "missing"),
+        (lambda d: (d / "manifest.json").write_text("{not json"), "not valid JSON"),
+        (lambda d: (d / "manifest.json").unlink(), "missing"),
+    ],
+    ids=["truncated-index", "missing-ids", "corrupt-manifest", "no-manifest"],
+)
+def test_damaged_index_is_refused(tmp_path, chunks, damage, match):
+    vectors, ids = chunks
+    VectorIndex.build(vectors, ids, embedder_id="e5-test").save(tmp_path / "ix")
+    damage(tmp_path / "ix")
+    with pytest.raises(IndexMismatchError, match=match):
+        VectorIndex.load(tmp_path / "ix")
+
+
+def test_embedder_or_dimension_mismatch_is_refused(tmp_path, chunks):
+    vectors, ids = chunks
+    VectorIndex.build(vectors, ids, embedder_id="e5-test").save(tmp_path / "ix")
+    with pytest.raises(IndexMismatchError, match="built with embedder 'e5-test'"):
+        VectorIndex.load(tmp_path / "ix", embedder_id="minilm")
+    with pytest.raises(IndexMismatchError, match="dimension 32, the embedder produces 384"):
+        VectorIndex.load(tmp_path / "ix", dim=384)
+    manifest = json.loads((tmp_path / "ix" / "manifest.json").read_text())
+    manifest["count"] = 3
+    (tmp_path / "ix" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexMismatchError, match="manifest says 3"):
+        VectorIndex.load(tmp_path / "ix")
+
+
+def test_replaced_keeps_the_original(chunks):
+    vectors, ids = chunks
+    index = VectorIndex.build(vectors, ids, embedder_id="t")
+    new = index.replaced({"A000"}, vectors[:1], ["Z999"])
+    assert "A000" in index.asset_ids and "A000" not in new.asset_ids and "Z999" in new.asset_ids
+    assert new.index.ntotal == index.index.ntotal - 3 + 1
