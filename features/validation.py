@@ -11,6 +11,7 @@ the third record of the file whatever its format.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -94,11 +95,17 @@ def split_list(value: Any) -> list[str]:
     return [part.strip() for part in text.split(sep) if part.strip()]
 
 
+@functools.cache
+def _allowed(enum: type) -> tuple[frozenset[str], list[str]]:
+    listed = values(enum)
+    return frozenset(listed), listed
+
+
 def _check_enum(col: Column, raw: Any) -> str:
     assert col.enum is not None
     text = str(raw).strip().lower().replace("-", "_").replace(" ", "_")
-    allowed = values(col.enum)
-    if text not in allowed:
+    fast, allowed = _allowed(col.enum)
+    if text not in fast:
         raise ValueError(f"{raw!r} is not a valid {col.name}; expected one of {allowed}")
     return text
 
