@@ -251,7 +251,8 @@ def check_table(
                 )
             else:
                 seen[key] = first_row + i
-    result = pd.DataFrame(out, index=range(n))
+    # object columns keep None for missing values (pandas 3 would turn them into NaN)
+    result = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in out.items()}, index=range(n))
     for extra in frame.columns:
         if extra not in out:
             result[extra] = frame[extra].to_numpy()

@@ -1,0 +1,830 @@
+"""Catalog ingestion: sources -> validated assets -> chunks -> vectors -> one atomic folder.
+
+`ingest(workspace, sources)` is what `recommender ingest PATH` runs. A source is
+
+- a table of asset rows (`.jsonl`/`.ndjson`/`.json` lines or array, `.csv`, `.parquet`) following
+  the ASSETS contract; a row's optional `document` is a path relative to the table's folder
+  and must resolve inside it; or
+- a folder of documents (PDF, DOCX, HTML, Markdown, text), searched recursively (hidden files
+  and folders skipped). Each document becomes one asset; its metadata comes from YAML front
+  matter or a sidecar `<file>.meta.json|yaml` / `<stem>.meta.json|yaml`.
+
+Rules for documents (table rows with a `document`, and folder documents alike):
+- the asset's text is its `body` cell (if any) followed by the document's text;
+- cells the row leaves empty are filled from the document's metadata, then from what the format
+  itself says (HTML `<title>`/`<meta>`, PDF/DOCX title, first Markdown heading);
+- `type` must be stated (front matter, sidecar, a table cell or `<meta name="type">`);
+- `summary`, when not stated, is the document's opening (about 600 characters);
+- asset id of a folder document: `asset_id` (or `id`) from its metadata; otherwise its path
+  inside the folder without the extension, lowercased, each run of characters other than
+  a-z/0-9 replaced by '-' (`Guides/Onboarding Plan.md` -> `guides-onboarding-plan`), cut to
+  64 characters; a name with no such characters (e.g. Cyrillic) gets `doc-<12 hex of sha256 of
+  the path>`. Two documents deriving the same id are reported as duplicates: give one an id.
+- `language`, when not stated, is detected from title, summary and text.
+
+All-or-nothing: every problem in every source (unreadable file, bad cell, unusable document,
+path outside its folder, duplicate id within or across sources) is collected and raised as one
+`SchemaError`, and nothing is written: not the catalog, not the embedding cache. Only then are
+texts chunked (chunk 0 = title + summary, then the body/document text, each chunk prefixed
+with the title) and embedded through the content-hash cache, and `catalog/` is replaced whole.
+Without `replace`, the new assets are merged into the existing catalog by asset id (a new row
+replaces an old one with the same id; other old assets, their chunks and vectors are kept).
+Columns outside the ASSETS contract are dropped with a warning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import re
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.schema import ASSETS
+from features.validation import Problem, SchemaError, check_table, is_missing
+from recommender.catalog import (
+    ASSET_COLUMNS,
+    CHUNK_COLUMNS,
+    normalise_assets,
+    read_assets,
+    read_chunks,
+    write_assets,
+    write_chunks,
+)
+from recommender.documents import (
+    DEFAULT_MAX_BYTES,
+    SUPPORTED_SUFFIXES,
+    DocumentError,
+    ExtractedDocument,
+    chunk_text,
+    detect_language,
+    extract_document,
+    find_sidecars,
+    is_sidecar,
+)
+from recommender.embedders import (
+    Embedder,
+    EmbeddingCache,
+    embed_passages_cached,
+    get_embedder,
+)
+from recommender.index import IndexMismatchError, VectorIndex
+from recommender.workspace import Workspace, atomic_dir
+
+TABLE_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json", ".csv", ".parquet"})
+CHUNK_MAX_WORDS = 180
+CHUNK_OVERLAP = 30
+SUMMARY_CHARS = 600
+_CONTRACT = frozenset(ASSETS.names)
+_REQUIRED = tuple(c.name for c in ASSETS.columns if c.required)
+_ID_MAX = 64
+
+
+@dataclass
+class IngestReport:
+    """What an ingestion did. `assets`/`chunks` count the whole catalog after it;
+    `embedded` new vectors computed, `cached` vectors reused (cache or previous index)."""
+
+    assets: int
+    chunks: int
+    embedded: int
+    cached: int
+    seconds: float
+    sources: list[str]
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.assets} assets ({self.added} added, {self.updated} updated, "
+            f"{self.removed} removed), {self.chunks} chunks: {self.embedded} embedded, "
+            f"{self.cached} from cache, in {self.seconds:.1f} s"
+        )
+
+
+@dataclass
+class _Batch:
+    """Rows of one source before validation, with where to report each row's problems."""
+
+    label: str
+    records: list[dict[str, Any]]
+    where: list[tuple[str, int | None]]  # (source, row) per record
+    texts: list[str]  # extracted document text per record ("" when none)
+    doc_failed: set[int] = field(default_factory=set)  # records whose document was refused
+    folder: bool = False
+
+
+@dataclass(frozen=True)
+class _Options:
+    max_document_bytes: int
+    allow_pdf_javascript: bool
+
+
+# --- public API ----------------------------------------------------------------------------
+def ingest(
+    workspace: Workspace,
+    sources: Sequence[str | os.PathLike[str]],
+    *,
+    embedder: Embedder | None = None,
+    replace: bool = False,
+    progress: bool = True,
+    max_chunks_per_asset: int = 20,
+    max_document_bytes: int = DEFAULT_MAX_BYTES,
+    allow_pdf_javascript: bool = False,
+) -> IngestReport:
+    """Validate every source, then rebuild `workspace`'s catalog and index atomically.
+
+    Raises `SchemaError` listing every problem, having written nothing, when any source is
+    bad. `replace=True` makes the catalog exactly the given sources; otherwise assets are
+    upserted into the existing catalog by asset id.
+    """
+    started = time.perf_counter()
+    if not sources:
+        raise ValueError("ingest needs at least one source (a table file or a folder)")
+    options = _Options(max_document_bytes, allow_pdf_javascript)
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    batches = [_read_source(Path(s), options, problems, warnings) for s in sources]
+    rows, texts = _validate(batches, problems, warnings)
+    return _commit(
+        workspace,
+        rows,
+        texts,
+        embedder=embedder,
+        replace=replace,
+        progress=progress,
+        max_chunks_per_asset=max_chunks_per_asset,
+        sources=[str(s) for s in sources],
+        warnings=warnings,
+        started=started,
+    )
+
+
+def upsert_assets(
+    workspace: Workspace,
+    rows: pd.DataFrame,
+    *,
+    embedder: Embedder | None = None,
+    base_dir: Path | None = None,
+    source: str = "upsert",
+    progress: bool = False,
+    max_chunks_per_asset: int = 20,
+    max_document_bytes: int = DEFAULT_MAX_BYTES,
+    allow_pdf_javascript: bool = False,
+) -> IngestReport:
+    """Add or replace assets given as ASSETS rows (the admin API's path), atomically.
+
+    Same validation and write as `ingest`; only new or changed texts are embedded, the other
+    assets keep their vectors. A `document` cell is resolved inside `base_dir` (an error
+    without one). Problems name `source` and the 1-based row.
+    """
+    started = time.perf_counter()
+    options = _Options(max_document_bytes, allow_pdf_javascript)
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    records = rows.to_dict("records")
+    batch = _Batch(
+        label=source,
+        records=records,
+        where=[(source, i + 1) for i in range(len(records))],
+        texts=[""] * len(records),
+    )
+    if not records:
+        problems.append(Problem(source, None, None, "no rows given"))
+    _attach_documents(batch, base_dir, options, problems, warnings)
+    valid_rows, texts = _validate([batch], problems, warnings)
+    return _commit(
+        workspace,
+        valid_rows,
+        texts,
+        embedder=embedder,
+        replace=False,
+        progress=progress,
+        max_chunks_per_asset=max_chunks_per_asset,
+        sources=[source],
+        warnings=warnings,
+        started=started,
+    )
+
+
+def delete_assets(workspace: Workspace, asset_ids: Iterable[str]) -> int:
+    """Remove assets by id, atomically; returns how many were removed (unknown ids are ignored).
+
+    No embedding: the remaining vectors are taken from the current index.
+    """
+    remove = {str(a) for a in asset_ids}
+    if not workspace.has_catalog():
+        raise FileNotFoundError(f"no catalog in {workspace.catalog_dir}; nothing to delete")
+    with _catalog_lock(workspace):
+        assets = read_assets(workspace.assets_path)
+        chunks = read_chunks(workspace.chunks_path)
+        index = VectorIndex.load(workspace.index_dir)
+        if not np.array_equal(index.chunk_assets.astype(str), chunks["asset_id"].to_numpy(str)):
+            raise IndexMismatchError(
+                f"{workspace.chunks_path} does not line up with the index; re-run ingest"
+            )
+        keep = ~assets["asset_id"].isin(remove)
+        removed = int((~keep).sum())
+        if removed == 0:
+            return 0
+        new_index = index.replaced(remove, np.zeros((0, index.dim), np.float32), [])
+        kept_chunks = chunks[~chunks["asset_id"].isin(remove)].reset_index(drop=True)
+        _write_catalog(workspace, assets[keep].reset_index(drop=True), kept_chunks, new_index)
+    return removed
+
+
+# --- reading sources -----------------------------------------------------------------------
+def _read_source(
+    path: Path, options: _Options, problems: list[Problem], warnings: list[str]
+) -> _Batch:
+    label = str(path)
+    empty = _Batch(label, [], [], [])
+    if path.is_dir():
+        return _read_folder(path, options, problems, warnings)
+    if not path.exists():
+        problems.append(Problem(label, None, None, "source not found"))
+        return empty
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        problems.append(
+            Problem(
+                label,
+                None,
+                None,
+                f"unsupported source {suffix or path.name!r}; expected a folder of documents "
+                f"or a table file ({', '.join(sorted(TABLE_SUFFIXES))})",
+            )
+        )
+        return empty
+    table = _read_table(path, problems)
+    if table is None:
+        return empty
+    records, rows = table
+    if not records and not any(p.source == label for p in problems):
+        problems.append(Problem(label, None, None, "contains no asset rows"))
+    batch = _Batch(label, records, [(label, r) for r in rows], [""] * len(records))
+    _attach_documents(batch, path.parent, options, problems, warnings)
+    return batch
+
+
+def _decode(path: Path, data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"is not valid UTF-8: byte 0x{data[exc.start : exc.start + 1].hex()} at offset "
+            f"{exc.start}; re-save the file as UTF-8"
+        ) from None
+
+
+def _read_table(
+    path: Path, problems: list[Problem]
+) -> tuple[list[dict[str, Any]], list[int]] | None:
+    """Records of a table file and each one's 1-based row number, or None if unreadable."""
+    label = str(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            frame = pd.read_parquet(path)
+            return frame.to_dict("records"), list(range(1, len(frame) + 1))
+        text = _decode(path, path.read_bytes())
+        if suffix == ".csv":
+            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+            return frame.to_dict("records"), list(range(1, len(frame) + 1))
+    except Exception as exc:  # parquet/csv readers raise many kinds
+        problems.append(Problem(label, None, None, f"cannot be read: {_one_line(exc)}"))
+        return None
+    # JSON: one object per line, or (for .json) a whole array of objects.
+    if suffix == ".json" and text.lstrip().startswith("["):
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as exc:
+            problems.append(Problem(label, None, None, f"is not valid JSON: {exc}"))
+            return None
+        lines = [(i + 1, item) for i, item in enumerate(items)]
+    else:
+        lines = []
+        record = 0
+        for lineno, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            record += 1
+            try:
+                lines.append((record, json.loads(line)))
+            except json.JSONDecodeError as exc:
+                problems.append(
+                    Problem(label, record, None, f"line {lineno} is not valid JSON: {exc.msg}")
+                )
+    records: list[dict[str, Any]] = []
+    rows: list[int] = []
+    for row, item in lines:
+        if not isinstance(item, dict):
+            problems.append(Problem(label, row, None, "is not a JSON object"))
+            continue
+        records.append(item)
+        rows.append(row)
+    return records, rows
+
+
+def _attach_documents(
+    batch: _Batch,
+    base_dir: Path | None,
+    options: _Options,
+    problems: list[Problem],
+    warnings: list[str],
+) -> None:
+    """Extract each row's `document` (inside `base_dir`) and fill its empty cells from it."""
+    base = base_dir.resolve() if base_dir is not None else None
+    for i, record in enumerate(batch.records):
+        raw = record.get("document")
+        if is_missing(raw):
+            continue
+        source, row = batch.where[i]
+        rel = str(raw).strip()
+        if base is None:
+            problems.append(
+                Problem(source, row, "document", f"{rel!r} given but no base folder to find it in")
+            )
+            batch.doc_failed.add(i)
+            continue
+        try:
+            target = (base / rel).resolve()
+        except (OSError, ValueError) as exc:
+            problems.append(Problem(source, row, "document", f"{rel!r}: {_one_line(exc)}"))
+            batch.doc_failed.add(i)
+            continue
+        if not target.is_relative_to(base):
+            problems.append(
+                Problem(
+                    source,
+                    row,
+                    "document",
+                    f"{rel!r} resolves outside the source folder {base}; documents must be "
+                    "inside the table's folder",
+                )
+            )
+            batch.doc_failed.add(i)
+            continue
+        try:
+            doc = _extract(target, options)
+        except DocumentError as exc:
+            problems.append(Problem(source, row, "document", f"{rel}: {_reason(exc, target)}"))
+            batch.doc_failed.add(i)
+            continue
+        warnings.extend(doc.warnings)
+        _fill_from_document(record, doc)
+        batch.texts[i] = doc.text
+
+
+def _read_folder(
+    folder: Path, options: _Options, problems: list[Problem], warnings: list[str]
+) -> _Batch:
+    root = folder.resolve()
+    batch = _Batch(str(folder), [], [], [], folder=True)
+    skipped: list[str] = []
+    sidecars: list[Path] = []
+    used: set[Path] = set()
+    for path in _walk(root, sidecars):
+        rel = path.relative_to(root).as_posix()
+        label = str(folder / rel)
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            skipped.append(rel)
+            continue
+        if not path.resolve().is_relative_to(root):
+            problems.append(
+                Problem(label, None, None, f"is a link to {path.resolve()}, outside {folder}")
+            )
+            continue
+        used.update(find_sidecars(path))
+        try:
+            doc = _extract(path, options)
+        except DocumentError as exc:
+            problems.append(Problem(label, None, None, _reason(exc, path)))
+            continue
+        warnings.extend(doc.warnings)
+        record = _metadata_record(doc.metadata)
+        unknown = sorted(set(record) - _CONTRACT)
+        if unknown:
+            warnings.append(f"{label}: ignored metadata fields {unknown}")
+        if is_missing(record.get("asset_id")):
+            record["asset_id"] = derive_asset_id(rel)
+        record["document"] = rel
+        _fill_from_document(record, doc)
+        for name in _REQUIRED:  # so a missing field is reported per document
+            record.setdefault(name, None)
+        batch.records.append(record)
+        batch.where.append((label, None))
+        batch.texts.append(doc.text)
+    orphans = [p.relative_to(root).as_posix() for p in sidecars if p not in used]
+    if orphans:
+        warnings.append(f"{folder}: metadata sidecar(s) without a document: {orphans[:5]}")
+    if skipped:
+        shown = ", ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else "")
+        warnings.append(f"{folder}: skipped {len(skipped)} file(s) of unsupported type: {shown}")
+    if not batch.records and not any(p.source.startswith(str(folder)) for p in problems):
+        problems.append(
+            Problem(
+                str(folder),
+                None,
+                None,
+                f"contains no documents ({', '.join(sorted(SUPPORTED_SUFFIXES))})",
+            )
+        )
+    return batch
+
+
+def _walk(root: Path, sidecars: list[Path] | None = None) -> Iterator[Path]:
+    """Files under `root` in a stable order; hidden entries and links to folders are skipped
+    (os.walk does not follow them). Sidecar files are not yielded but added to `sidecars`."""
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if name.startswith("."):
+                continue
+            if is_sidecar(path):
+                if sidecars is not None:
+                    sidecars.append(path)
+                continue
+            yield path
+
+
+def _extract(path: Path, options: _Options) -> ExtractedDocument:
+    return extract_document(
+        path,
+        max_bytes=options.max_document_bytes,
+        allow_pdf_javascript=options.allow_pdf_javascript,
+    )
+
+
+def _reason(exc: DocumentError, document: Path) -> str:
+    """The refusal's reason, naming the sidecar file when that is what was wrong."""
+    if exc.path.name != document.name:
+        return f"{exc.path.name}: {exc.reason}"
+    return exc.reason
+
+
+def _metadata_record(metadata: dict[str, Any]) -> dict[str, Any]:
+    record = dict(metadata)
+    if "id" in record and is_missing(record.get("asset_id")):
+        record["asset_id"] = record.pop("id")
+    record.pop("id", None)
+    return record
+
+
+def _fill_from_document(record: dict[str, Any], doc: ExtractedDocument) -> None:
+    """Empty cells of `record` <- the document's metadata <- its format hints <- its text."""
+    for source in (_metadata_record(doc.metadata), doc.hints):
+        for key, value in source.items():
+            if key in _CONTRACT and key != "document" and is_missing(record.get(key)):
+                record[key] = value
+    if is_missing(record.get("summary")):
+        record["summary"] = summary_from_text(doc.text, title=record.get("title"))
+
+
+def summary_from_text(text: str, *, title: Any = None, limit: int = SUMMARY_CHARS) -> str:
+    """The opening of `text` as a summary: whole paragraphs up to `limit` characters, cut at a
+    sentence (or word) end; a first paragraph equal to the title is skipped."""
+    paragraphs = [" ".join(p.split()) for p in text.split("\n\n")]
+    paragraphs = [p for p in paragraphs if p]
+    if paragraphs and title is not None and paragraphs[0].lower() == str(title).strip().lower():
+        paragraphs = paragraphs[1:]
+    out = ""
+    for paragraph in paragraphs:
+        out = f"{out} {paragraph}".strip()
+        if len(out) >= limit // 3:
+            break
+    if len(out) <= limit:
+        return out
+    cut = out[:limit]
+    end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "))
+    if end >= limit // 2:
+        return cut[: end + 1]
+    return cut.rsplit(" ", 1)[0] + "…"
+
+
+def derive_asset_id(relative_path: str) -> str:
+    """Asset id of a folder document without one in its metadata (rule in the module doc)."""
+    stem = relative_path.rsplit(".", 1)[0] if "." in Path(relative_path).name else relative_path
+    slug = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")[:_ID_MAX].strip("-")
+    if not slug:
+        return "doc-" + hashlib.sha256(relative_path.encode()).hexdigest()[:12]
+    return slug
+
+
+# --- validation ----------------------------------------------------------------------------
+def _validate(
+    batches: list[_Batch], problems: list[Problem], warnings: list[str]
+) -> tuple[pd.DataFrame, list[str]]:
+    """Check every batch against ASSETS, ids across batches; raise SchemaError if anything is
+    wrong (including `problems` gathered while reading). Returns (rows, texts) in source order."""
+    frames: list[pd.DataFrame] = []
+    texts: list[str] = []
+    seen: dict[str, tuple[str, int | None]] = {}
+    for batch in batches:
+        if not batch.records:
+            continue
+        frame = pd.DataFrame.from_records(batch.records)
+        unknown = [c for c in frame.columns if c not in _CONTRACT]
+        if unknown and not batch.folder:
+            warnings.append(f"{batch.label}: ignored columns {sorted(map(str, unknown))}")
+        frame = frame[[c for c in frame.columns if c in _CONTRACT]]
+        checked, found = check_table(frame, ASSETS, source=batch.label)
+        for problem in found:
+            if problem.column == ASSETS.key and problem.reason.startswith("duplicate"):
+                continue  # reported below, with positions users can find
+            if problem.row is None:
+                problems.append(problem)
+                continue
+            i = problem.row - 1
+            if problem.column == "summary" and i in batch.doc_failed:
+                continue  # the summary was to come from the refused document
+            source, row = batch.where[i]
+            reason = problem.reason
+            if batch.folder and reason == "value is missing":
+                reason = (
+                    f"{problem.column} is missing; set it in the front matter or in a sidecar "
+                    f"{Path(source).name}.meta.yaml"
+                )
+            problems.append(Problem(source, row, problem.column, reason))
+        for i, asset_id in enumerate(checked[ASSETS.key].tolist()):
+            if is_missing(asset_id):
+                continue
+            source, row = batch.where[i]
+            if asset_id in seen:
+                first_source, first_row = seen[asset_id]
+                first = f"row {first_row}" if first_row is not None else ""
+                if first_source != source:
+                    first = f"{first_source} {first}".strip()
+                problems.append(
+                    Problem(
+                        source,
+                        row,
+                        ASSETS.key,
+                        f"duplicate asset_id {asset_id!r} (first at {first})",
+                    )
+                )
+            else:
+                seen[asset_id] = (source, row)
+        frames.append(checked)
+        texts.extend(batch.texts)
+    if problems:
+        # Grouped by file, in row order, so a long report reads file by file.
+        problems.sort(key=lambda p: (p.source, p.row or 0))
+        raise SchemaError(problems)
+    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ASSETS.names)
+    return _detect_languages(rows, texts), texts
+
+
+def _detect_languages(rows: pd.DataFrame, texts: list[str]) -> pd.DataFrame:
+    languages = rows["language"].tolist()
+    for i, language in enumerate(languages):
+        if is_missing(language):
+            body = rows.at[i, "body"]
+            sample = "\n".join(
+                str(part)
+                for part in (rows.at[i, "title"], rows.at[i, "summary"], body, texts[i][:3000])
+                if not is_missing(part)
+            )
+            languages[i] = detect_language(sample)
+    rows = rows.copy()
+    rows["language"] = pd.Series(languages, dtype=object)
+    return rows
+
+
+# --- chunking, embedding, writing ----------------------------------------------------------
+def asset_chunks(
+    title: str, summary: str, text: str, *, max_chunks: int = 20
+) -> tuple[list[str], bool]:
+    """Passages to embed for one asset: chunk 0 = title + summary, then the text's chunks;
+    each prefixed with the title so a passage is found with its context. Returns (chunks,
+    truncated) where `truncated` says `max_chunks` cut the text short."""
+    title = " ".join(str(title).split())
+    summary_parts = chunk_text(summary, max_words=CHUNK_MAX_WORDS, overlap=CHUNK_OVERLAP) or [""]
+    body_parts = chunk_text(text, max_words=CHUNK_MAX_WORDS, overlap=CHUNK_OVERLAP)
+    chunks = [f"{title}\n{part}".strip() for part in [*summary_parts, *body_parts]]
+    return chunks[:max_chunks], len(chunks) > max_chunks
+
+
+def _commit(
+    workspace: Workspace,
+    rows: pd.DataFrame,
+    texts: list[str],
+    *,
+    embedder: Embedder | None,
+    replace: bool,
+    progress: bool,
+    max_chunks_per_asset: int,
+    sources: list[str],
+    warnings: list[str],
+    started: float,
+) -> IngestReport:
+    """Merge validated rows into the catalog, embed what is new, and swap the folder in."""
+    if max_chunks_per_asset < 1:
+        raise ValueError(f"max_chunks_per_asset={max_chunks_per_asset!r} must be at least 1")
+    embedder = embedder if embedder is not None else get_embedder()
+    new_chunks: dict[str, list[str]] = {}
+    truncated: list[str] = []
+    text_chars: list[int] = []
+    for i, row in enumerate(rows.itertuples(index=False)):
+        full = "\n\n".join(str(part) for part in (row.body, texts[i]) if not is_missing(part))
+        text_chars.append(len(full))
+        chunks, cut = asset_chunks(row.title, row.summary, full, max_chunks=max_chunks_per_asset)
+        new_chunks[row.asset_id] = chunks
+        if cut:
+            truncated.append(row.asset_id)
+    if truncated:
+        warnings.append(
+            f"{len(truncated)} asset(s) longer than {max_chunks_per_asset} chunks were cut to "
+            f"their first {max_chunks_per_asset}: {truncated[:5]}"
+        )
+    new_rows = rows.copy()
+    new_rows["text_chars"] = text_chars
+    new_rows["chunks"] = [len(new_chunks[a]) for a in new_rows["asset_id"]]
+    new_rows = normalise_assets(new_rows)
+
+    with _catalog_lock(workspace):
+        old_assets, old_chunks, old_index = _existing(workspace, replace=replace, warnings=warnings)
+        previous = set(old_assets["asset_id"]) if old_assets is not None else set()
+        if replace:
+            old_assets = None
+        assets = _merge(old_assets, new_rows)
+        order = assets["asset_id"].tolist()
+        old_chunk_texts: dict[str, list[str]] = {}
+        if old_chunks is not None:
+            for asset_id, group in old_chunks.groupby("asset_id", sort=False):
+                old_chunk_texts[str(asset_id)] = group["text"].tolist()
+        chunk_rows: list[tuple[str, int, str]] = []
+        for position, asset_id in enumerate(order):
+            if asset_id in new_chunks:
+                passages = new_chunks[asset_id]
+            else:
+                passages = (
+                    old_chunk_texts.get(asset_id)
+                    or asset_chunks(
+                        assets.at[position, "title"], assets.at[position, "summary"], ""
+                    )[0]
+                )
+                assets.at[position, "chunks"] = len(passages)
+            chunk_rows.extend((asset_id, k, text) for k, text in enumerate(passages))
+        chunks_frame = pd.DataFrame(chunk_rows, columns=list(CHUNK_COLUMNS))
+        vectors, embedded, cached = _embed(
+            workspace, embedder, chunks_frame["text"].tolist(), old_chunks, old_index, progress
+        )
+        index = VectorIndex.build(
+            vectors, chunks_frame["asset_id"].tolist(), embedder_id=embedder.id
+        )
+        _write_catalog(workspace, assets, chunks_frame, index)
+    new_ids = set(new_rows["asset_id"])
+    added = len(new_ids - previous)
+    return IngestReport(
+        assets=len(assets),
+        chunks=len(chunks_frame),
+        embedded=embedded,
+        cached=cached,
+        seconds=time.perf_counter() - started,
+        sources=sources,
+        added=added,
+        updated=len(new_ids) - added,
+        removed=len(previous - set(order)),
+        warnings=warnings,
+    )
+
+
+def _merge(old_assets: pd.DataFrame | None, new_rows: pd.DataFrame) -> pd.DataFrame:
+    """Upsert by asset id: old order kept with updated rows in place, new ids appended."""
+    if old_assets is None or old_assets.empty:
+        return new_rows.reset_index(drop=True)
+    new_ids = new_rows["asset_id"].tolist()
+    new_pos = {asset_id: i for i, asset_id in enumerate(new_ids)}
+    old_ids = old_assets["asset_id"].tolist()
+    offset = len(new_rows)
+    take = [new_pos.get(asset_id, offset + j) for j, asset_id in enumerate(old_ids)]
+    old_set = set(old_ids)
+    take += [i for i, asset_id in enumerate(new_ids) if asset_id not in old_set]
+    combined = pd.concat([new_rows, old_assets], ignore_index=True)
+    return combined.iloc[take].reset_index(drop=True)
+
+
+def _existing(
+    workspace: Workspace, *, replace: bool, warnings: list[str]
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None, VectorIndex | None]:
+    """The current catalog's assets, chunks and index, each None when absent.
+
+    When replacing, all three only serve to reuse vectors and count removed assets, so an
+    unreadable old catalog is no obstacle; when merging, unreadable assets are a problem. The
+    index is used only if it verifies and lines up with chunks.parquet row for row.
+    """
+    if not workspace.assets_path.exists():
+        return None, None, None
+    assets = None
+    try:
+        assets = read_assets(workspace.assets_path)
+    except Exception as exc:
+        if not replace:
+            raise SchemaError(
+                [
+                    Problem(
+                        str(workspace.assets_path),
+                        None,
+                        None,
+                        f"the existing catalog cannot be read ({_one_line(exc)}); "
+                        "ingest with replace=True to rebuild it",
+                    )
+                ]
+            ) from None
+    chunks = index = None
+    with contextlib.suppress(Exception):
+        chunks = read_chunks(workspace.chunks_path)
+    if chunks is None and assets is not None and not replace:
+        warnings.append(
+            f"{workspace.chunks_path} is missing; kept assets are re-embedded from title+summary"
+        )
+    with contextlib.suppress(Exception):
+        index = VectorIndex.load(workspace.index_dir)
+    if (
+        index is None
+        or chunks is None
+        or index.index.ntotal != len(chunks)
+        or not np.array_equal(index.chunk_assets.astype(str), chunks["asset_id"].to_numpy(str))
+    ):
+        index = None
+    return assets, chunks, index
+
+
+def _embed(
+    workspace: Workspace,
+    embedder: Embedder,
+    texts: list[str],
+    old_chunks: pd.DataFrame | None,
+    old_index: VectorIndex | None,
+    progress: bool,
+) -> tuple[np.ndarray, int, int]:
+    """Vectors for `texts` (n, dim): from the previous index when the same embedder made it,
+    then from the content-hash cache, embedding only the rest. Returns (vectors, embedded,
+    reused), counted over distinct texts."""
+    unique = list(dict.fromkeys(texts))
+    found: dict[str, np.ndarray] = {}
+    if old_index is not None and old_chunks is not None and old_index.embedder_id == embedder.id:
+        wanted = set(unique)
+        old_vectors = old_index.vectors()
+        for row, text in enumerate(old_chunks["text"].tolist()):
+            if text in wanted and text not in found:
+                found[text] = old_vectors[row]
+    rest = [t for t in unique if t not in found]
+    embedded = 0
+    if rest:
+        cache = EmbeddingCache(workspace.cache_path)
+        try:
+            fresh, embedded = embed_passages_cached(embedder, rest, cache, progress=progress)
+        finally:
+            cache.close()
+        found.update(zip(rest, fresh, strict=True))
+    vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    for i, text in enumerate(texts):
+        vectors[i] = found[text]
+    return vectors, embedded, len(unique) - embedded
+
+
+def _write_catalog(
+    workspace: Workspace, assets: pd.DataFrame, chunks: pd.DataFrame, index: VectorIndex
+) -> None:
+    """Write assets, chunks and index to a fresh folder and swap it in as `catalog/`."""
+    workspace.ensure()
+    with atomic_dir(workspace.catalog_dir) as tmp:
+        write_assets(assets[list(ASSET_COLUMNS)], tmp / workspace.assets_path.name)
+        write_chunks(chunks, tmp / workspace.chunks_path.name)
+        index.save(tmp / workspace.index_dir.name)
+
+
+@contextlib.contextmanager
+def _catalog_lock(workspace: Workspace) -> Iterator[None]:
+    """Serialise catalog writers (CLI ingest vs admin API) so no upsert is lost; readers need
+    no lock because the folder is swapped whole. A no-op where fcntl does not exist."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    workspace.ensure()
+    with (workspace.root / ".catalog.lock").open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _one_line(exc: BaseException) -> str:
+    return (" ".join(str(exc).split()) or type(exc).__name__)[:300]
