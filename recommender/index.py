@@ -38,7 +38,9 @@ def _faiss() -> Any:
     try:
         import faiss
     except ImportError as exc:  # pragma: no cover
-        raise ImportError("install faiss-cpu to build or load the index: pip install faiss-cpu") from exc
+        raise ImportError(
+            "install faiss-cpu to build or load the index: pip install faiss-cpu"
+        ) from exc
     return faiss
 
 
@@ -70,7 +72,9 @@ class VectorIndex:
         self.kind = kind
         self.dim = int(index.d)
         # Asset ids in first-seen order and each chunk's asset position, for masks.
-        self.asset_ids, self.chunk_pos = np.unique(self.chunk_assets.astype(str), return_inverse=True)
+        self.asset_ids, self.chunk_pos = np.unique(
+            self.chunk_assets.astype(str), return_inverse=True
+        )
         self._asset_pos = {a: i for i, a in enumerate(self.asset_ids.tolist())}
         self.max_chunks = int(np.bincount(self.chunk_pos).max()) if len(self.chunk_pos) else 0
 
@@ -103,7 +107,9 @@ class VectorIndex:
             kind = "flat"
         if len(vectors):
             index.add(vectors)
-        return cls(index, np.asarray(chunk_assets, dtype=object), embedder_id=embedder_id, kind=kind)
+        return cls(
+            index, np.asarray(chunk_assets, dtype=object), embedder_id=embedder_id, kind=kind
+        )
 
     # --- search ---------------------------------------------------------------------------
     def asset_mask(self, allowed_ids: Sequence[str] | set[str]) -> np.ndarray:
@@ -214,7 +220,9 @@ class VectorIndex:
         faiss = _faiss()
         manifest_path = folder / MANIFEST_FILE
         if not manifest_path.exists():
-            raise IndexMismatchError(f"{manifest_path} is missing; rebuild with `recommender ingest`")
+            raise IndexMismatchError(
+                f"{manifest_path} is missing; rebuild with `recommender ingest`"
+            )
         try:
             manifest = json.loads(manifest_path.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -250,7 +258,12 @@ class VectorIndex:
             )
         if index.d != manifest.get("dim"):
             raise IndexMismatchError(f"index dimension {index.d} != manifest {manifest.get('dim')}")
-        return cls(index, chunk_assets.astype(object), embedder_id=manifest["embedder_id"], kind=manifest["kind"])
+        return cls(
+            index,
+            chunk_assets.astype(object),
+            embedder_id=manifest["embedder_id"],
+            kind=manifest["kind"],
+        )
 
     # --- incremental updates (used by the admin API) ------------------------------------
     def replaced(
@@ -262,7 +275,11 @@ class VectorIndex:
         so a snapshot holding it keeps serving until the swap.
         """
         keep = ~np.isin(self.chunk_assets.astype(str), list(remove_assets))
-        vectors = np.concatenate([self.vectors()[keep], np.asarray(add_vectors, np.float32).reshape(-1, self.dim)])
+        vectors = np.concatenate(
+            [self.vectors()[keep], np.asarray(add_vectors, np.float32).reshape(-1, self.dim)]
+        )
         ids = np.concatenate([self.chunk_assets[keep], np.asarray(list(add_assets), dtype=object)])
         threshold = 0 if self.kind == "hnsw" else len(vectors) + 1
-        return VectorIndex.build(vectors, list(ids), embedder_id=self.embedder_id, hnsw_threshold=threshold)
+        return VectorIndex.build(
+            vectors, list(ids), embedder_id=self.embedder_id, hnsw_threshold=threshold
+        )

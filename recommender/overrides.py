@@ -161,7 +161,9 @@ class OverrideStore:
                     "INSERT INTO overrides (override_id, data) VALUES (?, ?)",
                     (override.override_id, json.dumps(asdict(override))),
                 )
-                self._audit(actor, f"override.{override.action}", override.asset_id, asdict(override))
+                self._audit(
+                    actor, f"override.{override.action}", override.asset_id, asdict(override)
+                )
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
@@ -204,7 +206,8 @@ class OverrideStore:
     def audit_log(self, limit: int = 200) -> list[dict[str, object]]:
         with self._lock:
             rows = self._conn.execute(
-                "SELECT seq, at, actor, action, target, detail FROM audit ORDER BY seq DESC LIMIT ?",
+                "SELECT seq, at, actor, action, target, detail FROM audit "
+                "ORDER BY seq DESC LIMIT ?",
                 (limit,),
             ).fetchall()
         keys = ("seq", "at", "actor", "action", "target", "detail")

@@ -28,7 +28,14 @@ def read_table(path: Path) -> pd.DataFrame:
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         raise SchemaError([Problem(str(path), None, None, f"cannot be read: {exc}")]) from None
     raise SchemaError(
-        [Problem(str(path), None, None, f"unsupported file type {suffix!r}; use .csv, .jsonl or .parquet")]
+        [
+            Problem(
+                str(path),
+                None,
+                None,
+                f"unsupported file type {suffix!r}; use .csv, .jsonl or .parquet",
+            )
+        ]
     )
 
 
@@ -90,7 +97,9 @@ def load_partners(workspace: Workspace) -> dict[str, PartnerProfile]:
     return {str(r["partner_id"]): profile_from_row(r) for r in frame.to_dict("records")}
 
 
-def upsert_partner(workspace: Workspace, record: dict, *, source: str = "request") -> PartnerProfile:  # type: ignore[type-arg]
+def upsert_partner(
+    workspace: Workspace, record: dict, *, source: str = "request"
+) -> PartnerProfile:  # type: ignore[type-arg]
     """Validate one partner record and store it, replacing any with the same id."""
     frame = validate_partners(pd.DataFrame([record]), source=source)
     old = load_partner_frame(workspace)
@@ -100,13 +109,17 @@ def upsert_partner(workspace: Workspace, record: dict, *, source: str = "request
     return profile_from_row(frame.iloc[0].to_dict())
 
 
-def find_partners(partners: dict[str, PartnerProfile], query: str, limit: int = 20) -> Sequence[PartnerProfile]:
+def find_partners(
+    partners: dict[str, PartnerProfile], query: str, limit: int = 20
+) -> Sequence[PartnerProfile]:
     """Partners whose id or name contains `query` (case-insensitive), best match first."""
     q = query.strip().lower()
     if not q:
         return list(partners.values())[:limit]
     hits = [
-        p for p in partners.values() if q in (p.partner_id or "").lower() or q in (p.name or "").lower()
+        p
+        for p in partners.values()
+        if q in (p.partner_id or "").lower() or q in (p.name or "").lower()
     ]
     hits.sort(key=lambda p: (not (p.name or "").lower().startswith(q), p.name or ""))
     return hits[:limit]

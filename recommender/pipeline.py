@@ -66,6 +66,11 @@ def _label(slug: str) -> str:
     return slug.replace("_", " ").replace("-", " ")
 
 
+def _role_label(role: str) -> str:
+    """'cio' -> 'CIO', 'technical_buyer' -> 'technical buyer'."""
+    return role.upper() if len(role) <= 3 else _label(role)
+
+
 class Scorer(Protocol):
     """Scores feature columns of candidate pairs; higher is better."""
 
@@ -117,12 +122,20 @@ class ContentScorer:
 
 def metadata_fit(columns: dict[str, np.ndarray]) -> np.ndarray:
     """How well an asset's tags fit the deal, in [0, 1] (untagged counts as half a match)."""
-    stage = np.where(columns["stage_tagged"] > 0, 1.0, np.where(columns["stage_untagged"] > 0, 0.5, 0.0))
-    maturity = np.where(
-        columns["maturity_untagged"] > 0, 0.6, np.clip(1.0 - columns["maturity_distance"] / 2.0, 0, 1)
+    stage = np.where(
+        columns["stage_tagged"] > 0, 1.0, np.where(columns["stage_untagged"] > 0, 0.5, 0.0)
     )
-    industry = np.where(columns["industry_match"] > 0, 1.0, np.where(columns["industry_agnostic"] > 0, 0.5, 0.0))
-    product = np.where(columns["product_match"] > 0, 1.0, np.where(columns["product_agnostic"] > 0, 0.5, 0.0))
+    maturity = np.where(
+        columns["maturity_untagged"] > 0,
+        0.6,
+        np.clip(1.0 - columns["maturity_distance"] / 2.0, 0, 1),
+    )
+    industry = np.where(
+        columns["industry_match"] > 0, 1.0, np.where(columns["industry_agnostic"] > 0, 0.5, 0.0)
+    )
+    product = np.where(
+        columns["product_match"] > 0, 1.0, np.where(columns["product_agnostic"] > 0, 0.5, 0.0)
+    )
     # A battlecard against another competitor than the one in the deal is of little use.
     competitor = np.where(
         columns["competitor_match"] > 0, 1.0, np.where(columns["is_type_battlecard"] > 0, 0.2, 0.6)
@@ -130,8 +143,13 @@ def metadata_fit(columns: dict[str, np.ndarray]) -> np.ndarray:
     role = np.where(columns["role_match"] > 0, 1.0, 0.6)
     language = np.where(columns["language_match"] > 0, 1.0, 0.7)
     return (
-        0.2 * stage + 0.2 * maturity + 0.2 * industry + 0.15 * product + 0.1 * competitor
-        + 0.05 * role + 0.1 * language
+        0.2 * stage
+        + 0.2 * maturity
+        + 0.2 * industry
+        + 0.15 * product
+        + 0.1 * competitor
+        + 0.05 * role
+        + 0.1 * language
     ).astype(np.float32)
 
 
@@ -245,8 +263,8 @@ class Recommender:
         snap = snapshot or self._snapshot
         now = now or datetime.now(UTC)
         filters = filters or Filters()
-        if not 1 <= n <= 200:
-            raise ValueError(f"n={n} is out of range; expected 1..200")
+        if not 1 <= n <= 1000:
+            raise ValueError(f"n={n} is out of range; expected 1..1000")
         table = snap.table
         day = float(days_since_epoch([now.replace(tzinfo=None)])[0])
 
@@ -266,7 +284,9 @@ class Recommender:
         pins = [
             table.position[o.asset_id]
             for o in active
-            if o.action == Action.PIN and o.asset_id in table.position and eligible[table.position[o.asset_id]]
+            if o.action == Action.PIN
+            and o.asset_id in table.position
+            and eligible[table.position[o.asset_id]]
         ]
         if pins:
             cands = np.unique(np.concatenate([cands, np.array(pins, dtype=np.int64)]))
@@ -278,7 +298,9 @@ class Recommender:
         if query is not None:
             semantic = candidate_similarity(snap, cands, query)
 
-        usage = snap.usage.features(partner, context, cands, day) if snap.usage is not None else None
+        usage = (
+            snap.usage.features(partner, context, cands, day) if snap.usage is not None else None
+        )
         batch = PairBatch.single(
             table,
             cands,
@@ -308,8 +330,12 @@ class Recommender:
             scores = scores - SEEN_PENALTY * seen_mask
         order = np.argsort(-scores, kind="stable")
         pinned_rank = {pos: r for r, pos in enumerate(dict.fromkeys(pins))}
-        order = sorted(order.tolist(), key=lambda i: pinned_rank.get(int(cands[i]), len(pinned_rank)))
-        chosen = diversify(order, table.type_code[cands], n, max_per_type, protected=len(pinned_rank))
+        order = sorted(
+            order.tolist(), key=lambda i: pinned_rank.get(int(cands[i]), len(pinned_rank))
+        )
+        chosen = diversify(
+            order, table.type_code[cands], n, max_per_type, protected=len(pinned_rank)
+        )
 
         assets = snap.catalog.assets
         text_rank = _text_rank(semantic, chosen) if semantic is not None else {}
@@ -339,7 +365,9 @@ class Recommender:
                     features=feats,
                 )
             )
-        return Recommendation(request_id, snap.model_version, partner, context, tuple(items), len(cands))
+        return Recommendation(
+            request_id, snap.model_version, partner, context, tuple(items), len(cands)
+        )
 
 
 def candidate_similarity(snap: Snapshot, cands: np.ndarray, query: np.ndarray) -> np.ndarray:
@@ -353,7 +381,9 @@ def candidate_similarity(snap: Snapshot, cands: np.ndarray, query: np.ndarray) -
     return np.where(idx_pos >= 0, best[np.maximum(idx_pos, 0)], 0.0).astype(np.float32)
 
 
-def eligibility_mask(snap: Snapshot, partner: PartnerProfile, filters: Filters, day: float) -> np.ndarray:
+def eligibility_mask(
+    snap: Snapshot, partner: PartnerProfile, filters: Filters, day: float
+) -> np.ndarray:
     """Assets this partner may be shown now: published, not expired, tier, region, filters."""
     t = snap.table
     ok = snap.static_ok.copy()
@@ -368,7 +398,9 @@ def eligibility_mask(snap: Snapshot, partner: PartnerProfile, filters: Filters, 
     if filters.types:
         ok &= np.isin(t.type_code, [TYPES.index(x) for x in filters.types if x in TYPES])
     if filters.languages:
-        ok &= np.isin(t.language_code, [LANGUAGES.index(x) for x in filters.languages if x in LANGUAGES])
+        ok &= np.isin(
+            t.language_code, [LANGUAGES.index(x) for x in filters.languages if x in LANGUAGES]
+        )
     return ok
 
 
@@ -391,7 +423,9 @@ def candidates(
         idx = snap.index_pos[eligible]
         allowed[idx[idx >= 0]] = True
         hits = index.search_assets(query, SEMANTIC_CANDIDATES, allowed=allowed)
-        parts.append(np.array([t.position[a] for a in hits.asset_ids if a in t.position], dtype=np.int64))
+        parts.append(
+            np.array([t.position[a] for a in hits.asset_ids if a in t.position], dtype=np.int64)
+        )
     # Tagged for the context: playbook fit of the type for this stage and maturity, plus
     # stage / industry / product tags.
     stage = STAGES.index(context.stage)
@@ -477,12 +511,21 @@ def explain(
     if f.get("stage_tagged", 0) > 0:
         reasons.append(Reason("stage", f"Written for the {stage_label} stage"))
     elif f.get("prior_stage_type", 0) >= 0.8:
-        reasons.append(Reason("playbook_stage", f"Playbook: a {type_label} fits the {stage_label} stage"))
+        reasons.append(
+            Reason("playbook_stage", f"Playbook: a {type_label} fits the {stage_label} stage")
+        )
     if f.get("competitor_match", 0) > 0:
         comp = next((c for c in context.competitors if c in (row.get("competitors") or [])), None)
-        reasons.append(Reason("competitor", f"Positions us against {_label(comp or 'the competitor')}"))
+        reasons.append(
+            Reason("competitor", f"Positions us against {_label(comp or 'the competitor')}")
+        )
     if f.get("industry_match", 0) > 0 and context.industry:
-        reasons.append(Reason("industry", f"{type_label.capitalize()} in {_label(context.industry)}, like this deal"))
+        reasons.append(
+            Reason(
+                "industry",
+                f"{type_label.capitalize()} in {_label(context.industry)}, like this deal",
+            )
+        )
     if text_top and f.get("semantic", 0) > 0:
         reasons.append(Reason("notes", "Matches your notes"))
     if f.get("product_match", 0) > 0:
@@ -496,7 +539,12 @@ def explain(
     if f.get("maturity_tagged", 0) > 0 or f.get("prior_maturity_depth", 0) >= 0.85:
         reasons.append(Reason("maturity", f"Right depth for a {partner.maturity} partner"))
     if f.get("role_match", 0) > 0 and context.buyer_role:
-        reasons.append(Reason("buyer_role", f"Written for a {_label(context.buyer_role).upper() if len(context.buyer_role) <= 3 else _label(context.buyer_role)} audience"))
+        reasons.append(
+            Reason(
+                "buyer_role",
+                f"Written for a {_role_label(context.buyer_role)} audience",
+            )
+        )
     if f.get("language_match", 0) > 0 and len(reasons) < limit:
         reasons.append(Reason("language", f"In your language ({row.get('language')})"))
     if not reasons:

@@ -90,7 +90,10 @@ class Playbook:
                 table = {}
             for row_key, cells in table.items():
                 if str(row_key) not in rows:
-                    bad(f"{name}.{row_key}", f"{row_key!r} is not a {row_label}; expected one of {rows}")
+                    bad(
+                        f"{name}.{row_key}",
+                        f"{row_key!r} is not a {row_label}; expected one of {rows}",
+                    )
                     continue
                 if not isinstance(cells, dict):
                     bad(f"{name}.{row_key}", f"must map {col_label}s to numbers")

@@ -37,19 +37,27 @@ DEMO_SOURCE = PROJECT_ROOT / "data" / "demo"
 class Workspace:
     root: Path = DEFAULT_ROOT
     models_dir: Path = DEFAULT_MODELS
+    # The content-hash vector cache may be shared between workspaces (e.g. by a test session
+    # or a team's build machine); by default each workspace has its own.
+    embed_cache: Path | None = None
 
     @classmethod
     def at(
-        cls, root: str | os.PathLike[str], models_dir: str | os.PathLike[str] | None = None
+        cls,
+        root: str | os.PathLike[str],
+        models_dir: str | os.PathLike[str] | None = None,
+        *,
+        embed_cache: str | os.PathLike[str] | None = None,
     ) -> Workspace:
         """A workspace at `root`; models default to `<root>/models` (the project's `models/`
-        for the default workspace)."""
+        for the default workspace); `embed_cache` names a shared vector cache file."""
         path = Path(root).resolve()
         if models_dir is not None:
             models = Path(models_dir).resolve()
         else:
             models = DEFAULT_MODELS if path == DEFAULT_ROOT else path / "models"
-        return cls(root=path, models_dir=models)
+        cache = Path(embed_cache).resolve() if embed_cache else None
+        return cls(root=path, models_dir=models, embed_cache=cache)
 
     @property
     def catalog_dir(self) -> Path:
@@ -69,7 +77,7 @@ class Workspace:
 
     @property
     def cache_path(self) -> Path:
-        return self.root / "cache" / "embeddings.sqlite"
+        return self.embed_cache or self.root / "cache" / "embeddings.sqlite"
 
     @property
     def partners_path(self) -> Path:

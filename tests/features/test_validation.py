@@ -39,7 +39,15 @@ def test_valid_rows_are_normalised():
         ({"expires_at": "2024-01-01"}, "expires_at", "is before published_at"),
         ({"industries": ["Retail & Co"]}, "industries", "is not a valid industries value"),
     ],
-    ids=["unknown-type", "unknown-stage", "bad-date", "path-id", "missing-title", "expired-before-published", "bad-slug"],
+    ids=[
+        "unknown-type",
+        "unknown-stage",
+        "bad-date",
+        "path-id",
+        "missing-title",
+        "expired-before-published",
+        "bad-slug",
+    ],
 )
 def test_each_problem_names_row_column_and_reason(over, column, match):
     frame = pd.DataFrame([asset(asset_id="A0"), asset(**over)])
@@ -50,7 +58,9 @@ def test_each_problem_names_row_column_and_reason(over, column, match):
 
 
 def test_every_problem_is_reported_at_once():
-    frame = pd.DataFrame([asset(type="x"), asset(asset_id="A2", language="fr"), asset(asset_id="A2")])
+    frame = pd.DataFrame(
+        [asset(type="x"), asset(asset_id="A2", language="fr"), asset(asset_id="A2")]
+    )
     _, problems = check_table(frame, ASSETS, source="f")
     reasons = sorted((p.row, p.column) for p in problems)
     assert reasons == [(1, "type"), (2, "language"), (3, "asset_id")]
@@ -65,7 +75,15 @@ def test_missing_required_column():
 
 def test_event_numbers_are_range_checked():
     frame = pd.DataFrame(
-        [{"event_id": "e1", "ts": "2025-01-01T10:00:00Z", "type": "feedback", "partner_id": "P1", "value": 5}]
+        [
+            {
+                "event_id": "e1",
+                "ts": "2025-01-01T10:00:00Z",
+                "type": "feedback",
+                "partner_id": "P1",
+                "value": 5,
+            }
+        ]
     )
     with pytest.raises(SchemaError, match="above the maximum 1"):
         validate_table(frame, EVENTS, source="events.csv")

@@ -21,7 +21,14 @@ def test_the_set_is_really_cross_lingual():
     assert len(PAIRS) >= 20
     assert all(p["asset_lang"] != p["query_lang"] for p in PAIRS)
     langs = {(p["asset_lang"], p["query_lang"]) for p in PAIRS}
-    assert {("en", "uk"), ("uk", "en"), ("en", "ru"), ("ru", "en"), ("uk", "ru"), ("ru", "uk")} <= langs
+    assert {
+        ("en", "uk"),
+        ("uk", "en"),
+        ("en", "ru"),
+        ("ru", "en"),
+        ("uk", "ru"),
+        ("ru", "uk"),
+    } <= langs
 
 
 @pytest.mark.slow
@@ -30,7 +37,10 @@ def test_top1_accuracy_of_default_embedder_through_the_index():
     vectors = embedder.embed_passages([p["asset"] for p in PAIRS])
     index = VectorIndex.build(vectors, [p["id"] for p in PAIRS], embedder_id=embedder.id)
     queries = embedder.embed_queries([p["query"] for p in PAIRS])
-    hits = [index.search_assets(q, 1).asset_ids[0] == p["id"] for q, p in zip(queries, PAIRS, strict=True)]
+    hits = [
+        index.search_assets(q, 1).asset_ids[0] == p["id"]
+        for q, p in zip(queries, PAIRS, strict=True)
+    ]
     accuracy = float(np.mean(hits))
     print(f"cross-lingual top-1 accuracy: {accuracy:.3f} over {len(PAIRS)} pairs")
     assert accuracy >= 0.8

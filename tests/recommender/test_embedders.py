@@ -63,7 +63,9 @@ def test_e5_vectors_are_unit_and_prefix_aware():
 def test_minilm_loads_offline_from_its_package():
     st = get_embedder("minilm")
     assert st.dim == 384 and "MiniLM" in st.id
-    v = st.embed_passages(["return on investment calculator", "ROI calculator", "a holiday in Crete"])
+    v = st.embed_passages(
+        ["return on investment calculator", "ROI calculator", "a holiday in Crete"]
+    )
     assert v[0] @ v[1] > v[0] @ v[2]
 
 

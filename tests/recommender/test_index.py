@@ -67,7 +67,10 @@ def test_save_load_round_trip(tmp_path, chunks):
 @pytest.mark.parametrize(
     ("damage", "match"),
     [
-        (lambda d: (d / "index.faiss").write_bytes((d / "index.faiss").read_bytes()[:100]), "checksum"),
+        (
+            lambda d: (d / "index.faiss").write_bytes((d / "index.faiss").read_bytes()[:100]),
+            "checksum",
+        ),
         (lambda d: (d / "chunk_assets.npy").unlink(), "missing"),
         (lambda d: (d / "manifest.json").write_text("{not json"), "not valid JSON"),
         (lambda d: (d / "manifest.json").unlink(), "missing"),

@@ -12,9 +12,15 @@ def playbook():
 def test_shipped_playbook_follows_the_domain(playbook):
     # Early stages: white papers and thought leadership, not battlecards.
     assert playbook.best_types("prospecting")[:2] == ["white_paper", "article"]
-    assert playbook.stage_type("prospecting", "battlecard") < playbook.stage_type("prospecting", "white_paper")
+    assert playbook.stage_type("prospecting", "battlecard") < playbook.stage_type(
+        "prospecting", "white_paper"
+    )
     # Negotiation: ROI/TCO calculators and battlecards.
-    assert set(playbook.best_types("negotiation", 3)) == {"roi_calculator", "tco_calculator", "battlecard"}
+    assert set(playbook.best_types("negotiation", 3)) == {
+        "roi_calculator",
+        "tco_calculator",
+        "battlecard",
+    }
     # Solution design: reference architectures, calculators, case studies.
     assert "reference_architecture" in playbook.best_types("solution", 3)
     m = playbook.matrices
@@ -34,13 +40,24 @@ def test_unlisted_cells_take_the_default():
     ("text", "where", "match"),
     [
         ("stage_type:\n  negotiaton: {battlecard: 1}\n", "stage_type.negotiaton", "is not a stage"),
-        ("stage_type:\n  closing: {brochure: 1}\n", "stage_type.closing.brochure", "is not a asset type"),
+        (
+            "stage_type:\n  closing: {brochure: 1}\n",
+            "stage_type.closing.brochure",
+            "is not a asset type",
+        ),
         ("maturity_depth:\n  new: {basic: 1.5}\n", "maturity_depth.new.basic", "between 0 and 1"),
         ("maturity_type:\n  guru: {faq: 1}\n", "maturity_type.guru", "is not a maturity"),
         ("weights: {stage_type: -1}\n", "weights.stage_type", "non-negative"),
         ("stages: {}\n", "stages", "unknown section"),
     ],
-    ids=["stage-typo", "type-typo", "out-of-range", "unknown-maturity", "negative-weight", "unknown-section"],
+    ids=[
+        "stage-typo",
+        "type-typo",
+        "out-of-range",
+        "unknown-maturity",
+        "negative-weight",
+        "unknown-section",
+    ],
 )
 def test_bad_playbooks_are_refused_with_their_place(text, where, match):
     with pytest.raises(SchemaError, match=match) as info:

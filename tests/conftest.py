@@ -1,0 +1,29 @@
+"""Session-wide fixtures: the demo workspace, built once with the real engine.
+
+Its embedding cache lives in `.cache/` at the project root (git-ignored) and is shared by the
+whole session, so the demo catalog is embedded for real once per machine, not once per test.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from recommender.workspace import PROJECT_ROOT, Workspace
+
+SHARED_EMBED_CACHE = PROJECT_ROOT / ".cache" / "test-embeddings.sqlite"
+
+
+@pytest.fixture(scope="session")
+def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    """The demo catalog, partners and playbook (no usage logs) in a temporary workspace."""
+    from recommender.demo_workspace import build_demo_workspace
+
+    ws = Workspace.at(tmp_path_factory.mktemp("demo") / "ws", embed_cache=SHARED_EMBED_CACHE)
+    build_demo_workspace(ws, events=False, progress=False)
+    return ws
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    Path(SHARED_EMBED_CACHE).parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,266 @@
+"""The ranking pipeline on the demo catalog with the real embedder: eligibility, diversity,
+stage and maturity sensitivity, cross-lingual notes, reasons, overrides."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.schema import Depth, rank
+from recommender.engine import build_snapshot
+from recommender.overrides import Override
+from recommender.pipeline import Recommender, UnknownPartnerError, diversify
+from recommender.types import DealContext, Filters, PartnerProfile
+
+NOW = datetime(2026, 11, 27, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def engine(demo_workspace):
+    return Recommender(build_snapshot(demo_workspace, use_model=False))
+
+
+@pytest.fixture(scope="module")
+def assets(engine):
+    return engine.snapshot.catalog.assets.set_index("asset_id", drop=False)
+
+
+def everything(engine, partner, context=None, **kw):
+    """All eligible assets for a context, in rank order (n large enough to see the whole set)."""
+    context = context or DealContext(stage="discovery")
+    return engine.recommend(context, partner, n=1000, now=NOW, **kw).ids()
+
+
+PLATINUM = PartnerProfile(partner_id="x", tier="platinum", maturity="advanced", languages=("en",))
+REGISTERED = PartnerProfile(partner_id="y", tier="registered", maturity="new", languages=("uk",))
+
+
+def test_only_published_unexpired_assets_are_served(engine, assets):
+    served = set(everything(engine, PLATINUM))
+    unpublished = set(assets.index[assets["status"].fillna("published") != "published"])
+    expired = set(assets.index[pd.to_datetime(assets["expires_at"]) <= pd.Timestamp(NOW.date())])
+    future = set(assets.index[pd.to_datetime(assets["published_at"]) > pd.Timestamp(NOW.date())])
+    assert unpublished and expired, "the demo catalog should exercise these rules"
+    assert not served & (unpublished | expired | future)
+
+
+def test_tier_restriction(engine, assets):
+    gold_only = set(assets.index[assets["min_tier"].isin(["gold", "platinum"])])
+    assert gold_only
+    low = set(everything(engine, REGISTERED))
+    high = set(everything(engine, PLATINUM))
+    assert not low & gold_only
+    eligible_gold = {
+        a
+        for a in gold_only
+        if assets.loc[a, "status"] in (None, "published")
+        and not list(assets.loc[a, "regions"])
+        and pd.isna(assets.loc[a, "expires_at"])
+    }
+    assert eligible_gold <= high
+
+
+def test_region_restriction(engine, assets):
+    restricted = assets[[len(r) > 0 for r in assets["regions"]]]
+    region = restricted["regions"].iloc[0][0]
+    in_region = {
+        a for a, r in zip(restricted.index, restricted["regions"], strict=True) if region in r
+    }
+    local = PartnerProfile(partner_id="z", tier="platinum", maturity="advanced", regions=(region,))
+    elsewhere = PartnerProfile(
+        partner_id="w", tier="platinum", maturity="advanced", regions=("zz",)
+    )
+    assert not set(everything(engine, elsewhere)) & set(restricted.index)
+    published = {a for a in in_region if assets.loc[a, "status"] in (None, "published")}
+    assert published & set(everything(engine, local))
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [Filters(types=("battlecard", "roi_calculator")), Filters(languages=("ru",))],
+    ids=["types", "languages"],
+)
+def test_request_filters(engine, assets, filters):
+    got = everything(engine, PLATINUM, filters=filters)
+    assert got
+    if filters.types:
+        assert set(assets.loc[got, "type"]) <= set(filters.types)
+    else:
+        assert set(assets.loc[got, "language"]) == {"ru"}
+
+
+def test_diversity_caps_types_in_top_ten(engine, assets):
+    for stage in ("prospecting", "negotiation", "post_sale"):
+        top = engine.recommend(DealContext(stage=stage), PLATINUM, n=10, now=NOW).ids()
+        counts = assets.loc[top, "type"].value_counts()
+        assert len(top) == 10 and counts.max() <= 3, (stage, counts.to_dict())
+
+
+def test_diversify_fills_up_when_the_catalog_is_thin():
+    types = np.array([0, 0, 0, 0, 0, 1])
+    assert diversify(range(6), types, 6, 3) == [0, 1, 2, 5, 3, 4]
+    assert diversify(range(6), types, 3, 1, protected=2) == [0, 1, 5]
+
+
+def test_stage_moves_the_ranking_as_the_playbook_says(engine, assets):
+    early = engine.recommend(DealContext(stage="prospecting"), PLATINUM, n=10, now=NOW).ids()
+    late = engine.recommend(DealContext(stage="negotiation"), PLATINUM, n=10, now=NOW).ids()
+    early_types = set(assets.loc[early, "type"])
+    late_types = list(assets.loc[late, "type"])
+    assert early_types & {"white_paper", "article"}
+    assert not early_types & {"battlecard", "roi_calculator", "tco_calculator"}
+    assert sum(t in {"battlecard", "roi_calculator", "tco_calculator"} for t in late_types) >= 5
+
+
+def test_maturity_moves_depth(engine, assets):
+    def mean_depth(maturity):
+        p = PartnerProfile(
+            partner_id="m", tier="platinum", maturity=maturity, languages=("en", "uk")
+        )
+        top = engine.recommend(DealContext(stage="discovery"), p, n=10, now=NOW).ids()
+        depths = [rank(Depth(d)) for d in assets.loc[top, "depth"] if isinstance(d, str)]
+        return float(np.mean(depths))
+
+    assert mean_depth("new") < mean_depth("strategic") - 0.5
+
+
+def test_a_ukrainian_note_finds_an_english_asset_and_the_reverse(engine, assets):
+    partner = PartnerProfile(
+        partner_id="c", tier="platinum", maturity="established", languages=("uk", "en", "ru")
+    )
+    # Hand-written cross-lingual notes for known demo topics.
+    cases = [
+        (
+            "Клієнт порівнює нас з Polar Dynamics, потрібні аргументи проти конкурента",
+            "en",
+            "battlecard",
+            "polar-dynamics",
+        ),
+        (
+            "The customer is comparing us with Helix Automation and wants counter-arguments",
+            "uk",
+            "battlecard",
+            "helix-automation",
+        ),
+    ]
+    for notes, language, asset_type, competitor in cases:
+        result = engine.recommend(
+            DealContext(stage="discovery", notes=notes),  # a stage that does not favour battlecards
+            partner,
+            n=5,
+            filters=Filters(languages=(language,)),
+            now=NOW,
+        )
+        top = assets.loc[result.ids()]
+        hit = top[
+            (top["type"] == asset_type).to_numpy()
+            & np.array([competitor in c for c in top["competitors"]])
+        ]
+        assert len(hit), (notes, top[["title", "type"]].to_dict("records"))
+        item = next(i for i in result.items if i.asset_id == hit.index[0])
+        assert "notes" in {r.code for r in item.reasons}
+        without = engine.recommend(
+            DealContext(stage="discovery"),
+            partner,
+            n=5,
+            filters=Filters(languages=(language,)),
+            now=NOW,
+        ).ids()
+        assert hit.index[0] not in without  # the note, not the stage, brought it up
+
+
+def test_partner_languages_rank_first_when_relevance_is_close(engine, assets):
+    ctx = DealContext(stage="negotiation")
+    uk = PartnerProfile(partner_id="u", tier="platinum", maturity="established", languages=("uk",))
+    en = PartnerProfile(partner_id="e", tier="platinum", maturity="established", languages=("en",))
+    uk_top = assets.loc[engine.recommend(ctx, uk, n=10, now=NOW).ids(), "language"]
+    en_top = assets.loc[engine.recommend(ctx, en, n=10, now=NOW).ids(), "language"]
+    assert (uk_top == "uk").sum() > (en_top == "uk").sum()
+    assert (en_top == "en").sum() > (uk_top == "en").sum()
+
+
+def test_reasons_come_from_the_items_own_features(engine, assets):
+    ctx = DealContext(stage="solution", industry="manufacturing", products=("edge-gateway",))
+    result = engine.recommend(ctx, PLATINUM, n=10, now=NOW)
+    seen_codes = set()
+    for item in result.items:
+        row = assets.loc[item.asset_id]
+        codes = {r.code for r in item.reasons}
+        seen_codes |= codes
+        assert item.reasons
+        if "stage" in codes:
+            assert "solution" in row["stages"]
+        if "industry" in codes:
+            assert "manufacturing" in row["industries"]
+            assert item.features["industry_match"] == 1.0
+        if "product" in codes:
+            assert "edge-gateway" in row["products"]
+    assert {"stage", "industry"} <= seen_codes
+
+
+def test_scores_are_sorted_apart_from_diversity(engine):
+    result = engine.recommend(DealContext(stage="closing"), PLATINUM, n=10, now=NOW)
+    assert len({i.asset_id for i in result.items}) == 10
+    assert result.model_version == "playbook"
+    assert len(result.request_id) == 32
+
+
+def test_overrides_pin_boost_hide(engine):
+    snap = engine.snapshot
+    ctx = DealContext(stage="prospecting")
+    base = engine.recommend(ctx, PLATINUM, n=10, now=NOW).ids()
+    last = everything(engine, PLATINUM, ctx)[-1]
+    future = (NOW + timedelta(days=1)).isoformat()
+    overrides = (
+        Override("o1", "pin", last, "partner", partner_id="x", expires_at=future),
+        Override("o2", "hide", base[0], "global"),
+        Override("o3", "pin", base[1], "partner", partner_id="someone-else"),
+        Override("o4", "hide", base[2], "segment", tier="platinum", maturity="advanced"),
+    )
+    steered = snap.with_changes(overrides=overrides)
+    got = engine.recommend(ctx, PLATINUM, n=10, now=NOW, snapshot=steered)
+    ids = got.ids()
+    assert ids[0] == last and got.items[0].reasons[0].code == "pinned"
+    assert base[0] not in ids and base[2] not in ids
+    # The pin for another partner and the expired override do not act.
+    later = engine.recommend(
+        ctx, PLATINUM, n=10, now=NOW + timedelta(days=2), snapshot=steered
+    ).ids()
+    assert later[0] != last
+
+
+def test_seen_assets_are_demoted_or_excluded(engine):
+    ctx = DealContext(stage="qualification")
+    top = engine.recommend(ctx, PLATINUM, n=10, now=NOW).ids()
+    demoted = engine.recommend(ctx, PLATINUM, n=10, now=NOW, seen={top[0]}).ids()
+    excluded = engine.recommend(
+        ctx, PLATINUM, n=10, now=NOW, seen={top[0]}, filters=Filters(exclude_seen=True)
+    ).ids()
+    assert top[0] not in excluded
+    assert demoted.index(top[0]) > 0 if top[0] in demoted else True
+
+
+def test_partner_resolution(engine):
+    stored = next(iter(engine.snapshot.partners.values()))
+    merged = engine.resolve_partner(stored.partner_id, {"maturity": "strategic"})
+    assert merged.maturity == "strategic" and merged.tier == stored.tier
+    with pytest.raises(UnknownPartnerError, match="not found"):
+        engine.resolve_partner("NOPE")
+    inline = engine.resolve_partner("NOPE", {"tier": "gold", "maturity": "new"})
+    assert inline.tier == "gold" and inline.partner_id == "NOPE"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"stage": "negotiaton"}, "stage='negotiaton' is not valid; expected one of"),
+        ({"stage": "closing", "buyer_role": "king"}, "buyer_role='king'"),
+    ],
+    ids=["stage", "role"],
+)
+def test_bad_context_names_the_field(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        DealContext(**kwargs)
