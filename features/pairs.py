@@ -156,6 +156,8 @@ class PairBatch:
     semantic: np.ndarray  # (p,) cosine similarity of deal text to the asset; 0 without text
     has_text: np.ndarray  # (p,) bool: the context carried notes text
     usage: dict[str, np.ndarray] = field(default_factory=dict)  # learned-from-logs features
+    # (p,) index into LANGUAGES of the deal's own language, -1 unknown (None: all unknown).
+    deal_language: np.ndarray | None = None
 
     @classmethod
     def single(
@@ -173,6 +175,7 @@ class PairBatch:
         day: float,
         semantic: np.ndarray | None,
         usage: dict[str, np.ndarray] | None = None,
+        deal_language: str | None = None,
     ) -> PairBatch:
         p = len(asset_pos)
 
@@ -194,6 +197,9 @@ class PairBatch:
             ),
             has_text=np.full(p, semantic is not None, dtype=bool),
             usage=usage or {},
+            deal_language=np.full(
+                p, LANGUAGES.index(deal_language) if deal_language in LANGUAGES else -1, np.int16
+            ),
         )
 
 
@@ -220,6 +226,48 @@ CONTENT_FEATURES = (
     "age_days",
     "is_type_battlecard",
 )
+
+
+# More context-asset features for a learned scorer: whether the asset is in the deal's own
+# language (falls back to language_match when the deal's language is not known), categories
+# as integer codes (-1 = not stated; the playbook states a prior for stage x type and
+# maturity x depth, a learned scorer finds the real interactions from these codes and the
+# logs), and freshness (1 when published today, halving every FRESHNESS_HALF_LIFE_DAYS).
+CONTEXT_FEATURES = (
+    "deal_language_match",
+    "stage_code",
+    "maturity_code",
+    "type_code",
+    "depth_code",
+    "role_code",
+    "freshness",
+)
+CATEGORY_FEATURES = ("stage_code", "maturity_code", "type_code", "depth_code", "role_code")
+FRESHNESS_HALF_LIFE_DAYS = 180.0
+
+# Usage features (computed from events strictly before each pair's time by
+# `features.usage.UsageIndex`, passed in through `PairBatch.usage`); see features/usage.py.
+USAGE_FEATURES = (
+    "asset_popularity",
+    "segment_popularity",
+    "segment_engagement",
+    "exposure",
+    "ctr",
+    "ctr_stage",
+    "ctr_maturity",
+    "engagement_rate",
+    "partner_engaged",
+    "partner_history",
+    "partner_type_affinity",
+    "partner_similarity",
+    "deal_engaged",
+    "co_usage",
+    "won_rate",
+    "won_deals",
+)
+
+# Everything a learned scorer reads, in order (a model's manifest stores its own list).
+MODEL_FEATURES = (*CONTENT_FEATURES, *CONTEXT_FEATURES, *USAGE_FEATURES)
 
 
 def _row_any(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -253,9 +301,10 @@ def pair_features(
 ) -> dict[str, np.ndarray]:
     """Named float32 feature columns for each pair in `batch`.
 
-    Content features (`CONTENT_FEATURES`) come from catalog metadata, the playbook and the deal
-    text; usage features (`batch.usage`, e.g. segment popularity, smoothed CTR, win influence)
-    are passed through as computed from events strictly before each pair's time.
+    Content features (`CONTENT_FEATURES`, `CONTEXT_FEATURES`) come from catalog metadata, the
+    playbook and the deal text; usage features (`batch.usage`, `USAGE_FEATURES`: segment
+    popularity, smoothed CTR, win influence, ...) are passed through as computed from events
+    strictly before each pair's time by `features.usage.UsageIndex`.
     """
     pos = batch.asset_pos
     n = len(pos)
@@ -283,6 +332,9 @@ def pair_features(
     language_match = np.zeros(n, dtype=bool)
     known = lang >= 0
     language_match[known] = batch.languages[np.arange(n)[known], lang[known]]
+    deal_lang = batch.deal_language if batch.deal_language is not None else np.full(n, -1)
+    deal_known = (deal_lang >= 0) & known
+    deal_language_match = np.where(deal_lang >= 0, deal_known & (lang == deal_lang), language_match)
     age = batch.day - table.published_day[pos]
     age = np.where(np.isnan(age), 365.0, np.clip(age, 0, None))
     cols: dict[str, np.ndarray] = {
@@ -306,6 +358,13 @@ def pair_features(
         "language_match": language_match,
         "age_days": age,
         "is_type_battlecard": table.type_code[pos] == TYPES.index(AssetType.BATTLECARD.value),
+        "deal_language_match": deal_language_match,
+        "stage_code": batch.stage,
+        "maturity_code": batch.maturity,
+        "type_code": table.type_code[pos],
+        "depth_code": table.depth_code[pos],
+        "role_code": batch.role,
+        "freshness": np.exp2(-age / FRESHNESS_HALF_LIFE_DAYS),
     }
     out = {k: np.asarray(v, dtype=np.float32) for k, v in cols.items()}
     for name, column in batch.usage.items():

@@ -1,0 +1,256 @@
+"""The model card: one self-contained HTML page per model version.
+
+Sections: what the model is and the data it saw (window, counts, code version, checksum),
+its metrics next to every baseline and the oracle, the lift over the best baseline and the
+share of the oracle gap closed, feature importance, calibration on held-out query pairs,
+and per-slice tables (cold-start assets, new partners, each stage, each maturity).
+Plots are matplotlib (Agg) PNGs inlined as base64; every piece of text is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from html import escape
+from typing import Any
+
+_STYLE = (
+    "<style>body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;"
+    "padding:0 1em;color:#222}table{border-collapse:collapse;margin:.6em 0 1.2em}"
+    "td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right;font-size:.9em}"
+    "th{background:#f4f4f4;text-align:left}h2{margin-top:1.8em;border-bottom:1px solid #ddd}"
+    "img{max-width:100%}.note{color:#555}</style>"
+)
+METRIC_ORDER = ("ndcg@{k}", "recall@{k}", "map@{k}", "mrr", "coverage@{k}")
+MODEL_ORDER = ("learned", "popularity", "segment_popularity", "semantic", "playbook", "oracle")
+
+
+def _png(fig: Any) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return (
+        '<img alt="plot" src="data:image/png;base64,'
+        + base64.b64encode(buf.getvalue()).decode("ascii")
+        + '">'
+    )
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def metrics_plot(models: dict[str, dict[str, float]], k: int) -> str:
+    plt = _plt()
+    names = [m for m in MODEL_ORDER if m in models]
+    metrics = [m.format(k=k) for m in METRIC_ORDER[:4]]
+    fig, ax = plt.subplots(figsize=(8, 3.4))
+    width = 0.8 / max(len(names), 1)
+    for i, name in enumerate(names):
+        xs = [j + i * width for j in range(len(metrics))]
+        ax.bar(xs, [models[name].get(m, 0.0) for m in metrics], width, label=name)
+    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(metrics))], metrics)
+    ax.set_ylabel("score")
+    ax.set_title("Held-out window: learned model vs baselines")
+    ax.legend(fontsize=7, ncol=3)
+    return _png(fig)
+
+
+def importance_plot(importance: dict[str, float], top: int = 20) -> str:
+    plt = _plt()
+    items = sorted(importance.items(), key=lambda kv: kv[1], reverse=True)[:top][::-1]
+    fig, ax = plt.subplots(figsize=(6, 0.28 * len(items) + 0.8))
+    ax.barh([k for k, _ in items], [v for _, v in items])
+    ax.set_xlabel("share of total split gain")
+    ax.set_title("Feature importance (gain)")
+    return _png(fig)
+
+
+def calibration_plot(calibration: dict[str, list[float]]) -> str:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(4.2, 4))
+    pred, obs = calibration.get("predicted", []), calibration.get("observed", [])
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1)
+    ax.plot(pred, obs, marker="o")
+    top = max([*pred, *obs, 0.05]) * 1.1
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
+    ax.set_xlabel("predicted probability of engagement")
+    ax.set_ylabel("observed engagement rate")
+    ax.set_title("Calibration (held-out query pairs)")
+    return _png(fig)
+
+
+def slice_plot(slices: dict[str, dict[str, dict[str, float]]], prefix: str, k: int) -> str:
+    plt = _plt()
+    names = [s for s in slices if s.startswith(prefix)]
+    if not names:
+        return ""
+    key = f"ndcg@{k}"
+    models = [m for m in MODEL_ORDER if any(m in slices[s] for s in names)]
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    width = 0.8 / max(len(models), 1)
+    for i, m in enumerate(models):
+        xs = [j + i * width for j in range(len(names))]
+        ax.bar(xs, [slices[s].get(m, {}).get(key, 0.0) for s in names], width, label=m)
+    ax.set_xticks(
+        [j + 0.4 - width / 2 for j in range(len(names))],
+        [s.split("=", 1)[1] for s in names],
+        fontsize=8,
+    )
+    ax.set_ylabel(key)
+    ax.set_title(f"{key} per {prefix.rstrip('=')}")
+    ax.legend(fontsize=7, ncol=3)
+    return _png(fig)
+
+
+def _table(models: dict[str, dict[str, float]], k: int) -> str:
+    metrics = [m.format(k=k) for m in METRIC_ORDER]
+    head = "".join(f"<th>{escape(m)}</th>" for m in metrics)
+    rows = []
+    for name in [m for m in MODEL_ORDER if m in models] + [
+        m for m in models if m not in MODEL_ORDER
+    ]:
+        cells = "".join(
+            f"<td>{models[name][m]:.4f}</td>" if m in models[name] else "<td>-</td>"
+            for m in metrics
+        )
+        rows.append(f"<tr><th>{escape(name)}</th>{cells}</tr>")
+    return f"<table><tr><th>model</th>{head}</tr>{''.join(rows)}</table>"
+
+
+def _kv(data: dict[str, Any]) -> str:
+    rows = "".join(
+        f"<tr><th>{escape(str(k))}</th><td>{escape(str(v))}</td></tr>" for k, v in data.items()
+    )
+    return f"<table>{rows}</table>"
+
+
+def _pct(value: Any) -> str:
+    return "-" if value is None else f"{100 * float(value):+.1f}%"
+
+
+def _truth_section(truth: dict[str, Any] | None, k: int) -> str:
+    if not truth or not truth.get(f"ndcg@{k}"):
+        return ""
+    values = truth[f"ndcg@{k}"]
+    rows = "".join(
+        f"<tr><th>{escape(m)}</th><td>{values[m]:.4f}</td></tr>" for m in MODEL_ORDER if m in values
+    )
+    return (
+        "<h3>Against the generator's truth</h3><p class='note'>NDCG@"
+        f"{k} with gain sigmoid(true utility) for every eligible asset: how much of the truth each "
+        "model recovered, free of what the logging policy happened to show (the oracle scores 1)."
+        f"</p><table><tr><th>model</th><th>truth NDCG@{k}</th></tr>{rows}</table>"
+    )
+
+
+def render_card(manifest: dict[str, Any], metrics: dict[str, Any], evaluation: Any = None) -> str:
+    """The model card of one version as a self-contained HTML page."""
+    k = int(metrics.get("k", 10))
+    models = metrics.get("models", {})
+    slices = metrics.get("slices", {})
+    details = manifest.get("evaluation", {})
+    summary = details.get("summary", {}) or {}
+    window = manifest.get("data_window", {})
+    counts = manifest.get("counts", {})
+    training = manifest.get("training", {})
+    version = manifest.get("version", "(unsaved)")
+    calibration = getattr(evaluation, "calibration", None) or details.get("calibration") or {}
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>Model card {escape(str(version))}</title>",
+        _STYLE,
+        "</head><body>",
+        f"<h1>Model card: {escape(str(version))}</h1>",
+        "<p>A gradient-boosted ranker (LightGBM LambdaRank) over context-asset features and usage "
+        "aggregates, blended with the playbook prior for assets with little exposure. It ranks "
+        "enablement assets for a partner's deal context.</p>",
+        "<h2>Data and training</h2>",
+        _kv(
+            {
+                "data source": window.get("source"),
+                "log window": f"{window.get('start')} .. {window.get('end')}",
+                "fit window": f"{window.get('start')} .. {window.get('validation')}",
+                "validation window": f"{window.get('validation')} .. {window.get('test')}",
+                "held-out (test) window": f"{window.get('test')} .. {window.get('end')}",
+                "events": counts.get("events"),
+                "fit examples / groups": (
+                    f"{counts.get('fit_examples')} / {counts.get('fit_groups')}"
+                ),
+                "test queries": counts.get("test_queries"),
+                "catalog assets": counts.get("assets"),
+                "objective": training.get("objective"),
+                "trees / learning rate / leaves": f"{training.get('n_estimators')} / "
+                f"{training.get('learning_rate')} / {training.get('num_leaves')}",
+                "cold-start blend (strength, w0 new asset, v0 new partner)": (
+                    f"{training.get('cold_start_strength')}, {training.get('cold_asset_weight')}, "
+                    f"{training.get('new_partner_weight')}"
+                ),
+                "training seconds": training.get("seconds"),
+                "code version": manifest.get("code_version"),
+                "model sha256": manifest.get("model_sha256", "(written on save)"),
+            }
+        ),
+        "<h2>Metrics on the held-out window</h2>",
+        "<p class='note'>Every model ranks the full eligible catalog for each query; "
+        "relevance is the query's observed engagement (open 1, download 2, share 3, +1 for a "
+        f"won deal). NDCG@{k} uses linear gains; MAP@{k} divides by all relevant items of the "
+        "query. Visibility: "
+        f"{escape(str(details.get('visibility', 'frozen')))}.</p>",
+        _table(models, k),
+        _kv(
+            {
+                "best baseline": summary.get("best_baseline"),
+                f"learned NDCG@{k} vs best baseline": _pct(summary.get("lift_over_best")),
+                "share of the gap to the oracle closed": _pct(summary.get("gap_closed")),
+            }
+        ),
+        metrics_plot(models, k) if models else "",
+        _truth_section(details.get("truth"), k),
+        "<h2>Feature importance</h2>",
+        importance_plot(manifest.get("feature_importance", {}))
+        if manifest.get("feature_importance")
+        else "",
+        "<h2>Calibration</h2>",
+        "<p class='note'>Predicted probability that the context engages with the asset (the "
+        "blended, calibrated score) against the observed rate, in deciles of the held-out "
+        "(query, eligible asset) pairs.</p>",
+        calibration_plot(calibration)
+        if calibration.get("predicted")
+        else "<p>(no impressions held out)</p>",
+        "<h2>Slices</h2>",
+    ]
+    for name in [s for s in slices if not s.startswith(("stage=", "maturity="))]:
+        n = details.get("slice_queries", {}).get(name)
+        parts.append(f"<h3>{escape(name)} ({escape(str(n))} queries)</h3>")
+        parts.append(_table(slices[name], k))
+    for prefix, title in (("stage=", "Per stage"), ("maturity=", "Per maturity")):
+        names = [s for s in slices if s.startswith(prefix)]
+        if not names:
+            continue
+        parts.append(f"<h3>{title}</h3>")
+        parts.append(slice_plot(slices, prefix, k))
+        key = f"ndcg@{k}"
+        cols = [m for m in MODEL_ORDER if any(m in slices[s] for s in names)]
+        head = "".join(f"<th>{escape(c)}</th>" for c in cols)
+        rows = []
+        for s in names:
+            n = details.get("slice_queries", {}).get(s)
+            cells = "".join(
+                f"<td>{slices[s][c][key]:.4f}</td>" if c in slices[s] else "<td>-</td>"
+                for c in cols
+            )
+            rows.append(f"<tr><th>{escape(s.split('=', 1)[1])} ({escape(str(n))})</th>{cells}</tr>")
+        parts.append(f"<p class='note'>{escape(key)} by slice (queries in brackets)</p>")
+        parts.append(f"<table><tr><th>slice</th>{head}</tr>{''.join(rows)}</table>")
+    parts.append("<h2>Features</h2><p>" + escape(", ".join(manifest.get("features", []))) + "</p>")
+    parts.append("</body></html>")
+    return "\n".join(p for p in parts if p)

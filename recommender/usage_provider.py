@@ -1,0 +1,194 @@
+"""Serving-side usage features: the journal indexed once per snapshot.
+
+`JournalUsageProvider` implements the pipeline's `UsageProvider`: at snapshot build it reads
+the event journal, builds the same `features.usage.UsageIndex` training uses, and precomputes
+each segment's most popular assets for candidate generation. A request then costs a handful
+of binary searches over arrays (every event is before "now", so lookups take the per-key
+totals fast path).
+
+`asset_vectors` gives both training and serving the same compact asset vectors (mean chunk
+embedding, projected to a few dimensions by SVD of the catalog's own vectors) for the
+partner-similarity feature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.pairs import MATURITIES, STAGES, AssetTable
+from features.usage import (
+    ASSET_LEVEL_FEATURES,
+    N_SEGMENTS,
+    UsageConfig,
+    UsageIndex,
+    day_to_micros,
+    segment_code,
+)
+from recommender.types import DealContext, PartnerProfile
+from recommender.workspace import Workspace
+
+EVENT_READ_COLUMNS = (
+    "ts",
+    "type",
+    "partner_id",
+    "asset_id",
+    "deal_id",
+    "request_id",
+    "position",
+    "stage",
+    "outcome",
+)
+VECTOR_DIMS = 32
+
+
+def usage_config(settings: Mapping[str, Any] | None) -> UsageConfig:
+    """A UsageConfig from a manifest's "usage" mapping (unknown keys are ignored)."""
+    settings = dict(settings or {})
+    names = {f.name for f in fields(UsageConfig)}
+    return UsageConfig(**{k: v for k, v in settings.items() if k in names})
+
+
+def usage_settings(config: UsageConfig) -> dict[str, Any]:
+    """The manifest form of a UsageConfig."""
+    out: dict[str, Any] = {}
+    for f in fields(UsageConfig):
+        value = getattr(config, f.name)
+        out[f.name] = dict(value) if isinstance(value, Mapping) else value
+    return out
+
+
+def asset_vectors(catalog: Any, table: AssetTable, dims: int = VECTOR_DIMS) -> np.ndarray | None:
+    """(n_assets, dims) unit vectors aligned with `table`: each asset's mean chunk vector,
+    centred and projected on the catalog's top `dims` singular directions. None when the
+    catalog has no index vectors."""
+    index = getattr(catalog, "index", None)
+    if index is None or index.index.ntotal == 0:
+        return None
+    vectors = index.vectors().astype(np.float64)
+    sums = np.zeros((len(index.asset_ids), vectors.shape[1]))
+    np.add.at(sums, index.chunk_pos, vectors)
+    counts = np.bincount(index.chunk_pos, minlength=len(index.asset_ids)).astype(np.float64)
+    means = sums / np.maximum(counts, 1)[:, None]
+    lookup = {a: i for i, a in enumerate(index.asset_ids.tolist())}
+    rows = np.array([lookup.get(a, -1) for a in table.ids.tolist()], dtype=np.int64)
+    out = np.zeros((len(table), means.shape[1]))
+    out[rows >= 0] = means[rows[rows >= 0]]
+    centred = out - out[rows >= 0].mean(axis=0) if (rows >= 0).any() else out
+    k = int(min(dims, *centred.shape))
+    if k < 1:
+        return None
+    _u, _s, vt = np.linalg.svd(centred, full_matrices=False)
+    projected = centred @ vt[:k].T
+    norms = np.linalg.norm(projected, axis=1, keepdims=True)
+    projected = np.where(norms > 0, projected / np.maximum(norms, 1e-12), 0.0)
+    projected[rows < 0] = 0.0
+    return projected.astype(np.float32)
+
+
+def read_journal(workspace: Workspace, *, end: Any = None) -> pd.DataFrame:
+    """The journal's events (the columns usage needs), or an empty frame without a journal."""
+    if not workspace.events_path.exists():
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in EVENT_READ_COLUMNS}).assign(
+            ts=pd.Series(dtype="datetime64[us]")
+        )
+    from recommender.events import EventJournal
+
+    with EventJournal(workspace.events_path) as journal:
+        return journal.read(columns=list(EVENT_READ_COLUMNS), end=end)
+
+
+@dataclass
+class JournalUsageProvider:
+    """UsageProvider over a UsageIndex built at snapshot time.
+
+    Asset-level usage features (popularity, rates, win influence) depend only on the asset and
+    the request's stage and segment, so they are computed once at build, by the same
+    `UsageIndex.asset_features` training uses, for every (stage, segment, asset) as of the
+    journal's last event, and looked up per request. Partner and deal features are computed
+    per request with `UsageIndex.partner_features` at the request's time.
+    """
+
+    index: UsageIndex
+    asset_grid: np.ndarray  # (n_stages, N_SEGMENTS, n_asset_features, n_assets) float32
+    popular_by_segment: np.ndarray  # (N_SEGMENTS + 1, n_assets) asset positions, best first
+    as_of_us: int = 0
+    n_events: int = 0
+
+    @classmethod
+    def build(
+        cls,
+        events: pd.DataFrame,
+        table: AssetTable,
+        partners: pd.DataFrame | None,
+        *,
+        config: UsageConfig | None = None,
+        vectors: np.ndarray | None = None,
+    ) -> JournalUsageProvider:
+        index = UsageIndex.build(events, table, partners, config=config, asset_vectors=vectors)
+        n = len(table)
+        after = index.last_event_us + 1
+        n_stages = len(STAGES)
+        assets = np.tile(np.arange(n), n_stages * N_SEGMENTS)
+        combo = np.repeat(np.arange(n_stages * N_SEGMENTS), n)
+        stage, segment = combo // N_SEGMENTS, combo % N_SEGMENTS
+        cols = index.asset_features(
+            assets, after, stage=stage, segment=segment, maturity=segment % len(MATURITIES)
+        )
+        grid = (
+            np.stack([cols[f] for f in ASSET_LEVEL_FEATURES])
+            .reshape(len(ASSET_LEVEL_FEATURES), n_stages, N_SEGMENTS, n)
+            .transpose(1, 2, 0, 3)
+            .copy()
+        )
+        order = np.zeros((N_SEGMENTS + 1, n), dtype=np.int64)
+        f_pop = ASSET_LEVEL_FEATURES.index("asset_popularity")
+        f_seg = ASSET_LEVEL_FEATURES.index("segment_engagement")
+        overall = grid[0, 0, f_pop]
+        for seg in range(N_SEGMENTS):
+            order[seg] = np.argsort(-(grid[0, seg, f_seg] + 1e-3 * overall), kind="stable")
+        order[N_SEGMENTS] = np.argsort(-overall, kind="stable")
+        return cls(
+            index=index,
+            asset_grid=grid,
+            popular_by_segment=order,
+            as_of_us=after,
+            n_events=len(events),
+        )
+
+    @classmethod
+    def from_workspace(
+        cls, workspace: Workspace, snapshot: Any, *, settings: Mapping[str, Any] | None = None
+    ) -> JournalUsageProvider:
+        from recommender.partners import load_partner_frame
+
+        events = read_journal(workspace)
+        partners = load_partner_frame(workspace)
+        vectors = asset_vectors(snapshot.catalog, snapshot.table)
+        return cls.build(
+            events, snapshot.table, partners, config=usage_config(settings), vectors=vectors
+        )
+
+    def features(
+        self, partner: PartnerProfile, context: DealContext, asset_pos: np.ndarray, day: float
+    ) -> dict[str, np.ndarray]:
+        index = self.index
+        asset_pos = np.asarray(asset_pos, dtype=np.int64)
+        seg = segment_code(partner.tier, partner.maturity)
+        block = self.asset_grid[STAGES.index(context.stage), seg][:, asset_pos]
+        out = {name: block[i] for i, name in enumerate(ASSET_LEVEL_FEATURES)}
+        pid = index.partner_ids.get(partner.partner_id, -1) if partner.partner_id else -1
+        deal = index.deal_ids.get(context.deal_id, -1) if context.deal_id else -1
+        out.update(
+            index.partner_features(asset_pos, int(day_to_micros(day)), partner=pid, deal=deal)
+        )
+        return out
+
+    def popular(self, partner: PartnerProfile, k: int) -> np.ndarray:
+        seg = segment_code(partner.tier, partner.maturity)
+        row = self.popular_by_segment[seg if seg >= 0 else N_SEGMENTS]
+        return row[: max(0, int(k))]
