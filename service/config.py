@@ -1,0 +1,95 @@
+"""Service settings: one pydantic-settings class, read from `RECO_*` environment variables.
+
+    RECO_WORKSPACE=data RECO_MAX_BODY_BYTES=1048576 recommender serve
+
+`get_settings()` is cached, so every part of the app sees the same values; tests build a
+`Settings(...)` and pass it to `create_app` instead.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from recommender.workspace import Workspace
+
+
+class Settings(BaseSettings):
+    """Everything the service can be told; defaults run the demo workspace on loopback."""
+
+    model_config = SettingsConfigDict(env_prefix="RECO_", extra="ignore")
+
+    workspace: Path | None = Field(
+        default=None, description="workspace folder (default: the project's data/)"
+    )
+    models_dir: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("RECO_MODELS_DIR", "RECO_MODELS", "models_dir"),
+        description="model registry folder (default: the workspace's)",
+    )
+    embedder: str = Field(default="e5", description="'e5', 'minilm' or a model folder")
+    embedder_threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="threads of the e5 engine per worker (None: its default)",
+    )
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="larger bodies get 413")
+    rate_limit_per_second: float = Field(
+        default=100.0, ge=0, description="requests/s per API key and worker; 0 disables"
+    )
+    rate_limit_burst: int = Field(default=200, ge=1, description="token bucket size per key")
+    key_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="how long a verified key is trusted before the store is asked again",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1, le=32)
+    ranking_threads: int = Field(
+        default=4, ge=1, le=64, description="threads per worker that rank requests concurrently"
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "text"] = "json"
+    impressions: Literal["on", "off"] = Field(
+        default="on", description="journal the impressions each recommendation served"
+    )
+    impression_queue: int = Field(
+        default=50_000,
+        ge=100,
+        description="requests whose impressions wait to be written before new ones are dropped",
+    )
+    impression_flush_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="how long the writer gathers impressions into one journal transaction",
+    )
+    demo_keys: bool = Field(
+        default=False, description="create one key per scope at start when the store has none"
+    )
+    seen_ttl_seconds: float = Field(
+        default=30.0, ge=0, description="how long a partner's already-seen assets are cached"
+    )
+    reload_check_seconds: float = Field(
+        default=0.5,
+        ge=0,
+        description="how often a worker checks whether another changed the workspace",
+    )
+
+    def workspace_obj(self) -> Workspace:
+        """The `Workspace` these settings name."""
+        from recommender.workspace import DEFAULT_ROOT
+
+        return Workspace.at(self.workspace or DEFAULT_ROOT, self.models_dir)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,105 @@
+"""Dependencies shared by the routers, as `Annotated[..., Depends(...)]` aliases ending in `Dep`.
+
+    def endpoint(state: StateDep, key: AdminKeyDep) -> ...
+
+API keys come in `X-API-Key: <key>` or `Authorization: Bearer <key>`. Scopes are ordered
+(portal < manager < admin): a request without a valid key gets 401, a valid key of too low a
+scope 403, a key over its rate limit 429 with Retry-After. Only the key id is ever logged.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from recommender.keys import KeyInfo, Scope, scope_allows
+from recommender.pipeline import Snapshot
+from service.config import Settings
+from service.logs import key_id_var
+from service.middleware import request_info
+from service.state import ServiceState
+
+_api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="API key (reco_<scope>_...)"
+)
+_bearer = HTTPBearer(auto_error=False, description="the API key as a bearer token")
+
+
+async def get_state(request: Request) -> ServiceState:
+    state = getattr(request.app.state, "service", None)
+    if state is None:  # only before the lifespan ran or after it ended
+        raise HTTPException(status_code=503, detail="the service is not ready")
+    return state
+
+
+StateDep = Annotated[ServiceState, Depends(get_state)]
+
+
+async def get_snapshot(state: StateDep) -> Snapshot:
+    """The snapshot this request reads from start to end (swaps do not affect it)."""
+    return state.snapshot
+
+
+SnapshotDep = Annotated[Snapshot, Depends(get_snapshot)]
+
+
+async def get_settings_dep(state: StateDep) -> Settings:
+    return state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _require(needed: Scope):  # type: ignore[no-untyped-def]
+    async def check(
+        request: Request,
+        state: StateDep,
+        api_key: Annotated[str | None, Security(_api_key_header)] = None,
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
+    ) -> KeyInfo:
+        key = api_key or (bearer.credentials if bearer is not None else None)
+        if not key:
+            state.metrics.auth_failures.labels(status="401").inc()
+            raise _unauthorized("an API key is required (X-API-Key header or Bearer token)")
+        info = state.keys.verify(key)
+        if info is None:
+            state.metrics.auth_failures.labels(status="401").inc()
+            raise _unauthorized("the API key is not valid (unknown, malformed or revoked)")
+        key_id_var.set(info.key_id)
+        current = request_info(request.scope)
+        if current is not None:
+            current.key_id = info.key_id
+        if not scope_allows(info.scope, needed.value):
+            state.metrics.auth_failures.labels(status="403").inc()
+            raise HTTPException(
+                status_code=403,
+                detail=f"this key has scope {info.scope!r}; this operation needs {needed.value!r}",
+            )
+        wait = state.limiter.acquire(info.key_id)
+        if wait > 0:
+            state.metrics.rate_limited.inc()
+            raise HTTPException(
+                status_code=429,
+                detail="rate limit exceeded for this key; retry later",
+                headers={"Retry-After": state.limiter.retry_after(wait)},
+            )
+        return info
+
+    check.__name__ = f"require_{needed.value}"
+    return check
+
+
+PortalKeyDep = Annotated[KeyInfo, Depends(_require(Scope.PORTAL))]
+ManagerKeyDep = Annotated[KeyInfo, Depends(_require(Scope.MANAGER))]
+AdminKeyDep = Annotated[KeyInfo, Depends(_require(Scope.ADMIN))]
+
+
+def actor(key: KeyInfo) -> str:
+    """How the audit log names the holder of `key`."""
+    return f"key:{key.key_id} ({key.name})"

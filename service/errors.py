@@ -1,0 +1,92 @@
+"""Error responses: JSON, naming the field and the allowed values, never a stack trace.
+
+Shapes (all `application/json`):
+
+- 422: ``{"detail": [{"loc": [...], "field": "context.stage", "msg": "...", "type": "enum",
+  "allowed": ["prospecting", ...]}]}`` -- `allowed` is present when the field takes one of a
+  fixed set of values;
+- 4xx from `HTTPException`: ``{"detail": "..."}``;
+- 500: ``{"detail": "internal error", "request_id": "..."}`` -- the traceback goes to the log,
+  under the same request id.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from features.validation import SchemaError
+
+_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
+_MAX_INPUT_CHARS = 200
+
+
+def _allowed(error: dict[str, Any]) -> list[str] | None:
+    ctx = error.get("ctx") or {}
+    expected = ctx.get("expected")
+    if error.get("type") in ("enum", "literal_error") and isinstance(expected, str):
+        return _QUOTED.findall(expected) or None
+    return None
+
+
+def _small(value: Any) -> bool:
+    """Worth echoing back: a short string or a JSON-safe number (never NaN or infinity)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, (bool, int)) or value is None:
+        return isinstance(value, bool) or value is None or abs(value) < 10**18
+    return isinstance(value, str) and len(value) <= _MAX_INPUT_CHARS
+
+
+def validation_details(errors: Any) -> list[dict[str, Any]]:
+    """Pydantic errors as the API reports them (JSON-safe, inputs echoed only when small)."""
+    out: list[dict[str, Any]] = []
+    for error in errors:
+        loc = [p if isinstance(p, (int, str)) else str(p) for p in error.get("loc", ())]
+        field = ".".join(str(p) for p in loc[1:]) or (str(loc[0]) if loc else None)
+        item: dict[str, Any] = {
+            "loc": loc,
+            "field": field,
+            "msg": str(error.get("msg", "")),
+            "type": str(error.get("type", "")),
+        }
+        allowed = _allowed(error)
+        if allowed:
+            item["allowed"] = allowed
+        if "input" in error and _small(error["input"]):
+            item["input"] = error["input"]
+        out.append(item)
+    return out
+
+
+def schema_error_details(
+    exc: SchemaError, *, loc_prefix: tuple[str, ...] = ("body",)
+) -> list[dict[str, Any]]:
+    """A `SchemaError` from the engine's validation in the 422 shape."""
+    out: list[dict[str, Any]] = []
+    for p in exc.problems:
+        field = p.column
+        out.append(
+            {
+                "loc": [*loc_prefix, *([field] if field else [])],
+                "field": field,
+                "msg": p.reason,
+                "type": "value_error",
+            }
+        )
+    return out
+
+
+async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse(status_code=422, content={"detail": validation_details(exc.errors())})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that give errors the shapes above."""
+    app.add_exception_handler(RequestValidationError, _validation_handler)

@@ -1,0 +1,54 @@
+"""Liveness, readiness and Prometheus metrics (no API key: for the orchestrator and scraper)."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from service.schemas.health import Health, Readiness
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", response_model=Health, summary="The process is alive")
+async def healthz() -> Health:
+    return Health(status="ok")
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    summary="A snapshot is loaded and requests can be served",
+    responses={503: {"description": "not ready (starting or stopping)"}},
+)
+async def readyz(request: Request) -> Response:
+    state = getattr(request.app.state, "service", None)
+    if state is None:
+        return JSONResponse({"status": "starting"}, status_code=503)
+    snapshot = state.recommender.snapshot
+    body = Readiness(
+        status="ready",
+        model_version=snapshot.model_version,
+        assets=len(snapshot.catalog),
+        partners=len(snapshot.partners),
+        snapshot_age_seconds=round(time.time() - snapshot.created_at, 3),
+        warnings=state.warnings,
+    )
+    return JSONResponse(body.model_dump())
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+)
+async def metrics(request: Request) -> Response:
+    registry = request.app.state.metrics
+    state = getattr(request.app.state, "service", None)
+    if state is not None:
+        registry.query_cache.labels(outcome="hit").set(state.query_cache.hits)
+        registry.query_cache.labels(outcome="miss").set(state.query_cache.misses)
+    return Response(registry.render(), media_type=registry.content_type)

@@ -1,0 +1,53 @@
+"""Constrained types shared by the resource schemas, from the engine's declared patterns."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from features.schema import ID_PATTERN, SLUG_PATTERN
+
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+"""An identifier: 1-64 letters, digits, '_', '.', ':', '-' (starting with a letter or digit)."""
+
+Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
+"""An industry, product, region or competitor: a lowercase slug."""
+
+Day = Annotated[date, Field(ge=date(1990, 1, 1), le=date(2100, 12, 31))]
+"""A calendar date between 1990 and 2100 (the catalog's accepted range)."""
+
+MAX_LIST = 50
+
+
+class ErrorPublic(BaseModel):
+    """Every error that is not a validation error: what went wrong, in words."""
+
+    detail: str
+
+
+class FieldError(BaseModel):
+    """One invalid field: where (`loc`, `field`), why (`msg`, `type`), and what is allowed."""
+
+    loc: list[str | int]
+    field: str | None = None
+    msg: str
+    type: str
+    allowed: list[str] | None = Field(default=None, description="the values the field takes")
+    input: Any = None
+
+
+class ValidationErrorPublic(BaseModel):
+    detail: list[FieldError]
+
+
+API_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorPublic, "description": "the body is not valid JSON or not UTF-8"},
+    401: {"model": ErrorPublic, "description": "no valid API key"},
+    403: {"model": ErrorPublic, "description": "the key's scope does not allow this"},
+    413: {"model": ErrorPublic, "description": "the body is over the configured limit"},
+    422: {"model": ValidationErrorPublic, "description": "a field is invalid"},
+    429: {"model": ErrorPublic, "description": "rate limit exceeded; see Retry-After"},
+}
+"""Responses every /v1 operation may give, for the OpenAPI document."""

@@ -1,0 +1,480 @@
+"""What a running worker holds: the current snapshot and the stores around it.
+
+`ServiceState.open(settings)` does the heavy work the lifespan needs (embedder, snapshot,
+journal, key and override stores, impression writer); `close()` undoes it, flushing the
+queued impressions.
+
+Snapshots and swaps
+-------------------
+Requests read `state.snapshot` once and use that object to the end, so a swap never changes
+a request half-way. Every change (promote, rollback, asset or partner upsert, override) runs
+under `reload_lock`: the new snapshot is built fully, then one reference is swapped.
+
+Several workers
+---------------
+Each uvicorn worker loads its own snapshot. A worker that changes the workspace also writes
+the workspace's generation file (`<workspace>/.service-generation`). Every worker checks, at
+most every `reload_check_seconds` and from the request path (a few `stat` calls), a
+fingerprint of that file and of the files a snapshot is built from (catalog, partners,
+playbook, the registry's PROMOTED pointer). When it changed, the worker rebuilds in a
+background thread and swaps when the new snapshot is complete, so changes made by another
+worker, or by the CLI (`recommender ingest`, `recommender models promote`), reach every worker
+within about a second, and no request waits for a rebuild.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import secrets
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio
+
+from recommender.embedders import Embedder, QueryCache, get_embedder
+from recommender.engine import build_snapshot
+from recommender.events import EventJournal
+from recommender.keys import KeyInfo, KeyStore, ensure_demo_keys
+from recommender.overrides import Override, OverrideStore, validate_override
+from recommender.pipeline import Recommender, Snapshot
+from recommender.workspace import Workspace, atomic_write_bytes
+from service.config import Settings
+from service.impressions import ImpressionWriter
+from service.metrics import ServiceMetrics
+from service.ratelimit import RateLimiter
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+GENERATION_FILE = ".service-generation"
+PROMOTED_POINTER = "PROMOTED"
+SEEN_TYPES = ("open", "download", "share")
+
+
+def _model_errors() -> tuple[type[Exception], ...]:
+    try:
+        from recommender.registry import ModelRegistryError
+    except ImportError:  # the learning part is optional
+        return ()
+    return (ModelRegistryError,)
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    """The configured embedder; the e5 engine gets `embedder_threads` threads when set."""
+    if settings.embedder in ("e5", "multilingual-e5-small") and settings.embedder_threads:
+        from recommender.embedders import E5Embedder
+
+        return E5Embedder(num_threads=settings.embedder_threads)
+    return get_embedder(settings.embedder)
+
+
+class SeenAssets:
+    """Assets a partner already opened, downloaded or shared, from the event journal.
+
+    One indexed query per partner (the journal's (partner_id, ts) index), cached for `ttl`
+    seconds; `forget(partner_ids)` drops entries when this worker accepts new events for them.
+    Each thread reads through its own read-only connection (WAL: readers never wait).
+    """
+
+    def __init__(self, path: Path, ttl: float, *, max_entries: int = 20_000) -> None:
+        self.path = path
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._cache: dict[str, tuple[float, frozenset[str]]] = {}
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                f"file:{self.path}?mode=ro", uri=True, check_same_thread=False, timeout=5.0
+            )
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def get(self, partner_id: str | None) -> frozenset[str]:
+        if not partner_id:
+            return frozenset()
+        now = time.monotonic()
+        hit = self._cache.get(partner_id)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        marks = ", ".join("?" * len(SEEN_TYPES))
+        rows = (
+            self._conn()
+            .execute(
+                f"SELECT DISTINCT asset_id FROM events WHERE partner_id = ? AND type IN ({marks}) "
+                "AND asset_id IS NOT NULL",
+                (partner_id, *SEEN_TYPES),
+            )
+            .fetchall()
+        )
+        seen = frozenset(r[0] for r in rows)
+        if len(self._cache) >= self.max_entries:
+            self._cache.clear()
+        self._cache[partner_id] = (now + self.ttl, seen)
+        return seen
+
+    def forget(self, partner_ids: Iterable[str]) -> None:
+        for p in partner_ids:
+            self._cache.pop(p, None)
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                with contextlib.suppress(sqlite3.ProgrammingError):
+                    conn.close()
+            self._connections.clear()
+
+
+class CommentedOverrideStore(OverrideStore):
+    """`OverrideStore` whose `add` also takes the manager's `comment`.
+
+    recommender.overrides.OverrideStore.add passes every field to `validate_override`, which
+    has no `comment` parameter, so a comment raises TypeError there (reported to the lead).
+    This does the same validated, audited insert with the comment set; delete it once the
+    engine's `add` accepts `comment`.
+    """
+
+    def add(self, *, actor: str, **fields: object) -> Override:
+        comment = str(fields.pop("comment", "") or "")
+        problems = validate_override(**fields)  # type: ignore[arg-type]
+        if problems:
+            raise ValueError("; ".join(problems))
+        override = Override(
+            override_id=uuid.uuid4().hex[:12],
+            created_by=actor,
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            comment=comment,
+            **{k: v for k, v in fields.items() if v is not None},  # type: ignore[arg-type]
+        )
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute(
+                    "INSERT INTO overrides (override_id, data) VALUES (?, ?)",
+                    (override.override_id, json.dumps(asdict(override))),
+                )
+                self._audit(
+                    actor, f"override.{override.action}", override.asset_id, asdict(override)
+                )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return override
+
+
+class CachedKeys:
+    """`KeyStore.verify` with verified keys remembered for `ttl` seconds.
+
+    The store is SQLite, and a query releases the GIL: on a worker busy ranking, the event loop
+    then waits its turn for every request. A revoked key stops working within `ttl` seconds
+    (0 asks the store every time). Only keys that verified are remembered, under the sha256
+    of the key, so a flood of bad keys neither fills the cache nor skips the store.
+    """
+
+    def __init__(self, store: KeyStore, ttl: float, *, max_entries: int = 10_000) -> None:
+        self.store = store
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._cache: dict[bytes, tuple[float, KeyInfo]] = {}
+
+    def verify(self, key: str) -> KeyInfo | None:
+        if self.ttl <= 0:
+            return self.store.verify(key)
+        digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
+        now = time.monotonic()
+        hit = self._cache.get(digest)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        info = self.store.verify(key)
+        if info is None:
+            self._cache.pop(digest, None)
+            return None
+        if len(self._cache) >= self.max_entries:
+            self._cache.clear()
+        self._cache[digest] = (now + self.ttl, info)
+        return info
+
+    def close(self) -> None:
+        self.store.close()
+
+
+@dataclass
+class _Known:
+    """Ids the event endpoint validates against, derived once per snapshot."""
+
+    snapshot: Snapshot | None = None
+    assets: frozenset[str] = field(default_factory=frozenset)
+    partners: frozenset[str] = field(default_factory=frozenset)
+
+
+class ServiceState:
+    """The worker's snapshot, stores and background machinery (see the module docstring)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        workspace: Workspace,
+        embedder: Embedder,
+        snapshot: Snapshot,
+        *,
+        metrics: ServiceMetrics,
+        query_cache: QueryCache,
+    ) -> None:
+        self.settings = settings
+        self.workspace = workspace
+        self.embedder = embedder
+        self.metrics = metrics
+        self.query_cache = query_cache
+        self.recommender = Recommender(snapshot)
+        self.reload_lock = threading.RLock()
+        self.journal = EventJournal(workspace.events_path)
+        self.keys = CachedKeys(KeyStore(workspace.console_path), settings.key_cache_seconds)
+        self.overrides = CommentedOverrideStore(workspace.console_path)
+        self.seen = SeenAssets(workspace.events_path, settings.seen_ttl_seconds)
+        self.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+        self.rank_limiter = anyio.CapacityLimiter(settings.ranking_threads)
+        self.impressions: ImpressionWriter | None = None
+        if settings.impressions == "on":
+            self.impressions = ImpressionWriter(
+                lambda records: self.journal.append(records),
+                maxsize=settings.impression_queue,
+                batch_size=10_000,
+                linger_seconds=settings.impression_flush_seconds,
+                on_written=lambda n: metrics.impressions.labels(outcome="written").inc(n),
+                on_dropped=lambda n: metrics.impressions.labels(outcome="dropped").inc(n),
+            )
+        self.demo_keys: dict[str, str] = {}
+        self.warnings: list[str] = []  # why the worker serves less than it should (readyz)
+        self._known = _Known()
+        self._applied = self._fingerprint()
+        self._failed: tuple[Any, ...] | None = None
+        self._next_check = 0.0
+        self._refreshing = threading.Lock()
+        self._watch_thread: threading.Thread | None = None
+        self._closed = False
+        metrics.set_model_version(snapshot.model_version)
+
+    # --- life cycle -----------------------------------------------------------------------
+    @classmethod
+    def open(cls, settings: Settings, metrics: ServiceMetrics) -> ServiceState:
+        """Load everything a worker serves from (seconds, not milliseconds: call it once)."""
+        workspace = settings.workspace_obj()
+        if not workspace.has_catalog():
+            raise RuntimeError(
+                f"no catalog in {workspace.catalog_dir}: run `recommender demo` (the demo "
+                "workspace) or `recommender ingest PATH` first"
+            )
+        embedder = make_embedder(settings)
+        query_cache = QueryCache(embedder)
+        started = time.perf_counter()
+        warnings: list[str] = []
+        try:
+            snapshot = build_snapshot(workspace, embedder=embedder, query_cache=query_cache)
+        except _model_errors() as exc:
+            # A promoted model that cannot be loaded must not keep the catalog offline: serve
+            # with the playbook scorer, say so loudly, and let an admin promote or roll back.
+            log.error("the promoted model cannot be loaded; serving the playbook scorer: %s", exc)
+            warnings.append(f"promoted model not loaded ({exc}); serving the playbook scorer")
+            snapshot = build_snapshot(
+                workspace, embedder=embedder, query_cache=query_cache, use_model=False
+            )
+        metrics.snapshot_build_seconds.observe(time.perf_counter() - started)
+        metrics.snapshot_builds.labels(reason="start").inc()
+        state = cls(
+            settings, workspace, embedder, snapshot, metrics=metrics, query_cache=query_cache
+        )
+        state.warnings = warnings
+        if settings.demo_keys:
+            state.demo_keys = ensure_demo_keys(workspace)
+        log.info(
+            "snapshot loaded",
+            extra={
+                "workspace": str(workspace.root),
+                "assets": len(snapshot.catalog),
+                "partners": len(snapshot.partners),
+                "model_version": snapshot.model_version,
+                "seconds": round(time.perf_counter() - started, 3),
+            },
+        )
+        return state
+
+    def close(self) -> None:
+        """Flush impressions, close the stores. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.impressions is not None:
+            self.impressions.close()
+        watch = self._watch_thread
+        if watch is not None:
+            watch.join(timeout=30)
+        self.seen.close()
+        self.journal.close()
+        self.keys.close()
+        self.overrides.close()
+
+    # --- reading --------------------------------------------------------------------------
+    @property
+    def snapshot(self) -> Snapshot:
+        """The snapshot to serve this request from (checks for outside changes first)."""
+        self.check_for_changes()
+        return self.recommender.snapshot
+
+    def known_ids(self, snapshot: Snapshot) -> tuple[frozenset[str], frozenset[str]]:
+        """(asset ids, partner ids) of `snapshot`, computed once per snapshot."""
+        known = self._known
+        if known.snapshot is not snapshot:
+            known = _Known(
+                snapshot, frozenset(snapshot.catalog.asset_ids), frozenset(snapshot.partners)
+            )
+            self._known = known
+        return known.assets, known.partners
+
+    # --- changing -------------------------------------------------------------------------
+    def build(self, *, model_version: str | None = None, use_model: bool = True) -> Snapshot:
+        """A complete snapshot of the workspace as it is on disk now: scored by
+        `model_version`, else the promoted model, else (or with `use_model=False`) the
+        playbook scorer."""
+        started = time.perf_counter()
+        snapshot = build_snapshot(
+            self.workspace,
+            embedder=self.embedder,
+            model_version=model_version,
+            query_cache=self.query_cache,
+            use_model=use_model,
+        )
+        self.metrics.snapshot_build_seconds.observe(time.perf_counter() - started)
+        return snapshot
+
+    def change(
+        self,
+        reason: str,
+        mutate: Callable[[], T],
+        rebuild: Callable[[Snapshot], Snapshot] | None = None,
+    ) -> T:
+        """Apply a change to the workspace and swap in the snapshot that reflects it.
+
+        Under the reload lock: `mutate()` writes the change, then the new snapshot is built
+        (`rebuild(current)` when the change allows a cheap derivation, else fully from disk)
+        and swapped in; other workers are told through the generation file. If `mutate` or the
+        build raises, the current snapshot stays.
+        """
+        with self.reload_lock:
+            result = mutate()
+            self._bump_generation(reason)
+            fingerprint = self._fingerprint()
+            current = self.recommender.snapshot
+            snapshot = rebuild(current) if rebuild is not None else self.build()
+            self.install(snapshot, reason)
+            self._applied = fingerprint
+        return result
+
+    def install(self, snapshot: Snapshot, reason: str) -> Snapshot:
+        """Swap `snapshot` in (the caller built it fully); returns the old one."""
+        with self.reload_lock:
+            old = self.recommender.swap(snapshot)
+        self.metrics.snapshot_builds.labels(reason=reason).inc()
+        self.metrics.set_model_version(snapshot.model_version)
+        if reason in ("promote", "rollback"):
+            self.warnings = []
+        if old.model_version != snapshot.model_version:
+            log.info(
+                "model version swapped",
+                extra={"reason": reason, "from": old.model_version, "to": snapshot.model_version},
+            )
+        return old
+
+    def publish(self, reason: str) -> None:
+        """Tell the other workers that the workspace changed (after an external write such as
+        a model promotion that built and installed its snapshot itself)."""
+        with self.reload_lock:
+            self._bump_generation(reason)
+            self._applied = self._fingerprint()
+
+    # --- watching for changes made elsewhere ----------------------------------------------
+    def _watched(self) -> list[Path]:
+        ws = self.workspace
+        return [
+            ws.root / GENERATION_FILE,
+            ws.assets_path,
+            ws.index_dir / "manifest.json",
+            ws.partners_path,
+            ws.playbook_path,
+            ws.models_dir / PROMOTED_POINTER,
+        ]
+
+    def _fingerprint(self) -> tuple[Any, ...]:
+        out: list[Any] = []
+        for path in self._watched():
+            try:
+                st = os.stat(path)
+            except OSError:
+                out.append(None)
+                continue
+            out.append((st.st_ino, st.st_mtime_ns, st.st_size))
+        return tuple(out)
+
+    def _bump_generation(self, reason: str) -> None:
+        stamp = f"{datetime.now(UTC).isoformat()} {os.getpid()} {secrets.token_hex(4)} {reason}\n"
+        atomic_write_bytes(self.workspace.root / GENERATION_FILE, stamp.encode())
+
+    def check_for_changes(self) -> None:
+        """Cheap and non-blocking: start a background rebuild if the workspace changed."""
+        if self.settings.reload_check_seconds <= 0 or self._closed:
+            return
+        now = time.monotonic()
+        if now < self._next_check:
+            return
+        self._next_check = now + self.settings.reload_check_seconds
+        fingerprint = self._fingerprint()
+        if fingerprint == self._applied or fingerprint == self._failed:
+            return
+        if not self._refreshing.acquire(blocking=False):
+            return  # a rebuild is already running
+        thread = threading.Thread(target=self._refresh, name="snapshot-refresh", daemon=True)
+        self._watch_thread = thread
+        thread.start()
+
+    def _refresh(self) -> None:
+        try:
+            with self.reload_lock:
+                fingerprint = self._fingerprint()
+                if fingerprint == self._applied:
+                    return
+                try:
+                    snapshot = self.build()
+                except Exception:
+                    log.exception(
+                        "the workspace changed but its snapshot cannot be built; "
+                        "still serving the previous one"
+                    )
+                    self._failed = fingerprint
+                    return
+                self.install(snapshot, "workspace-changed")
+                self._applied = fingerprint
+                self._failed = None
+        finally:
+            self._refreshing.release()
+
+    def refresh_now(self) -> None:
+        """Rebuild at once if the workspace changed (tests and admin tools)."""
+        if self._fingerprint() != self._applied and self._refreshing.acquire(blocking=True):
+            self._refresh()

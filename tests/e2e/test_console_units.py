@@ -1,0 +1,252 @@
+"""The console's pieces without a server: labels, escaping, sessions, links, diffs, coverage.
+
+These run in any environment (no Chromium, no embedder); the browser tests cover the pages.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from starlette.requests import Request
+
+from recommender.keys import KeyInfo
+from service.console import analysis, i18n, session
+from service.console.routes import TEMPLATES_DIR, _env
+
+CONSOLE_DIR = Path(i18n.__file__).resolve().parent
+
+
+# --- labels -------------------------------------------------------------------------------------
+def test_both_languages_have_exactly_the_same_labels() -> None:
+    en, uk = i18n.TABLES["en"], i18n.TABLES["uk"]
+    assert sorted(set(en) - set(uk)) == []
+    assert sorted(set(uk) - set(en)) == []
+    assert all(v.strip() for v in (*en.values(), *uk.values()))
+
+
+def test_every_enum_value_has_a_label_in_both_languages() -> None:
+    for lang in i18n.LANGS:
+        missing = [k for k in i18n.enum_keys() if k not in i18n.TABLES[lang]]
+        assert missing == [], lang
+
+
+def test_ukrainian_labels_are_translated() -> None:
+    en, uk = i18n.TABLES["en"], i18n.TABLES["uk"]
+    # Only names that are the same in both languages may stay equal.
+    same = sorted(k for k in en if en[k] == uk[k])
+    assert same == ["lang.en", "lang.uk"]
+
+
+def test_placeholders_match_between_languages() -> None:
+    for key, text in i18n.TABLES["en"].items():
+        fields = set(re.findall(r"{(\w+)}", text))
+        assert fields == set(re.findall(r"{(\w+)}", i18n.TABLES["uk"][key])), key
+
+
+def _used_keys() -> set[str]:
+    keys: set[str] = set()
+    for path in [*TEMPLATES_DIR.glob("*.html"), CONSOLE_DIR / "routes.py"]:
+        text = path.read_text(encoding="utf-8")
+        keys |= set(re.findall(r"""\bt\(\s*['"]([a-z_.]+)['"]""", text))
+    return {k for k in keys if not k.endswith((".", "_"))}  # prefixes: the families below
+
+
+def test_every_label_the_templates_and_routes_use_exists() -> None:
+    used = _used_keys()
+    assert len(used) > 100
+    assert sorted(k for k in used if k not in i18n.TABLES["en"]) == []
+    # Keys built from a prefix in the templates: every member of each family exists.
+    families = {
+        "nav.": ["preview", "compare", "steer", "coverage", "awareness", "models"],
+        "keyscope.": ["manager", "admin"],
+        "coverage.level.": ["none", "thin", "fair", "good"],
+        "compare.dim.": ["maturity", "stage", "model"],
+        "compare.model_": ["a", "b"],
+        "lang.": list(i18n.LANGS),
+    }
+    for prefix, members in families.items():
+        for lang in i18n.LANGS:
+            assert all(prefix + m in i18n.TABLES[lang] for m in members), prefix
+
+
+def test_every_reason_code_of_the_engine_has_a_label() -> None:
+    source = (CONSOLE_DIR.parents[1] / "recommender" / "pipeline.py").read_text(encoding="utf-8")
+    codes = set(re.findall(r'Reason\("([a-z_]+)"', source))
+    assert codes and sorted(c for c in codes if f"reason.{c}" not in i18n.TABLES["en"]) == []
+
+
+def test_language_from_cookie_or_accept_language() -> None:
+    assert i18n.lang_from_accept("uk-UA,uk;q=0.9,en;q=0.8") == "uk"
+    assert i18n.lang_from_accept("de-DE,de;q=0.9") == "en"
+    assert i18n.normalise_lang("fr") is None
+
+
+# --- escaping -----------------------------------------------------------------------------------
+def test_templates_autoescape_and_never_mark_text_safe() -> None:
+    assert _env.autoescape is True
+    for path in TEMPLATES_DIR.glob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"\|\s*safe\b", text) and "autoescape false" not in text, path.name
+        assert "<script>" not in text and " style=" not in text, path.name  # the CSP forbids inline
+
+
+def test_a_hostile_result_item_renders_as_text() -> None:
+    item = {
+        "asset_id": "X1",
+        "title": "<script>alert(1)</script>",
+        "type": "white_paper",
+        "language": "en",
+        "url": "javascript:alert(2)",
+        "score": 0.5,
+        "reasons": [{"code": "stage", "text": "<img src=x onerror=alert(3)>"}],
+    }
+    macros = _env.get_template("_macros.html").make_module(
+        {"t": lambda k, **kw: k, "label": lambda kind, v: v, "reason": lambda c: c}
+    )
+    html = str(macros.result_item(item, 1))  # type: ignore[attr-defined]
+    assert "<script>" not in html and "<img" not in html and "javascript:" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=alert(3)&gt;" in html
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://example.com/a?b=1", "https://example.com/a?b=1"),
+        ("http://example.com", "http://example.com"),
+        ("javascript:alert(1)", None),
+        ("JavaScript:alert(1)", None),
+        (" javascript:alert(1)", None),
+        ("data:text/html,<script>", None),
+        ("//evil.example/x", None),
+        ("/relative", None),
+        ("https://exa\nmple.com", None),
+        (None, None),
+        (float("nan"), None),
+    ],
+    ids=[
+        "https",
+        "http",
+        "js",
+        "js-case",
+        "js-space",
+        "data",
+        "scheme-relative",
+        "relative",
+        "control-char",
+        "none",
+        "nan",
+    ],
+)
+def test_only_plain_web_links_become_links(url: object, expected: str | None) -> None:
+    assert analysis.safe_url(url) == expected  # type: ignore[arg-type]
+
+
+# --- sessions and CSRF --------------------------------------------------------------------------
+KEY = KeyInfo("0123456789ab", "manager", "m", "2026-01-01T00:00:00+00:00")
+
+
+def test_a_session_expires_and_needs_its_key_with_a_console_scope() -> None:
+    config = session.SessionConfig(secret="s" * 40, max_age=60, force_secure=False)
+    value = session.issue(config, KEY)
+    user = session.user_for(session.read(config, value), [KEY])
+    assert user is not None and user.scope == "manager" and not user.is_admin
+    assert session.read(config, value, now=time.time() + 30) is not None
+    assert session.read(config, value, now=time.time() + 61) is None  # expired
+    assert session.read(config, value[:-2] + "xx") is None  # tampered
+    other = session.SessionConfig(secret="t" * 40, max_age=60, force_secure=False)
+    assert session.read(other, value) is None  # another workspace's secret
+    portal = KeyInfo(KEY.key_id, "portal", "m", KEY.created_at)
+    assert session.user_for(session.read(config, value), [portal]) is None  # scope changed
+    assert session.user_for(session.read(config, value), []) is None  # revoked or deleted
+
+
+def test_the_workspace_secret_is_created_once_and_private(tmp_path: Path) -> None:
+    first = session.workspace_secret(tmp_path)
+    assert session.workspace_secret(tmp_path) == first and len(first) >= 32
+    assert (tmp_path / session.SECRET_FILE).stat().st_mode & 0o077 == 0
+
+
+def test_session_settings_come_from_settings_or_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RECO_CONSOLE_SESSION_SECONDS", "120")
+    config = session.session_config(SimpleNamespace(), tmp_path)
+    assert config.max_age == 120
+    config = session.session_config(SimpleNamespace(console_session_seconds=5), tmp_path)
+    assert config.max_age == 5
+    monkeypatch.delenv("RECO_CONSOLE_SESSION_SECONDS")
+    assert session.session_config(SimpleNamespace(), tmp_path).max_age == 8 * 3600
+
+
+def _request(headers: dict[str, str]) -> Request:
+    raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    return Request({"type": "http", "method": "POST", "path": "/", "headers": raw})
+
+
+@pytest.mark.parametrize(
+    ("headers", "ok"),
+    [
+        ({"host": "127.0.0.1:8000", "origin": "http://127.0.0.1:8000"}, True),
+        ({"host": "127.0.0.1:8000", "referer": "http://127.0.0.1:8000/console/steer"}, True),
+        ({"host": "127.0.0.1:8000"}, True),  # no Origin/Referer: left to the token
+        ({"host": "127.0.0.1:8000", "origin": "https://evil.example"}, False),
+        ({"host": "127.0.0.1:8000", "origin": "null"}, False),
+        ({"host": "127.0.0.1:8000", "referer": "https://evil.example/x"}, False),
+    ],
+    ids=["origin", "referer", "neither", "other-origin", "null-origin", "other-referer"],
+)
+def test_same_origin_check(headers: dict[str, str], ok: bool) -> None:
+    assert session.same_origin(_request(headers)) is ok
+
+
+def test_csrf_needs_the_session_token() -> None:
+    user = session.ConsoleUser(key=KEY, csrf="token-123")
+    request = _request({"host": "h", "origin": "http://h"})
+    assert session.csrf_ok(request, user, "token-123")
+    assert not session.csrf_ok(request, user, "token-124")
+    assert not session.csrf_ok(request, user, None)
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/console/steer?saved=1", "/console/steer?saved=1"),
+        ("https://evil.example/console", "/console/preview"),
+        ("//evil.example/console", "/console/preview"),
+        ("/other", "/console/preview"),
+        ("/console\\@evil", "/console/preview"),
+        (None, "/console/preview"),
+    ],
+    ids=["inside", "absolute", "scheme-relative", "outside", "backslash", "none"],
+)
+def test_redirects_stay_inside_the_console(target: str | None, expected: str) -> None:
+    assert session.safe_next(target) == expected
+
+
+# --- compare and coverage -----------------------------------------------------------------------
+def test_rank_diff_names_what_moved() -> None:
+    diff = analysis.rank_diff(["a", "b", "c", "d"], ["b", "a", "e", "c"])
+    right = {m.asset_id: (m.kind, m.delta) for m in diff.right}
+    assert right == {"b": ("up", 1), "a": ("down", 1), "e": ("new", 0), "c": ("down", 1)}
+    assert [m.kind for m in diff.left] == ["down", "up", "down", "out"]
+    assert (diff.count("up"), diff.count("down"), diff.count("new"), diff.count("out")) == (
+        1,
+        2,
+        1,
+        1,
+    )
+    same = analysis.rank_diff(["a", "b"], ["a", "b"])
+    assert same.count("same") == 2 and same.count("out") == 0
+
+
+@pytest.mark.parametrize(
+    ("count", "level"),
+    [(0, "none"), (1, "thin"), (2, "thin"), (3, "fair"), (5, "fair"), (6, "good")],
+)
+def test_coverage_levels(count: int, level: str) -> None:
+    assert analysis.coverage_level(count) == level

@@ -1,0 +1,208 @@
+"""Health, readiness, metrics and docs; several workers seeing each other's changes; `serve`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from recommender.workspace import PROJECT_ROOT
+from service.state import ServiceState
+from tests.service.helpers import (
+    Api,
+    Template,
+    copy_workspace,
+    make_settings,
+    recommendation_body,
+    start_server,
+    stop_server,
+)
+
+
+def test_healthz_and_readyz(api: Api) -> None:
+    assert api.client.get("/healthz").json() == {"status": "ok"}
+    ready = api.client.get("/readyz").json()
+    assert ready["status"] == "ready" and ready["assets"] >= 20 and ready["partners"] == 20
+    assert ready["model_version"] == "playbook"
+
+
+def test_metrics_expose_requests_latency_errors_events_and_model(api: Api) -> None:
+    api.post("/v1/recommendations", recommendation_body())
+    api.post("/v1/recommendations", recommendation_body(stage="nope"))
+    text = api.client.get("/metrics").text
+    assert (
+        'reco_http_requests_total{method="POST",route="/v1/recommendations",status="200"}' in text
+    )
+    assert (
+        'reco_http_request_duration_seconds_bucket{le="0.03",method="POST",route="/v1/recommendations"}'
+        in text
+    )
+    assert 'reco_http_errors_total{kind="client",route="/v1/recommendations",status="422"}' in text
+    assert "reco_recommend_duration_seconds_count" in text
+    assert "reco_events_total" in text or "# TYPE reco_events_total counter" in text
+    assert 'reco_model_info{version="playbook"} 1.0' in text
+
+
+def test_unmatched_paths_share_one_metrics_label(api: Api) -> None:
+    for i in range(3):
+        assert api.client.get(f"/scan/{i}").status_code == 404
+    text = api.client.get("/metrics").text
+    assert 'route="unmatched",status="404"' in text
+    assert "/scan/" not in text
+
+
+def test_docs_and_openapi_list_every_resource(api: Api) -> None:
+    assert api.client.get("/docs").status_code == 200
+    paths = api.client.get("/openapi.json").json()["paths"]
+    for path in (
+        "/v1/recommendations", "/v1/events", "/v1/assets", "/v1/assets/{asset_id}",
+        "/v1/partners", "/v1/partners/{partner_id}", "/v1/models", "/v1/models/{version}/promote",
+        "/v1/models/rollback", "/v1/overrides", "/v1/overrides/{override_id}", "/v1/audit",
+        "/healthz", "/readyz", "/metrics",
+    ):  # fmt: skip
+        assert path in paths, path
+    stage = api.client.get("/openapi.json").json()["components"]["schemas"]["Stage"]
+    assert "negotiation" in stage["enum"]
+
+
+def test_a_change_made_by_one_worker_reaches_another(template: Template, tmp_path) -> None:
+    """Two states on one workspace stand for two worker processes: a partner written through
+    one is served by the other after it notices the generation file changed."""
+    from service.metrics import ServiceMetrics
+
+    ws = copy_workspace(template, tmp_path / "ws")
+    settings = make_settings(ws, reload_check_seconds=0.01, impressions="off")
+    a = ServiceState.open(settings, ServiceMetrics())
+    b = ServiceState.open(settings, ServiceMetrics())
+    try:
+        from recommender.partners import upsert_partner
+
+        record = {"partner_id": "W0001", "name": "Worker test", "tier": "gold",
+                  "maturity": "new", "type": "reseller"}  # fmt: skip
+        a.change(
+            "partner-put",
+            lambda: upsert_partner(ws, record),
+            lambda snap: snap.with_changes(partners={**snap.partners}),
+        )
+        assert "W0001" not in b.recommender.snapshot.partners
+        b._next_check = 0.0
+        b.check_for_changes()
+        b._watch_thread.join(timeout=60)  # type: ignore[union-attr]
+        assert "W0001" in b.recommender.snapshot.partners
+        # And a itself does not rebuild for its own change.
+        builds_before = a.recommender.snapshot
+        a._next_check = 0.0
+        a.check_for_changes()
+        assert a.recommender.snapshot is builds_before
+    finally:
+        a.close()
+        b.close()
+
+
+@pytest.mark.slow
+def test_two_worker_server_promotes_on_every_worker(template: Template, tmp_path) -> None:
+    ws = copy_workspace(template, tmp_path / "ws")
+    server = start_server(ws, tmp_path / "server.log", workers=2)
+    v1 = template.versions[0]
+    try:
+        r = httpx.post(
+            f"{server.url}/v1/models/{v1}/promote", headers=server.headers("admin"), timeout=120
+        )
+        assert r.status_code == 200
+        import time
+
+        deadline = time.monotonic() + 30
+        versions: set[str] = set()
+        while time.monotonic() < deadline:
+            versions = set()
+            for _ in range(12):  # new connections land on either worker
+                with httpx.Client(base_url=server.url, timeout=30) as c:
+                    body = recommendation_body()
+                    versions.add(
+                        c.post(
+                            "/v1/recommendations", json=body, headers=server.headers("portal")
+                        ).json()["model_version"]
+                    )
+            if versions == {v1}:
+                break
+            time.sleep(0.5)
+        assert versions == {v1}
+        metrics = httpx.get(f"{server.url}/metrics").text
+        assert "reco_http_requests_total" in metrics
+    finally:
+        stop_server(server)
+
+
+def test_serve_refuses_a_workspace_without_a_catalog(tmp_path) -> None:
+    code = "import sys; from recommender.cli import main; sys.exit(main())"
+    result = subprocess.run(
+        [sys.executable, "-c", code, "--workspace", str(tmp_path / "empty"), "serve"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "recommender" in result.stderr and "demo" in result.stderr
+
+
+def test_serve_prints_the_url_and_a_key_per_scope(template: Template, tmp_path) -> None:
+    ws = copy_workspace(template, tmp_path / "ws")
+    server = start_server(ws, tmp_path / "server.log")
+    try:
+        out = server.log.read_text()
+        assert f"API: {server.url}" in out
+        for scope in ("portal", "manager", "admin"):
+            assert server.keys[scope] in out
+        r = httpx.post(f"{server.url}/v1/recommendations", json=recommendation_body(),
+                       headers=server.headers("portal"))  # fmt: skip
+        assert r.status_code == 200
+    finally:
+        stop_server(server)
+
+
+def test_shutdown_flushes_queued_impressions(template: Template, tmp_path) -> None:
+    from fastapi.testclient import TestClient
+
+    from recommender.events import EventJournal
+    from service.app import create_app
+
+    ws = copy_workspace(template, tmp_path / "ws")
+    app = create_app(make_settings(ws))
+    with TestClient(app) as client:
+        key = app.state.service.demo_keys["portal"]
+        ids = []
+        for _ in range(5):
+            r = client.post(
+                "/v1/recommendations", json=recommendation_body(), headers={"X-API-Key": key}
+            )
+            ids.append(r.json()["request_id"])
+    # The lifespan has ended: the writer drained its queue before the journal closed.
+    with EventJournal(ws.events_path) as journal:
+        served = journal.read(types=["impression"])
+    assert set(ids) <= set(served["request_id"])
+    assert app.state.service is None
+
+
+def test_a_promoted_model_that_cannot_load_degrades_to_the_playbook(
+    template: Template, tmp_path
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from recommender.registry import Registry
+    from service.app import create_app
+
+    ws = copy_workspace(template, tmp_path / "ws")
+    version = template.versions[0]
+    Registry.of(ws).promote(version)
+    model = ws.models_dir / version / "model.json"
+    model.write_bytes(model.read_bytes()[:-5])  # damaged after promotion
+    app = create_app(make_settings(ws))
+    with TestClient(app) as client:
+        ready = client.get("/readyz").json()
+        assert ready["model_version"] == "playbook"
+        assert ready["warnings"] and version in ready["warnings"][0]
+        key = app.state.service.demo_keys["portal"]
+        r = client.post(
+            "/v1/recommendations", json=recommendation_body(), headers={"X-API-Key": key}
+        )
+        assert r.status_code == 200 and r.json()["model_version"] == "playbook"

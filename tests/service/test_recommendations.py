@@ -1,0 +1,218 @@
+"""POST /v1/recommendations: answers, errors, seen handling and journaled impressions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from features.schema import Stage, values
+from tests.service.helpers import Api, recommendation_body
+
+
+def test_happy_path_returns_items_with_reasons_and_the_model_version(api: Api) -> None:
+    body = recommendation_body(notes="CFO asks for a TCO comparison against the incumbent")
+    r = api.post("/v1/recommendations", body)
+    assert r.status_code == 200, r.text
+    data = r.json()
+    assert set(data) == {"request_id", "model_version", "items"}
+    assert data["model_version"] == "playbook" == r.headers["X-Model-Version"]
+    assert data["request_id"] == r.headers["X-Request-ID"]
+    assert 1 <= len(data["items"]) <= 5
+    for item in data["items"]:
+        assert set(item) == {"asset_id", "title", "type", "language", "url", "score", "reasons"}
+        assert item["reasons"] and all(set(x) == {"code", "text"} for x in item["reasons"])
+    scores = [item["score"] for item in data["items"]]
+    assert len(set(item["asset_id"] for item in data["items"])) == len(scores)
+
+
+def test_the_request_n_is_honoured(api: Api) -> None:
+    body = recommendation_body() | {"n": 3}
+    assert len(api.post("/v1/recommendations", body).json()["items"]) == 3
+
+
+def test_inline_profile_serves_an_unknown_partner(api: Api) -> None:
+    body = {
+        "partner_id": "not-in-the-table",
+        "partner": {"tier": "gold", "maturity": "advanced", "languages": ["en"], "region": "ua"},
+        "context": {"stage": "solution", "industry": "manufacturing"},
+    }
+    r = api.post("/v1/recommendations", body)
+    assert r.status_code == 200, r.text
+    assert r.json()["items"]
+
+
+def test_inline_profile_alone_is_enough(api: Api) -> None:
+    body = {"partner": {"maturity": "new"}, "context": {"stage": "prospecting"}, "n": 2}
+    assert api.post("/v1/recommendations", body).status_code == 200
+
+
+def test_unknown_partner_without_profile_is_404(api: Api) -> None:
+    r = api.post("/v1/recommendations", recommendation_body("nobody-knows-me"))
+    assert r.status_code == 404
+    assert "nobody-knows-me" in r.json()["detail"]
+
+
+def test_unknown_stage_is_422_listing_the_stages(api: Api) -> None:
+    r = api.post("/v1/recommendations", recommendation_body(stage="negotiaton"))
+    assert r.status_code == 422
+    [error] = r.json()["detail"]
+    assert error["field"] == "context.stage"
+    assert error["allowed"] == values(Stage)
+    assert "negotiation" in error["msg"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"n": 0}, "n"),
+        ({"n": 51}, "n"),
+        ({"n": 10**12}, "n"),
+        ({"n": "many"}, "n"),
+        ({"partner_id": "../../etc/passwd"}, "partner_id"),
+        ({"filters": {"types": ["brochure"]}}, "filters.types.0"),
+        ({"filters": {"languages": ["de"]}}, "filters.languages.0"),
+        ({"exclude_seen": "sometimes"}, "exclude_seen"),
+        ({"surprise": 1}, "surprise"),
+    ],
+    ids=["n-zero", "n-51", "n-huge", "n-text", "partner-path", "type", "language", "flag", "extra"],
+)
+def test_invalid_fields_are_422_naming_the_field(api: Api, change: dict, field: str) -> None:
+    r = api.post("/v1/recommendations", recommendation_body() | change)
+    assert r.status_code == 422, r.text
+    assert field in [e["field"] for e in r.json()["detail"]]
+
+
+@pytest.mark.parametrize(
+    ("context", "field"),
+    [
+        ({"buyer_role": "ceo"}, "context.buyer_role"),
+        ({"language": "fr"}, "context.language"),
+        ({"industry": "Banking & Finance"}, "context.industry"),
+        ({"size": -1}, "context.size"),
+        ({"notes": "x" * 5001}, "context.notes"),
+    ],
+    ids=["role", "language", "industry-slug", "size", "notes-too-long"],
+)
+def test_invalid_context_is_422(api: Api, context: dict, field: str) -> None:
+    r = api.post("/v1/recommendations", recommendation_body(**context))
+    assert r.status_code == 422
+    assert field in [e["field"] for e in r.json()["detail"]]
+
+
+def test_neither_partner_id_nor_profile_is_422(api: Api) -> None:
+    r = api.post("/v1/recommendations", {"context": {"stage": "closing"}})
+    assert r.status_code == 422
+    assert "partner" in r.json()["detail"][0]["msg"]
+
+
+def test_filters_restrict_types_and_languages(api: Api) -> None:
+    body = recommendation_body() | {
+        "n": 10,
+        "filters": {"types": ["case_study", "white_paper"], "languages": ["uk"]},
+    }
+    items = api.post("/v1/recommendations", body).json()["items"]
+    assert items
+    assert {i["type"] for i in items} <= {"case_study", "white_paper"}
+    assert {i["language"] for i in items} == {"uk"}
+
+
+def test_seen_assets_are_demoted_or_excluded(api: Api) -> None:
+    partner = "P0003"
+    body = recommendation_body(partner) | {"n": 10}
+    first = api.post("/v1/recommendations", body).json()["items"]
+    top = first[0]["asset_id"]
+    event = {
+        "event_id": f"open-{partner}-{top}",
+        "ts": "2026-01-10T10:00:00Z",
+        "type": "open",
+        "partner_id": partner,
+        "asset_id": top,
+    }
+    assert api.post("/v1/events", {"events": [event]}).json()["accepted"] == 1
+    demoted = api.post("/v1/recommendations", body).json()["items"]
+    ids = [i["asset_id"] for i in demoted]
+    assert top not in ids or ids.index(top) > 0
+    excluded = api.post("/v1/recommendations", body | {"exclude_seen": True}).json()["items"]
+    assert top not in [i["asset_id"] for i in excluded]
+
+
+def test_impressions_are_journaled_with_positions(api: Api) -> None:
+    r = api.post("/v1/recommendations", recommendation_body("P0002") | {"n": 4})
+    data = r.json()
+    assert api.state.impressions.flush(timeout=10)
+    events = api.state.journal.read(types=["impression"])
+    mine = events[events["request_id"] == data["request_id"]].sort_values("position")
+    assert mine["asset_id"].tolist() == [i["asset_id"] for i in data["items"]]
+    assert mine["position"].tolist() == list(range(len(data["items"])))
+    assert set(mine["partner_id"]) == {"P0002"}
+    assert set(mine["stage"]) == {"negotiation"}
+
+
+def test_requests_for_partners_outside_the_table_journal_nothing(api: Api) -> None:
+    before = api.state.journal.count()
+    body = {"partner": {"tier": "silver"}, "context": {"stage": "closing"}, "n": 3}
+    assert api.post("/v1/recommendations", body).status_code == 200
+    assert api.state.impressions.flush(timeout=10)
+    assert api.state.journal.count() == before
+
+
+def test_requests_without_a_key_are_401_and_bodies_over_the_limit_413(api: Api) -> None:
+    r = api.client.post("/v1/recommendations", json=recommendation_body())
+    assert r.status_code == 401
+    assert r.headers["WWW-Authenticate"] == "Bearer"
+    huge = recommendation_body(notes="x" * 2_000_000)
+    r = api.post("/v1/recommendations", huge)
+    assert r.status_code == 413
+    assert "limit" in r.json()["detail"]
+
+
+def test_bearer_token_works_like_the_header(api: Api) -> None:
+    r = api.client.post(
+        "/v1/recommendations",
+        json=recommendation_body(),
+        headers={"Authorization": f"Bearer {api.keys['portal']}"},
+    )
+    assert r.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"partner_id": "P0001", "context": {"stage": "closing"',  # truncated
+        b'{"partner_id": "P0001", "context": {"stage": "\xff\xfe"}}',  # not UTF-8
+        b"[" * 200_000 + b"]" * 200_000,  # nested deeper than any parser's stack
+        b'{"partner_id": "P0001", "context": {"stage": "closing", "size": NaN}}',
+        b"",
+    ],
+    ids=["truncated", "bad-utf8", "deep-nesting", "nan", "empty"],
+)
+def test_malformed_bodies_are_client_errors_not_500(api: Api, content: bytes) -> None:
+    r = api.client.post(
+        "/v1/recommendations",
+        content=content,
+        headers={**api.headers("portal"), "Content-Type": "application/json"},
+    )
+    assert r.status_code in (400, 422), r.text
+    assert "Traceback" not in r.text
+
+
+def test_an_internal_error_is_a_json_500_without_a_trace(api: Api, monkeypatch) -> None:
+    from recommender.pipeline import Recommender
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(Recommender, "recommend", boom)
+    r = api.post("/v1/recommendations", recommendation_body())
+    assert r.status_code == 500
+    assert r.json() == {"detail": "internal error", "request_id": r.headers["X-Request-ID"]}
+    assert "secret" not in r.text
+
+
+def test_notes_in_another_language_still_match(api: Api) -> None:
+    # Ukrainian notes about payback: a calculator should come up among the top items.
+    body = recommendation_body(notes="клієнт просить порахувати окупність і вартість володіння")
+    body["n"] = 10
+    items = api.post("/v1/recommendations", body).json()["items"]
+    assert any("calculator" in i["type"] for i in items), json.dumps(items, ensure_ascii=False)
