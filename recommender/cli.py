@@ -218,4 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run through the importable module, so that commands registered by other modules
+    # (which import `recommender.cli`, not `__main__`) are found.
+    from recommender.cli import main as _main
+
+    sys.exit(_main())

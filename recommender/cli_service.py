@@ -67,11 +67,15 @@ def _serve(args: argparse.Namespace) -> int:
         for line in build_demo_workspace(ws):
             _print(line)
 
+    shown_before = demo_keys_path(ws).exists()
     keys = {} if args.no_demo_keys else ensure_demo_keys(ws)
     base = f"http://{args.host}:{args.port}"
     _print(f"serving workspace {ws.root} (models: {ws.models_dir})")
     _print(f"API: {base}   docs: {base}/docs   metrics: {base}/metrics")
-    if keys:
+    if keys and shown_before:
+        # Printed once, when they were made: stdout is often a log (journald, docker logs).
+        _print(f"demo API keys: in {demo_keys_path(ws)} (readable by its owner only)")
+    elif keys:
         _print(f"demo API keys (also in {demo_keys_path(ws)}):")
         for scope in ("portal", "manager", "admin"):
             if scope in keys:

@@ -104,11 +104,21 @@ class Workspace:
         return self.root / "generated"
 
     def has_catalog(self) -> bool:
+        recover_swap(self.catalog_dir)
         return self.assets_path.exists() and (self.index_dir / "manifest.json").exists()
 
     def ensure(self) -> Workspace:
         self.root.mkdir(parents=True, exist_ok=True)
         return self
+
+
+def recover_swap(target: Path) -> None:
+    """Finish an `atomic_dir` swap that a crash interrupted between its two renames: with
+    `target` gone and `.<target>.old` present, the old folder (the last committed one) goes
+    back into place."""
+    old = target.with_name(f".{target.name}.old")
+    if not target.exists() and old.is_dir():
+        os.replace(old, target)
 
 
 @contextmanager
@@ -119,6 +129,7 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     build never leaves half an index behind.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
+    recover_swap(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         yield tmp

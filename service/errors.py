@@ -40,7 +40,13 @@ def _small(value: Any) -> bool:
         return math.isfinite(value)
     if isinstance(value, (bool, int)) or value is None:
         return isinstance(value, bool) or value is None or abs(value) < 10**18
-    return isinstance(value, str) and len(value) <= _MAX_INPUT_CHARS
+    if not isinstance(value, str) or len(value) > _MAX_INPUT_CHARS:
+        return False
+    try:
+        value.encode("utf-8")  # a lone surrogate (JSON "\\ud800") cannot be sent back
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def validation_details(errors: Any) -> list[dict[str, Any]]:

@@ -110,3 +110,19 @@ def _flat(metrics: dict[str, Any]) -> dict[str, Any]:
                 if isinstance(inner, (int, float, str, bool)):
                     out[f"{key}.{sub}"] = inner
     return out
+
+
+def damaged(workspace: Workspace, version: str) -> str | None:
+    """Why `version` cannot be read, when its folder exists but its manifest is damaged."""
+    registry = _registry(workspace)
+    if registry is None:
+        return None
+    from recommender.registry import ModelIntegrityError
+
+    try:
+        registry.get(version)
+    except ModelIntegrityError as exc:
+        return f"model version {version!r} is damaged: {exc}"
+    except Exception:
+        return None
+    return None

@@ -212,6 +212,10 @@ class CachedKeys:
         self._cache[digest] = (now + self.ttl, info)
         return info
 
+    def list(self, *, include_revoked: bool = True) -> list[KeyInfo]:
+        """Every key, straight from the store (never cached: the console checks revocation)."""
+        return self.store.list(include_revoked=include_revoked)
+
     def close(self) -> None:
         self.store.close()
 

@@ -156,5 +156,11 @@ def delete_asset(asset_id: AssetId, state: StateDep, key: AdminKeyDep) -> Respon
             raise HTTPException(
                 status_code=409, detail="the last asset of the catalog cannot be deleted"
             )
-        state.change("asset-delete", remove)
+        try:
+            state.change("asset-delete", remove)
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise HTTPException(
+                status_code=409,
+                detail=f"the catalog on disk cannot be changed, so nothing was deleted: {exc}",
+            ) from None
     return Response(status_code=204)

@@ -8,6 +8,7 @@ nothing changed. Other workers see the moved pointer and swap within about a sec
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path
@@ -18,6 +19,7 @@ from service.schemas.common import API_RESPONSES, ErrorPublic
 from service.schemas.models import ModelPublic, ModelsPublic, ModelSwap
 from service.state import ServiceState
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/models", tags=["models"], responses=API_RESPONSES)
 
 Version = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
@@ -50,6 +52,13 @@ def _swap(state: ServiceState, reason: str, target: str | None, move_pointer) ->
         snapshot = state.build(model_version=target, use_model=target is not None)
     except registry_api.registry_errors() as exc:
         raise HTTPException(status_code=409, detail=f"the model cannot be served: {exc}") from None
+    except Exception as exc:  # the catalog, index, partners or playbook on disk
+        log.exception("a %s cannot build its snapshot; nothing was changed", reason)
+        raise HTTPException(
+            status_code=409,
+            detail=f"the workspace cannot be loaded, so nothing was changed (still serving "
+            f"{state.recommender.snapshot.model_version}): {exc}",
+        ) from None
     move_pointer()
     old = state.install(snapshot, reason)
     state.publish(reason)
@@ -69,6 +78,9 @@ def promote(version: Version, state: StateDep, key: AdminKeyDep) -> ModelSwap:
     """Serve `version` from the next request on (in-flight requests finish on the old one)."""
     with state.reload_lock:
         if version not in {v.version for v in registry_api.versions(state.workspace)}:
+            damaged = registry_api.damaged(state.workspace, version)
+            if damaged is not None:
+                raise HTTPException(status_code=409, detail=damaged)
             raise HTTPException(status_code=404, detail=f"model version {version!r} not found")
         result = _swap(
             state, "promote", version, lambda: registry_api.promote(state.workspace, version)
