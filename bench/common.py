@@ -1,0 +1,59 @@
+"""Helpers shared by the benchmark scripts: percentiles, a readable table, JSON results."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def percentiles(times_ms: Sequence[float]) -> dict[str, float]:
+    """p50/p90/p99/max/mean of a list of latencies in milliseconds."""
+    a = np.asarray(times_ms, dtype=np.float64)
+    return {
+        "n": int(a.size),
+        "p50_ms": round(float(np.percentile(a, 50)), 3),
+        "p90_ms": round(float(np.percentile(a, 90)), 3),
+        "p99_ms": round(float(np.percentile(a, 99)), 3),
+        "max_ms": round(float(a.max()), 3),
+        "mean_ms": round(float(a.mean()), 3),
+    }
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+    }
+
+
+def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
+    """A fixed-width table of `columns` (missing cells blank)."""
+    cells = [[str(c) for c in columns]] + [
+        ["" if row.get(c) is None else str(row.get(c)) for c in columns] for row in rows
+    ]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
+    for n, r in enumerate(cells):
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)))
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def write_result(result: dict[str, Any], out: Path | None = None) -> Path:
+    """Print the result as JSON and save it (default bench/results/<benchmark>.json)."""
+    result = {**result, "machine": machine()}
+    text = json.dumps(result, indent=2, ensure_ascii=False, default=str)
+    print(text)
+    path = out or RESULTS / f"{result['benchmark']}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text + "\n")
+    return path
