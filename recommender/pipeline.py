@@ -169,6 +169,7 @@ class Snapshot:
     # Per-asset arrays aligned with `table`, derived once.
     index_pos: np.ndarray = field(default=None)  # type: ignore[assignment]
     static_ok: np.ndarray = field(default=None)  # type: ignore[assignment]
+    unrestricted: np.ndarray = field(default=None)  # type: ignore[assignment]  # no region limit
     query_cache: QueryCache = field(default=None)  # type: ignore[assignment]
 
     @classmethod
@@ -201,6 +202,7 @@ class Snapshot:
             overrides=tuple(overrides),
             index_pos=index_pos,
             static_ok=static_ok,
+            unrestricted=~table.regions.any(axis=1),
             query_cache=query_cache or QueryCache(embedder),
         )
 
@@ -266,7 +268,7 @@ class Recommender:
         if not 1 <= n <= 1000:
             raise ValueError(f"n={n} is out of range; expected 1..1000")
         table = snap.table
-        day = float(days_since_epoch([now.replace(tzinfo=None)])[0])
+        day = _day_number(now)
 
         eligible = eligibility_mask(snap, partner, filters, day)
         active = applicable(snap.overrides, partner, context, now)
@@ -337,12 +339,11 @@ class Recommender:
             order, table.type_code[cands], n, max_per_type, protected=len(pinned_rank)
         )
 
-        assets = snap.catalog.assets
+        rows = snap.catalog.assets.iloc[[int(cands[i]) for i in chosen]].to_dict("records")
         text_rank = _text_rank(semantic, chosen) if semantic is not None else {}
         items = []
-        for i in chosen:
+        for i, row in zip(chosen, rows, strict=True):
             pos = int(cands[i])
-            row = assets.iloc[pos]
             feats = {k: float(v[i]) for k, v in columns.items()}
             reasons = explain(
                 feats,
@@ -370,6 +371,16 @@ class Recommender:
         )
 
 
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _day_number(now: datetime) -> float:
+    """Days since 2000-01-01 (the unit of `features.pairs.days_since_epoch`), without pandas."""
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    return (now - _EPOCH).total_seconds() / 86400.0
+
+
 def candidate_similarity(snap: Snapshot, cands: np.ndarray, query: np.ndarray) -> np.ndarray:
     """Best-chunk cosine similarity of each candidate to the query (0 for unindexed assets)."""
     index = snap.catalog.index
@@ -392,9 +403,9 @@ def eligibility_mask(
     tier_rank = TIERS.index(partner.tier)
     ok &= t.min_tier_code <= tier_rank
     if t.regions.shape[1]:
-        unrestricted = ~t.regions.any(axis=1)
+        unrestricted = snap.unrestricted
         mine = t.hot(t.region_vocab, partner.regions)
-        ok &= unrestricted | (t.regions & mine).any(axis=1)
+        ok &= unrestricted | t.regions[:, mine].any(axis=1)
     if filters.types:
         ok &= np.isin(t.type_code, [TYPES.index(x) for x in filters.types if x in TYPES])
     if filters.languages:
@@ -436,7 +447,8 @@ def candidates(
     if context.industry and context.industry in t.industry_vocab:
         fit = fit + 0.5 * t.industries[:, t.industry_vocab.index(context.industry)]
     if context.products:
-        fit = fit + 0.3 * (t.products & t.hot(t.product_vocab, context.products)).any(axis=1)
+        wanted = t.hot(t.product_vocab, context.products)
+        fit = fit + 0.3 * t.products[:, wanted].any(axis=1)
     fit = np.where(eligible, fit, -np.inf)
     k = min(TAGGED_CANDIDATES, n_eligible)
     top = np.argpartition(-fit, k - 1)[:k]
