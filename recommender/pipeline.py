@@ -29,7 +29,6 @@ from features.pairs import (
     TYPES,
     AssetTable,
     PairBatch,
-    days_since_epoch,
     pair_features,
 )
 from recommender.catalog import Catalog
