@@ -262,7 +262,7 @@ class UsageIndex:
         t = to_micros(events["ts"]) if len(events) else np.zeros(0, dtype=np.int64)
         etype = events["type"].astype(str).to_numpy()
         asset = table_positions(table, events["asset_id"])
-        partner = np.array([pids[p] for p in ev_partner_raw], dtype=np.int64)
+        partner = lookup_codes(pids, ev_partner_raw)
         deal = np.full(len(events), -1, dtype=np.int64)
         if deal_present.any():
             deal[deal_present] = pd.Series(deal_vals[deal_present].astype(str)).map(deal_ids)
@@ -676,7 +676,10 @@ class UsageIndex:
             keep = other != mine
             owner, other, mine, tt = owner[keep], other[keep], mine[keep], tt[keep]
             if len(owner):
-                dense = self._co_usage_now() if tt.min() > self.t_ref else None
+                # One time for every pair (a request; a held-out window seen as of its start):
+                # one dense matrix of every asset pair at that time, computed once.
+                same = bool((tt == tt[0]).all())
+                dense = self._co_usage_at(int(tt[0])) if same else None
                 value = dense[mine, other] if dense is not None else self._co_usage(mine, other, tt)
                 # owner is sorted: the best value per owner is a segmented max.
                 starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
@@ -690,20 +693,24 @@ class UsageIndex:
         n_other = self._sums["co_asset"].before(other, t)[:, 0]
         return both / np.sqrt(np.maximum(n_mine * n_other, 1.0))
 
-    def _co_usage_now(self, max_assets: int = 3000) -> np.ndarray | None:
-        """`_co_usage` of every asset pair after the last event, as a dense matrix (computed
-        once; None for catalogs too large for one)."""
+    def _co_usage_at(self, t: int, max_assets: int = 3000) -> np.ndarray | None:
+        """`_co_usage` of every asset pair at time t as a dense matrix (a few are cached;
+        None for catalogs too large for one). Any t after the last event is the same."""
         if self.n_assets > max_assets:
             return None
-        cached = self.__dict__.get("_co_dense")
-        if cached is None:
+        t = min(t, self.t_ref + 1)
+        cache = self.__dict__.setdefault("_co_dense", {})
+        matrix = cache.get(t)
+        if matrix is None:
             n = self.n_assets
             mine = np.repeat(np.arange(n), n)
             other = np.tile(np.arange(n), n)
-            after = np.full(n * n, self.t_ref + 1, dtype=np.int64)
-            cached = self._co_usage(mine, other, after).reshape(n, n).astype(np.float32)
-            self.__dict__["_co_dense"] = cached
-        return cached
+            at = np.full(n * n, t, dtype=np.int64)
+            matrix = self._co_usage(mine, other, at).reshape(n, n).astype(np.float32)
+            if len(cache) >= 4:
+                cache.pop(next(iter(cache)))
+            cache[t] = matrix
+        return matrix
 
 
 def _broad(value: np.ndarray | int, n: int) -> np.ndarray:

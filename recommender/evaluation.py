@@ -39,7 +39,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -133,6 +133,7 @@ class Queries:
     asset_ids: np.ndarray  # the catalog's ids by AssetTable position
     gain: np.ndarray  # (n_pairs,) the pair's judged gain (0 = not engaged)
     train_counts: dict[str, np.ndarray] = field(default_factory=dict)  # popularity baselines
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False)  # scores per model
 
     @property
     def sizes(self) -> np.ndarray:
@@ -213,10 +214,14 @@ def prepare_queries(
     start_day = (start_us - _EPOCH_2000_US) / _US_PER_DAY
     cold_asset = np.nan_to_num(table.published_day, nan=-np.inf) >= start_day
     relevance: dict[str, dict[str, float]] = {}
-    wanted = set(ctx["context"])
-    for c, a, g in zip(judged["context"], judged["asset_id"], judged["gain"], strict=True):
-        if c in wanted:
-            relevance.setdefault(c, {})[a] = float(g)
+    mine = judged[judged["context"].isin(set(ctx["context"]))]
+    for c, a, g in zip(
+        mine["context"].to_numpy(dtype=object),
+        mine["asset_id"].to_numpy(dtype=object),
+        mine["gain"].to_numpy(dtype=np.float64).tolist(),
+        strict=True,
+    ):
+        relevance.setdefault(c, {})[a] = g
     pair_ctx = ctx["context"].to_numpy()[q_idx]
     judged_pairs = pd.Series(
         judged["gain"].to_numpy(),
@@ -276,11 +281,21 @@ def _per_group(fn: Any, columns: dict[str, np.ndarray], offsets: np.ndarray) -> 
 def learned_scores(scorer: LearnedScorer, queries: Queries) -> np.ndarray:
     """The learned scorer's score of every pair: the model vectorised over all pairs, the
     prior (which normalises within a request) per query; the same blend as `score`."""
-    cols = queries.columns
-    p_model = scorer.model_calibration(scorer.model_score(cols))
-    w = scorer.blend_weight(cols)
-    p_prior = scorer.prior_calibration(_per_group(scorer.prior.score, cols, queries.offsets))
-    return w * p_model + (1.0 - w) * p_prior
+    raw_model, raw_prior = raw_scores(scorer, queries)
+    w = scorer.blend_weight(queries.columns)
+    return w * scorer.model_calibration(raw_model) + (1.0 - w) * scorer.prior_calibration(raw_prior)
+
+
+def raw_scores(scorer: LearnedScorer, queries: Queries) -> tuple[np.ndarray, np.ndarray]:
+    """The model's raw score and the prior's score of every pair (computed once per scorer
+    and query set: calibration and the cold-start choice both need them)."""
+    key = id(scorer.estimator)
+    cached = queries.cache.get(key)
+    if cached is None:
+        model = scorer.model_score(queries.columns)
+        prior = _per_group(scorer.prior.score, queries.columns, queries.offsets)
+        cached = queries.cache[key] = (model, prior)
+    return cached
 
 
 def calibrate(scorer: LearnedScorer, queries: Queries) -> LearnedScorer:
@@ -293,8 +308,7 @@ def calibrate(scorer: LearnedScorer, queries: Queries) -> LearnedScorer:
     if len(queries) == 0:
         return scorer
     relevant = queries.gain > 0
-    model = scorer.model_score(queries.columns)
-    prior = _per_group(scorer.prior.score, queries.columns, queries.offsets)
+    model, prior = raw_scores(scorer, queries)
     return replace(
         scorer,
         model_calibration=Platt.fit(model, relevant),
@@ -424,7 +438,7 @@ class EvaluationResult:
         return {"k": self.k, "models": self.models, "slices": self.slices}
 
     @property
-    def summary(self) -> dict[str, float | None]:
+    def summary(self) -> dict[str, Any]:
         """NDCG lift of the learned model over the best baseline and share of the gap to the
         oracle it closes (None where a part is missing)."""
         key = f"ndcg@{self.k}"
@@ -455,7 +469,7 @@ def _metrics(
     judged = {q: r for q, r in relevance.items() if q in run and any(g > 0 for g in r.values())}
     if not judged:
         return None
-    m = evaluate_rankings(judged, run, k=k, catalog_size=max(catalog_size, 1))
+    m = evaluate_rankings(cast(Any, judged), cast(Any, run), k=k, catalog_size=max(catalog_size, 1))
     return {name.format(k=k): round(float(m[name.format(k=k)]), 6) for name in METRIC_NAMES}
 
 
@@ -479,9 +493,9 @@ def evaluate(
     runs = {m: rankings(scores[m], queries, k=k) for m in names}
     models = {}
     for m in names:
-        result = _metrics(queries.relevance, runs[m], k, len(table))
-        if result is not None:
-            models[m] = result
+        values = _metrics(queries.relevance, runs[m], k, len(table))
+        if values is not None:
+            models[m] = values
     ctx = queries.contexts
     slices: dict[str, dict[str, dict[str, float]]] = {}
     counts: dict[str, int] = {}
@@ -495,9 +509,9 @@ def evaluate(
         entry = {}
         for m in names:
             run = rankings(scores[m], queries, k=k, mask=queries.cold, relevance=cold_rel)
-            result = _metrics(cold_rel, run, k, len(cold_ids))
-            if result is not None:
-                entry[m] = result
+            values = _metrics(cold_rel, run, k, len(cold_ids))
+            if values is not None:
+                entry[m] = values
         slices["cold_start_assets"] = entry
         counts["cold_start_assets"] = len(cold_rel)
     groups: list[tuple[str, np.ndarray]] = [("new_partners", ctx["new_partner"].to_numpy())]
@@ -511,9 +525,9 @@ def evaluate(
         entry = {}
         for m in names:
             run = {q: runs[m][q] for q in rel}
-            result = _metrics(rel, run, k, len(table))
-            if result is not None:
-                entry[m] = result
+            values = _metrics(rel, run, k, len(table))
+            if values is not None:
+                entry[m] = values
         slices[name] = entry
         counts[name] = len(rel)
     details = {
@@ -590,8 +604,9 @@ def choose_cold_start(
             scorer, cold_asset_weight=default_floor, new_partner_weight=default_floor
         ), tried
     cols = queries.columns
-    p_model = scorer.model_calibration(scorer.model_score(cols))
-    p_prior = scorer.prior_calibration(_per_group(scorer.prior.score, cols, queries.offsets))
+    raw_model, raw_prior = raw_scores(scorer, queries)
+    p_model = scorer.model_calibration(raw_model)
+    p_prior = scorer.prior_calibration(raw_prior)
     mid = float(strengths[len(strengths) // 2])
     key = f"ndcg@{k}"
 
@@ -604,7 +619,8 @@ def choose_cold_start(
         judged = {q: r for q, r in relevance.items() if q in run}
         if not judged:
             return {}
-        return {q: m[key] for q, m in evaluate_per_query(judged, run, k=k).items()}
+        per = evaluate_per_query(cast(Any, judged), cast(Any, run), k=k)
+        return {q: m[key] for q, m in per.items()}
 
     cold_ids = set(queries.asset_ids[np.unique(queries.asset_pos[queries.cold])].tolist())
     cold_rel = {
@@ -620,10 +636,10 @@ def choose_cold_start(
     ):
         if len(rel) < min_queries:
             tried[name] = {"queries": len(rel), "chosen": default_floor}
-            chosen = replace(chosen, **{name: float(default_floor)})
+            chosen = _with_floor(chosen, name, float(default_floor))
             continue
-        results = {f: per_query(replace(chosen, **{name: float(f)}), mask, rel) for f in floors}
-        base = results.get(0.0) or per_query(replace(chosen, **{name: 0.0}), mask, rel)
+        results = {f: per_query(_with_floor(chosen, name, float(f)), mask, rel) for f in floors}
+        base = results.get(0.0) or per_query(_with_floor(chosen, name, 0.0), mask, rel)
         means = {f: float(np.mean(list(r.values()))) if r else 0.0 for f, r in results.items()}
         best = max(floors, key=lambda f: (means[f], -f))
         diff = np.array([results[best][q] - base[q] for q in base if q in results[best]])
@@ -637,7 +653,7 @@ def choose_cold_start(
             "z": None if not np.isfinite(se) or se == 0 else round(float(diff.mean() / se), 3),
             "chosen": pick,
         }
-        chosen = replace(chosen, **{name: pick})
+        chosen = _with_floor(chosen, name, pick)
     values = {}
     for strength in strengths:
         scores = per_query(
@@ -647,3 +663,11 @@ def choose_cold_start(
     tried["cold_start_strength"] = {str(s): round(v, 6) for s, v in values.items()}
     best_s = max(strengths, key=lambda s: (values[s], -abs(s - mid)))
     return replace(chosen, cold_start_strength=float(best_s)), tried
+
+
+def _with_floor(scorer: LearnedScorer, name: str, value: float) -> LearnedScorer:
+    from dataclasses import replace
+
+    if name == "cold_asset_weight":
+        return replace(scorer, cold_asset_weight=value)
+    return replace(scorer, new_partner_weight=value)

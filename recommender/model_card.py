@@ -59,7 +59,7 @@ def metrics_plot(models: dict[str, dict[str, float]], k: int) -> str:
     ax.set_xticks([j + 0.4 - width / 2 for j in range(len(metrics))], metrics)
     ax.set_ylabel("score")
     ax.set_title("Held-out window: learned model vs baselines")
-    ax.legend(fontsize=7, ncol=3)
+    ax.legend(fontsize=7, ncol=6, loc="upper center", bbox_to_anchor=(0.5, -0.1), frameon=False)
     return _png(fig)
 
 
@@ -75,16 +75,17 @@ def importance_plot(importance: dict[str, float], top: int = 20) -> str:
 
 def calibration_plot(calibration: dict[str, list[float]]) -> str:
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(4.2, 4))
-    pred, obs = calibration.get("predicted", []), calibration.get("observed", [])
-    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1)
+    fig, ax = plt.subplots(figsize=(4.4, 4))
+    pred = [max(p, 1e-6) for p in calibration.get("predicted", [])]
+    obs = [max(o, 1e-6) for o in calibration.get("observed", [])]
+    lo, hi = min([*pred, *obs]) / 1.5, max([*pred, *obs]) * 1.5
+    ax.plot([lo, hi], [lo, hi], linestyle="--", color="grey", linewidth=1)
     ax.plot(pred, obs, marker="o")
-    top = max([*pred, *obs, 0.05]) * 1.1
-    ax.set_xlim(0, top)
-    ax.set_ylim(0, top)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
     ax.set_xlabel("predicted probability of engagement")
     ax.set_ylabel("observed engagement rate")
-    ax.set_title("Calibration (held-out query pairs)")
+    ax.set_title("Calibration (held-out query pairs, deciles)")
     return _png(fig)
 
 
@@ -107,7 +108,7 @@ def slice_plot(slices: dict[str, dict[str, dict[str, float]]], prefix: str, k: i
     )
     ax.set_ylabel(key)
     ax.set_title(f"{key} per {prefix.rstrip('=')}")
-    ax.legend(fontsize=7, ncol=3)
+    ax.legend(fontsize=7, ncol=6, loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
     return _png(fig)
 
 

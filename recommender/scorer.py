@@ -66,8 +66,8 @@ class GradientBoostedRanker(RegressorMixin, BaseEstimator):
     ----------
     objective: "lambdarank" (needs `group` in fit; labels are integer grades), "regression"
         or "binary" (label > 0). Without `group`, "lambdarank" falls back to "regression".
-    n_estimators, learning_rate, num_leaves, min_child_samples, subsample, colsample_bytree,
-    reg_lambda: the usual boosting controls.
+    n_estimators, learning_rate, num_leaves, max_depth, min_child_samples, subsample,
+    colsample_bytree, reg_lambda: the usual boosting controls (shallow trees score faster).
     categorical_features: column indices to split as categories (integer codes, -1 = none).
     max_grade: the highest label grade LambdaRank sees (gains are linear: grade g counts g).
     n_jobs: threads; random_state: seed (training is deterministic for a given n_jobs).
@@ -80,6 +80,7 @@ class GradientBoostedRanker(RegressorMixin, BaseEstimator):
         n_estimators: int = 200,
         learning_rate: float = 0.08,
         num_leaves: int = 31,
+        max_depth: int = -1,
         min_child_samples: int = 40,
         subsample: float = 0.8,
         colsample_bytree: float = 0.8,
@@ -93,6 +94,7 @@ class GradientBoostedRanker(RegressorMixin, BaseEstimator):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
+        self.max_depth = max_depth
         self.min_child_samples = min_child_samples
         self.subsample = subsample
         self.colsample_bytree = colsample_bytree
@@ -121,6 +123,13 @@ class GradientBoostedRanker(RegressorMixin, BaseEstimator):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0 < value <= 1:
                 raise ValueError(f"{name}={value!r} must be a number in (0, 1]")
+        if (
+            isinstance(self.max_depth, bool)
+            or not isinstance(self.max_depth, (int, np.integer))
+            or self.max_depth == 0
+            or self.max_depth < -1
+        ):
+            raise ValueError(f"max_depth={self.max_depth!r} must be -1 (no limit) or >= 1")
         if not isinstance(self.reg_lambda, (int, float)) or self.reg_lambda < 0:
             raise ValueError(f"reg_lambda={self.reg_lambda!r} must be a number >= 0")
 
@@ -129,6 +138,7 @@ class GradientBoostedRanker(RegressorMixin, BaseEstimator):
             "objective": objective,
             "learning_rate": float(self.learning_rate),
             "num_leaves": int(self.num_leaves),
+            "max_depth": int(self.max_depth),
             "min_data_in_leaf": int(self.min_child_samples),
             "bagging_fraction": float(self.subsample),
             "bagging_freq": 1 if self.subsample < 1 else 0,

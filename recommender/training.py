@@ -76,6 +76,7 @@ class TrainConfig:
     n_estimators: int = 150
     learning_rate: float = 0.12
     num_leaves: int = 15
+    max_depth: int = -1
     min_child_samples: int = 100
     # Fit examples: "contexts" (each request context's engaged assets against sampled eligible
     # ones: what the context ends up using out of the catalog), "impressions" (each request's
@@ -382,12 +383,12 @@ class PairEncoder:
         ].astype(np.int16)
         self.d_text = np.r_[np.array([self.text.rows.get(d, -1) for d in dids], dtype=np.int64), -1]
 
-    def partner_rows(self, partner_ids: Sequence[Any]) -> np.ndarray:
+    def partner_rows(self, partner_ids: Sequence[Any] | np.ndarray) -> np.ndarray:
         """Rows of the partner arrays (the last row for partners without a profile)."""
         rows = lookup_codes(self.partner_row, partner_ids)
         return np.where(rows >= 0, rows, len(self.partner_row))
 
-    def deal_rows(self, deal_ids: Sequence[Any]) -> np.ndarray:
+    def deal_rows(self, deal_ids: Sequence[Any] | np.ndarray) -> np.ndarray:
         """Rows of the deal arrays (the last row for unknown or missing deals)."""
         rows = lookup_codes(self.deal_row, deal_ids)
         return np.where(rows >= 0, rows, len(self.deal_row))
@@ -477,7 +478,7 @@ class PairEncoder:
         )
         ok &= t.min_tier_code[None, :] <= self.p_tier[p][:, None]
         if t.regions.shape[1]:
-            unrestricted = ~t.regions.any(axis=1)
+            unrestricted = np.asarray(~t.regions.any(axis=1), dtype=bool)
             mine = (self.p_region[p].astype(np.uint8) @ t.regions.T.astype(np.uint8)) > 0
             ok &= unrestricted[None, :] | mine
         return ok
@@ -870,6 +871,7 @@ def fit_scorer(
         n_estimators=config.n_estimators,
         learning_rate=config.learning_rate,
         num_leaves=config.num_leaves,
+        max_depth=config.max_depth,
         min_child_samples=config.min_child_samples,
         categorical_features=cats,
         n_jobs=config.n_jobs,
@@ -1031,6 +1033,7 @@ def train(
             "n_estimators": config.n_estimators,
             "learning_rate": config.learning_rate,
             "num_leaves": config.num_leaves,
+            "max_depth": config.max_depth,
             "min_child_samples": config.min_child_samples,
             "test_fraction": config.test_fraction,
             "validation_fraction": config.validation_fraction,

@@ -13,8 +13,10 @@ partner-similarity feature.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -109,8 +111,10 @@ class JournalUsageProvider:
     Asset-level usage features (popularity, rates, win influence) depend only on the asset and
     the request's stage and segment, so they are computed once at build, by the same
     `UsageIndex.asset_features` training uses, for every (stage, segment, asset) as of the
-    journal's last event, and looked up per request. Partner and deal features are computed
-    per request with `UsageIndex.partner_features` at the request's time.
+    journal's last event, and looked up per request. Partner and deal features come from
+    `UsageIndex.partner_features` too: every journal event is before any live request, so a
+    partner's (or deal's) values for every asset are computed on its first request and kept
+    (LRU) for the snapshot's life. A request dated inside the journal is computed exactly.
     """
 
     index: UsageIndex
@@ -118,6 +122,11 @@ class JournalUsageProvider:
     popular_by_segment: np.ndarray  # (N_SEGMENTS + 1, n_assets) asset positions, best first
     as_of_us: int = 0
     n_events: int = 0
+    cache_size: int = 4096  # partners and deals whose history is kept computed
+    _cache: OrderedDict[tuple[str, int], dict[str, np.ndarray]] = field(
+        default_factory=OrderedDict, repr=False
+    )
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def build(
@@ -176,17 +185,42 @@ class JournalUsageProvider:
     def features(
         self, partner: PartnerProfile, context: DealContext, asset_pos: np.ndarray, day: float
     ) -> dict[str, np.ndarray]:
-        index = self.index
         asset_pos = np.asarray(asset_pos, dtype=np.int64)
         seg = segment_code(partner.tier, partner.maturity)
         block = self.asset_grid[STAGES.index(context.stage), seg][:, asset_pos]
         out = {name: block[i] for i, name in enumerate(ASSET_LEVEL_FEATURES)}
+        index = self.index
+        t_us = int(day_to_micros(day))
         pid = index.partner_ids.get(partner.partner_id, -1) if partner.partner_id else -1
         deal = index.deal_ids.get(context.deal_id, -1) if context.deal_id else -1
-        out.update(
-            index.partner_features(asset_pos, int(day_to_micros(day)), partner=pid, deal=deal)
-        )
+        if t_us <= index.last_event_us:
+            # A request dated inside the journal (replaying history): no shortcuts.
+            out.update(index.partner_features(asset_pos, t_us, partner=pid, deal=deal))
+            return out
+        # Every journal event is before the request: the partner's (and the deal's) features of
+        # every asset are fixed for this snapshot, so they are computed once and kept.
+        for name, column in self._history(("partner", pid), pid, -1).items():
+            if name != "deal_engaged":
+                out[name] = column[asset_pos]
+        out["deal_engaged"] = self._history(("deal", deal), -1, deal)["deal_engaged"][asset_pos]
         return out
+
+    def _history(self, key: tuple[str, int], partner: int, deal: int) -> dict[str, np.ndarray]:
+        """`UsageIndex.partner_features` of every asset after the last event (LRU-cached)."""
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        n = len(self.asset_grid[0, 0, 0])
+        value = self.index.partner_features(
+            np.arange(n), self.as_of_us, partner=partner, deal=deal
+        )
+        with self._lock:
+            self._cache[key] = value
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return value
 
     def popular(self, partner: PartnerProfile, k: int) -> np.ndarray:
         seg = segment_code(partner.tier, partner.maturity)

@@ -1,0 +1,559 @@
+"""HTTP load benchmark of POST /v1/recommendations, over loopback, with `wrk`.
+
+    .venv/bin/python -m bench.bench_http                      # demo workspace, 1 and 2 workers
+    .venv/bin/python -m bench.bench_http --workspace /tmp/ws --workers 2 --duration 30
+
+For each worker count it starts the real server (`recommender serve`, a separate process),
+then drives it from a second process, `wrk` (Debian's package; installed with apt-get when
+missing and running as root), with a Lua script that sends recommendation requests for demo
+partners and deals, each with notes text drawn from a pool of realistic deal notes in
+Ukrainian, Russian and English. Runs:
+
+- warm-up (not measured): fills each worker's query-embedding cache, as a portal's traffic
+  does (the same deals are asked about many times);
+- paced: each connection waits between requests so the offered load is about `--rate`
+  requests/s: the latency a portal sees at that load (the target: >= 200 req/s, p99 <= 30 ms);
+- saturation: no pacing, `--connections` connections: the most the server does;
+- cold notes: paced, but every request's notes are new text (nothing cached): the cost of
+  embedding on every request;
+- promote under load: paced, while model versions are promoted and rolled back through the
+  admin API; every non-2xx response or socket error counts as a failure, and the model
+  versions that served responses are counted from the X-Model-Version header.
+
+Prints a table and one JSON document (also written to bench/results/). Figures depend on the
+machine and on what else runs on it: each run records the 1-minute load average before it
+("load") and the server's CPU time per request over all its processes ("cpu ms", from /proc),
+which varies much less with other load: 2 idle cores give about 2000 / cpu_ms requests/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+RESULTS = PROJECT_ROOT / "bench" / "results"
+
+LUA = r"""
+-- wrk script: POST bodies from a file (one JSON document per line), optional pacing,
+-- counts of statuses and X-Model-Version values, JSON summary on stdout.
+local bodies = {}
+local counter = 0
+local pace_ms = 0
+local unique = false
+local tid = 0
+statuses = {}
+versions = {}
+local threads = {}
+local next_id = 0
+
+function setup(thread)
+  next_id = next_id + 1
+  thread:set("tid", next_id)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  for line in io.lines(args[1]) do table.insert(bodies, line) end
+  pace_ms = tonumber(args[3]) or 0
+  unique = args[4] == "unique"
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["X-API-Key"] = args[2]
+  math.randomseed(tid * 7919 + os.time())
+  counter = math.random(#bodies)
+end
+
+function delay()
+  if pace_ms <= 0 then return 0 end
+  -- exponential gaps: arrivals like independent users, mean pace_ms
+  return math.floor(-math.log(1 - math.random()) * pace_ms)
+end
+
+function request()
+  counter = counter + 1
+  local body = bodies[(counter % #bodies) + 1]
+  if unique then
+    body = string.gsub(body, "#UNIQUE#", " (ref " .. tid .. "-" .. counter .. ")")
+  else
+    body = string.gsub(body, "#UNIQUE#", "")
+  end
+  return wrk.format(nil, nil, nil, body)
+end
+
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+  local v = headers["x-model-version"] or headers["X-Model-Version"] or "-"
+  versions[v] = (versions[v] or 0) + 1
+end
+
+local function merge(name)
+  local out = {}
+  for _, t in ipairs(threads) do
+    local part = t:get(name)
+    if part then for k, v in pairs(part) do out[tostring(k)] = (out[tostring(k)] or 0) + v end end
+  end
+  return out
+end
+
+local function encode(map)
+  local parts = {}
+  for k, v in pairs(map) do table.insert(parts, string.format("%q: %d", k, v)) end
+  return "{" .. table.concat(parts, ", ") .. "}"
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRK_JSON {"requests": %d, "duration_us": %d, "bytes": %d, ' ..
+    '"errors": {"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}, ' ..
+    '"latency_us": {"mean": %.1f, "p50": %d, "p90": %d, "p99": %d, "p999": %d, "max": %d}, ' ..
+    '"statuses": %s, "versions": %s}\n',
+    summary.requests, summary.duration, summary.bytes,
+    e.connect, e.read, e.write, e.status, e.timeout,
+    latency.mean, latency:percentile(50), latency:percentile(90), latency:percentile(99),
+    latency:percentile(99.9), latency.max, encode(merge("statuses")), encode(merge("versions"))))
+end
+"""
+
+NOTE_TEMPLATES = {
+    "en": [
+        "The {role} wants a {what} before the next meeting; they compare us with {comp}.",
+        "{industry} customer, {size} sites, asks how we handle {need}. Competitor: {comp}.",
+        "Buyer is worried about {need}; needs a {what} for the board by Friday.",
+        "Renewal at risk: the {role} says {comp} is cheaper. Need proof of value on {need}.",
+    ],
+    "uk": [
+        "Клієнт з галузі {industry_uk} просить {what_uk}; порівнює нас із {comp}.",
+        "{role_uk} хоче зрозуміти окупність і {need_uk} до наступної зустрічі.",
+        "Потрібен кейс для {industry_uk}: {size} майданчиків, питання про {need_uk}.",
+    ],
+    "ru": [
+        "Заказчик из отрасли {industry_ru} просит {what_ru}, сравнивает с {comp}.",
+        "{role_ru} сомневается в сроках внедрения и {need_ru}; нужен материал к пятнице.",
+    ],
+}
+FILL = {
+    "role": ["CFO", "CIO", "procurement lead", "plant manager", "CTO"],
+    "what": ["TCO comparison", "ROI estimate", "reference case", "datasheet", "pilot plan"],
+    "comp": ["Globex", "Initech", "Umbrella", "Hooli", "the incumbent"],
+    "industry": ["Retail", "Banking", "Manufacturing", "Logistics", "Energy", "Telecom"],
+    "need": ["data security", "integration with SAP", "downtime", "energy costs", "field service"],
+    "size": ["3", "12", "40", "150"],
+    "industry_uk": ["роздрібної торгівлі", "банківської сфери", "виробництва", "логістики"],
+    "what_uk": ["порівняння TCO", "розрахунок окупності", "референс-кейс", "технічний опис"],
+    "role_uk": ["Фінансовий директор", "ІТ-директор", "Власник бізнесу"],
+    "need_uk": ["безпеку даних", "інтеграцію з ERP", "простої обладнання", "витрати на енергію"],
+    "industry_ru": ["розничной торговли", "банковской сферы", "производства", "логистики"],
+    "what_ru": ["сравнение TCO", "расчёт окупаемости", "кейс внедрения", "техническое описание"],
+    "role_ru": ["Финансовый директор", "ИТ-директор", "Владелец бизнеса"],
+    "need_ru": ["безопасность данных", "интеграцию с ERP", "простои оборудования"],
+}
+STAGES = ["prospecting", "qualification", "discovery", "solution", "negotiation", "closing"]
+
+
+def note_pool(size: int, seed: int = 7) -> list[str]:
+    """`size` distinct deal notes in uk/ru/en (about 50%/20%/30%)."""
+    rng = random.Random(seed)
+    notes: set[str] = set()
+    while len(notes) < size:
+        lang = rng.choices(["uk", "ru", "en"], weights=[5, 2, 3])[0]
+        template = rng.choice(NOTE_TEMPLATES[lang])
+        notes.add(template.format(**{k: rng.choice(v) for k, v in FILL.items()}))
+    return sorted(notes)
+
+
+def bodies(partners: list[str], notes: list[str], count: int, seed: int = 11) -> list[str]:
+    """Request bodies: demo partners, stages, industries, a note from the pool (#UNIQUE# marks
+    where the cold-notes run makes each note new)."""
+    rng = random.Random(seed)
+    industries = ["manufacturing", "retail", "banking", "logistics", "energy", "telecom", None]
+    out = []
+    for i in range(count):
+        context: dict[str, Any] = {
+            "stage": rng.choice(STAGES),
+            "notes": notes[i % len(notes)] + "#UNIQUE#",
+        }
+        industry = rng.choice(industries)
+        if industry:
+            context["industry"] = industry
+        out.append(
+            json.dumps(
+                {"partner_id": rng.choice(partners), "context": context, "n": 10},
+                ensure_ascii=False,
+            )
+        )
+    return out
+
+
+# --- plumbing -----------------------------------------------------------------------------------
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("installing wrk (Debian) ...", flush=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env, capture_output=True)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "wrk"], check=True, env=env, capture_output=True
+        )
+        found = shutil.which("wrk")
+    if not found:
+        sys.exit("wrk is needed: apt-get install wrk")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def load_average() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def cpu_seconds(root_pid: int) -> float:
+    """User + system CPU seconds of a process and all its descendants (Linux /proc)."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        times[pid] = (int(fields[11]) + int(fields[12])) / tick
+    family = {root_pid}
+    grew = True
+    while grew:
+        grew = False
+        for pid, parent in parents.items():
+            if parent in family and pid not in family:
+                family.add(pid)
+                grew = True
+    return sum(times.get(pid, 0.0) for pid in family)
+
+
+class ServerProcess:
+    """`recommender serve` in its own process group, stopped on exit."""
+
+    def __init__(self, workspace: Path, models: Path | None, workers: int, log: Path) -> None:
+        self.workspace, self.models = workspace, models
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        code = "import sys; from recommender.cli import main; sys.exit(main())"
+        cmd = [sys.executable, "-c", code, "--workspace", str(workspace)]
+        if models is not None:
+            cmd += ["--models", str(models)]
+        cmd += ["serve", "--port", str(self.port), "--workers", str(workers)]
+        cmd += ["--log-level", "warning"]
+        env = {
+            **os.environ,
+            # The limiter stays on (its cost is measured) but does not limit the benchmark.
+            "RECO_RATE_LIMIT_PER_SECOND": "1000000",
+            "RECO_RATE_LIMIT_BURST": "1000000",
+        }
+        self.log = log
+        self._fh = log.open("wb")
+        self.process = subprocess.Popen(
+            cmd, cwd=PROJECT_ROOT, env=env, stdout=self._fh, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                sys.exit(f"the server exited:\n{log.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        else:
+            self.stop()
+            sys.exit(f"the server was not ready in 300 s:\n{log.read_text()}")
+        time.sleep(2.0 * workers)  # the other workers finish loading their snapshots
+        self.keys = json.loads((workspace / "demo-keys.json").read_text())
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self._fh.close()
+
+
+def run_wrk(
+    wrk: str,
+    url: str,
+    script: Path,
+    bodies_file: Path,
+    key: str,
+    *,
+    seconds: int,
+    connections: int,
+    threads: int,
+    pace_ms: float = 0,
+    unique: bool = False,
+    server_pid: int | None = None,
+) -> dict[str, Any]:
+    cmd = [
+        wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+        "-s", str(script), f"{url}/v1/recommendations", "--",
+        str(bodies_file), key, f"{pace_ms:.2f}", "unique" if unique else "pool",
+    ]  # fmt: skip
+    load = load_average()
+    cpu_before = cpu_seconds(server_pid) if server_pid else 0.0
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
+    cpu_used = cpu_seconds(server_pid) - cpu_before if server_pid else 0.0
+    line = next((x for x in out.stdout.splitlines() if x.startswith("WRK_JSON ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no summary:\n{out.stdout}\n{out.stderr}")
+    result: dict[str, Any] = json.loads(line[len("WRK_JSON ") :])
+    duration = result["duration_us"] / 1e6
+    errors = result["errors"]
+    failed = sum(errors.values())
+    result.update(
+        rps=round(result["requests"] / duration, 1),
+        failed=failed,
+        connections=connections,
+        threads=threads,
+        pace_ms=round(pace_ms, 2),
+        load_average_before=load,
+        server_cpu_ms_per_request=round(cpu_used * 1000 / max(1, result["requests"]), 2),
+        command=" ".join(cmd),
+    )
+    return result
+
+
+def ensure_model_versions(workspace: Path, models: Path | None) -> tuple[list[str], bool]:
+    """Two versions to promote under load: the registry's own when it has two, otherwise two
+    stand-in models (tiny LightGBM on the real feature list) written through the registry."""
+    from recommender.registry import Registry
+    from recommender.workspace import Workspace
+
+    ws = Workspace.at(workspace, models)
+    registry = Registry.of(ws)
+    have = [v.name for v in registry.versions()]
+    if len(have) >= 2:
+        return have[-2:], False
+    import numpy as np
+
+    from features.pairs import MODEL_FEATURES
+    from recommender.scorer import GradientBoostedRanker, LearnedScorer
+
+    rng = np.random.default_rng(0)
+    names = []
+    for i in range(2 - len(have)):
+        X = rng.random((500, len(MODEL_FEATURES)))
+        y = (X[:, i] > 0.5).astype(float)
+        est = GradientBoostedRanker(objective="regression", n_estimators=20, n_jobs=1).fit(X, y)
+        scorer = LearnedScorer(estimator=est, features=tuple(MODEL_FEATURES))
+        version = registry.save(
+            scorer.to_json(),
+            {"features": list(MODEL_FEATURES), "usage": {}, "note": "bench stand-in"},
+            now=datetime.now(UTC) + timedelta(seconds=i),
+        )
+        names.append(version.name)
+    return [*have, *names][-2:], True
+
+
+def promote_during(
+    server: ServerProcess, versions: list[str], seconds: int
+) -> list[dict[str, Any]]:
+    """Promote v1 at 1/4, v2 at 2/4 and roll back at 3/4 of the run; returns what happened."""
+    events: list[dict[str, Any]] = []
+    headers = {"X-API-Key": server.keys["admin"]}
+    plan = [(seconds / 4, f"/v1/models/{versions[0]}/promote"),
+            (seconds / 2, f"/v1/models/{versions[1]}/promote"),
+            (3 * seconds / 4, "/v1/models/rollback")]  # fmt: skip
+    started = time.monotonic()
+    with httpx.Client(base_url=server.url, headers=headers, timeout=120) as client:
+        for at, path in plan:
+            time.sleep(max(0.0, started + at - time.monotonic()))
+            t0 = time.perf_counter()
+            r = client.post(path)
+            events.append(
+                {
+                    "at_s": round(time.monotonic() - started, 2),
+                    "call": path,
+                    "status": r.status_code,
+                    "seconds": round(time.perf_counter() - t0, 2),
+                    "serving": r.json().get("model_version") if r.status_code == 200 else r.text,
+                }
+            )
+    return events
+
+
+def promoted_version(workspace: Path, models: Path | None) -> str | None:
+    from recommender.registry import Registry
+    from recommender.workspace import Workspace
+
+    return Registry.of(Workspace.at(workspace, models)).promoted()
+
+
+def restore_promotion(server: ServerProcess, original: str | None) -> None:
+    """Roll back (outside the measured window) until the registry promotes what it did before
+    the run, so that every run serves the same model."""
+    headers = {"X-API-Key": server.keys["admin"]}
+    with httpx.Client(base_url=server.url, headers=headers, timeout=120) as client:
+        for _ in range(4):
+            if promoted_version(server.workspace, server.models) == original:
+                return
+            client.post("/v1/models/rollback")
+
+
+def row(name: str, r: dict[str, Any]) -> str:
+    lat = {k: v / 1000 for k, v in r["latency_us"].items()}
+    return (
+        f"{name:<34} {r['rps']:>8.1f} {lat['p50']:>8.1f} {lat['p90']:>8.1f} {lat['p99']:>8.1f} "
+        f"{lat['max']:>8.1f} {r['failed']:>7} {r['connections']:>5} "
+        f"{r['server_cpu_ms_per_request']:>7.2f} {r['load_average_before']:>5.1f}"
+    )
+
+
+HEADER = (
+    f"{'run':<34} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+    f"{'failed':>7} {'conns':>5} {'cpu ms':>7} {'load':>5}"
+)
+
+
+def bench_workers(
+    args: argparse.Namespace,
+    wrk: str,
+    workers: int,
+    files: tuple[Path, Path],
+    versions: list[str],
+    stand_in: bool,
+) -> dict[str, Any]:
+    """Every run against one server with `workers` workers."""
+    script, bodies_file = files
+    server = ServerProcess(args.workspace, args.models, workers, script.parent / "server.log")
+    key = server.keys["portal"]
+
+    def wrk_run(seconds: int, connections: int, pace_ms: float = 0, unique: bool = False):  # type: ignore[no-untyped-def]
+        return run_wrk(
+            wrk, server.url, script, bodies_file, key, seconds=seconds,
+            connections=connections, threads=args.threads, pace_ms=pace_ms, unique=unique,
+            server_pid=server.process.pid,
+        )  # fmt: skip
+
+    runs: dict[str, Any] = {}
+    try:
+        # Warm-up, not measured: until every worker has likely seen each note of the pool a few
+        # times (its query-embedding cache then holds them all), or `--warmup` seconds.
+        warmed, started = 0, time.monotonic()
+        while warmed < 3 * args.notes_pool * workers and time.monotonic() - started < args.warmup:
+            warmed += wrk_run(10, 4)["requests"]
+        # Pacing: each of c connections waits `pace` ms on average between requests, so that
+        # c / (pace + latency) is about the offered rate.
+        probe = wrk_run(5, 2, pace_ms=20)
+        c = args.paced_connections
+        pace = max(1.0, c * 1000 / args.rate - probe["latency_us"]["mean"] / 1000)
+        runs["paced"] = wrk_run(args.duration, c, pace)
+        print(row(f"{workers}w paced ~{args.rate:.0f}/s", runs["paced"]), flush=True)
+        runs["saturation"] = wrk_run(args.duration, args.connections)
+        print(row(f"{workers}w saturation", runs["saturation"]), flush=True)
+        if not args.no_cold:
+            runs["cold_notes"] = wrk_run(args.duration, c, pace, unique=True)
+            print(row(f"{workers}w paced, every note new", runs["cold_notes"]), flush=True)
+        if versions:
+            calls: list[dict[str, Any]] = []
+            original = promoted_version(args.workspace, args.models)
+            promoter = threading.Thread(
+                target=lambda: calls.extend(promote_during(server, versions, args.duration))
+            )
+            promoter.start()
+            run = wrk_run(args.duration, c, pace)
+            promoter.join()
+            restore_promotion(server, original)
+            run.update(admin_calls=calls, stand_in_models=stand_in)
+            runs["promote_under_load"] = run
+            print(row(f"{workers}w paced + promote/rollback", run), flush=True)
+            done = [(x["call"].split("/")[-2:], x["status"], x["seconds"]) for x in calls]
+            print(f"    versions served: {run['versions']}; admin calls: {done}", flush=True)
+    finally:
+        server.stop()
+    return runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    p.add_argument("--workspace", type=Path, default=PROJECT_ROOT / "data")
+    p.add_argument("--models", type=Path, default=None)
+    p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--duration", type=int, default=20, help="seconds per measured run")
+    p.add_argument("--warmup", type=int, default=120, help="longest warm-up, seconds")
+    p.add_argument("--rate", type=float, default=220.0, help="offered load of the paced runs")
+    p.add_argument("--paced-connections", type=int, default=16)
+    p.add_argument("--connections", type=int, default=8, help="connections of the saturation run")
+    p.add_argument("--threads", type=int, default=2, help="wrk threads")
+    p.add_argument("--notes-pool", type=int, default=300)
+    p.add_argument("--no-promote", action="store_true")
+    p.add_argument("--no-cold", action="store_true")
+    args = p.parse_args(argv)
+    args.workspace = args.workspace.resolve()
+    if not (args.workspace / "catalog" / "assets.parquet").exists():
+        sys.exit(f"no catalog in {args.workspace}: run `recommender demo` first")
+    wrk = ensure_wrk()
+    from recommender.partners import load_partners
+    from recommender.workspace import Workspace
+
+    partners = sorted(load_partners(Workspace.at(args.workspace, args.models)))
+    if not partners:
+        sys.exit(f"no partners in {args.workspace}")
+    versions: list[str] = []
+    stand_in = False
+    if not args.no_promote:
+        versions, stand_in = ensure_model_versions(args.workspace, args.models)
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-http-"))
+    script = tmp / "reco.lua"
+    script.write_text(LUA)
+    bodies_file = tmp / "bodies.jsonl"
+    lines = bodies(partners, note_pool(args.notes_pool), 2000)
+    bodies_file.write_text("\n".join(lines) + "\n")
+
+    report: dict[str, Any] = {
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "workspace": str(args.workspace),
+        "cpus": os.cpu_count(),
+        "notes_pool": args.notes_pool,
+        "offered_rate": args.rate,
+        "runs": {},
+    }
+    print(HEADER, flush=True)
+    for workers in args.workers:
+        runs = bench_workers(args, wrk, workers, (script, bodies_file), versions, stand_in)
+        report["runs"][f"workers={workers}"] = runs
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"http-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+    print(f"written to {out}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

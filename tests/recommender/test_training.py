@@ -1,0 +1,382 @@
+"""Training end to end on a small demo log, through the `recommender` command as a user runs
+it: a complete model version (manifest, metrics, card), a time split with no leakage, the
+learning CLI (evaluate, models, events), and the pipeline serving the promoted model.
+
+The workspace is the demo catalog (embedded once per machine into the shared test cache) with
+300 generated deals and ~30k events.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.pairs import MODEL_FEATURES
+from recommender.cli import main
+from recommender.registry import Registry
+from recommender.workspace import PROJECT_ROOT, Workspace
+
+SHARED_EMBED_CACHE = PROJECT_ROOT / ".cache" / "test-embeddings.sqlite"
+BASELINES = ("popularity", "segment_popularity", "semantic", "playbook")
+METRICS = {"ndcg@10", "recall@10", "map@10", "mrr", "coverage@10"}
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    env = {"RECO_EMBED_CACHE": str(SHARED_EMBED_CACHE)}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(list(args))
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    from recommender.demo_workspace import build_demo_workspace
+
+    SHARED_EMBED_CACHE.parent.mkdir(parents=True, exist_ok=True)
+    # A folder name with markup in it: the model card must escape it.
+    root = tmp_path_factory.mktemp("learning") / "ws<b>demo</b>"
+    workspace = Workspace.at(root, embed_cache=SHARED_EMBED_CACHE)
+    build_demo_workspace(workspace, n_deals=300, n_events=30_000, regenerate=True, progress=False)
+    return workspace
+
+
+@pytest.fixture(scope="module")
+def trained(ws: Workspace):
+    code, out, err = cli("--workspace", str(ws.root), "train", "--no-progress", "--trees", "60")
+    assert code == 0, err
+    versions = Registry.of(ws).versions()
+    assert len(versions) == 1
+    return versions[0], out
+
+
+def test_train_writes_a_complete_version(trained):
+    version, out = trained
+    assert f"trained {version.name}" in out and "promote it with" in out
+    manifest = version.manifest
+    window = manifest["data_window"]
+    assert window["start"] < window["validation"] < window["test"] < window["end"]
+    assert window["source"].endswith("events.sqlite")
+    assert manifest["features"] == list(MODEL_FEATURES)
+    assert manifest["counts"]["events"] > 25_000 and manifest["counts"]["fit_examples"] > 0
+    assert set(manifest["code_version"]) == {"package", "git", "features_sha256"}
+    import hashlib
+
+    data = (version.path / "model.json").read_bytes()
+    assert manifest["model_sha256"] == hashlib.sha256(data).hexdigest()
+    assert manifest["training"]["stage_seconds"]["fit"] > 0
+
+
+def test_metrics_have_the_contract_shape(trained):
+    version, _ = trained
+    metrics = version.metrics()
+    assert set(metrics) == {"k", "models", "slices"} and metrics["k"] == 10
+    assert set(metrics["models"]) == {"learned", *BASELINES, "oracle"}
+    for values in metrics["models"].values():
+        assert set(values) == METRICS
+        assert all(0.0 <= v <= 1.0 for v in values.values())
+    slices = metrics["slices"]
+    assert "cold_start_assets" in slices
+    assert any(s.startswith("stage=") for s in slices) and any(
+        s.startswith("maturity=") for s in slices
+    )
+    for per_model in slices.values():
+        assert "learned" in per_model and "playbook" in per_model
+
+
+def test_the_learned_model_beats_the_content_scorer_and_is_no_worse_on_new_assets(trained):
+    models = trained[0].metrics()["models"]
+    assert models["learned"]["ndcg@10"] > models["playbook"]["ndcg@10"]
+    assert models["learned"]["ndcg@10"] > models["popularity"]["ndcg@10"]
+    cold = trained[0].metrics()["slices"]["cold_start_assets"]
+    assert cold["learned"]["ndcg@10"] >= cold["playbook"]["ndcg@10"] - 1e-9
+
+
+def test_model_card_is_self_contained_and_escaped(trained):
+    version, _ = trained
+    html = version.card_path.read_text(encoding="utf-8")
+    assert (
+        html.count('src="data:image/png;base64,') >= 4
+    )  # metrics, importance, calibration, slices
+    assert "ws&lt;b&gt;demo&lt;/b&gt;" in html and "<b>demo</b>" not in html
+    assert "http://" not in html and "https://" not in html  # nothing fetched from elsewhere
+    for heading in (
+        "Metrics on the held-out window",
+        "Feature importance",
+        "Calibration",
+        "Per stage",
+        "Per maturity",
+    ):
+        assert heading in html
+
+
+def test_evaluate_json_reproduces_the_training_metrics(ws, trained):
+    version, _ = trained
+    code, out, err = cli(
+        "--workspace", str(ws.root), "evaluate", "--json", "--version", version.name
+    )
+    assert code == 0, err
+    assert json.loads(out) == version.metrics()
+
+
+def test_promote_serve_and_roll_back(ws, trained):
+    version, _ = trained
+    base = ("--workspace", str(ws.root))
+    code, out, _ = cli(*base, "models", "promote", version.name)
+    assert code == 0 and f"promoted {version.name}" in out
+    code, out, _ = cli(*base, "models", "list")
+    assert f"* {version.name}" in out
+    code, out, err = cli(
+        *base,
+        "recommend",
+        "--partner",
+        "P0001",
+        "--stage",
+        "negotiation",
+        "--json",
+        "-n",
+        "5",
+        "--notes",
+        "The CFO wants an ROI calculation before signing",
+    )
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["model_version"] == version.name and len(payload["items"]) == 5
+    code, out, _ = cli(*base, "models", "rollback")
+    assert code == 0 and "no model is promoted" in out
+    code, out, _ = cli(*base, "recommend", "--partner", "P0001", "--stage", "negotiation", "--json")
+    assert json.loads(out)["model_version"] == "playbook"
+
+
+def test_models_promote_an_unknown_version_exits_2(ws):
+    code, _, err = cli("--workspace", str(ws.root), "models", "promote", "v20990101-000000-0000000")
+    assert code == 2 and "not found" in err
+
+
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        ("open=1,like=2", "NAME=NUMBER with NAME one of"),
+        ("share=-3", "must be >= 0"),
+        ("open=x", "not a number"),
+    ],
+    ids=["unknown-kind", "negative", "not-a-number"],
+)
+def test_bad_label_weights_exit_2(ws, weights, message):
+    code, _, err = cli("--workspace", str(ws.root), "train", "--no-progress", "--weights", weights)
+    assert code == 2 and message in err
+
+
+def test_events_export_import_and_train_from_parquet(ws, tmp_path, trained):
+    base = ("--workspace", str(ws.root))
+    export = tmp_path / "export"
+    code, out, err = cli(*base, "events", "export", str(export))
+    assert code == 0, err
+    days = sorted(p.name for p in export.iterdir())
+    assert days and all(d.startswith("date=") for d in days)
+    # Import the export into a copy of the workspace without a journal: all new, then all
+    # duplicates on a second import.
+    import shutil
+
+    copy = Workspace.at(tmp_path / "copy", embed_cache=SHARED_EMBED_CACHE)
+    shutil.copytree(ws.catalog_dir, copy.catalog_dir)
+    shutil.copy(ws.partners_path, copy.partners_path)
+    code, out, err = cli(
+        "--workspace", str(copy.root), "events", "import", str(export), "--no-progress"
+    )
+    assert code == 0, err
+    n = int(out.split("imported ")[1].split()[0])
+    assert n == trained[0].manifest["counts"]["events"]
+    code, out, _ = cli(
+        "--workspace", str(copy.root), "events", "import", str(export), "--no-progress"
+    )
+    assert "imported 0 events" in out and f"{n} duplicates skipped" in out
+    # Training reads the parquet export as well as the journal.
+    code, out, err = cli(*base, "train", "--no-progress", "--trees", "20", "--events", str(export))
+    assert code == 0, err
+    newest = Registry.of(ws).versions()[-1]
+    assert newest.manifest["data_window"]["source"] == str(export)
+
+
+def test_events_import_rejects_unknown_ids_and_writes_nothing(ws, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "event_id,ts,type,partner_id,asset_id\n"
+        "x1,2026-01-01T10:00:00Z,open,P0001,NO-SUCH-ASSET\n"
+        "x2,2026-01-01T10:00:00Z,open,NOBODY,A0001\n",
+        encoding="utf-8",
+    )
+    from recommender.events import EventJournal
+
+    with EventJournal(ws.events_path) as journal:
+        before = journal.count()
+    code, _, err = cli("--workspace", str(ws.root), "events", "import", str(bad), "--no-progress")
+    assert code == 2
+    assert "unknown asset_id 'NO-SUCH-ASSET'" in err and "unknown partner_id 'NOBODY'" in err
+    with EventJournal(ws.events_path) as journal:
+        assert journal.count() == before
+
+
+def test_examples_and_their_features_ignore_events_after_the_window(ws):
+    """No leakage through training examples: rewriting everything from the validation start
+    on changes neither the fit examples nor their features."""
+    from dataclasses import replace
+
+    from features.labels import LabelConfig
+    from features.usage import UsageIndex
+    from recommender.embedders import get_embedder
+    from recommender.training import (
+        DealText,
+        PairEncoder,
+        Split,
+        build_context_examples,
+        build_examples,
+        load_learning_data,
+    )
+
+    emb = get_embedder("e5")
+    data = load_learning_data(ws, embedder_id=emb.id, dim=emb.dim)
+    split = Split.of(data.events["ts"], 0.2, 0.15)
+    text = DealText.compute(
+        data.deals, data.catalog, data.table, emb, cache_path=ws.cache_path, progress=False
+    )
+    future = data.events["ts"] >= split.validation
+    changed = data.events.copy()
+    changed.loc[future, "asset_id"] = np.where(
+        changed.loc[future, "asset_id"].notna(), "A0001", None
+    )
+    changed.loc[future, "type"] = np.where(
+        changed.loc[future, "type"] == "deal_outcome", "deal_outcome", "share"
+    )
+    changed.loc[future & (changed["type"] == "deal_outcome"), "outcome"] = "won"
+    results = []
+    for events in (data.events, changed):
+        d = replace(data, events=events)
+        usage = UsageIndex.build(events, d.table, d.partners)
+        enc = PairEncoder(d.table, d.playbook, d.partners, d.deals, usage, text)
+        kw = dict(start=split.start, end=split.validation, labels=LabelConfig(), seed=0)
+        parts = [
+            build_examples(d, enc, negatives=5, **kw),
+            build_context_examples(d, enc, negatives=5, **kw),
+        ]
+        for ex in parts:
+            ex.encode(enc)
+        results.append(parts)
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_array_equal(a.asset_pos, b.asset_pos)
+        np.testing.assert_array_equal(a.gain, b.gain)
+        for name in MODEL_FEATURES:
+            # (decayed popularity is scaled by the last event's time: equal up to rounding)
+            np.testing.assert_allclose(
+                a.columns[name], b.columns[name], rtol=1e-6, atol=1e-7, err_msg=name
+            )
+
+
+def test_a_workspace_without_events_explains_what_to_do(tmp_path):
+    code, _, err = cli("--workspace", str(tmp_path / "empty"), "train", "--no-progress")
+    assert code == 2 and "recommender demo" in err
+
+
+def test_evaluate_without_a_model_explains_what_to_do(tmp_path):
+    code, _, err = cli("--workspace", str(tmp_path / "empty"), "evaluate")
+    assert code == 2 and "recommender train" in err
+
+
+def test_deal_text_matches_the_pipelines_similarity(ws):
+    """Training's note similarity is the pipeline's (best chunk, same embedder)."""
+    from recommender.embedders import get_embedder
+    from recommender.engine import build_snapshot
+    from recommender.pipeline import candidate_similarity
+    from recommender.training import DealText
+
+    emb = get_embedder("e5")
+    snap = build_snapshot(ws, embedder=emb, use_model=False)
+    deals = pd.read_parquet(ws.deals_path).head(3)
+    text = DealText.compute(
+        deals, snap.catalog, snap.table, emb, cache_path=ws.cache_path, progress=False
+    )
+    cands = np.arange(len(snap.table))
+    for deal_id, note in zip(deals["deal_id"], deals["notes"], strict=True):
+        query = snap.query_cache.embed(str(note).strip())
+        expected = candidate_similarity(snap, cands, query)
+        np.testing.assert_allclose(text.sims[text.rows[deal_id]], expected, atol=1e-5)
+
+
+def test_train_report_lists_stages(trained):
+    _, out = trained
+    for stage in (
+        "load",
+        "usage index",
+        "deal text",
+        "examples",
+        "features",
+        "fit",
+        "calibrate",
+        "evaluate",
+    ):
+        assert f"  {stage}:" in out
+
+
+def test_serving_usage_features_equal_trainings(ws):
+    """One definition of every usage feature: the serving provider (precomputed grid, cached
+    partner history) gives what training's encoder computes for the same request."""
+    from features.pairs import USAGE_FEATURES
+    from features.usage import _EPOCH_2000_US, _US_PER_DAY
+    from recommender.embedders import get_embedder
+    from recommender.engine import build_snapshot
+    from recommender.training import PairEncoder, load_learning_data
+    from recommender.types import DealContext
+    from recommender.usage_provider import JournalUsageProvider
+
+    emb = get_embedder("e5")
+    snap = build_snapshot(ws, embedder=emb, use_model=False)
+    provider = JournalUsageProvider.from_workspace(ws, snap)
+    data = load_learning_data(ws, embedder_id=emb.id, dim=emb.dim)
+    encoder = PairEncoder(data.table, data.playbook, data.partners, data.deals, provider.index)
+    deal = data.deals.iloc[7]
+    partner = snap.partners[str(deal["partner_id"])]
+    n = len(snap.table)
+    cands = np.arange(n)
+    t_us = provider.as_of_us + 1000
+    day = (t_us - _EPOCH_2000_US) / _US_PER_DAY
+    for stage in ("discovery", "negotiation"):
+        context = DealContext(stage=stage, deal_id=str(deal["deal_id"]))
+        for _ in range(2):  # the second request takes the cached partner history
+            served = provider.features(partner, context, cands, day)
+        trained = encoder.encode(
+            np.full(n, partner.partner_id, dtype=object),
+            np.full(n, str(deal["deal_id"]), dtype=object),
+            np.full(
+                n,
+                [
+                    "prospecting",
+                    "qualification",
+                    "discovery",
+                    "solution",
+                    "negotiation",
+                    "closing",
+                    "post_sale",
+                ].index(stage),
+            ),
+            np.full(n, t_us),
+            cands,
+        )
+        for name in USAGE_FEATURES:
+            np.testing.assert_allclose(
+                served[name], trained[name], rtol=1e-5, atol=1e-6, err_msg=name
+            )
