@@ -145,7 +145,8 @@ class OverrideStore:
         return items
 
     def add(self, *, actor: str, **fields: object) -> Override:
-        problems = validate_override(**fields)  # type: ignore[arg-type]
+        checked = {k: v for k, v in fields.items() if k != "comment"}
+        problems = validate_override(**checked)  # type: ignore[arg-type]
         if problems:
             raise ValueError("; ".join(problems))
         override = Override(
