@@ -16,9 +16,10 @@ Ukrainian, Russian and English. Runs:
 - saturation: no pacing, `--connections` connections: the most the server does;
 - cold notes: paced, but every request's notes are new text (nothing cached): the cost of
   embedding on every request;
-- promote under load: paced, while model versions are promoted and rolled back through the
-  admin API; every non-2xx response or socket error counts as a failure, and the model
-  versions that served responses are counted from the X-Model-Version header.
+- promote under load: paced, while model versions are promoted, promoted again and rolled
+  back through the admin API (each call returns once its snapshot is built and swapped; the
+  run lasts until the last one is done); every non-2xx response or socket error counts as a
+  failure, and the model versions that served responses are counted from X-Model-Version.
 
 Prints a table and one JSON document (also written to bench/results/). Figures depend on the
 machine and on what else runs on it: each run records the 1-minute load average before it
@@ -33,12 +34,13 @@ import json
 import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -316,7 +318,10 @@ def run_wrk(
     pace_ms: float = 0,
     unique: bool = False,
     server_pid: int | None = None,
+    during: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
+    """One wrk run and its summary. With `during`, wrk runs (for at most `seconds`) while
+    `during()` runs in this thread, is stopped a few seconds after it returns, and reports."""
     cmd = [
         wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
         "-s", str(script), f"{url}/v1/recommendations", "--",
@@ -324,11 +329,22 @@ def run_wrk(
     ]  # fmt: skip
     load = load_average()
     cpu_before = cpu_seconds(server_pid) if server_pid else 0.0
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
+    if during is None:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120)
+        stdout, stderr = out.stdout, out.stderr
+    else:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(3)  # load first
+            during()
+            time.sleep(3)  # and after
+        finally:
+            proc.send_signal(signal.SIGINT)  # wrk stops and prints its summary
+            stdout, stderr = proc.communicate(timeout=120)
     cpu_used = cpu_seconds(server_pid) - cpu_before if server_pid else 0.0
-    line = next((x for x in out.stdout.splitlines() if x.startswith("WRK_JSON ")), None)
+    line = next((x for x in stdout.splitlines() if x.startswith("WRK_JSON ")), None)
     if line is None:
-        raise RuntimeError(f"wrk printed no summary:\n{out.stdout}\n{out.stderr}")
+        raise RuntimeError(f"wrk printed no summary:\n{stdout}\n{stderr}")
     result: dict[str, Any] = json.loads(line[len("WRK_JSON ") :])
     duration = result["duration_us"] / 1e6
     errors = result["errors"]
@@ -378,19 +394,18 @@ def ensure_model_versions(workspace: Path, models: Path | None) -> tuple[list[st
     return [*have, *names][-2:], True
 
 
-def promote_during(
-    server: ServerProcess, versions: list[str], seconds: int
+def promote_sequence(
+    server: ServerProcess, versions: list[str], pause: float
 ) -> list[dict[str, Any]]:
-    """Promote v1 at 1/4, v2 at 2/4 and roll back at 3/4 of the run; returns what happened."""
+    """Promote v1, promote v2, roll back (to v1), one after the other with `pause` seconds of
+    load between them; each call returns once its worker serves the new version."""
     events: list[dict[str, Any]] = []
     headers = {"X-API-Key": server.keys["admin"]}
-    plan = [(seconds / 4, f"/v1/models/{versions[0]}/promote"),
-            (seconds / 2, f"/v1/models/{versions[1]}/promote"),
-            (3 * seconds / 4, "/v1/models/rollback")]  # fmt: skip
+    calls = [f"/v1/models/{versions[0]}/promote", f"/v1/models/{versions[1]}/promote"]
+    calls.append("/v1/models/rollback")
     started = time.monotonic()
-    with httpx.Client(base_url=server.url, headers=headers, timeout=120) as client:
-        for at, path in plan:
-            time.sleep(max(0.0, started + at - time.monotonic()))
+    with httpx.Client(base_url=server.url, headers=headers, timeout=300) as client:
+        for path in calls:
             t0 = time.perf_counter()
             r = client.post(path)
             events.append(
@@ -402,6 +417,7 @@ def promote_during(
                     "serving": r.json().get("model_version") if r.status_code == 200 else r.text,
                 }
             )
+            time.sleep(pause)
     return events
 
 
@@ -451,11 +467,13 @@ def bench_workers(
     server = ServerProcess(args.workspace, args.models, workers, script.parent / "server.log")
     key = server.keys["portal"]
 
-    def wrk_run(seconds: int, connections: int, pace_ms: float = 0, unique: bool = False):  # type: ignore[no-untyped-def]
+    def wrk_run(  # type: ignore[no-untyped-def]
+        seconds: int, connections: int, pace_ms: float = 0, unique: bool = False, during=None
+    ):
         return run_wrk(
             wrk, server.url, script, bodies_file, key, seconds=seconds,
             connections=connections, threads=args.threads, pace_ms=pace_ms, unique=unique,
-            server_pid=server.process.pid,
+            server_pid=server.process.pid, during=during,
         )  # fmt: skip
 
     runs: dict[str, Any] = {}
@@ -480,12 +498,12 @@ def bench_workers(
         if versions:
             calls: list[dict[str, Any]] = []
             original = promoted_version(args.workspace, args.models)
-            promoter = threading.Thread(
-                target=lambda: calls.extend(promote_during(server, versions, args.duration))
+            run = wrk_run(
+                600,
+                c,
+                pace,
+                during=lambda: calls.extend(promote_sequence(server, versions, args.duration / 3)),
             )
-            promoter.start()
-            run = wrk_run(args.duration, c, pace)
-            promoter.join()
             restore_promotion(server, original)
             run.update(admin_calls=calls, stand_in_models=stand_in)
             runs["promote_under_load"] = run

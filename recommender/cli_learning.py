@@ -180,6 +180,12 @@ def _evaluate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--version", default=None, help="model version (default: the promoted one, else the newest)"
     )
+    p.add_argument(
+        "--events",
+        type=Path,
+        default=None,
+        help="evaluate on this parquet file or export (default: what the model was trained on)",
+    )
     p.add_argument("--embedder", default=os.environ.get("RECO_EMBEDDER", "e5"))
     p.add_argument("--no-progress", action="store_true")
 
@@ -195,6 +201,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     result = evaluate_version(
         ws,
         version=args.version,
+        events_path=args.events,
         embedder=get_embedder(args.embedder),
         progress=not (args.no_progress or args.json),
     )

@@ -211,6 +211,10 @@ def test_events_export_import_and_train_from_parquet(ws, tmp_path, trained):
     assert code == 0, err
     newest = Registry.of(ws).versions()[-1]
     assert newest.manifest["data_window"]["source"] == str(export)
+    # Evaluating it reads the same export by default.
+    code, out, err = cli(*base, "evaluate", "--json", "--version", newest.name)
+    assert code == 0, err
+    assert json.loads(out) == newest.metrics()
 
 
 def test_events_import_rejects_unknown_ids_and_writes_nothing(ws, tmp_path):
