@@ -26,16 +26,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
 import os
 import secrets
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -46,7 +44,7 @@ from recommender.embedders import Embedder, QueryCache, get_embedder
 from recommender.engine import build_snapshot
 from recommender.events import EventJournal
 from recommender.keys import KeyInfo, KeyStore, ensure_demo_keys
-from recommender.overrides import Override, OverrideStore, validate_override
+from recommender.overrides import OverrideStore
 from recommender.pipeline import Recommender, Snapshot
 from recommender.workspace import Workspace, atomic_write_bytes
 from service.config import Settings
@@ -142,44 +140,6 @@ class SeenAssets:
             self._connections.clear()
 
 
-class CommentedOverrideStore(OverrideStore):
-    """`OverrideStore` whose `add` also takes the manager's `comment`.
-
-    recommender.overrides.OverrideStore.add passes every field to `validate_override`, which
-    has no `comment` parameter, so a comment raises TypeError there (reported to the lead).
-    This does the same validated, audited insert with the comment set; delete it once the
-    engine's `add` accepts `comment`.
-    """
-
-    def add(self, *, actor: str, **fields: object) -> Override:
-        comment = str(fields.pop("comment", "") or "")
-        problems = validate_override(**fields)  # type: ignore[arg-type]
-        if problems:
-            raise ValueError("; ".join(problems))
-        override = Override(
-            override_id=uuid.uuid4().hex[:12],
-            created_by=actor,
-            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            comment=comment,
-            **{k: v for k, v in fields.items() if v is not None},  # type: ignore[arg-type]
-        )
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._conn.execute(
-                    "INSERT INTO overrides (override_id, data) VALUES (?, ?)",
-                    (override.override_id, json.dumps(asdict(override))),
-                )
-                self._audit(
-                    actor, f"override.{override.action}", override.asset_id, asdict(override)
-                )
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-        return override
-
-
 class CachedKeys:
     """`KeyStore.verify` with verified keys remembered for `ttl` seconds.
 
@@ -251,7 +211,7 @@ class ServiceState:
         self.reload_lock = threading.RLock()
         self.journal = EventJournal(workspace.events_path)
         self.keys = CachedKeys(KeyStore(workspace.console_path), settings.key_cache_seconds)
-        self.overrides = CommentedOverrideStore(workspace.console_path)
+        self.overrides = OverrideStore(workspace.console_path)
         self.seen = SeenAssets(workspace.events_path, settings.seen_ttl_seconds)
         self.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
         self.rank_limiter = anyio.CapacityLimiter(settings.ranking_threads)
