@@ -67,7 +67,8 @@ def _all_keys(server: Server, operator_key: str) -> list[str]:
 
 
 def _secret(key: str) -> str:
-    return key.rsplit("_", 1)[1]
+    """The secret part of `reco_<scope>_<key id>_<secret>` (the secret may contain '_')."""
+    return key.split("_", 3)[3]
 
 
 def _console(server: Server) -> httpx.Client:
