@@ -34,7 +34,7 @@ DEFAULT_CACHE = PROJECT_ROOT / ".cache" / "bench-embeddings.sqlite"
 
 
 def ensure_model(root: Path, cache: Path, quick: bool) -> Any:
-    """The workspace at `root` with a promoted model (built and trained when missing)."""
+    """The workspace at `root` with its newest model promoted (built and trained if missing)."""
     from recommender.registry import Registry
     from recommender.workspace import Workspace
 
@@ -51,15 +51,14 @@ def ensure_model(root: Path, cache: Path, quick: bool) -> Any:
             progress=False,
         )
     registry = Registry.of(ws)
-    if registry.promoted() is None:
-        versions = registry.versions()
-        if not versions:
-            from recommender.training import TrainConfig, train
+    versions = registry.versions()
+    if not versions:
+        from recommender.training import TrainConfig, train
 
-            print("training a model", flush=True)
-            result = train(ws, config=TrainConfig(progress=False))
-            versions = [result.version]
-        registry.promote(versions[-1].name)
+        print("training a model", flush=True)
+        versions = [train(ws, config=TrainConfig(progress=False)).version]
+    if registry.promoted() != versions[-1].name:
+        registry.promote(versions[-1].name)  # the bench's own workspace: serve the newest
     return ws
 
 
@@ -107,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     def request(i: int) -> tuple[Any, Any, np.ndarray, np.ndarray]:
         partner = partners[i % len(partners)]
         deal = deals.iloc[i % len(deals)] if deals is not None else None
+
         def listed(name: str) -> tuple[str, ...]:
             value = None if deal is None else deal.get(name)
             return () if value is None or isinstance(value, float) else tuple(str(v) for v in value)

@@ -242,12 +242,12 @@ class GradientBoostedRanker(RegressorMixin, BaseEstimator):
         """Scores (n,), higher is better (grade scale for regression, logits for binary)."""
         check_is_fitted(self, "booster_")
         X = validate_data(self, X, dtype=np.float32, ensure_all_finite="allow-nan", reset=False)
-        cats = [int(c) for c in self.categorical_features]
-        if cats:
-            X = X.copy()
-            for c in cats:
-                col = X[:, c]
-                col[col < 0] = np.nan
+        return self.predict_raw(X)
+
+    def predict_raw(self, X: np.ndarray) -> np.ndarray:
+        """`predict` without input validation, for the serving path: X must already be a
+        float32 (n, n_features_in_) matrix. Negative category codes need no conversion:
+        LightGBM reads a negative categorical value as missing, as in training."""
         raw = self.booster_.predict(
             X, raw_score=True, num_threads=1 if len(X) < 5000 else self.n_jobs
         )
@@ -347,7 +347,7 @@ class LearnedScorer:
                 f"feature columns {missing} are missing; "
                 f"the model was trained on {list(self.features)}"
             )
-        return self.estimator.predict(feature_matrix(dict(columns), self.features))
+        return self.estimator.predict_raw(feature_matrix(dict(columns), self.features))
 
     def blend_weight(self, columns: Mapping[str, np.ndarray]) -> np.ndarray:
         """Weight of the model per pair, in [0, 1] (see the module docstring)."""
