@@ -808,14 +808,7 @@ def _override_payload(page: Page, f: Params) -> tuple[dict[str, Any], list[str]]
 
 @router.post("/steer")
 async def steer_create(request: Request) -> Response:
-    page = _signed_in(request)
-    if isinstance(page, Response):
-        return page
-    assert page.user is not None
-    f = await _form(request)
-    if f is None or not session.csrf_ok(request, page.user, f.get("csrf")):
-        return _error(page, 403, page.t("error.csrf"))
-    return await run_in_threadpool(_steer_create, page, f)
+    return await _checked_post(request, _steer_create)
 
 
 def _steer_create(page: Page, f: Params) -> Response:
@@ -850,15 +843,9 @@ def _steer_create(page: Page, f: Params) -> Response:
 
 @router.post("/steer/remove")
 async def steer_remove(request: Request) -> Response:
-    page = _signed_in(request)
-    if isinstance(page, Response):
-        return page
-    assert page.user is not None
-    f = await _form(request)
-    if f is None or not session.csrf_ok(request, page.user, f.get("csrf")):
-        return _error(page, 403, page.t("error.csrf"))
-    override_id = f.get("override_id", "") or ""
-    return await run_in_threadpool(_steer_remove, page, override_id)
+    return await _checked_post(
+        request, lambda page, f: _steer_remove(page, f.get("override_id", "") or "")
+    )
 
 
 def _steer_remove(page: Page, override_id: str) -> Response:
@@ -1052,8 +1039,12 @@ def model_card(request: Request, version: str) -> Response:
     return _security_headers(response, CARD_CSP)
 
 
-async def _admin_post(request: Request, action: Callable[[Page, Params], Response]) -> Response:
-    page = _signed_in(request, admin=True)
+async def _checked_post(
+    request: Request, action: Callable[[Page, Params], Response], *, admin: bool = False
+) -> Response:
+    """A console form post: signed in (as admin if asked), CSRF token checked, then `action`
+    on the form in the threadpool."""
+    page = _signed_in(request, admin=admin)
     if isinstance(page, Response):
         return page
     assert page.user is not None
@@ -1095,9 +1086,9 @@ def _rollback(page: Page, f: Params) -> Response:
 
 @router.post("/models/promote")
 async def models_promote(request: Request) -> Response:
-    return await _admin_post(request, _promote)
+    return await _checked_post(request, _promote, admin=True)
 
 
 @router.post("/models/rollback")
 async def models_rollback(request: Request) -> Response:
-    return await _admin_post(request, _rollback)
+    return await _checked_post(request, _rollback, admin=True)
