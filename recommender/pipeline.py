@@ -166,10 +166,14 @@ class Snapshot:
     overrides: tuple[Override, ...] = ()
     created_at: float = field(default_factory=time.time)
     # Per-asset arrays aligned with `table`, derived once.
-    index_pos: np.ndarray = field(default=None)  # type: ignore[assignment]
-    static_ok: np.ndarray = field(default=None)  # type: ignore[assignment]
-    unrestricted: np.ndarray = field(default=None)  # type: ignore[assignment]  # no region limit
-    query_cache: QueryCache = field(default=None)  # type: ignore[assignment]
+    index_pos: np.ndarray = field(default=None)  # type: ignore[arg-type]
+    static_ok: np.ndarray = field(default=None)  # type: ignore[arg-type]
+    unrestricted: np.ndarray = field(default=None)  # type: ignore[arg-type]  # no region limit
+    query_cache: QueryCache = field(default=None)  # type: ignore[arg-type]
+    # What an item shows and its reasons read, as plain Python objects per asset: picking ten
+    # rows out of the (Arrow-backed) frame with `iloc[...].to_dict()` cost more than the
+    # whole rest of a request.
+    display: dict[str, np.ndarray] = field(default=None)  # type: ignore[arg-type]
 
     @classmethod
     def build(
@@ -203,6 +207,7 @@ class Snapshot:
             static_ok=static_ok,
             unrestricted=~table.regions.any(axis=1),
             query_cache=query_cache or QueryCache(embedder),
+            display=display_columns(assets),
         )
 
     def with_changes(self, **changes: Any) -> Snapshot:
@@ -214,6 +219,31 @@ class Snapshot:
     @property
     def model_version(self) -> str:
         return self.scorer.version
+
+
+DISPLAY_COLUMNS = ("asset_id", "title", "type", "language", "url", "products", "competitors")
+
+
+def display_columns(assets: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The columns `recommend` shows, as object arrays aligned with the catalog's rows; a
+    missing value is None and a list column holds lists."""
+    out: dict[str, np.ndarray] = {}
+    for name in DISPLAY_COLUMNS:
+        values = np.empty(len(assets), dtype=object)
+        if name in assets:
+            column = assets[name]
+            for i, value in enumerate(column.tolist()):
+                values[i] = _plain(value)
+        out[name] = values
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
 
 
 class UnknownPartnerError(LookupError):
@@ -312,6 +342,7 @@ class Recommender:
             competitors=context.competitors,
             role=context.buyer_role,
             languages=partner.languages or ((context.language,) if context.language else ()),
+            deal_language=context.language,
             day=day,
             semantic=semantic,
             usage=usage,
@@ -329,16 +360,16 @@ class Recommender:
         if seen and not filters.exclude_seen:
             seen_mask = np.isin(table.ids[cands], list(seen))
             scores = scores - SEEN_PENALTY * seen_mask
-        order = np.argsort(-scores, kind="stable")
+        order: list[int] = np.argsort(-scores, kind="stable").tolist()
         pinned_rank = {pos: r for r, pos in enumerate(dict.fromkeys(pins))}
-        order = sorted(
-            order.tolist(), key=lambda i: pinned_rank.get(int(cands[i]), len(pinned_rank))
-        )
+        if pinned_rank:
+            order.sort(key=lambda i: pinned_rank.get(int(cands[i]), len(pinned_rank)))
         chosen = diversify(
             order, table.type_code[cands], n, max_per_type, protected=len(pinned_rank)
         )
 
-        rows = snap.catalog.assets.iloc[[int(cands[i]) for i in chosen]].to_dict("records")
+        display = snap.display
+        rows = [{k: col[int(cands[i])] for k, col in display.items()} for i in chosen]
         text_rank = _text_rank(semantic, chosen) if semantic is not None else {}
         items = []
         for i, row in zip(chosen, rows, strict=True):
@@ -358,8 +389,8 @@ class Recommender:
                     asset_id=str(row["asset_id"]),
                     title=str(row["title"]),
                     type=str(row["type"]),
-                    language=None if pd.isna(row.get("language")) else str(row.get("language")),
-                    url=None if pd.isna(row.get("url")) else str(row.get("url")),
+                    language=None if row["language"] is None else str(row["language"]),
+                    url=None if row["url"] is None else str(row["url"]),
                     score=float(scores[i]),
                     reasons=tuple(reasons),
                     features=feats,

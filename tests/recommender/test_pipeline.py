@@ -264,3 +264,51 @@ def test_partner_resolution(engine):
 def test_bad_context_names_the_field(kwargs, match):
     with pytest.raises(ValueError, match=match):
         DealContext(**kwargs)
+
+
+def test_items_show_the_catalog_row_of_each_asset(engine, assets):
+    """Items are read from the snapshot's display columns, not the frame: each must still show
+    its own asset's title, type, language and url (None where the catalog has none)."""
+    rec = engine.recommend(DealContext(stage="solution"), PLATINUM, n=20, now=NOW)
+    assert len(rec.items) == 20
+    for item in rec.items:
+        row = assets.loc[item.asset_id]
+        assert item.title == row["title"]
+        assert item.type == row["type"]
+        assert item.language == (None if pd.isna(row["language"]) else row["language"])
+        assert item.url == (None if pd.isna(row["url"]) else row["url"])
+
+
+def test_display_columns_turn_missing_values_into_none_and_arrays_into_lists():
+    from recommender.pipeline import display_columns
+
+    frame = pd.DataFrame(
+        {
+            "asset_id": pd.array(["a", "b", "c"], dtype="string[pyarrow]"),
+            "title": ["A", "B", "C"],
+            "type": ["datasheet", "battlecard", "case_study"],
+            "language": pd.array(["uk", None, "en"], dtype="string[pyarrow]"),
+            "url": ["https://x/a", np.nan, None],
+            "products": [np.array(["p1", "p2"]), [], None],
+        }
+    )
+    cols = display_columns(frame)
+    assert cols["language"].tolist() == ["uk", None, "en"]
+    assert cols["url"].tolist() == ["https://x/a", None, None]
+    assert cols["products"].tolist() == [["p1", "p2"], [], None]
+    assert cols["competitors"].tolist() == [None, None, None]  # absent column
+
+
+def test_the_deal_language_feature_follows_the_context_language_as_in_training(engine, assets):
+    """Training sets `deal_language_match` from the deal's own language; serving must too (it
+    used to fall back to the partner's languages even when the request named the deal's)."""
+    partner = PartnerProfile(
+        partner_id="z", tier="platinum", maturity="advanced", languages=("uk",)
+    )
+    rec = engine.recommend(DealContext(stage="discovery", language="ru"), partner, n=50, now=NOW)
+    seen = set()
+    for item in rec.items:
+        expected = 1.0 if item.language == "ru" else 0.0
+        assert item.features["deal_language_match"] == expected, item.asset_id
+        seen.add(expected)
+    assert seen == {0.0, 1.0}
