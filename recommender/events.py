@@ -45,9 +45,10 @@ import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -338,6 +339,33 @@ def _as_frame(frame_or_records: pd.DataFrame | Iterable[Mapping[str, Any]]) -> p
 # ---- the journal ----------------------------------------------------------------------------
 
 
+_UTC_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Impression:
+    """One served item: the asset at `position` (0-based) of a recommendation response."""
+
+    event_id: str
+    ts: datetime
+    partner_id: str
+    asset_id: str
+    request_id: str
+    position: int
+    stage: str | None = None
+    deal_id: str | None = None
+
+    def row(self) -> tuple[Any, ...]:
+        """The journal row, in EVENT_COLUMNS order."""
+        ts = self.ts if self.ts.tzinfo is not None else self.ts.replace(tzinfo=UTC)
+        micros = (ts - _UTC_EPOCH) // _MICROSECOND
+        return (
+            self.event_id, micros, EventType.IMPRESSION.value, self.partner_id, self.asset_id,
+            self.deal_id, self.request_id, self.position, self.stage, None, None, None,
+        )  # fmt: skip
+
+
 class EventJournal:
     """Append-only, idempotent store of usage events in one SQLite file.
 
@@ -466,6 +494,17 @@ class EventJournal:
         rows = _sql_rows(valid)
         accepted = self._insert(rows)
         return AppendResult(accepted, int(repeated.sum()) + len(rows) - accepted, rejected)
+
+    def append_impressions(self, impressions: Sequence[Impression]) -> int:
+        """Write impressions the engine itself served, in one durable transaction; return how
+        many were new (a repeated event id is skipped, as in `append`).
+
+        No contract check: an `Impression` is built by the service from an item it has just
+        served (a stored partner, an asset of the snapshot, a valid stage), so its fields are
+        valid by construction. Validating them as if they came from a file cost as much CPU
+        as ranking the request did.
+        """
+        return self._insert([imp.row() for imp in impressions])
 
     def _insert(self, rows: list[tuple[Any, ...]]) -> int:
         """INSERT OR IGNORE `rows` in one durable transaction; return how many were new."""

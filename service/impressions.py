@@ -16,12 +16,12 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 log = logging.getLogger(__name__)
 
-Record = Mapping[str, Any]
+Record = Any  # what `append` takes: the service queues `recommender.events.Impression`s
 
 
 class ImpressionWriter:

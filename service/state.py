@@ -218,7 +218,7 @@ class ServiceState:
         self.impressions: ImpressionWriter | None = None
         if settings.impressions == "on":
             self.impressions = ImpressionWriter(
-                lambda records: self.journal.append(records),
+                lambda impressions: self.journal.append_impressions(impressions),
                 maxsize=settings.impression_queue,
                 batch_size=10_000,
                 linger_seconds=settings.impression_flush_seconds,

@@ -12,7 +12,7 @@ import anyio
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from features.schema import EventType
+from recommender.events import Impression
 from recommender.keys import KeyInfo
 from recommender.pipeline import Recommender, Snapshot, UnknownPartnerError
 from recommender.types import DealContext, Filters, Recommendation
@@ -52,19 +52,17 @@ def _journal_impressions(
         # The journal keeps events of known partners only (training joins them to profiles).
         state.metrics.impressions.labels(outcome="skipped").inc(len(result.items))
         return
-    ts = served_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    records: list[dict[str, Any]] = [
-        {
-            "event_id": f"imp-{result.request_id}-{position}",
-            "ts": ts,
-            "type": EventType.IMPRESSION.value,
-            "partner_id": partner_id,
-            "asset_id": item.asset_id,
-            "deal_id": result.context.deal_id,
-            "request_id": result.request_id,
-            "position": position,
-            "stage": result.context.stage,
-        }
+    records = [
+        Impression(
+            event_id=f"imp-{result.request_id}-{position}",
+            ts=served_at,
+            partner_id=partner_id,
+            asset_id=item.asset_id,
+            request_id=result.request_id,
+            position=position,
+            stage=result.context.stage,
+            deal_id=result.context.deal_id,
+        )
         for position, item in enumerate(result.items)
     ]
     writer.submit(records)

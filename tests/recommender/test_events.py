@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import sqlite3
 import threading
@@ -661,3 +662,53 @@ def test_csv_export_round_trips_through_import(tmp_path, journal):
     with EventJournal(tmp_path / "copy.sqlite") as copy:
         assert import_file(copy, path, progress=False, **KNOWN).accepted == 12
         pd.testing.assert_frame_equal(copy.read(), journal.read(), check_dtype=False)
+
+
+def test_served_impressions_are_stored_exactly_as_validated_ones(tmp_path):
+    """`append_impressions` skips validation (the service builds impressions from what it has
+    just served); what it stores must read back identical to the same impressions written
+    through `append`, and a repeated event id is skipped in the same way."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from recommender.events import Impression
+
+    served = [
+        Impression(
+            event_id=f"imp-r{i // 3}-{i % 3}",
+            ts=datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=UTC) + timedelta(seconds=i),
+            partner_id=f"P{i % 2}",
+            asset_id=f"A{i}",
+            request_id=f"r{i // 3}",
+            position=i % 3,
+            stage="solution" if i % 2 else None,
+            deal_id="D7" if i == 4 else None,
+        )
+        for i in range(6)
+    ]
+    # The same instant given in another time zone is stored as the same UTC time.
+    kyiv = timezone(timedelta(hours=2))
+    served.append(
+        dataclasses.replace(served[0], event_id="imp-tz", ts=served[0].ts.astimezone(kyiv))
+    )
+    as_records = [
+        {
+            "event_id": imp.event_id,
+            "ts": imp.ts.isoformat(),
+            "type": "impression",
+            "partner_id": imp.partner_id,
+            "asset_id": imp.asset_id,
+            "request_id": imp.request_id,
+            "position": imp.position,
+            "stage": imp.stage,
+            "deal_id": imp.deal_id,
+        }
+        for imp in served
+    ]
+    with EventJournal(tmp_path / "a.sqlite") as a, EventJournal(tmp_path / "b.sqlite") as b:
+        assert a.append(as_records).accepted == len(served)
+        assert b.append_impressions(served) == len(served)
+        assert b.append_impressions(served[:2]) == 0  # repeats are skipped
+        pd.testing.assert_frame_equal(a.read(), b.read())
+        assert b.read().set_index("event_id").loc["imp-tz", "ts"] == pd.Timestamp(
+            "2026-03-01 09:30:15.123456"
+        )
