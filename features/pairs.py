@@ -37,7 +37,9 @@ def days_since_epoch(ts: Iterable[object]) -> np.ndarray:
 
 def _codes(items: Sequence[object], vocab: Sequence[str]) -> np.ndarray:
     lookup = {v: i for i, v in enumerate(vocab)}
-    return np.array([lookup.get(str(x), -1) if x is not None else -1 for x in items], dtype=np.int16)
+    return np.array(
+        [lookup.get(str(x), -1) if x is not None else -1 for x in items], dtype=np.int16
+    )
 
 
 def _multi_hot(lists: Sequence[Sequence[str]], vocab: Sequence[str]) -> np.ndarray:
@@ -85,7 +87,10 @@ class AssetTable:
         def lists(column: str) -> list[list[str]]:
             if column not in assets:
                 return [[] for _ in range(len(assets))]
-            return [list(v) if v is not None and not isinstance(v, float) else [] for v in assets[column]]
+            return [
+                list(v) if v is not None and not isinstance(v, float) else []
+                for v in assets[column]
+            ]
 
         def vocab(column: str) -> tuple[str, ...]:
             return tuple(sorted({x for row in lists(column) for x in row}))
@@ -96,9 +101,15 @@ class AssetTable:
         return cls(
             ids=ids,
             type_code=_codes(assets["type"].tolist(), TYPES),
-            depth_code=_codes(assets.get("depth", pd.Series([None] * len(assets))).tolist(), DEPTHS),
-            language_code=_codes(assets.get("language", pd.Series([None] * len(assets))).tolist(), LANGUAGES),
-            min_tier_code=_codes(assets.get("min_tier", pd.Series([None] * len(assets))).tolist(), TIERS),
+            depth_code=_codes(
+                assets.get("depth", pd.Series([None] * len(assets))).tolist(), DEPTHS
+            ),
+            language_code=_codes(
+                assets.get("language", pd.Series([None] * len(assets))).tolist(), LANGUAGES
+            ),
+            min_tier_code=_codes(
+                assets.get("min_tier", pd.Series([None] * len(assets))).tolist(), TIERS
+            ),
             stages=_multi_hot(lists("stages"), STAGES),
             maturities=_multi_hot(lists("maturities"), MATURITIES),
             roles=_multi_hot(lists("buyer_roles"), ROLES),
@@ -106,7 +117,9 @@ class AssetTable:
             products=_multi_hot(lists("products"), product_vocab),
             competitors=_multi_hot(lists("competitors"), competitor_vocab),
             regions=_multi_hot(lists("regions"), region_vocab),
-            published_day=days_since_epoch(assets.get("published_at", pd.Series([None] * len(assets)))),
+            published_day=days_since_epoch(
+                assets.get("published_at", pd.Series([None] * len(assets)))
+            ),
             expires_day=days_since_epoch(assets.get("expires_at", pd.Series([None] * len(assets)))),
             industry_vocab=industry_vocab,
             product_vocab=product_vocab,
@@ -133,7 +146,11 @@ class PlaybookMatrices:
     maturity_depth: np.ndarray  # (len(MATURITIES), len(DEPTHS)) in [0, 1]
     maturity_type: np.ndarray  # (len(MATURITIES), len(TYPES)) in [0, 1]
     default: float = 0.3
-    weights: tuple[float, float, float] = (0.5, 0.25, 0.25)  # stage_type, maturity_depth, maturity_type
+    weights: tuple[float, float, float] = (
+        0.5,
+        0.25,
+        0.25,
+    )  # stage_type, maturity_depth, maturity_type
 
 
 @dataclass
@@ -193,7 +210,9 @@ class PairBatch:
             languages=rep(table.hot(LANGUAGES, languages)),
             day=np.full(p, day, dtype=np.float64),
             semantic=(
-                np.zeros(p, dtype=np.float32) if semantic is None else np.asarray(semantic, np.float32)
+                np.zeros(p, dtype=np.float32)
+                if semantic is None
+                else np.asarray(semantic, np.float32)
             ),
             has_text=np.full(p, semantic is not None, dtype=bool),
             usage=usage or {},
@@ -280,7 +299,8 @@ def _row_any(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def prior_components(
     table: AssetTable, batch: PairBatch, playbook: PlaybookMatrices
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The three playbook affinities of each pair: stage x type, maturity x depth, maturity x type."""
+    """The three playbook affinities of each pair: stage x type, maturity x depth and
+    maturity x type."""
     pos = batch.asset_pos
     types = table.type_code[pos]
     stage_type = playbook.stage_type[batch.stage, types]

@@ -8,6 +8,7 @@ active list and is swapped when a manager changes it.
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import threading
@@ -204,7 +205,7 @@ class OverrideStore:
             ),
         )
 
-    def audit_log(self, limit: int = 200) -> list[dict[str, object]]:
+    def audit_log(self, limit: int = 200) -> builtins.list[dict[str, object]]:
         with self._lock:
             rows = self._conn.execute(
                 "SELECT seq, at, actor, action, target, detail FROM audit "

@@ -73,7 +73,8 @@ def _role_label(role: str) -> str:
 class Scorer(Protocol):
     """Scores feature columns of candidate pairs; higher is better."""
 
-    version: str
+    @property
+    def version(self) -> str: ...
 
     def score(self, columns: dict[str, np.ndarray]) -> np.ndarray: ...
 
@@ -169,7 +170,7 @@ class Snapshot:
     index_pos: np.ndarray = field(default=None)  # type: ignore[arg-type]
     static_ok: np.ndarray = field(default=None)  # type: ignore[arg-type]
     unrestricted: np.ndarray = field(default=None)  # type: ignore[arg-type]  # no region limit
-    query_cache: QueryCache = field(default=None)  # type: ignore[arg-type]
+    query_cache: QueryCache = field(default=None)  # type: ignore[assignment]
     # What an item shows and its reasons read, as plain Python objects per asset: picking ten
     # rows out of the (Arrow-backed) frame with `iloc[...].to_dict()` cost more than the
     # whole rest of a request.
@@ -205,7 +206,7 @@ class Snapshot:
             overrides=tuple(overrides),
             index_pos=index_pos,
             static_ok=static_ok,
-            unrestricted=~table.regions.any(axis=1),
+            unrestricted=np.asarray(~table.regions.any(axis=1)),
             query_cache=query_cache or QueryCache(embedder),
             display=display_columns(assets),
         )

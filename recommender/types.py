@@ -41,7 +41,7 @@ class PartnerProfile:
         """This profile with the non-empty fields a request states taking precedence."""
         updates = {k: (tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in stated.items()}
         updates = {k: v for k, v in updates.items() if v not in (None, ())}
-        return replace(self, **updates) if updates else self
+        return replace(self, **updates) if updates else self  # type: ignore[arg-type]
 
     @property
     def segment(self) -> str:

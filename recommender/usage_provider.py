@@ -213,9 +213,7 @@ class JournalUsageProvider:
                 self._cache.move_to_end(key)
                 return hit
         n = len(self.asset_grid[0, 0, 0])
-        value = self.index.partner_features(
-            np.arange(n), self.as_of_us, partner=partner, deal=deal
-        )
+        value = self.index.partner_features(np.arange(n), self.as_of_us, partner=partner, deal=deal)
         with self._lock:
             self._cache[key] = value
             while len(self._cache) > self.cache_size:
