@@ -107,6 +107,9 @@ def _serve(args: argparse.Namespace) -> int:
     uvicorn.run(
         "service.app:create_app",
         factory=True,
+        # uvicorn's h11 protocol with TCP_NODELAY: with several workers it is otherwise off
+        # and a kept-alive connection's every request waits ~40 ms (service/http_protocol.py)
+        http="service.http_protocol:NoDelayH11Protocol",
         host=args.host,
         port=args.port,
         workers=args.workers,
