@@ -54,6 +54,16 @@ class Settings(BaseSettings):
     ranking_threads: int = Field(
         default=4, ge=1, le=64, description="threads per worker that rank requests concurrently"
     )
+    compute_threads: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description=(
+            "threads each numeric library (BLAS, OpenMP: numpy, faiss, LightGBM) may use inside "
+            "one request; requests already run in parallel, and idle pool threads spinning "
+            "beside other workers cost more than they give"
+        ),
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
     impressions: Literal["on", "off"] = Field(

@@ -206,3 +206,26 @@ def test_a_promoted_model_that_cannot_load_degrades_to_the_playbook(
             "/v1/recommendations", json=recommendation_body(), headers={"X-API-Key": key}
         )
         assert r.status_code == 200 and r.json()["model_version"] == "playbook"
+
+
+def test_a_worker_caps_its_blas_and_openmp_pools():
+    """`compute_threads` (default 1) caps every BLAS/OpenMP pool a worker loaded, faiss's too:
+    idle pool threads spinning beside a second worker made 2 workers slower than 1."""
+    import faiss
+    import numpy as np
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from service.state import limit_compute_threads
+
+    np.ones((64, 64)) @ np.ones((64, 64))  # make sure numpy's BLAS is loaded
+    before = {p["filepath"]: p["num_threads"] for p in threadpool_info()}
+    faiss_before = faiss.omp_get_max_threads()
+    try:
+        limit_compute_threads(1)
+        pools = threadpool_info()
+        assert pools and all(p["num_threads"] == 1 for p in pools)
+        assert faiss.omp_get_max_threads() == 1
+    finally:
+        for pool in threadpool_info():
+            threadpool_limits(limits=before.get(pool["filepath"], 2), user_api=pool["user_api"])
+        faiss.omp_set_num_threads(faiss_before)
