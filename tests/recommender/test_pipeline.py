@@ -312,3 +312,13 @@ def test_the_deal_language_feature_follows_the_context_language_as_in_training(e
         assert item.features["deal_language_match"] == expected, item.asset_id
         seen.add(expected)
     assert seen == {0.0, 1.0}
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 300, 301])
+def test_text_rank_threshold_is_numpys_80th_percentile(n):
+    from recommender.pipeline import _text_rank
+
+    sims = np.random.default_rng(n).random(n).astype(np.float32)
+    threshold = np.quantile(sims, 0.8)
+    top = _text_rank(sims, list(range(n)))
+    assert top == {i: bool(sims[i] >= threshold) for i in range(n)}
