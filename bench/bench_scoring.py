@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import RESULTS, machine, percentiles
+from bench.common import RESULTS, ensure_demo_index, machine, percentiles
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     from recommender.pipeline import Recommender
     from recommender.types import DealContext
 
+    ensure_demo_index(ws, get_embedder("e5"))
     snap = build_snapshot(ws, embedder=get_embedder("e5"))
     scorer, usage, table = snap.scorer, snap.usage, snap.table
     assert usage is not None, "no promoted model"

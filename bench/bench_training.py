@@ -34,6 +34,7 @@ DEFAULT_CACHE = PROJECT_ROOT / ".cache" / "bench-embeddings.sqlite"
 
 def prepare(root: Path, n_events: int, cache: Path, seed: int = 7) -> dict[str, Any]:
     """A workspace at `root` with the demo catalog, partners, deals and `n_events` events."""
+    from bench.common import ensure_demo_index
     from recommender.embedders import get_embedder
     from recommender.workspace import Workspace
 
@@ -53,6 +54,7 @@ def prepare(root: Path, n_events: int, cache: Path, seed: int = 7) -> dict[str, 
     from recommender.training import DealText
 
     embedder = get_embedder("e5")
+    info["reingested"] = ensure_demo_index(ws, embedder)
     catalog = load_catalog(ws, embedder_id=embedder.id, dim=embedder.dim)
     started = time.perf_counter()
     DealText.compute(

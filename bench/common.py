@@ -57,3 +57,20 @@ def write_result(result: dict[str, Any], out: Path | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text + "\n")
     return path
+
+
+def ensure_demo_index(ws: Any, embedder: Any) -> bool:
+    """Re-ingest the demo catalog into `ws` when its index was built by another embedder (a
+    workspace a bench reuses across runs, made before the default engine changed); events,
+    deals and models stay. Returns whether it re-ingested."""
+    from recommender.catalog import load_catalog
+    from recommender.index import IndexMismatchError
+    from recommender.ingest import ingest
+    from recommender.workspace import DEMO_SOURCE
+
+    try:
+        load_catalog(ws, embedder_id=embedder.id, dim=embedder.dim)
+        return False
+    except IndexMismatchError:
+        ingest(ws, [DEMO_SOURCE / "assets.jsonl"], embedder=embedder, replace=True, progress=True)
+        return True
