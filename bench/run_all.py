@@ -360,7 +360,7 @@ def _recommend_targets(r: dict[str, Any] | None) -> list[Target]:
 
 
 def _http_targets(r: dict[str, Any] | None) -> list[Target]:
-    """Issue 2's service targets, on the paced runs (>= 200 req/s offered at about 220/s)."""
+    """Issue 4's service targets, on the paced runs (>= 200 req/s offered at about 220/s)."""
     out = []
     for workers, runs in sorted((r or {}).get("runs", {}).items()):
         paced = runs.get("paced")
@@ -369,7 +369,7 @@ def _http_targets(r: dict[str, Any] | None) -> list[Target]:
         p99 = paced["latency_us"]["p99"] / 1000
         out.append(
             Target(
-                f"HTTP paced, {workers} (issue 2)",
+                f"HTTP paced, {workers} (issue 4)",
                 ">= 200 req/s, p99 <= 30 ms, 0 failed",
                 f"{paced['rps']} req/s, p99 {p99:.1f} ms, {paced.get('failed', 0)} failed",
                 _status(paced["rps"] >= 200 and p99 <= 30 and not paced.get("failed")),
@@ -379,7 +379,7 @@ def _http_targets(r: dict[str, Any] | None) -> list[Target]:
     if not out:
         out.append(
             Target(
-                "HTTP paced (issue 2)", ">= 200 req/s, p99 <= 30 ms", "-", "not measured", "http"
+                "HTTP paced (issue 4)", ">= 200 req/s, p99 <= 30 ms", "-", "not measured", "http"
             )
         )
     return out
