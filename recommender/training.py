@@ -962,31 +962,23 @@ def train(
         )
     encoder = PairEncoder(data.table, data.playbook, data.partners, data.deals, usage, text)
     with stages.stage("examples"):
-        parts = []
-        if config.examples in ("contexts", "both"):
-            parts.append(
-                build_context_examples(
-                    data,
-                    encoder,
-                    start=split.start,
-                    end=split.validation,
-                    labels=config.labels,
-                    negatives=config.context_negatives,
-                    seed=config.seed,
-                )
+        builders = (
+            ("contexts", build_context_examples, config.context_negatives),
+            ("impressions", build_examples, config.negatives),
+        )
+        parts = [
+            build(
+                data,
+                encoder,
+                start=split.start,
+                end=split.validation,
+                labels=config.labels,
+                negatives=negatives,
+                seed=config.seed,
             )
-        if config.examples in ("impressions", "both"):
-            parts.append(
-                build_examples(
-                    data,
-                    encoder,
-                    start=split.start,
-                    end=split.validation,
-                    labels=config.labels,
-                    negatives=config.negatives,
-                    seed=config.seed,
-                )
-            )
+            for kind, build, negatives in builders
+            if config.examples in (kind, "both")
+        ]
         fit_ex = select_fit_rows(parts, config.max_fit_rows, config.seed)
         fit_ex = with_new_asset_copies(fit_ex, config.new_asset_copies, config.seed)
     with stages.stage("features"):
