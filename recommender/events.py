@@ -65,6 +65,8 @@ from recommender.workspace import atomic_dir
 
 __all__ = [
     "EVENT_COLUMNS",
+    "SEEN_ASSETS_SQL",
+    "SEEN_TYPES",
     "AppendResult",
     "EventJournal",
     "ImportReport",
@@ -107,6 +109,20 @@ _COLUMNS_SQL = """
     outcome     TEXT,
     amount      REAL"""
 
+# Engagement that marks an asset as already seen by its partner (the service demotes such assets,
+# or leaves them out with exclude_seen).
+SEEN_TYPES: tuple[str, ...] = (
+    EventType.OPEN.value,
+    EventType.DOWNLOAD.value,
+    EventType.SHARE.value,
+)
+_SEEN_WHERE = f"type IN ({', '.join(repr(t) for t in SEEN_TYPES)}) AND asset_id IS NOT NULL"
+# The assets one partner has seen, `?` = partner_id. Impressions are most of a journal (10 per
+# recommendation), so the lookup reads the partial index events_seen: one entry per distinct
+# asset, not a scan of the partner's events (its WHERE must match the index's for SQLite to use
+# it, so the types are literals, not parameters).
+SEEN_ASSETS_SQL = f"SELECT DISTINCT asset_id FROM events WHERE partner_id = ? AND {_SEEN_WHERE}"
+
 _SCHEMA_SQL = f"""
 CREATE TABLE IF NOT EXISTS events ({_COLUMNS_SQL},
     ingested_at INTEGER NOT NULL   -- UTC epoch microseconds
@@ -114,6 +130,7 @@ CREATE TABLE IF NOT EXISTS events ({_COLUMNS_SQL},
 CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
 CREATE INDEX IF NOT EXISTS events_partner_ts ON events (partner_id, ts);
 CREATE INDEX IF NOT EXISTS events_asset ON events (asset_id);
+CREATE INDEX IF NOT EXISTS events_seen ON events (partner_id, asset_id) WHERE {_SEEN_WHERE};
 CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'the event journal is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events

@@ -42,7 +42,7 @@ import anyio
 
 from recommender.embedders import Embedder, QueryCache, get_embedder
 from recommender.engine import build_snapshot
-from recommender.events import EventJournal
+from recommender.events import SEEN_ASSETS_SQL, EventJournal
 from recommender.keys import KeyInfo, KeyStore, ensure_demo_keys
 from recommender.overrides import OverrideStore
 from recommender.pipeline import Recommender, Snapshot
@@ -57,7 +57,6 @@ T = TypeVar("T")
 
 GENERATION_FILE = ".service-generation"
 PROMOTED_POINTER = "PROMOTED"
-SEEN_TYPES = ("open", "download", "share")
 
 
 def _model_errors() -> tuple[type[Exception], ...]:
@@ -97,7 +96,7 @@ def make_embedder(settings: Settings) -> Embedder:
 class SeenAssets:
     """Assets a partner already opened, downloaded or shared, from the event journal.
 
-    One indexed query per partner (the journal's (partner_id, ts) index), cached for `ttl`
+    One query per partner (`SEEN_ASSETS_SQL`, on the journal's partial index), cached for `ttl`
     seconds; `forget(partner_ids)` drops entries when this worker accepts new events for them.
     Each thread reads through its own read-only connection (WAL: readers never wait).
     """
@@ -129,16 +128,7 @@ class SeenAssets:
         hit = self._cache.get(partner_id)
         if hit is not None and hit[0] > now:
             return hit[1]
-        marks = ", ".join("?" * len(SEEN_TYPES))
-        rows = (
-            self._conn()
-            .execute(
-                f"SELECT DISTINCT asset_id FROM events WHERE partner_id = ? AND type IN ({marks}) "
-                "AND asset_id IS NOT NULL",
-                (partner_id, *SEEN_TYPES),
-            )
-            .fetchall()
-        )
+        rows = self._conn().execute(SEEN_ASSETS_SQL, (partner_id,)).fetchall()
         seen = frozenset(r[0] for r in rows)
         if len(self._cache) >= self.max_entries:
             self._cache.clear()

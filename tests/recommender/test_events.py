@@ -21,6 +21,7 @@ from features.validation import SchemaError
 from recommender import events as events_module
 from recommender.events import (
     EVENT_COLUMNS,
+    SEEN_ASSETS_SQL,
     AppendResult,
     EventJournal,
     ImportReport,
@@ -101,7 +102,12 @@ def test_file_is_wal_with_full_sync_and_indexes(journal):
         for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
         if not name.startswith("sqlite_autoindex")
     }
-    assert sorted(indexes.values()) == [["asset_id"], ["partner_id", "ts"], ["ts"]]
+    assert sorted(indexes.values()) == [
+        ["asset_id"],
+        ["partner_id", "asset_id"],  # events_seen, partial: seen types only
+        ["partner_id", "ts"],
+        ["ts"],
+    ]
     # synchronous is per connection: FULL (2) on the connection that writes.
     assert journal._writer().execute("PRAGMA synchronous").fetchone()[0] == 2
 
@@ -114,6 +120,40 @@ def test_time_range_reads_use_the_ts_index(journal):
     )
     assert "USING INDEX events_ts" in plan
     assert "TEMP B-TREE" not in plan  # sorted by the index, no separate sort
+
+
+def test_seen_assets_come_from_the_partial_index_not_a_scan_of_impressions(journal):
+    """Impressions are most of a journal; a partner's seen lookup must not read them."""
+    events = [ev(i, type="impression", request_id=f"r{i}", position=0) for i in range(300)]
+    events += [ev(1000, type="open"), ev(1001, type="share", asset_id="a2"), ev(1002)]
+    events += [ev(1003, type="feedback", value=1.0, asset_id="a3", partner_id="p1")]
+    events += [ev(1004, type="download", partner_id="p2", asset_id="a3")]
+    journal.append(events)
+    conn = sqlite3.connect(journal.path)
+    assert sorted(r[0] for r in conn.execute(SEEN_ASSETS_SQL, ("p1",))) == ["a1", "a2"]
+    assert [r[0] for r in conn.execute(SEEN_ASSETS_SQL, ("p2",))] == ["a3"]
+    plan = " ".join(r[-1] for r in conn.execute(f"EXPLAIN QUERY PLAN {SEEN_ASSETS_SQL}", ("p1",)))
+    assert "USING INDEX events_seen" in plan or "USING COVERING INDEX events_seen" in plan
+    assert "TEMP B-TREE" not in plan
+
+
+def test_a_journal_made_before_the_seen_index_gets_it_on_open(tmp_path):
+    path = tmp_path / "events.sqlite"
+    with EventJournal(path) as j:
+        j.append([ev(1), ev(2, type="share", asset_id="a2")])
+    conn = sqlite3.connect(path)
+    conn.execute("DROP INDEX events_seen")  # as an older version left the file
+    conn.commit()
+    conn.close()
+    with EventJournal(path) as j:
+        plan = " ".join(
+            r[-1]
+            for r in sqlite3.connect(j.path).execute(
+                f"EXPLAIN QUERY PLAN {SEEN_ASSETS_SQL}", ("p1",)
+            )
+        )
+        assert "events_seen" in plan
+        assert j.count() == 2
 
 
 def test_acknowledged_events_survive_reopen_and_are_visible_to_other_connections(tmp_path):
