@@ -324,6 +324,10 @@ class QueryCache:
         self.hits = 0
         self.misses = 0
 
+    def __contains__(self, text: object) -> bool:
+        """Whether `text`'s vector is cached (embed() would not run the model)."""
+        return text in self._items
+
     def embed(self, text: str) -> np.ndarray:
         with self._lock:
             vec = self._items.get(text)

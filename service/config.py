@@ -51,8 +51,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     workers: int = Field(default=1, ge=1, le=32)
-    ranking_threads: int = Field(
-        default=4, ge=1, le=64, description="threads per worker that rank requests concurrently"
+    embedding_threads: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="threads per worker that embed new notes text (ranking runs on the event loop)",
     )
     compute_threads: int = Field(
         default=1,

@@ -221,7 +221,7 @@ class ServiceState:
         self.overrides = OverrideStore(workspace.console_path)
         self.seen = SeenAssets(workspace.events_path, settings.seen_ttl_seconds)
         self.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
-        self.rank_limiter = anyio.CapacityLimiter(settings.ranking_threads)
+        self.embed_limiter = anyio.CapacityLimiter(settings.embedding_threads)
         self.impressions: ImpressionWriter | None = None
         if settings.impressions == "on":
             self.impressions = ImpressionWriter(

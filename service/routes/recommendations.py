@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -90,13 +89,18 @@ async def post_recommendations(
     names the model version that served it; the impressions are journaled with their
     positions (0-based) under the response's `request_id`.
     """
-    # Ranking is CPU work (and embedding the notes, when they are new, C work that releases
-    # the GIL): it runs on a few threads of its own, so the event loop keeps parsing and
-    # answering while requests queue for a ranking thread instead of thrashing the GIL.
-    return await anyio.to_thread.run_sync(
-        functools.partial(recommend, body, request, state, snapshot, key),
-        limiter=state.rank_limiter,
-    )
+    # Ranking is Python that holds the GIL (1-2 ms on the demo catalog, up to ~10 at 100k
+    # assets): a thread would not run it beside the event loop, only add a hand-off and GIL
+    # switches to every request, so it runs here.
+    # Embedding a note the worker has not seen is ~5-15 ms of ONNX Runtime work that releases
+    # the GIL: that part runs on an embedding thread, and the event loop serves others
+    # meanwhile; ranking then finds the vector in the snapshot's query cache.
+    text = _context(body).text
+    if text is not None and text not in snapshot.query_cache:
+        await anyio.to_thread.run_sync(
+            snapshot.query_cache.embed, text, limiter=state.embed_limiter
+        )
+    return recommend(body, request, state, snapshot, key)
 
 
 def recommend(
@@ -107,8 +111,8 @@ def recommend(
     key: KeyInfo,
 ) -> JSONResponse:
     """The response POST /v1/recommendations gives for `body` on `snapshot` (synchronous: the
-    endpoint runs it on a ranking thread; the console's preview calls it directly, with a
-    state whose `impressions` is None so that previews are not journaled)."""
+    endpoint calls it once the notes are embedded; the console's preview calls it directly,
+    with a state whose `impressions` is None so that previews are not journaled)."""
     info = request_info(request.scope)
     payload = _serve(state, snapshot, body, info.request_id if info is not None else None)
     return JSONResponse(payload, headers={"X-Model-Version": payload["model_version"]})

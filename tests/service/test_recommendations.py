@@ -218,3 +218,29 @@ def test_notes_in_another_language_still_match(api: Api) -> None:
     body["n"] = 10
     items = api.post("/v1/recommendations", body).json()["items"]
     assert any("calculator" in i["type"] for i in items), json.dumps(items, ensure_ascii=False)
+
+
+def test_a_new_note_is_embedded_once_off_the_event_loop(api: Api, monkeypatch) -> None:
+    """A note the worker has not seen is embedded on an embedding thread (not the event
+    loop's), once: the same note again, or with other spacing, ranks from the cache."""
+    import threading
+
+    cache = api.state.snapshot.query_cache
+    threads: list[str] = []
+    embed = cache.embedder.embed_queries
+
+    def spy(texts):  # type: ignore[no-untyped-def]
+        threads.append(threading.current_thread().name)
+        return embed(texts)
+
+    monkeypatch.setattr(cache.embedder, "embed_queries", spy)
+    note = "Дистриб'ютор у Львові просить кейс складу з роботами та розрахунок окупності"
+    first = api.post("/v1/recommendations", recommendation_body(notes=note))
+    again = api.post("/v1/recommendations", recommendation_body(notes=f"  {note} "))
+    assert first.status_code == again.status_code == 200
+    assert len(threads) == 1 and threads[0] != "MainThread"
+    loop_thread = api.client.portal.call(lambda: threading.current_thread().name)  # type: ignore[union-attr]
+    assert threads[0] != loop_thread
+    assert [i["asset_id"] for i in first.json()["items"]] == [
+        i["asset_id"] for i in again.json()["items"]
+    ]
