@@ -31,7 +31,7 @@ from service.routes import (
     partners,
     recommendations,
 )
-from service.state import ServiceState
+from service.state import ServiceState, freeze_heap
 
 log = logging.getLogger("service")
 
@@ -70,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = ServiceState.open(settings, metrics)
+        if settings.freeze_gc:
+            freeze_heap()
         app.state.service = state
         log.info("ready", extra={"model_version": state.recommender.snapshot.model_version})
         try:

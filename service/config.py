@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     workers: int = Field(default=1, ge=1, le=32)
+    freeze_gc: bool = Field(
+        default=True,
+        description="exempt the loaded snapshot from cyclic GC passes (see state.freeze_heap)",
+    )
     embedding_threads: int = Field(
         default=2,
         ge=1,

@@ -229,3 +229,25 @@ def test_a_worker_caps_its_blas_and_openmp_pools():
         for pool in threadpool_info():
             threadpool_limits(limits=before.get(pool["filepath"], 2), user_api=pool["user_api"])
         faiss.omp_set_num_threads(faiss_before)
+
+
+def test_a_started_worker_keeps_its_snapshot_out_of_gc_passes(api: Api) -> None:
+    """The loaded snapshot is frozen (full GC passes skip it: they took 80-150 ms under load),
+    and a snapshot swapped in is frozen too, while the one swapped out is freed."""
+    import gc
+    import weakref
+
+    def tracked(obj: object) -> bool:  # gc.get_objects() lists the unfrozen generations only
+        return any(o is obj for o in gc.get_objects())
+
+    state = api.state
+    table = state.snapshot.table
+    assert gc.get_freeze_count() > 10_000
+    assert not tracked(table)
+    old = weakref.ref(state.snapshot)
+    state.install(state.build(), "workspace-changed")
+    assert not tracked(state.snapshot.table)
+    state.install(state.build(), "workspace-changed")  # a later swap's collection frees it
+    assert old() is None
+    r = api.post("/v1/recommendations", recommendation_body())
+    assert r.status_code == 200 and r.json()["items"]
