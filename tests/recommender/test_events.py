@@ -156,6 +156,29 @@ def test_a_journal_made_before_the_seen_index_gets_it_on_open(tmp_path):
         assert j.count() == 2
 
 
+def test_opening_a_current_journal_to_read_needs_no_write_lock(tmp_path):
+    """A snapshot build opens the journal to read it while the impression writer is busy:
+    opening must not wait for the write lock (it once waited 30 s and failed a promotion)."""
+    path = tmp_path / "events.sqlite"
+    with EventJournal(path) as j:
+        j.append([ev(1), ev(2)])
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another connection holds the write lock
+    writer.execute("INSERT INTO events (event_id, ts, type, partner_id, ingested_at) "
+                   "VALUES ('e9', 0, 'open', 'p1', 0)")  # fmt: skip
+    opened: list[pd.DataFrame] = []
+
+    def read() -> None:
+        with EventJournal(path) as j:
+            opened.append(j.read())
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    reader.join(timeout=10)
+    writer.execute("ROLLBACK")
+    assert opened and list(opened[0]["event_id"]) == ["e1", "e2"]
+
+
 def test_acknowledged_events_survive_reopen_and_are_visible_to_other_connections(tmp_path):
     path = tmp_path / "events.sqlite"
     journal = EventJournal(path)
