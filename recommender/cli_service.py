@@ -104,12 +104,15 @@ def _serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
+    from service.http_protocol import PROTOCOL
+
     uvicorn.run(
         "service.app:create_app",
         factory=True,
-        # uvicorn's h11 protocol with TCP_NODELAY: with several workers it is otherwise off
-        # and a kept-alive connection's every request waits ~40 ms (service/http_protocol.py)
-        http="service.http_protocol:NoDelayH11Protocol",
+        # uvicorn's HTTP protocol with TCP_NODELAY: with several workers it is otherwise off
+        # and a kept-alive connection's every request waits ~40 ms (service/http_protocol.py).
+        # The event loop is uvicorn's "auto": uvloop when installed.
+        http=PROTOCOL,
         host=args.host,
         port=args.port,
         workers=args.workers,

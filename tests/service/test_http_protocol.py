@@ -11,6 +11,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.server import ServerState
 
+from service import http_protocol
 from service.http_protocol import NoDelayH11Protocol
 
 
@@ -71,12 +72,21 @@ def test_uvicorn_alone_leaves_nagle_on_for_such_a_socket():
     assert _run("h11") == 0
 
 
-@pytest.mark.parametrize(
-    "http", ["service.http_protocol:NoDelayH11Protocol"], ids=["import string"]
-)
-def test_our_protocol_turns_nagle_off(http):
+def test_our_protocol_turns_nagle_off():
+    http = "service.http_protocol:NoDelayH11Protocol"
     config = Config(app=_app, http=http)
     config.load()
     assert config.http_protocol_class is NoDelayH11Protocol
     assert issubclass(NoDelayH11Protocol, H11Protocol)
     assert _run(http) != 0
+
+
+@pytest.mark.skipif(not http_protocol.HAS_HTTPTOOLS, reason="httptools is not installed")
+def test_the_httptools_protocol_turns_nagle_off_and_is_the_one_served():
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    assert _run("httptools") == 0  # uvicorn's own has the same bug
+    config = Config(app=_app, http=http_protocol.PROTOCOL)
+    config.load()
+    assert issubclass(config.http_protocol_class, HttpToolsProtocol)
+    assert _run(http_protocol.PROTOCOL) != 0
