@@ -11,6 +11,7 @@ import argparse
 import os
 import shutil
 import tempfile
+from typing import Any
 
 from recommender.cli import _print, command, workspace_of
 
@@ -102,24 +103,27 @@ def _serve(args: argparse.Namespace) -> int:
         env.setdefault("OMP_NUM_THREADS", "1")
         env.setdefault("PROMETHEUS_MULTIPROC_DIR", _multiprocess_metrics_dir())
 
-    import uvicorn
-
     from service.http_protocol import PROTOCOL
+    from service.workers import reuse_port_supported, serve_workers
 
-    uvicorn.run(
-        "service.app:create_app",
-        factory=True,
+    config: dict[str, Any] = {
+        "app": "service.app:create_app",
+        "factory": True,
         # uvicorn's HTTP protocol with TCP_NODELAY: with several workers it is otherwise off
         # and a kept-alive connection's every request waits ~40 ms (service/http_protocol.py).
         # The event loop is uvicorn's "auto": uvloop when installed.
-        http=PROTOCOL,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=args.log_level,
-        access_log=False,  # the service logs every request itself, with its request id
-        timeout_graceful_shutdown=15,
-    )
+        "http": PROTOCOL,
+        "log_level": args.log_level,
+        "access_log": False,  # the service logs every request itself, with its request id
+        "timeout_graceful_shutdown": 15,
+    }
+    if args.workers > 1 and reuse_port_supported():
+        # One listening socket per worker, so that connections spread evenly over the
+        # workers (service/workers.py): uvicorn's shared socket left one doing most work.
+        return serve_workers(config, host=args.host, port=args.port, workers=args.workers)
+    import uvicorn
+
+    uvicorn.run(**config, host=args.host, port=args.port, workers=args.workers)
     return 0
 
 
