@@ -11,6 +11,7 @@ and usage aggregates arrive as per-pair arrays computed by the caller.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -127,6 +128,32 @@ class AssetTable:
             region_vocab=region_vocab,
             position={a: i for i, a in enumerate(ids.tolist())},
         )
+
+    @functools.cached_property
+    def per_asset(self) -> dict[str, np.ndarray]:
+        """Features of the asset alone, float32 (n,), computed once per table: a request
+        gathers them instead of recomputing them for every candidate."""
+        f32 = np.float32
+        return {
+            "stage_untagged": (~self.stages.any(axis=1)).astype(f32),
+            "maturity_untagged": (~self.maturities.any(axis=1)).astype(f32),
+            "industry_agnostic": (~self.industries.any(axis=1)).astype(f32),
+            "product_agnostic": (~self.products.any(axis=1)).astype(f32),
+            "is_type_battlecard": (
+                self.type_code == TYPES.index(AssetType.BATTLECARD.value)
+            ).astype(f32),
+            "type_code": self.type_code.astype(f32),
+            "depth_code": self.depth_code.astype(f32),
+        }
+
+    @functools.cached_property
+    def maturity_distance(self) -> np.ndarray:
+        """(n, len(MATURITIES)) float32: distance from each maturity level to the nearest one
+        the asset was written for (0 when it names none)."""
+        levels = np.arange(len(MATURITIES))
+        dist = np.abs(levels[None, :, None] - levels[None, None, :])  # (1, partner, asset level)
+        dist = np.where(self.maturities[:, None, :], dist, 99).min(axis=2)
+        return np.where(self.maturities.any(axis=1, keepdims=True), dist, 0).astype(np.float32)
 
     def hot(self, vocab: Sequence[str], items: Iterable[str]) -> np.ndarray:
         """A multi-hot row over `vocab` for `items` (unknown items are ignored)."""
@@ -335,13 +362,8 @@ def pair_features(
     stage_tagged = stages[np.arange(n), batch.stage]
     maturity_tagged = maturities[np.arange(n), batch.maturity]
     # Distance from the partner's maturity to the nearest maturity the asset was written for.
-    if n:
-        levels = np.arange(len(MATURITIES))
-        dist = np.abs(levels[None, :] - batch.maturity[:, None].astype(np.int32))
-        dist = np.where(maturities, dist, 99).min(axis=1)
-        dist = np.where(maturities.any(axis=1), dist, 0)
-    else:
-        dist = np.zeros(0)
+    dist = table.maturity_distance[pos, batch.maturity]
+    static = {k: v[pos] for k, v in table.per_asset.items()}
     industries = table.industries[pos]
     products = table.products[pos]
     role_ok = batch.role >= 0
@@ -365,24 +387,24 @@ def pair_features(
         "semantic": batch.semantic.astype(np.float32),
         "has_text": batch.has_text,
         "stage_tagged": stage_tagged,
-        "stage_untagged": ~stages.any(axis=1),
+        "stage_untagged": static["stage_untagged"],
         "maturity_tagged": maturity_tagged,
-        "maturity_untagged": ~maturities.any(axis=1),
+        "maturity_untagged": static["maturity_untagged"],
         "maturity_distance": dist,
         "industry_match": _row_any(industries, batch.industry),
-        "industry_agnostic": ~industries.any(axis=1),
+        "industry_agnostic": static["industry_agnostic"],
         "product_match": _row_any(products, batch.products),
-        "product_agnostic": ~products.any(axis=1),
+        "product_agnostic": static["product_agnostic"],
         "competitor_match": _row_any(table.competitors[pos], batch.competitors),
         "role_match": role_match,
         "language_match": language_match,
         "age_days": age,
-        "is_type_battlecard": table.type_code[pos] == TYPES.index(AssetType.BATTLECARD.value),
+        "is_type_battlecard": static["is_type_battlecard"],
         "deal_language_match": deal_language_match,
         "stage_code": batch.stage,
         "maturity_code": batch.maturity,
-        "type_code": table.type_code[pos],
-        "depth_code": table.depth_code[pos],
+        "type_code": static["type_code"],
+        "depth_code": static["depth_code"],
         "role_code": batch.role,
         "freshness": np.exp2(-age / FRESHNESS_HALF_LIFE_DAYS),
     }

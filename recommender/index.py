@@ -76,7 +76,12 @@ class VectorIndex:
             self.chunk_assets.astype(str), return_inverse=True
         )
         self._asset_pos = {a: i for i, a in enumerate(self.asset_ids.tolist())}
-        self.max_chunks = int(np.bincount(self.chunk_pos).max()) if len(self.chunk_pos) else 0
+        counts = np.bincount(self.chunk_pos, minlength=len(self.asset_ids))
+        self.max_chunks = int(counts.max()) if len(self.chunk_pos) else 0
+        # Chunks grouped by asset: asset a's chunks are _by_asset[_starts[a]:_starts[a] + n_a].
+        self._chunk_counts = counts.astype(np.int64)
+        self._by_asset = np.argsort(self.chunk_pos, kind="stable")
+        self._starts = np.cumsum(self._chunk_counts) - self._chunk_counts
 
     # --- building -------------------------------------------------------------------------
     @classmethod
@@ -169,6 +174,25 @@ class VectorIndex:
         ids = list(best)[:k]
         del keep  # the bitmap must outlive the search above
         return AssetHits(ids, np.array([best[a] for a in ids], dtype=np.float32))
+
+    def similarities_of(self, asset_pos: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """Best-chunk similarity of the assets at `asset_pos` (positions in `asset_ids`).
+
+        When they hold most of the chunks, one mat-vec over all chunks is cheaper than
+        gathering theirs (a small catalog); otherwise only their chunks are read."""
+        asset_pos = np.asarray(asset_pos, dtype=np.int64)
+        counts = self._chunk_counts[asset_pos]
+        total = int(counts.sum())
+        if 2 * total >= len(self.chunk_pos):
+            return self.asset_similarities(query)[asset_pos]
+        if total == 0:
+            return np.zeros(0, dtype=np.float32)
+        ends = np.cumsum(counts)
+        firsts = ends - counts
+        # chunk k of the selection: the (k - firsts[j])-th chunk of asset j
+        offsets = np.repeat(self._starts[asset_pos] - firsts, counts) + np.arange(total)
+        sims = self.vectors()[self._by_asset[offsets]] @ np.asarray(query, np.float32).ravel()
+        return np.maximum.reduceat(sims, firsts).astype(np.float32)
 
     def asset_similarities(self, query: np.ndarray) -> np.ndarray:
         """Best-chunk similarity of every asset in `self.asset_ids` (exact, vectorised)."""

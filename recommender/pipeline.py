@@ -372,10 +372,14 @@ class Recommender:
         display = snap.display
         rows = [{k: col[int(cands[i])] for k, col in display.items()} for i in chosen]
         text_rank = _text_rank(semantic, chosen) if semantic is not None else {}
+        names = list(columns)
+        picked = np.asarray(chosen, dtype=np.intp)
+        # the chosen items' features as Python floats, one conversion for all of them
+        values = np.stack([columns[k][picked] for k in names], axis=1).tolist() if chosen else []
         items = []
-        for i, row in zip(chosen, rows, strict=True):
+        for i, row, vals in zip(chosen, rows, values, strict=True):
             pos = int(cands[i])
-            feats = {k: float(v[i]) for k, v in columns.items()}
+            feats = dict(zip(names, vals, strict=True))
             reasons = explain(
                 feats,
                 row,
@@ -414,13 +418,11 @@ def _day_number(now: datetime) -> float:
 
 def candidate_similarity(snap: Snapshot, cands: np.ndarray, query: np.ndarray) -> np.ndarray:
     """Best-chunk cosine similarity of each candidate to the query (0 for unindexed assets)."""
-    index = snap.catalog.index
     idx_pos = snap.index_pos[cands]
-    chunk_sel = np.flatnonzero(np.isin(index.chunk_pos, idx_pos))
-    sims = index.vectors()[chunk_sel] @ query
-    best = np.full(len(index.asset_ids), -1.0, dtype=np.float32)
-    np.maximum.at(best, index.chunk_pos[chunk_sel], sims)
-    return np.where(idx_pos >= 0, best[np.maximum(idx_pos, 0)], 0.0).astype(np.float32)
+    indexed = idx_pos >= 0
+    out = np.zeros(len(cands), dtype=np.float32)
+    out[indexed] = snap.catalog.index.similarities_of(idx_pos[indexed], query)
+    return out
 
 
 def eligibility_mask(

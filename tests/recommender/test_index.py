@@ -40,6 +40,23 @@ def test_asset_search_matches_brute_force(chunks, threshold):
         assert got == brute_force(vectors, ids, q, 5)
 
 
+@pytest.mark.parametrize("picked", [3, 20, 59], ids=["few: gathered", "a third", "most: mat-vec"])
+def test_similarities_of_some_assets_are_their_best_chunks(chunks, picked):
+    """Both ways (gathering the assets' chunks, or one pass over all) give each asset's best
+    chunk, in the order asked, against a per-chunk loop."""
+    vectors, ids = chunks
+    index = VectorIndex.build(vectors, ids, embedder_id="test")
+    rng = np.random.default_rng(2)
+    query = unit(rng, 1)[0]
+    positions = rng.permutation(len(index.asset_ids))[:picked]
+    want = [
+        max(float(v @ query) for v, a in zip(vectors, ids, strict=True) if a == asset)
+        for asset in index.asset_ids[positions]
+    ]
+    np.testing.assert_allclose(index.similarities_of(positions, query), want, atol=1e-6)
+    assert index.similarities_of(np.array([], dtype=np.int64), query).shape == (0,)
+
+
 @pytest.mark.parametrize("threshold", [10**9, 0], ids=["flat", "hnsw"])
 def test_filtered_search_still_returns_k(chunks, threshold):
     vectors, ids = chunks
