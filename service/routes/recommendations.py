@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import anyio
+import orjson
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from recommender.events import Impression
 from recommender.keys import KeyInfo
@@ -80,7 +81,7 @@ async def post_recommendations(
     state: StateDep,
     snapshot: SnapshotDep,
     key: PortalKeyDep,
-) -> JSONResponse:
+) -> Response:
     """Top-n assets, best first, each with a score and the reasons it was chosen.
 
     The partner is the stored profile of `partner_id` merged with what `partner` states (the
@@ -109,13 +110,18 @@ def recommend(
     state: ServiceState,
     snapshot: Snapshot,
     key: KeyInfo,
-) -> JSONResponse:
+) -> Response:
     """The response POST /v1/recommendations gives for `body` on `snapshot` (synchronous: the
     endpoint calls it once the notes are embedded; the console's preview calls it directly,
     with a state whose `impressions` is None so that previews are not journaled)."""
     info = request_info(request.scope)
     payload = _serve(state, snapshot, body, info.request_id if info is not None else None)
-    return JSONResponse(payload, headers={"X-Model-Version": payload["model_version"]})
+    # orjson: a tenth of the stdlib encoder's time for this payload (scores are finite floats)
+    return Response(
+        orjson.dumps(payload),
+        media_type="application/json",
+        headers={"X-Model-Version": payload["model_version"]},
+    )
 
 
 def _serve(
