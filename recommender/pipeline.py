@@ -12,7 +12,6 @@ a model is promoted; it consumes the same `pair_features` columns plus usage fea
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,6 +41,7 @@ from recommender.types import (
     Reason,
     Recommendation,
     RecommendedItem,
+    new_request_id,
 )
 
 MAX_CANDIDATES = 300
@@ -322,7 +322,7 @@ class Recommender:
         ]
         if pins:
             cands = np.unique(np.concatenate([cands, np.array(pins, dtype=np.int64)]))
-        request_id = uuid.uuid4().hex
+        request_id = new_request_id()
         if len(cands) == 0:
             return Recommendation(request_id, snap.model_version, partner, context, (), 0)
 

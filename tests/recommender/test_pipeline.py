@@ -322,3 +322,20 @@ def test_text_rank_threshold_is_numpys_80th_percentile(n):
     threshold = np.quantile(sims, 0.8)
     top = _text_rank(sims, list(range(n)))
     assert top == {i: bool(sims[i] >= threshold) for i in range(n)}
+
+
+def test_request_ids_are_unique_hex_and_ordered_by_time():
+    """The journal keys impressions by request id: ids that grow with time append to its
+    primary-key index instead of landing at random places in it."""
+    import time
+
+    from recommender.types import new_request_id
+
+    ids = [new_request_id() for _ in range(10_000)]
+    assert len(set(ids)) == len(ids)
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    earlier = new_request_id()
+    time.sleep(0.002)
+    later = new_request_id()
+    assert earlier < later
+    assert abs(int(later[:12], 16) - time.time_ns() // 1_000_000) < 1000  # ms since the epoch
