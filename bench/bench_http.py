@@ -3,11 +3,12 @@
     .venv/bin/python -m bench.bench_http                      # demo workspace, 1 and 2 workers
     .venv/bin/python -m bench.bench_http --workspace /tmp/ws --workers 2 --duration 30
 
-For each worker count it starts the real server (`recommender serve`, a separate process),
-then drives it from a second process, `wrk` (Debian's package; installed with apt-get when
-missing and running as root), with a Lua script that sends recommendation requests for demo
-partners and deals, each with notes text drawn from a pool of realistic deal notes in
-Ukrainian, Russian and English. Runs:
+For each worker count it starts the real server (`recommender serve`, a separate process) on
+a fresh copy of the workspace (what the server journals and promotes goes to the copy, so runs
+start alike and the workspace's own journal does not grow), then drives it from a second
+process, `wrk` (Debian's package; installed with apt-get when missing and running as root),
+with a Lua script that sends recommendation requests for demo partners and deals, each with
+notes text drawn from a pool of realistic deal notes in Ukrainian, Russian and English. Runs:
 
 - warm-up (not measured): fills each worker's query-embedding cache, as a portal's traffic
   does (the same deals are asked about many times);
@@ -46,6 +47,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from bench.common import copy_workspace
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RESULTS = PROJECT_ROOT / "bench" / "results"
@@ -421,24 +424,6 @@ def promote_sequence(
     return events
 
 
-def promoted_version(workspace: Path, models: Path | None) -> str | None:
-    from recommender.registry import Registry
-    from recommender.workspace import Workspace
-
-    return Registry.of(Workspace.at(workspace, models)).promoted()
-
-
-def restore_promotion(server: ServerProcess, original: str | None) -> None:
-    """Roll back (outside the measured window) until the registry promotes what it did before
-    the run, so that every run serves the same model."""
-    headers = {"X-API-Key": server.keys["admin"]}
-    with httpx.Client(base_url=server.url, headers=headers, timeout=120) as client:
-        for _ in range(4):
-            if promoted_version(server.workspace, server.models) == original:
-                return
-            client.post("/v1/models/rollback")
-
-
 def row(name: str, r: dict[str, Any]) -> str:
     lat = {k: v / 1000 for k, v in r["latency_us"].items()}
     return (
@@ -459,12 +444,16 @@ def bench_workers(
     wrk: str,
     workers: int,
     files: tuple[Path, Path],
-    versions: list[str],
-    stand_in: bool,
 ) -> dict[str, Any]:
-    """Every run against one server with `workers` workers."""
+    """Every run against one server with `workers` workers, serving a fresh copy of the
+    workspace (the impressions it journals and the promotions go to the copy)."""
     script, bodies_file = files
-    server = ServerProcess(args.workspace, args.models, workers, script.parent / "server.log")
+    ws = copy_workspace(args.workspace, args.models, script.parent / f"ws-{workers}w")
+    versions: list[str] = []
+    stand_in = False
+    if not args.no_promote:
+        versions, stand_in = ensure_model_versions(ws.root, ws.models_dir)
+    server = ServerProcess(ws.root, ws.models_dir, workers, script.parent / "server.log")
     key = server.keys["portal"]
 
     def wrk_run(  # type: ignore[no-untyped-def]
@@ -497,14 +486,12 @@ def bench_workers(
             print(row(f"{workers}w paced, every note new", runs["cold_notes"]), flush=True)
         if versions:
             calls: list[dict[str, Any]] = []
-            original = promoted_version(args.workspace, args.models)
             run = wrk_run(
                 600,
                 c,
                 pace,
                 during=lambda: calls.extend(promote_sequence(server, versions, args.duration / 3)),
             )
-            restore_promotion(server, original)
             run.update(admin_calls=calls, stand_in_models=stand_in)
             runs["promote_under_load"] = run
             print(row(f"{workers}w paced + promote/rollback", run), flush=True)
@@ -540,10 +527,6 @@ def main(argv: list[str] | None = None) -> int:
     partners = sorted(load_partners(Workspace.at(args.workspace, args.models)))
     if not partners:
         sys.exit(f"no partners in {args.workspace}")
-    versions: list[str] = []
-    stand_in = False
-    if not args.no_promote:
-        versions, stand_in = ensure_model_versions(args.workspace, args.models)
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-http-"))
     script = tmp / "reco.lua"
@@ -562,7 +545,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(HEADER, flush=True)
     for workers in args.workers:
-        runs = bench_workers(args, wrk, workers, (script, bodies_file), versions, stand_in)
+        runs = bench_workers(args, wrk, workers, (script, bodies_file))
         report["runs"][f"workers={workers}"] = runs
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"http-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}.json"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -74,3 +75,18 @@ def ensure_demo_index(ws: Any, embedder: Any) -> bool:
     except IndexMismatchError:
         ingest(ws, [DEMO_SOURCE / "assets.jsonl"], embedder=embedder, replace=True, progress=True)
         return True
+
+
+def copy_workspace(source: Path, models: Path | None, dest: Path) -> Any:
+    """A private copy of the workspace at `source` (and of its models) in `dest`, for a
+    benchmark that runs a server: what the server writes (impressions, events, promotions)
+    goes to the copy, so the source's journal does not grow with every run and every run
+    starts from the same state. Lock files are left out. Returns the copy's Workspace."""
+    from recommender.workspace import Workspace
+
+    original = Workspace.at(source, models)
+    shutil.copytree(original.root, dest, ignore=shutil.ignore_patterns("*.lock"))
+    target = dest / "models"
+    if original.models_dir.exists() and original.models_dir.resolve() != target.resolve():
+        shutil.copytree(original.models_dir, target, dirs_exist_ok=True)
+    return Workspace.at(dest, target)

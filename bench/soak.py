@@ -35,7 +35,6 @@ import argparse
 import json
 import os
 import random
-import shutil
 import signal
 import statistics
 import subprocess
@@ -52,7 +51,7 @@ from typing import Any
 import httpx
 
 from bench.bench_http import STAGES, free_port, note_pool
-from bench.common import percentiles, print_table, write_result
+from bench.common import copy_workspace, percentiles, print_table, write_result
 from recommender.workspace import DEMO_SOURCE, PROJECT_ROOT, Workspace
 
 SHARED_EMBED_CACHE = PROJECT_ROOT / ".cache" / "test-embeddings.sqlite"
@@ -135,11 +134,8 @@ def prepare_workspace(source: Path | None, tmp: Path) -> Workspace:
     source = source.resolve()
     if not (source / "catalog" / "assets.parquet").exists():
         sys.exit(f"no catalog in {source}: run `recommender demo` first, or leave out --workspace")
-    shutil.copytree(source, tmp / "ws", ignore=shutil.ignore_patterns("*.lock"))
-    models = source / "models"
-    if not models.exists() and source == (PROJECT_ROOT / "data").resolve():
-        shutil.copytree(PROJECT_ROOT / "models", tmp / "ws" / "models", dirs_exist_ok=True)
-    return Workspace.at(tmp / "ws")
+    ws: Workspace = copy_workspace(source, None, tmp / "ws")
+    return ws
 
 
 # --- the server ---------------------------------------------------------------------------------
