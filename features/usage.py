@@ -41,8 +41,10 @@ Features (`USAGE_FEATURES`, float32, one value per query):
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -132,26 +134,35 @@ class _Before:
         tick: int,
         span: int,
         n_cols: int = 1,
+        presorted: bool = False,
     ) -> None:
-        keys = np.asarray(keys, dtype=np.int64)
-        ok = keys >= 0
-        keys, times_us = keys[ok], np.asarray(times_us, dtype=np.int64)[ok]
-        w = (
-            np.ones((len(keys), n_cols))
-            if weights is None
-            else np.asarray(weights, dtype=np.float64).reshape(len(ok), n_cols)[ok]
-        )
-        ticks = (times_us - t0) // tick
-        composite = keys * span + ticks
-        order = np.argsort(composite, kind="stable")
-        self.composite = composite[order]
-        self.keys_sorted = keys[order]
-        self.cum = np.vstack([np.zeros((1, w.shape[1])), np.cumsum(w[order], axis=0)])
+        """`presorted`: `times_us` never decreases, so sorting by key alone (stably) gives the
+        (key, time) order, and small keys sort by radix (`_stable_order`)."""
+        all_keys = np.asarray(keys, dtype=np.int64)
+        all_times = np.asarray(times_us, dtype=np.int64)
+        kept = np.flatnonzero(all_keys >= 0)
+        if presorted:
+            order = kept[_stable_order(all_keys[kept])]
+        else:
+            composite = all_keys[kept] * span + (all_times[kept] - t0) // tick
+            order = kept[np.argsort(composite, kind="stable")]
+        n = len(order)
+        self.keys_sorted = all_keys[order]
+        times_sorted = all_times[order]
+        self.composite = self.keys_sorted * span + (times_sorted - t0) // tick
+        self.cum = np.zeros((n + 1, n_cols))
+        if weights is None:
+            self.cum[1:] = np.arange(1, n + 1, dtype=np.float64)[:, None]
+        else:
+            w = np.asarray(weights, dtype=np.float64).reshape(len(all_keys), n_cols)[order]
+            np.cumsum(w, axis=0, out=self.cum[1:])
         self.t0, self.tick, self.span = t0, tick, span
-        self.t_last = int(times_us.max()) if len(times_us) else -(2**62)
-        # Per-key totals for the serving fast path.
-        self.unique_keys, first = np.unique(self.keys_sorted, return_index=True)
-        last = np.append(first[1:], len(self.keys_sorted))
+        self.t_last = int(times_sorted.max()) if n else -(2**62)
+        # Per-key totals for the serving fast path (keys_sorted is sorted: a key starts where
+        # it differs from the one before).
+        first = np.flatnonzero(np.diff(self.keys_sorted, prepend=-1)) if n else np.zeros(0, int)
+        self.unique_keys = self.keys_sorted[first]
+        last = np.append(first[1:], n)
         self.totals = self.cum[last] - self.cum[first]
 
     def before(self, keys: np.ndarray, times_us: np.ndarray) -> np.ndarray:
@@ -245,7 +256,7 @@ class UsageIndex:
                     pids[pid] = len(pids)
                     seg.append(segment_code(tier, maturity))
                     mat.append(MATURITIES.index(maturity) if maturity in MATURITIES else -1)
-        ev_partner_raw = events["partner_id"].astype(str).to_numpy()
+        ev_partner_raw = events["partner_id"].astype(str)
         for pid in pd.unique(ev_partner_raw):
             if pid not in pids:
                 pids[pid] = len(pids)
@@ -255,31 +266,38 @@ class UsageIndex:
         partner_maturity = np.asarray(mat, dtype=np.int64)
 
         deal_col = events["deal_id"] if "deal_id" in events else pd.Series([None] * len(events))
-        deal_vals = deal_col.to_numpy(dtype=object)
-        deal_present = pd.notna(deal_col).to_numpy()
-        deal_ids = {d: i for i, d in enumerate(pd.unique(deal_vals[deal_present].astype(str)))}
+        # Deals numbered by first appearance (of their id as text); a missing id is -1.
+        deal_codes, deal_uniques = pd.factorize(deal_col)
+        deal_ids: dict[str, int] = {}
+        renumber = [deal_ids.setdefault(str(d), len(deal_ids)) for d in deal_uniques]
+        deal = np.asarray([*renumber, -1], dtype=np.int64)[deal_codes]
 
         t = to_micros(events["ts"]) if len(events) else np.zeros(0, dtype=np.int64)
-        etype = events["type"].astype(str).to_numpy()
+        type_codes, type_names = pd.factorize(events["type"].astype(str))
+        type_names = [str(name) for name in type_names]
+
+        def of_type(name: str) -> np.ndarray:
+            if name not in type_names:
+                return np.zeros(len(events), dtype=bool)
+            return np.asarray(type_codes == type_names.index(name))
+
         asset = table_positions(table, events["asset_id"])
         partner = lookup_codes(pids, ev_partner_raw)
-        deal = np.full(len(events), -1, dtype=np.int64)
-        if deal_present.any():
-            deal[deal_present] = pd.Series(deal_vals[deal_present].astype(str)).map(deal_ids)
         stage = codes_of(events.get("stage"), STAGES, len(events))
         segment = np.where(partner >= 0, partner_segment[partner], -1)
         maturity = np.where(partner >= 0, partner_maturity[partner], -1)
         atype = np.where(asset >= 0, table.type_code[np.maximum(asset, 0)], -1).astype(np.int64)
 
         weights = config.engagement_weights
-        is_imp = (etype == "impression") & (asset >= 0)
-        is_open = (etype == "open") & (asset >= 0)
+        is_imp = of_type("impression") & (asset >= 0)
+        is_open = of_type("open") & (asset >= 0)
         eng_w = np.zeros(len(events))
         for name, w in weights.items():
-            eng_w[etype == name] = float(w)
+            eng_w[of_type(name)] = float(w)
         is_eng = (eng_w > 0) & (asset >= 0)
         t_ref = int(t.max()) if len(t) else _EPOCH_2000_US
         t0 = int(t.min()) if len(t) else _EPOCH_2000_US
+        presorted = bool(np.all(t[1:] >= t[:-1]))  # a journal's read is ordered by time
         decay = config.decay_per_us
         # Decayed weights relative to the last event: <= 1, so no overflow.
         decayed = eng_w * np.exp(np.clip((t - t_ref) * decay, -700, 0))
@@ -306,7 +324,9 @@ class UsageIndex:
             keys: np.ndarray, mask: np.ndarray, w: np.ndarray | None, n_cols: int = 1
         ) -> _Before:
             keys = np.where(mask, keys, -1)
-            return _Before(keys, t, w, t0=t0, tick=tick, span=span, n_cols=n_cols)
+            return _Before(
+                keys, t, w, t0=t0, tick=tick, span=span, n_cols=n_cols, presorted=presorted
+            )
 
         # (examined impressions, opens, weighted engagement, impressions) per key.
         if "position" in events:
@@ -345,9 +365,13 @@ class UsageIndex:
 
         # Partner engagement sequence (for co-usage and similarity): sorted by (partner, t).
         p_keys = np.where(is_eng, partner, -1)
-        p_sorted = _Before(p_keys, t, None, t0=t0, tick=tick, span=span)
+        p_sorted = _Before(p_keys, t, None, t0=t0, tick=tick, span=span, presorted=presorted)
         ok = p_keys >= 0
-        order = np.argsort(p_keys[ok] * span + (t[ok] - t0) // tick, kind="stable")
+        order = (
+            _stable_order(p_keys[ok])
+            if presorted
+            else np.argsort(p_keys[ok] * span + (t[ok] - t0) // tick, kind="stable")
+        )
         partner_order_assets = asset[ok][order]
         s["partner_seq"] = p_sorted
         vec_cum = None
@@ -382,12 +406,10 @@ class UsageIndex:
 
         # Win influence: at the time a deal's outcome is logged, every asset used in the deal
         # before then gains a closed deal (and a won deal if it was won).
-        outcome = events["outcome"].astype(object).to_numpy() if "outcome" in events else None
-        is_out = (etype == "deal_outcome") & (deal >= 0)
-        if outcome is not None and is_out.any():
-            outs = pd.DataFrame(
-                {"deal": deal[is_out], "t_out": t[is_out], "won": outcome[is_out] == "won"}
-            )
+        is_out = of_type("deal_outcome") & (deal >= 0)
+        if "outcome" in events and is_out.any():
+            won = events["outcome"][is_out].astype(object).to_numpy() == "won"
+            outs = pd.DataFrame({"deal": deal[is_out], "t_out": t[is_out], "won": won})
             used = outs.merge(first, on="deal")
             used = used[used["t"] < used["t_out"]]
             s["win_asset"] = _Before(
@@ -713,33 +735,59 @@ class UsageIndex:
         return matrix
 
 
+def _stable_order(keys: np.ndarray) -> np.ndarray:
+    """`np.argsort(keys, kind="stable")` of non-negative int64 keys, by 16-bit passes.
+
+    NumPy sorts 16-bit integers stably by radix sort, about 8x faster than its merge sort of
+    int64; keys below 2**32 take two such passes (low half, then high half: least significant
+    digit first keeps the order exact).
+    """
+    if not len(keys):
+        return np.zeros(0, dtype=np.intp)
+    top = int(keys.max())
+    if top < 2**16:
+        return np.argsort(keys.astype(np.uint16), kind="stable")
+    if top < 2**32:
+        order = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
+        high = (keys[order] >> 16).astype(np.uint16)
+        return order[np.argsort(high, kind="stable")]
+    return np.argsort(keys, kind="stable")
+
+
 def _broad(value: np.ndarray | int, n: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(value, dtype=np.int64), (n,))
 
 
 def lookup_codes(mapping: Mapping[str, int], ids: object) -> np.ndarray:
-    """mapping[id] for each id (as str; -1 for missing ids and ids not in the mapping)."""
-    values = np.asarray(ids, dtype=object)
-    if values.ndim == 0:
-        values = values.reshape(1)
-    if not len(mapping) or not len(values):
-        return np.full(len(values), -1, dtype=np.int64)
-    keys = pd.Index(np.fromiter((str(k) for k in mapping), dtype=object, count=len(mapping)))
-    codes = np.fromiter(mapping.values(), dtype=np.int64, count=len(mapping))
-    missing = pd.isna(values)
-    text = values.copy()
-    text[missing] = "\x00missing"
-    where = keys.get_indexer(pd.Index(text.astype(str), dtype=object))
-    out = np.where(where >= 0, codes[np.maximum(where, 0)], -1)
-    out[missing] = -1
-    return out.astype(np.int64)
+    """mapping[id] for each id (as str; -1 for missing ids and ids not in the mapping).
+
+    Each distinct id is looked up once: the column is factorized (one hashing pass in C,
+    dictionary encoding for Arrow-backed strings), so a journal's million rows over a few
+    thousand ids cost about as much as the ids.
+    """
+    if isinstance(ids, pd.Series | pd.Index):
+        values: Any = ids
+    else:
+        values = np.asarray(ids, dtype=object)
+        if values.ndim == 0:
+            values = values.reshape(1)
+    n = len(values)
+    if not len(mapping) or not n:
+        return np.full(n, -1, dtype=np.int64)
+    codes, uniques = pd.factorize(values)  # missing values get -1
+    table = {str(k): int(v) for k, v in mapping.items()}
+    # One slot more than the distinct ids: code -1 (missing) picks the last, -1.
+    found = np.fromiter(
+        itertools.chain((table.get(str(u), -1) for u in uniques), (-1,)),
+        dtype=np.int64,
+        count=len(uniques) + 1,
+    )
+    return found[codes]
 
 
 def table_positions(table: AssetTable, asset_ids: pd.Series | np.ndarray) -> np.ndarray:
     """Positions of asset ids in `table` (-1 for missing or unknown ids)."""
-    return lookup_codes(
-        table.position, pd.Series(np.asarray(asset_ids, dtype=object)).astype(object)
-    )
+    return lookup_codes(table.position, asset_ids)
 
 
 def codes_of(values: pd.Series | None, vocab: list[str], n: int) -> np.ndarray:

@@ -13,6 +13,8 @@ from features.usage import (
     PARTNER_LEVEL_FEATURES,
     UsageConfig,
     UsageIndex,
+    _stable_order,
+    lookup_codes,
     segment_code,
     to_micros,
 )
@@ -338,3 +340,50 @@ def test_an_empty_log_gives_finite_priors():
     for name in USAGE_FEATURES:
         assert np.all(np.isfinite(got[name])), name
     assert np.all(got["exposure"] == 0)
+
+
+def test_a_time_ordered_log_and_the_same_log_shuffled_index_alike():
+    """A log in time order takes the key-only radix sort (`_stable_order`); shuffled, the
+    general (key, time) sort: both orders of the same events give the same features."""
+    table = _table()
+    log = random_log(3000, seed=11)
+    log["ts"] = log["ts"] + pd.to_timedelta(np.arange(len(log)), unit="us")  # no ties
+    shuffled = log.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    ordered_index = UsageIndex.build(log, table, PARTNERS)
+    shuffled_index = UsageIndex.build(shuffled, table, PARTNERS)
+    assert ordered_index.deal_ids.keys() == shuffled_index.deal_ids.keys()
+    for cut in CUTS:
+        q = _queries(ordered_index, [cut])
+        q_shuffled = _queries(shuffled_index, [cut])
+        a, b = ordered_index.features(**q), shuffled_index.features(**q_shuffled)
+        for name in USAGE_FEATURES:
+            np.testing.assert_allclose(a[name], b[name], rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("top", [9, 60_000, 3_000_000_000, 2**40])
+def test_stable_order_is_numpys_stable_argsort(top):
+    keys = np.random.default_rng(top).integers(0, top, 50_000)
+    keys[::7] = keys[0]  # many ties, whose order must be kept
+    np.testing.assert_array_equal(_stable_order(keys), np.argsort(keys, kind="stable"))
+    assert len(_stable_order(keys[:0])) == 0
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        np.array(["A1", None, "A9", "A1", np.nan, "A0"], dtype=object),
+        pd.Series(["A1", None, "A9", "A1", "A0"], dtype="str"),  # Arrow-backed, as read
+        pd.Series(["A1", None, "A9", "A1", "A0"], dtype=object, index=[5, 4, 3, 2, 1]),
+        np.array([1, 2, 3]),  # ids given as numbers match keys by their text
+        "A1",
+    ],
+    ids=["object", "arrow-str", "object-reindexed", "numbers", "scalar"],
+)
+def test_lookup_codes_matches_a_dict_lookup(ids):
+    mapping = {"A0": 4, "A1": 7, "1": 11, 3: 2}
+    expected = [
+        -1 if v is None or (isinstance(v, float) and np.isnan(v)) else
+        {str(k): c for k, c in mapping.items()}.get(str(v), -1)
+        for v in (np.asarray(ids, dtype=object).reshape(-1))
+    ]  # fmt: skip
+    assert lookup_codes(mapping, ids).tolist() == expected
