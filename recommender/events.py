@@ -276,56 +276,6 @@ def _frame(rows: list[tuple[Any, ...]], columns: list[str]) -> pd.DataFrame:
     return frame
 
 
-def _read_arrow(path: Path, sql: str, params: list[Any]) -> pa.Table | None:
-    """The result of `sql` as one Arrow table, read by the ADBC SQLite driver (None when the
-    driver is not installed: the caller reads through sqlite3).
-
-    The driver builds the columns in C++ without holding the GIL, about 3x faster than
-    sqlite3's Python tuples; a service reading a long journal for a new snapshot then does
-    not stall the requests it serves meanwhile. The driver infers each column's type from
-    its first batch of rows, so the batch is made as large as the driver allows: one batch,
-    whose types come from every row (a text column NULL for the first thousand rows would
-    otherwise be taken for an integer one and fail on its first text).
-    """
-    try:
-        import adbc_driver_sqlite
-        import adbc_driver_sqlite.dbapi as adbc
-    except ImportError:
-        return None
-    uri = f"{Path(path).resolve().as_uri()}?mode=ro"
-    with adbc.connect(uri) as conn, conn.cursor() as cursor:
-        cursor.adbc_statement.set_options(
-            **{adbc_driver_sqlite.StatementOptions.BATCH_ROWS.value: str(_ARROW_BATCH_ROWS)}
-        )
-        cursor.execute(sql, params)
-        table: pa.Table = cursor.fetch_arrow_table()
-    return table
-
-
-_ARROW_BATCH_ROWS = 2**30  # the driver's largest batch: the whole result at once
-
-
-def _arrow_frame(table: pa.Table, columns: list[str]) -> pd.DataFrame:
-    """`_read_arrow`'s table as the DataFrame `_frame` makes from the same rows."""
-    if table.num_rows == 0:
-        return _frame([], columns)
-    out: dict[str, Any] = {}
-    for c in columns:
-        col = table.column(c)
-        if c in _TIME_COLUMNS:
-            micros = pd.Series(col.to_numpy(), copy=False).astype("int64")
-            out[c] = pd.to_datetime(micros, unit="us").astype("datetime64[us]")
-        elif c in _INT_COLUMNS:
-            out[c] = col.to_pandas().astype("Int64")
-        elif c in _FLOAT_COLUMNS:
-            out[c] = col.to_pandas().astype("float64")
-        elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            out[c] = col.to_pandas()
-        else:  # only NULLs, which the driver types as integers: what `_frame` makes of them
-            out[c] = pd.Series([None] * len(col), dtype=object)
-    return pd.DataFrame(out, columns=columns)
-
-
 def _sql_rows(valid: pd.DataFrame) -> list[tuple[Any, ...]]:
     """Normalised (validated) events as tuples in EVENT_COLUMNS order, NULL for missing."""
     out: list[list[Any]] = []
@@ -640,10 +590,6 @@ class EventJournal:
         `iter_batches`.
         """
         sql, params, cols = _select_sql(start=start, end=end, types=types, columns=columns)
-        self._writer()  # refuse reads after close, like a closed file
-        table = _read_arrow(self.path, sql, params)
-        if table is not None:
-            return _arrow_frame(table, cols)
         with self._reader() as conn:
             rows = conn.execute(sql, params).fetchall()
         return _frame(rows, cols)

@@ -396,51 +396,6 @@ def test_ts_is_stored_as_utc(journal):
     assert journal.read()["ts"].iloc[0] == pd.Timestamp("2026-03-01 10:00:00")
 
 
-def sqlite3_read(journal: EventJournal, **kwargs: Any) -> pd.DataFrame:
-    """The journal's read through the stdlib sqlite3 module (the path without ADBC): the
-    independent reference the Arrow read is held to."""
-    sql, params, cols = events_module._select_sql(**kwargs)
-    with journal._reader() as conn:
-        return events_module._frame(conn.execute(sql, params).fetchall(), cols)
-
-
-READS = [
-    {},
-    {"columns": ["ts", "type", "outcome", "position"]},
-    {"types": ["deal_outcome"]},
-    {"types": ["impression"], "columns": ["ts", "outcome", "amount", "deal_id"]},  # NULL only
-    {"start": T0 + pd.Timedelta(days=100), "end": T0 + pd.Timedelta(days=200)},
-    {"start": "2099-01-01"},  # nothing
-    {"columns": [*EVENT_COLUMNS, "ingested_at"]},
-]
-
-
-@pytest.mark.parametrize("kwargs", READS, ids=[str(sorted(k)) for k in READS])
-def test_arrow_read_equals_the_sqlite3_read(journal, kwargs):
-    # 3,000 impressions first (outcome, amount and deal_id NULL well past the ADBC driver's
-    # default 1,024-row type-inference batch), then every type, NULLs in every optional column.
-    first = [
-        ev(i, type="impression", request_id=f"r{i // 10}", position=i % 10) for i in range(3000)
-    ]
-    rest = mixed_events(400)
-    for i, e in enumerate(rest):
-        e["event_id"] = f"m{i}"
-        e["ts"] = (T0 + pd.Timedelta(days=3 + i)).isoformat()
-    assert journal.append([*first, *rest], all_or_nothing=True).accepted == 3400
-    assert events_module._read_arrow(journal.path, "SELECT 1", []) is not None  # ADBC is used
-    frame = journal.read(**kwargs)
-    pd.testing.assert_frame_equal(frame, sqlite3_read(journal, **kwargs))
-    if not kwargs:
-        assert len(frame) == 3400 and (frame["outcome"] == "won").sum() == 100
-
-
-def test_read_without_the_adbc_driver_falls_back_to_sqlite3(journal, monkeypatch):
-    journal.append(mixed_events(40))
-    expected = journal.read()
-    monkeypatch.setattr(events_module, "_read_arrow", lambda *args: None)
-    pd.testing.assert_frame_equal(journal.read(), expected)
-
-
 @pytest.mark.parametrize(
     ("kwargs", "expected"),
     [
