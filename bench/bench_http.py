@@ -407,17 +407,25 @@ def promote_sequence(
     calls = [f"/v1/models/{versions[0]}/promote", f"/v1/models/{versions[1]}/promote"]
     calls.append("/v1/models/rollback")
     started = time.monotonic()
-    with httpx.Client(base_url=server.url, headers=headers, timeout=300) as client:
+    # A new connection per call: a kept-alive one idles through the pause, longer than the
+    # server's keep-alive timeout, and may be closed by the server just as it is reused.
+    limits = httpx.Limits(max_keepalive_connections=0)
+    with httpx.Client(base_url=server.url, headers=headers, timeout=300, limits=limits) as client:
         for path in calls:
             t0 = time.perf_counter()
-            r = client.post(path)
+            try:
+                r = client.post(path)
+                status = r.status_code
+                serving = r.json().get("model_version") if status == 200 else r.text
+            except httpx.TransportError as exc:  # reported as a failed call, not a crash
+                status, serving = 0, f"{type(exc).__name__}: {exc}"
             events.append(
                 {
                     "at_s": round(time.monotonic() - started, 2),
                     "call": path,
-                    "status": r.status_code,
+                    "status": status,
                     "seconds": round(time.perf_counter() - t0, 2),
-                    "serving": r.json().get("model_version") if r.status_code == 200 else r.text,
+                    "serving": serving,
                 }
             )
             time.sleep(pause)

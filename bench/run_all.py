@@ -376,6 +376,21 @@ def _http_targets(r: dict[str, Any] | None) -> list[Target]:
                 "http",
             )
         )
+        promote = runs.get("promote_under_load")
+        if promote:
+            calls = promote.get("admin_calls", [])
+            ok = sum(1 for c in calls if c["status"] == 200)
+            out.append(
+                Target(
+                    f"promote, promote, roll back under paced load, {workers} (issue 4)",
+                    "0 failed requests, every call 200",
+                    f"{promote.get('failed', 0)} failed of {promote['requests']}; "
+                    f"calls {ok}/{len(calls)} ok in "
+                    + ", ".join(f"{c['seconds']} s" for c in calls),
+                    _status(not promote.get("failed") and len(calls) == 3 and ok == 3),
+                    "http",
+                )
+            )
     if not out:
         out.append(
             Target(
