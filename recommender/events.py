@@ -261,6 +261,9 @@ def _select_sql(
     return sql, params, cols
 
 
+_READ_SLICE_ROWS = 20_000  # rows converted to a frame per step of `EventJournal.read`
+
+
 def _frame(rows: list[tuple[Any, ...]], columns: list[str]) -> pd.DataFrame:
     """Rows from SQLite as a DataFrame with the journal's column types."""
     frame = pd.DataFrame.from_records(rows, columns=columns)
@@ -590,9 +593,20 @@ class EventJournal:
         `iter_batches`.
         """
         sql, params, cols = _select_sql(start=start, end=end, types=types, columns=columns)
-        with self._reader() as conn:
-            rows = conn.execute(sql, params).fetchall()
-        return _frame(rows, cols)
+        # Converted a slice at a time: building a million-row frame in one call holds the GIL
+        # for a second, which a service reading its journal for a new snapshot would make
+        # every request in flight wait out; a slice takes a few milliseconds.
+        parts = list(self._stream(sql, params, cols, _READ_SLICE_ROWS))
+        if len(parts) <= 1:
+            return parts[0] if parts else _frame([], cols)
+        frame = pd.concat(parts, ignore_index=True)
+        for c in cols:
+            # A text column with no value in one slice came out as objects there (None);
+            # typed as the slices with values were, as one conversion of all rows types it.
+            typed = [part[c].dtype for part in parts if part[c].dtype != object]
+            if typed and frame[c].dtype != typed[0]:
+                frame[c] = frame[c].astype(typed[0])
+        return frame
 
     def iter_batches(
         self,

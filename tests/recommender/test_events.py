@@ -396,6 +396,36 @@ def test_ts_is_stored_as_utc(journal):
     assert journal.read()["ts"].iloc[0] == pd.Timestamp("2026-03-01 10:00:00")
 
 
+READS = [
+    {},
+    {"columns": ["ts", "type", "outcome", "position"]},
+    {"types": ["deal_outcome"]},
+    {"types": ["impression"], "columns": ["ts", "outcome", "amount", "deal_id"]},  # NULL only
+    {"start": T0 + pd.Timedelta(days=100), "end": T0 + pd.Timedelta(days=200)},
+    {"start": "2099-01-01"},  # nothing
+    {"columns": [*EVENT_COLUMNS, "ingested_at"]},
+]
+
+
+@pytest.mark.parametrize("kwargs", READS, ids=[str(sorted(k)) for k in READS])
+def test_a_read_in_slices_equals_one_conversion_of_every_row(journal, monkeypatch, kwargs):
+    # 300 impressions first, read 70 rows a slice: the first slices have no outcome, amount
+    # or deal at all, the later ones do; the frame must be typed as if converted at once.
+    first = [
+        ev(i, type="impression", request_id=f"r{i // 10}", position=i % 10) for i in range(300)
+    ]
+    rest = mixed_events(40)
+    for i, e in enumerate(rest):
+        e["event_id"] = f"m{i}"
+        e["ts"] = (T0 + pd.Timedelta(days=3 + 7 * i)).isoformat()
+    assert journal.append([*first, *rest], all_or_nothing=True).accepted == 340
+    monkeypatch.setattr(events_module, "_READ_SLICE_ROWS", 70)
+    sql, params, cols = events_module._select_sql(**kwargs)
+    with journal._reader() as conn:
+        at_once = events_module._frame(conn.execute(sql, params).fetchall(), cols)
+    pd.testing.assert_frame_equal(journal.read(**kwargs), at_once)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "expected"),
     [
