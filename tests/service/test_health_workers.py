@@ -251,3 +251,33 @@ def test_a_started_worker_keeps_its_snapshot_out_of_gc_passes(api: Api) -> None:
     assert old() is None
     r = api.post("/v1/recommendations", recommendation_body())
     assert r.status_code == 200 and r.json()["items"]
+
+
+def test_freezing_after_a_swap_walks_only_new_objects_until_frozen_ones_pile_up() -> None:
+    """After a swap only unfrozen objects are collected (a frozen cycle dropped since stays);
+    once frozen objects are a quarter more than after the last full pass, a full one runs
+    and frees such cycles."""
+    import gc
+    import weakref
+
+    from service.state import freeze_heap
+
+    class Node:
+        pass
+
+    freeze_heap()  # full: the baseline
+    base = gc.get_freeze_count()
+    cycle = Node()
+    cycle.me = cycle  # type: ignore[attr-defined]
+    ref = weakref.ref(cycle)
+    freeze_heap(full=False)
+    assert not any(o is cycle for o in gc.get_objects())  # frozen
+    del cycle
+    freeze_heap(full=False)
+    assert ref() is not None  # a partial pass does not walk frozen objects
+    assert gc.get_freeze_count() <= 1.25 * base
+    keep = [[] for _ in range(int(0.3 * base))]  # frozen objects grow by 30%
+    freeze_heap(full=False)
+    assert ref() is None  # the full pass ran and freed the dropped cycle
+    del keep
+    freeze_heap()
