@@ -8,9 +8,12 @@ import platform
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from recommender.workspace import Workspace
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -77,7 +80,7 @@ def ensure_demo_index(ws: Any, embedder: Any) -> bool:
         return True
 
 
-def copy_workspace(source: Path, models: Path | None, dest: Path) -> Any:
+def copy_workspace(source: Path, models: Path | None, dest: Path) -> Workspace:
     """A private copy of the workspace at `source` (and of its models) in `dest`, for a
     benchmark that runs a server: what the server writes (impressions, events, promotions)
     goes to the copy, so the source's journal does not grow with every run and every run

@@ -134,8 +134,7 @@ def prepare_workspace(source: Path | None, tmp: Path) -> Workspace:
     source = source.resolve()
     if not (source / "catalog" / "assets.parquet").exists():
         sys.exit(f"no catalog in {source}: run `recommender demo` first, or leave out --workspace")
-    ws: Workspace = copy_workspace(source, None, tmp / "ws")
-    return ws
+    return copy_workspace(source, None, tmp / "ws")
 
 
 # --- the server ---------------------------------------------------------------------------------

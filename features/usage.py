@@ -135,17 +135,15 @@ class _Before:
         span: int,
         n_cols: int = 1,
         presorted: bool = False,
+        order: np.ndarray | None = None,
     ) -> None:
-        """`presorted`: `times_us` never decreases, so sorting by key alone (stably) gives the
-        (key, time) order, and small keys sort by radix (`_stable_order`)."""
+        """`presorted`: see `_key_time_order`; `order`: that order, when the caller has it."""
         all_keys = np.asarray(keys, dtype=np.int64)
         all_times = np.asarray(times_us, dtype=np.int64)
-        kept = np.flatnonzero(all_keys >= 0)
-        if presorted:
-            order = kept[_stable_order(all_keys[kept])]
-        else:
-            composite = all_keys[kept] * span + (all_times[kept] - t0) // tick
-            order = kept[np.argsort(composite, kind="stable")]
+        if order is None:
+            order = _key_time_order(
+                all_keys, all_times, t0=t0, tick=tick, span=span, presorted=presorted
+            )
         n = len(order)
         self.keys_sorted = all_keys[order]
         times_sorted = all_times[order]
@@ -365,14 +363,9 @@ class UsageIndex:
 
         # Partner engagement sequence (for co-usage and similarity): sorted by (partner, t).
         p_keys = np.where(is_eng, partner, -1)
-        p_sorted = _Before(p_keys, t, None, t0=t0, tick=tick, span=span, presorted=presorted)
-        ok = p_keys >= 0
-        order = (
-            _stable_order(p_keys[ok])
-            if presorted
-            else np.argsort(p_keys[ok] * span + (t[ok] - t0) // tick, kind="stable")
-        )
-        partner_order_assets = asset[ok][order]
+        order = _key_time_order(p_keys, t, t0=t0, tick=tick, span=span, presorted=presorted)
+        p_sorted = _Before(p_keys, t, None, t0=t0, tick=tick, span=span, order=order)
+        partner_order_assets = asset[order]
         s["partner_seq"] = p_sorted
         vec_cum = None
         vectors = None
@@ -733,6 +726,21 @@ class UsageIndex:
                 cache.pop(next(iter(cache)))
             cache[t] = matrix
         return matrix
+
+
+def _key_time_order(
+    keys: np.ndarray, times_us: np.ndarray, *, t0: int, tick: int, span: int, presorted: bool
+) -> np.ndarray:
+    """Positions of the events with a key (>= 0), sorted stably by (key, time tick).
+
+    `presorted`: `times_us` never decreases, so sorting by key alone (stably) gives that
+    order, and small keys sort by radix (`_stable_order`).
+    """
+    kept = np.flatnonzero(keys >= 0)
+    if presorted:
+        return kept[_stable_order(keys[kept])]
+    composite = keys[kept] * span + (times_us[kept] - t0) // tick
+    return kept[np.argsort(composite, kind="stable")]
 
 
 def _stable_order(keys: np.ndarray) -> np.ndarray:
