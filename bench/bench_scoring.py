@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     ws = ensure_model(root, args.embed_cache, args.quick)
 
     from features.pairs import PairBatch, pair_features
-    from recommender.embedders import get_embedder
+    from recommender.embedding.embedders import get_embedder
     from recommender.engine import build_snapshot
     from recommender.pipeline import Recommender
     from recommender.types import DealContext

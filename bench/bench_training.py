@@ -35,7 +35,7 @@ DEFAULT_CACHE = PROJECT_ROOT / ".cache" / "bench-embeddings.sqlite"
 def prepare(root: Path, n_events: int, cache: Path, seed: int = 7) -> dict[str, Any]:
     """A workspace at `root` with the demo catalog, partners, deals and `n_events` events."""
     from bench.common import ensure_demo_index
-    from recommender.embedders import get_embedder
+    from recommender.embedding.embedders import get_embedder
     from recommender.workspace import Workspace
 
     ws = Workspace.at(root, embed_cache=cache)

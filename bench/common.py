@@ -68,7 +68,7 @@ def ensure_demo_index(ws: Any, embedder: Any) -> bool:
     workspace a bench reuses across runs, made before the default engine changed); events,
     deals and models stay. Returns whether it re-ingested."""
     from recommender.catalog import load_catalog
-    from recommender.index import IndexMismatchError
+    from recommender.embedding.index import IndexMismatchError
     from recommender.ingest import ingest
     from recommender.workspace import DEMO_SOURCE
 

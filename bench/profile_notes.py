@@ -128,7 +128,7 @@ def _recommend(args: argparse.Namespace) -> dict[str, Any]:
 def _ingest(args: argparse.Namespace) -> dict[str, Any]:
     from bench.bench_ingest import change_summaries, write_table
     from recommender.demo_content import build_assets
-    from recommender.embedders import get_embedder
+    from recommender.embedding.embedders import get_embedder
     from recommender.ingest import ingest
     from recommender.workspace import Workspace
 
@@ -150,7 +150,7 @@ def _ingest(args: argparse.Namespace) -> dict[str, Any]:
 
 def _training(args: argparse.Namespace) -> dict[str, Any]:
     from recommender.demo_workspace import build_demo_workspace
-    from recommender.embedders import get_embedder
+    from recommender.embedding.embedders import get_embedder
     from recommender.training import TrainConfig, train
     from recommender.workspace import Workspace
 

@@ -65,7 +65,7 @@ def build_workspace(root: Path, *, n_assets: int = 60, n_partners: int = 40) -> 
     """A small real workspace: demo assets (no documents) embedded with e5, demo partners, the
     default playbook, and one stand-in model version, promoted."""
     from bench.bench_http import ensure_model_versions
-    from recommender.embedders import get_embedder
+    from recommender.embedding.embedders import get_embedder
     from recommender.engine import load_playbook
     from recommender.ingest import ingest
     from recommender.partners import import_partners, load_partners

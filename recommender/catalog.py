@@ -26,7 +26,7 @@ import pandas as pd
 
 from features.schema import ASSETS
 from features.validation import is_missing
-from recommender.index import IndexMismatchError, VectorIndex
+from recommender.embedding.index import IndexMismatchError, VectorIndex
 from recommender.workspace import Workspace
 
 LIST_COLUMNS: tuple[str, ...] = tuple(c.name for c in ASSETS.columns if c.kind.endswith("_list"))

@@ -97,7 +97,7 @@ def _ingest_args(p: argparse.ArgumentParser) -> None:
 
 @command("ingest", "ingest assets (JSONL, CSV, Parquet) or a folder of documents", _ingest_args)
 def _ingest(args: argparse.Namespace) -> int:
-    from recommender.embedders import get_embedder
+    from recommender.embedding.embedders import get_embedder
     from recommender.ingest import ingest
 
     ws = workspace_of(args).ensure()
@@ -127,7 +127,7 @@ def _recommend_args(p: argparse.ArgumentParser) -> None:
 
 @command("recommend", "print the top-N assets for a partner and a deal", _recommend_args)
 def _recommend(args: argparse.Namespace) -> int:
-    from recommender.embedders import get_embedder
+    from recommender.embedding.embedders import get_embedder
     from recommender.engine import open_recommender
     from recommender.types import DealContext, Filters
 

@@ -125,7 +125,7 @@ def _train(args: argparse.Namespace) -> int:
 
     from features.labels import LabelConfig
     from features.usage import UsageConfig
-    from recommender.embedders import get_embedder
+    from recommender.embedding.embedders import get_embedder
     from recommender.registry import Registry
     from recommender.training import TrainConfig, train
 
@@ -194,7 +194,7 @@ def _evaluate_args(p: argparse.ArgumentParser) -> None:
     "evaluate", "evaluate a model and the baselines on its held-out window (k = 10)", _evaluate_args
 )
 def _evaluate(args: argparse.Namespace) -> int:
-    from recommender.embedders import get_embedder
+    from recommender.embedding.embedders import get_embedder
     from recommender.training import evaluate_version
 
     ws = workspace_of(args)

@@ -6,7 +6,7 @@ import logging
 import shutil
 
 from recommender.catalog import load_catalog
-from recommender.embedders import DEFAULT_EMBEDDER, Embedder, QueryCache, get_embedder
+from recommender.embedding.embedders import DEFAULT_EMBEDDER, Embedder, QueryCache, get_embedder
 from recommender.overrides import OverrideStore
 from recommender.partners import load_partners
 from recommender.pipeline import Recommender, Snapshot

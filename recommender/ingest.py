@@ -71,13 +71,13 @@ from recommender.documents import (
     find_sidecars,
     is_sidecar,
 )
-from recommender.embedders import (
+from recommender.embedding.embedders import (
     Embedder,
     EmbeddingCache,
     embed_passages_cached,
     get_embedder,
 )
-from recommender.index import IndexMismatchError, VectorIndex
+from recommender.embedding.index import IndexMismatchError, VectorIndex
 from recommender.workspace import Workspace, atomic_dir
 
 TABLE_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json", ".csv", ".parquet"})

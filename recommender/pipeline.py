@@ -31,7 +31,7 @@ from features.pairs import (
     pair_features,
 )
 from recommender.catalog import Catalog
-from recommender.embedders import Embedder, QueryCache
+from recommender.embedding.embedders import Embedder, QueryCache
 from recommender.overrides import Action, Override, applicable
 from recommender.playbook import Playbook
 from recommender.types import (

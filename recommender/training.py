@@ -249,7 +249,7 @@ class DealText:
     ) -> DealText:
         """Embed each deal's notes (as queries; vectors cached by content hash) and compare
         them with the asset chunks of the catalog's index."""
-        from recommender.embedders import EmbeddingCache, content_hash
+        from recommender.embedding.embedders import EmbeddingCache, content_hash
 
         if "notes" not in deals or not len(deals):
             return cls.empty(len(table))
@@ -306,7 +306,7 @@ def embed_deal_notes(workspace: Workspace, *, embedder: Any = None, progress: bo
     `evaluate` need) and return how many deals have notes. `recommender demo` can call this so
     the first `recommender train` does not pay for it; later calls hit the cache."""
     from recommender.catalog import load_catalog
-    from recommender.embedders import DEFAULT_EMBEDDER, get_embedder
+    from recommender.embedding.embedders import DEFAULT_EMBEDDER, get_embedder
 
     embedder = embedder or get_embedder(DEFAULT_EMBEDDER)
     if not workspace.deals_path.exists():
@@ -931,7 +931,7 @@ def train(
     data: LearningData | None = None,
 ) -> TrainResult:
     """Train, evaluate and (with `save`) register a new model version; see the module doc."""
-    from recommender.embedders import DEFAULT_EMBEDDER, get_embedder
+    from recommender.embedding.embedders import DEFAULT_EMBEDDER, get_embedder
     from recommender.evaluation import calibrate, choose_cold_start, evaluate, prepare_queries
 
     config = config or TrainConfig()
@@ -1099,7 +1099,7 @@ def evaluate_version(
     """Re-run the evaluation of a stored model version (default: the promoted one, else the
     newest) on its held-out window, with the settings recorded in its manifest."""
     from features.labels import LabelConfig
-    from recommender.embedders import DEFAULT_EMBEDDER, get_embedder
+    from recommender.embedding.embedders import DEFAULT_EMBEDDER, get_embedder
     from recommender.evaluation import evaluate, prepare_queries
     from recommender.registry import ModelRegistryError, Registry, load_model
     from recommender.usage_provider import asset_vectors, usage_config

@@ -41,7 +41,7 @@ from typing import Any, TypeVar
 
 import anyio
 
-from recommender.embedders import Embedder, QueryCache, get_embedder
+from recommender.embedding.embedders import Embedder, QueryCache, get_embedder
 from recommender.engine import build_snapshot
 from recommender.events import SEEN_ASSETS_SQL, EventJournal
 from recommender.keys import KeyInfo, KeyStore, ensure_demo_keys
@@ -120,7 +120,7 @@ _frozen_after_full = 0
 def make_embedder(settings: Settings) -> Embedder:
     """The configured embedder; the e5 engine gets `embedder_threads` threads when set."""
     if settings.embedder in ("e5", "multilingual-e5-small") and settings.embedder_threads:
-        from recommender.embedders import E5Embedder
+        from recommender.embedding.embedders import E5Embedder
 
         return E5Embedder(num_threads=settings.embedder_threads)
     return get_embedder(settings.embedder)

@@ -122,7 +122,7 @@ def _model_versions(ws: Workspace, count: int = 2) -> list[str]:
 
 def build_workspace(root: Path) -> E2EWorkspace:
     """Build the e2e workspace under `root` (takes a few seconds: it embeds ~60 summaries)."""
-    from recommender.embedders import get_embedder
+    from recommender.embedding.embedders import get_embedder
     from recommender.engine import build_snapshot, load_playbook
     from recommender.events import EventJournal
     from recommender.ingest import ingest

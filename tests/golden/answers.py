@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.demo_workspace import build_demo_workspace
-from recommender.embedders import get_embedder
+from recommender.embedding.embedders import get_embedder
 from recommender.engine import build_snapshot
 from recommender.pipeline import Recommender
 from recommender.registry import Registry

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from recommender.embedders import Embedder, get_embedder
+from recommender.embedding.embedders import Embedder, get_embedder
 
 # A handful of assets whose right neighbours are obvious: one per language, distinct topics.
 TINY_ASSETS: list[dict[str, Any]] = [

@@ -6,8 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from recommender.embedders import get_embedder
-from recommender.index import VectorIndex
+from recommender.embedding.embedders import get_embedder
+from recommender.embedding.index import VectorIndex
 from recommender.workspace import PROJECT_ROOT
 
 PAIRS = [

