@@ -68,7 +68,7 @@ def change_summaries(
 
 def passages_of(rows: Sequence[dict[str, Any]]) -> list[str]:
     """The passages ingestion embeds for these rows (no documents: title + summary chunks)."""
-    from recommender.ingest import asset_chunks
+    from recommender.catalog.ingest import asset_chunks
 
     out: list[str] = []
     for r in rows:
@@ -131,7 +131,7 @@ def throughput(name: str, passages: Sequence[str], sample: int, seed: int) -> di
 
 
 def _ingest_step(ws: Any, sources: list[Path], embedder: Any, *, replace: bool) -> dict[str, Any]:
-    from recommender.ingest import ingest
+    from recommender.catalog.ingest import ingest
 
     started = time.perf_counter()
     report = ingest(ws, sources, embedder=embedder, replace=replace, progress=False)
@@ -180,7 +180,7 @@ def incremental(
         out["met"] = again["ratio_vs_full"] <= TARGET_REINGEST_RATIO
         if profile or not out["met"]:
             from bench.profile_notes import profile_call
-            from recommender.ingest import ingest
+            from recommender.catalog.ingest import ingest
 
             again_rows, _ = change_summaries(edited, share, seed=seed + 3)
             write_table(table, again_rows)

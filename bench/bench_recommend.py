@@ -27,7 +27,7 @@ import pandas as pd
 
 from bench.common import percentiles, print_table, write_result
 from features.pairs import STAGES
-from recommender.catalog import Catalog
+from recommender.catalog.catalog import Catalog
 from recommender.embedding.embedders import get_embedder
 from recommender.embedding.index import VectorIndex
 from recommender.pipeline import Recommender, Snapshot
@@ -136,7 +136,7 @@ def demo_engine() -> tuple[Recommender, Workspace]:
 
 
 def synthetic_engine(n_assets: int, seed: int = 3) -> Recommender:
-    from recommender.catalog import normalise_assets
+    from recommender.catalog.catalog import normalise_assets
     from recommender.demo import GeneratorConfig, _resolve_tables
 
     assets, _ = _resolve_tables(

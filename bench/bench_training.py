@@ -50,7 +50,7 @@ def prepare(root: Path, n_events: int, cache: Path, seed: int = 7) -> dict[str, 
     import pandas as pd
 
     from features.pairs import AssetTable
-    from recommender.catalog import load_catalog
+    from recommender.catalog.catalog import load_catalog
     from recommender.training import DealText
 
     embedder = get_embedder("e5")

@@ -67,9 +67,9 @@ def ensure_demo_index(ws: Any, embedder: Any) -> bool:
     """Re-ingest the demo catalog into `ws` when its index was built by another embedder (a
     workspace a bench reuses across runs, made before the default engine changed); events,
     deals and models stay. Returns whether it re-ingested."""
-    from recommender.catalog import load_catalog
+    from recommender.catalog.catalog import load_catalog
+    from recommender.catalog.ingest import ingest
     from recommender.embedding.index import IndexMismatchError
-    from recommender.ingest import ingest
     from recommender.workspace import DEMO_SOURCE
 
     try:

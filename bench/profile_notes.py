@@ -127,9 +127,9 @@ def _recommend(args: argparse.Namespace) -> dict[str, Any]:
 
 def _ingest(args: argparse.Namespace) -> dict[str, Any]:
     from bench.bench_ingest import change_summaries, write_table
+    from recommender.catalog.ingest import ingest
     from recommender.demo_content import build_assets
     from recommender.embedding.embedders import get_embedder
-    from recommender.ingest import ingest
     from recommender.workspace import Workspace
 
     embedder = get_embedder(args.embedder)

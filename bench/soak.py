@@ -65,9 +65,9 @@ def build_workspace(root: Path, *, n_assets: int = 60, n_partners: int = 40) -> 
     """A small real workspace: demo assets (no documents) embedded with e5, demo partners, the
     default playbook, and one stand-in model version, promoted."""
     from bench.bench_http import ensure_model_versions
+    from recommender.catalog.ingest import ingest
     from recommender.embedding.embedders import get_embedder
     from recommender.engine import load_playbook
-    from recommender.ingest import ingest
     from recommender.partners import import_partners, load_partners
     from recommender.registry import Registry
 
@@ -342,7 +342,7 @@ def run(
     quiet: bool = False,
 ) -> dict[str, Any]:
     """Run the soak and return its result (see the module docstring)."""
-    from recommender.catalog import load_catalog
+    from recommender.catalog.catalog import load_catalog
     from recommender.partners import load_partners
 
     load_before = os.getloadavg()[0]

@@ -97,8 +97,8 @@ def _ingest_args(p: argparse.ArgumentParser) -> None:
 
 @command("ingest", "ingest assets (JSONL, CSV, Parquet) or a folder of documents", _ingest_args)
 def _ingest(args: argparse.Namespace) -> int:
+    from recommender.catalog.ingest import ingest
     from recommender.embedding.embedders import get_embedder
-    from recommender.ingest import ingest
 
     ws = workspace_of(args).ensure()
     report = ingest(ws, args.paths, embedder=get_embedder(args.embedder), replace=args.replace)

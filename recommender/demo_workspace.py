@@ -31,10 +31,10 @@ def build_demo_workspace(
     progress: bool = True,
 ) -> list[str]:
     """Build (or refresh) the demo workspace; returns the lines of a human-readable report."""
+    from recommender.catalog.ingest import ingest
     from recommender.demo import GeneratorConfig, generate, write_generated
     from recommender.engine import load_playbook
     from recommender.events import EventJournal
-    from recommender.ingest import ingest
     from recommender.partners import import_partners, save_partners
 
     ws.ensure()

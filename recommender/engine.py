@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 
-from recommender.catalog import load_catalog
+from recommender.catalog.catalog import load_catalog
 from recommender.embedding.embedders import DEFAULT_EMBEDDER, Embedder, QueryCache, get_embedder
 from recommender.overrides import OverrideStore
 from recommender.partners import load_partners

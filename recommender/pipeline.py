@@ -30,7 +30,7 @@ from features.pairs import (
     PairBatch,
     pair_features,
 )
-from recommender.catalog import Catalog
+from recommender.catalog.catalog import Catalog
 from recommender.embedding.embedders import Embedder, QueryCache
 from recommender.overrides import Action, Override, applicable
 from recommender.playbook import Playbook

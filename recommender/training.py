@@ -125,7 +125,7 @@ class LearningData:
     """The inputs of training and evaluation, loaded once."""
 
     events: pd.DataFrame  # EVENTS columns, sorted by ts, ts tz-naive UTC
-    catalog: Any  # recommender.catalog.Catalog
+    catalog: Any  # recommender.catalog.catalog.Catalog
     table: AssetTable
     playbook: PlaybookMatrices
     partners: pd.DataFrame
@@ -151,7 +151,7 @@ def load_learning_data(
 ) -> LearningData:
     """Events from the journal (or a parquet file / export folder), with catalog, playbook,
     partners, deals and, for generated data, the oracle."""
-    from recommender.catalog import load_catalog
+    from recommender.catalog.catalog import load_catalog
     from recommender.engine import load_playbook
     from recommender.partners import load_partner_frame
     from recommender.usage_provider import EVENT_READ_COLUMNS, read_journal
@@ -305,7 +305,7 @@ def embed_deal_notes(workspace: Workspace, *, embedder: Any = None, progress: bo
     """Embed every deal's notes into the workspace's embedding cache (what `train` and
     `evaluate` need) and return how many deals have notes. `recommender demo` can call this so
     the first `recommender train` does not pay for it; later calls hit the cache."""
-    from recommender.catalog import load_catalog
+    from recommender.catalog.catalog import load_catalog
     from recommender.embedding.embedders import DEFAULT_EMBEDDER, get_embedder
 
     embedder = embedder or get_embedder(DEFAULT_EMBEDDER)

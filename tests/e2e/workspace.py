@@ -122,10 +122,10 @@ def _model_versions(ws: Workspace, count: int = 2) -> list[str]:
 
 def build_workspace(root: Path) -> E2EWorkspace:
     """Build the e2e workspace under `root` (takes a few seconds: it embeds ~60 summaries)."""
+    from recommender.catalog.ingest import ingest
     from recommender.embedding.embedders import get_embedder
     from recommender.engine import build_snapshot, load_playbook
     from recommender.events import EventJournal
-    from recommender.ingest import ingest
     from recommender.keys import create_key
     from recommender.partners import import_partners
     from service.console.analysis import awareness

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from recommender.documents import (
+from recommender.catalog.documents import (
     DEFAULT_MAX_BYTES,
     DocumentError,
     chunk_text,

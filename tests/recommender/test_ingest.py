@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 
 from features import SchemaError
-from recommender.catalog import ASSET_COLUMNS, Catalog, load_catalog
-from recommender.documents import DEFAULT_MAX_BYTES
-from recommender.ingest import (
+from recommender.catalog.catalog import ASSET_COLUMNS, Catalog, load_catalog
+from recommender.catalog.documents import DEFAULT_MAX_BYTES
+from recommender.catalog.ingest import (
     IngestReport,
     delete_assets,
     derive_asset_id,

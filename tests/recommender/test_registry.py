@@ -93,7 +93,7 @@ def scorer_bytes() -> bytes:
 
 @pytest.fixture
 def workspace(tmp_path: Path, embedder: HashEmbedder) -> Workspace:
-    from recommender.ingest import ingest
+    from recommender.catalog.ingest import ingest
 
     ws = Workspace.at(tmp_path / "ws")
     src = tmp_path / "assets.jsonl"

@@ -1,6 +1,6 @@
 """The ingested catalog, loaded: asset table + vector index + embedded chunks.
 
-`recommender.ingest` writes `<workspace>/catalog/` as one folder (assets.parquet,
+`recommender.catalog.ingest` writes `<workspace>/catalog/` as one folder (assets.parquet,
 chunks.parquet, index/); `load_catalog` reads it back into an immutable `Catalog` with the
 column types the rest of the engine relies on:
 

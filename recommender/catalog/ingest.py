@@ -51,7 +51,7 @@ import pandas as pd
 
 from features.schema import ASSETS
 from features.validation import Problem, SchemaError, check_table, is_missing
-from recommender.catalog import (
+from recommender.catalog.catalog import (
     ASSET_COLUMNS,
     CHUNK_COLUMNS,
     normalise_assets,
@@ -60,7 +60,7 @@ from recommender.catalog import (
     write_assets,
     write_chunks,
 )
-from recommender.documents import (
+from recommender.catalog.documents import (
     DEFAULT_MAX_BYTES,
     SUPPORTED_SUFFIXES,
     DocumentError,
