@@ -529,7 +529,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.workspace / "catalog" / "assets.parquet").exists():
         sys.exit(f"no catalog in {args.workspace}: run `recommender demo` first")
     wrk = ensure_wrk()
-    from recommender.partners import load_partners
+    from recommender.steering.partners import load_partners
     from recommender.workspace import Workspace
 
     partners = sorted(load_partners(Workspace.at(args.workspace, args.models)))

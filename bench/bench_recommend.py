@@ -31,7 +31,7 @@ from recommender.catalog.catalog import Catalog
 from recommender.embedding.embedders import get_embedder
 from recommender.embedding.index import VectorIndex
 from recommender.pipeline import Recommender, Snapshot
-from recommender.playbook import Playbook
+from recommender.steering.playbook import Playbook
 from recommender.types import DealContext, PartnerProfile
 from recommender.workspace import DEMO_SOURCE, Workspace
 

@@ -68,8 +68,8 @@ def build_workspace(root: Path, *, n_assets: int = 60, n_partners: int = 40) -> 
     from recommender.catalog.ingest import ingest
     from recommender.embedding.embedders import get_embedder
     from recommender.engine import load_playbook
-    from recommender.partners import import_partners, load_partners
     from recommender.registry import Registry
+    from recommender.steering.partners import import_partners, load_partners
 
     rows = []
     with (DEMO_SOURCE / "assets.jsonl").open(encoding="utf-8") as fh:
@@ -343,7 +343,7 @@ def run(
 ) -> dict[str, Any]:
     """Run the soak and return its result (see the module docstring)."""
     from recommender.catalog.catalog import load_catalog
-    from recommender.partners import load_partners
+    from recommender.steering.partners import load_partners
 
     load_before = os.getloadavg()[0]
     run_id = datetime.now(UTC).strftime("%H%M%S") + f"{random.randrange(1 << 16):04x}"

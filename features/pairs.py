@@ -167,7 +167,7 @@ class AssetTable:
 
 @dataclass(frozen=True)
 class PlaybookMatrices:
-    """Playbook affinities as arrays (see recommender.playbook for the editable YAML)."""
+    """Playbook affinities as arrays (see recommender.steering.playbook for the editable YAML)."""
 
     stage_type: np.ndarray  # (len(STAGES), len(TYPES)) in [0, 1]
     maturity_depth: np.ndarray  # (len(MATURITIES), len(DEPTHS)) in [0, 1]

@@ -35,7 +35,7 @@ def build_demo_workspace(
     from recommender.demo import GeneratorConfig, generate, write_generated
     from recommender.engine import load_playbook
     from recommender.events import EventJournal
-    from recommender.partners import import_partners, save_partners
+    from recommender.steering.partners import import_partners, save_partners
 
     ws.ensure()
     lines: list[str] = [f"workspace: {ws.root}"]

@@ -7,10 +7,10 @@ import shutil
 
 from recommender.catalog.catalog import load_catalog
 from recommender.embedding.embedders import DEFAULT_EMBEDDER, Embedder, QueryCache, get_embedder
-from recommender.overrides import OverrideStore
-from recommender.partners import load_partners
 from recommender.pipeline import Recommender, Snapshot
-from recommender.playbook import DEFAULT_PLAYBOOK, Playbook
+from recommender.steering.overrides import OverrideStore
+from recommender.steering.partners import load_partners
+from recommender.steering.playbook import DEFAULT_PLAYBOOK, Playbook
 from recommender.workspace import Workspace
 
 log = logging.getLogger(__name__)

@@ -235,7 +235,7 @@ class KeyStore:
 def _audit(
     workspace: Workspace, actor: str, action: str, target: str, detail: dict[str, object]
 ) -> None:
-    from recommender.overrides import OverrideStore
+    from recommender.steering.overrides import OverrideStore
 
     store = OverrideStore(workspace.console_path)
     try:

@@ -32,8 +32,8 @@ from features.pairs import (
 )
 from recommender.catalog.catalog import Catalog
 from recommender.embedding.embedders import Embedder, QueryCache
-from recommender.overrides import Action, Override, applicable
-from recommender.playbook import Playbook
+from recommender.steering.overrides import Action, Override, applicable
+from recommender.steering.playbook import Playbook
 from recommender.types import (
     DealContext,
     Filters,

@@ -153,7 +153,7 @@ def load_learning_data(
     partners, deals and, for generated data, the oracle."""
     from recommender.catalog.catalog import load_catalog
     from recommender.engine import load_playbook
-    from recommender.partners import load_partner_frame
+    from recommender.steering.partners import load_partner_frame
     from recommender.usage_provider import EVENT_READ_COLUMNS, read_journal
 
     catalog = load_catalog(workspace, embedder_id=embedder_id, dim=dim)

@@ -173,7 +173,7 @@ class JournalUsageProvider:
     def from_workspace(
         cls, workspace: Workspace, snapshot: Any, *, settings: Mapping[str, Any] | None = None
     ) -> JournalUsageProvider:
-        from recommender.partners import load_partner_frame
+        from recommender.steering.partners import load_partner_frame
 
         events = read_journal(workspace)
         partners = load_partner_frame(workspace)

@@ -45,8 +45,8 @@ from recommender.embedding.embedders import Embedder, QueryCache, get_embedder
 from recommender.engine import build_snapshot
 from recommender.events import SEEN_ASSETS_SQL, EventJournal
 from recommender.keys import KeyInfo, KeyStore, ensure_demo_keys
-from recommender.overrides import OverrideStore
 from recommender.pipeline import Recommender, Snapshot
+from recommender.steering.overrides import OverrideStore
 from recommender.workspace import Workspace, atomic_write_bytes
 from service.config import Settings
 from service.impressions import ImpressionWriter

@@ -39,10 +39,10 @@ from starlette.datastructures import ImmutableMultiDict
 
 from features.schema import ID_PATTERN, BuyerRole, Language, Maturity, Stage, Tier, values
 from recommender.keys import KeyInfo
-from recommender.overrides import Action
-from recommender.overrides import Scope as OverrideScope
-from recommender.partners import find_partners
 from recommender.pipeline import ContentScorer, Snapshot
+from recommender.steering.overrides import Action
+from recommender.steering.overrides import Scope as OverrideScope
+from recommender.steering.partners import find_partners
 from recommender.types import PartnerProfile
 from service.console import analysis, session
 from service.console.i18n import (

@@ -127,7 +127,7 @@ def build_workspace(root: Path) -> E2EWorkspace:
     from recommender.engine import build_snapshot, load_playbook
     from recommender.events import EventJournal
     from recommender.keys import create_key
-    from recommender.partners import import_partners
+    from recommender.steering.partners import import_partners
     from service.console.analysis import awareness
 
     rows: list[dict[str, object]] = []

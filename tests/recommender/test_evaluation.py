@@ -24,7 +24,7 @@ from recommender.evaluation import (
     prepare_queries,
     rankings,
 )
-from recommender.playbook import Playbook
+from recommender.steering.playbook import Playbook
 from recommender.training import PairEncoder
 
 ASSETS = pd.DataFrame(

@@ -11,8 +11,8 @@ import pytest
 
 from features.schema import Depth, rank
 from recommender.engine import build_snapshot
-from recommender.overrides import Override
 from recommender.pipeline import Recommender, UnknownPartnerError, diversify
+from recommender.steering.overrides import Override
 from recommender.types import DealContext, Filters, PartnerProfile
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)

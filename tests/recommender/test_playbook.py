@@ -1,7 +1,7 @@
 import pytest
 
 from features import SchemaError
-from recommender.playbook import DEFAULT_PLAYBOOK, Playbook
+from recommender.steering.playbook import DEFAULT_PLAYBOOK, Playbook
 
 
 @pytest.fixture(scope="module")

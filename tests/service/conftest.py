@@ -48,7 +48,7 @@ def embedder() -> Embedder:
 def template(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Template:
     from recommender.catalog.ingest import ingest
     from recommender.engine import load_playbook
-    from recommender.partners import import_partners
+    from recommender.steering.partners import import_partners
 
     base = tmp_path_factory.mktemp("service-template")
     rows = []

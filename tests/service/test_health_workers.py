@@ -77,7 +77,7 @@ def test_a_change_made_by_one_worker_reaches_another(template: Template, tmp_pat
     a = ServiceState.open(settings, ServiceMetrics())
     b = ServiceState.open(settings, ServiceMetrics())
     try:
-        from recommender.partners import upsert_partner
+        from recommender.steering.partners import upsert_partner
 
         record = {"partner_id": "W0001", "name": "Worker test", "tier": "gold",
                   "maturity": "new", "type": "reseller"}  # fmt: skip

@@ -18,7 +18,7 @@ import yaml
 from features.pairs import DEPTHS, MATURITIES, STAGES, TYPES, PlaybookMatrices
 from features.validation import Problem, SchemaError
 
-DEFAULT_PLAYBOOK = Path(__file__).resolve().parent.parent / "data" / "demo" / "playbook.yaml"
+DEFAULT_PLAYBOOK = Path(__file__).resolve().parents[2] / "data" / "demo" / "playbook.yaml"
 _TABLES = {
     "stage_type": (STAGES, TYPES, "stage", "asset type"),
     "maturity_depth": (MATURITIES, DEPTHS, "maturity", "depth"),
