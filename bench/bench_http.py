@@ -368,7 +368,7 @@ def run_wrk(
 def ensure_model_versions(workspace: Path, models: Path | None) -> tuple[list[str], bool]:
     """Two versions to promote under load: the registry's own when it has two, otherwise two
     stand-in models (tiny LightGBM on the real feature list) written through the registry."""
-    from recommender.registry import Registry
+    from recommender.storage.registry import Registry
     from recommender.workspace import Workspace
 
     ws = Workspace.at(workspace, models)

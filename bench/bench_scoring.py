@@ -35,7 +35,7 @@ DEFAULT_CACHE = PROJECT_ROOT / ".cache" / "bench-embeddings.sqlite"
 
 def ensure_model(root: Path, cache: Path, quick: bool) -> Any:
     """The workspace at `root` with its newest model promoted (built and trained if missing)."""
-    from recommender.registry import Registry
+    from recommender.storage.registry import Registry
     from recommender.workspace import Workspace
 
     ws = Workspace.at(root, embed_cache=cache)

@@ -66,7 +66,7 @@ def prepare(root: Path, n_events: int, cache: Path, seed: int = 7) -> dict[str, 
         progress=True,
     )
     info["note_embedding_s"] = round(time.perf_counter() - started, 1)
-    from recommender.events import EventJournal
+    from recommender.storage.events import EventJournal
 
     with EventJournal(ws.events_path) as journal:
         info["events"] = journal.count()

@@ -68,8 +68,8 @@ def build_workspace(root: Path, *, n_assets: int = 60, n_partners: int = 40) -> 
     from recommender.catalog.ingest import ingest
     from recommender.embedding.embedders import get_embedder
     from recommender.engine import load_playbook
-    from recommender.registry import Registry
     from recommender.steering.partners import import_partners, load_partners
+    from recommender.storage.registry import Registry
 
     rows = []
     with (DEMO_SOURCE / "assets.jsonl").open(encoding="utf-8") as fh:
@@ -103,7 +103,7 @@ def _seed_usage(ws: Workspace, assets: list[str], partners: list[str], n: int = 
     outcome), so that the promoted model has usage features to read, as it would in use."""
     from datetime import timedelta
 
-    from recommender.events import EventJournal
+    from recommender.storage.events import EventJournal
 
     rng = random.Random(1)
     start = datetime(2026, 1, 5, tzinfo=UTC)
@@ -305,7 +305,7 @@ def sample_memory(server: ServerProcess, stop_at: float, out: list[tuple[float, 
 
 def journaled(ws: Workspace, run_id: str) -> Counter:
     """event_id -> rows, for this run's events, through the journal's public API."""
-    from recommender.events import EventJournal
+    from recommender.storage.events import EventJournal
 
     with EventJournal(ws.events_path) as journal:
         ids = journal.read(columns=["event_id"])["event_id"]

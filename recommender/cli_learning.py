@@ -126,7 +126,7 @@ def _train(args: argparse.Namespace) -> int:
     from features.labels import LabelConfig
     from features.usage import UsageConfig
     from recommender.embedding.embedders import get_embedder
-    from recommender.registry import Registry
+    from recommender.storage.registry import Registry
     from recommender.training import TrainConfig, train
 
     ws = workspace_of(args)
@@ -230,7 +230,7 @@ def _models_args(p: argparse.ArgumentParser) -> None:
 
 @command("models", "list, promote and roll back trained model versions", _models_args)
 def _models(args: argparse.Namespace) -> int:
-    from recommender.registry import Registry
+    from recommender.storage.registry import Registry
 
     ws = workspace_of(args)
     registry = Registry.of(ws)
@@ -296,7 +296,7 @@ def _events_args(p: argparse.ArgumentParser) -> None:
 
 @command("events", "import usage events into the journal, or export it to parquet", _events_args)
 def _events(args: argparse.Namespace) -> int:
-    from recommender.events import EventJournal, export_parquet, import_file
+    from recommender.storage.events import EventJournal, export_parquet, import_file
 
     ws = workspace_of(args)
     if args.action == "import":

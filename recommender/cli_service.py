@@ -48,7 +48,7 @@ def _multiprocess_metrics_dir() -> str:
 
 @command("serve", "serve the HTTP API (and the console) on the workspace", _serve_args)
 def _serve(args: argparse.Namespace) -> int:
-    from recommender.keys import demo_keys_path, ensure_demo_keys
+    from recommender.storage.keys import demo_keys_path, ensure_demo_keys
     from recommender.workspace import DEFAULT_ROOT
 
     if args.workers < 1:
@@ -141,7 +141,7 @@ def _keys_args(p: argparse.ArgumentParser) -> None:
 
 @command("keys", "manage the service's API keys: create, list, revoke", _keys_args)
 def _keys(args: argparse.Namespace) -> int:
-    from recommender.keys import create_key, key_id_of, list_keys, revoke
+    from recommender.storage.keys import create_key, key_id_of, list_keys, revoke
 
     ws = workspace_of(args).ensure()
     actor = f"cli:{os.environ.get('USER', 'unknown')}"

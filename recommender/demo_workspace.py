@@ -34,8 +34,8 @@ def build_demo_workspace(
     from recommender.catalog.ingest import ingest
     from recommender.demo import GeneratorConfig, generate, write_generated
     from recommender.engine import load_playbook
-    from recommender.events import EventJournal
     from recommender.steering.partners import import_partners, save_partners
+    from recommender.storage.events import EventJournal
 
     ws.ensure()
     lines: list[str] = [f"workspace: {ws.root}"]
@@ -94,7 +94,7 @@ def build_demo_workspace(
             f"{total} in {ws.events_path}"
         )
     elif events:
-        from recommender.events import EventJournal as _Journal
+        from recommender.storage.events import EventJournal as _Journal
 
         with _Journal(ws.events_path) as journal:
             lines.append(f"event journal: {journal.count()} events in {ws.events_path} (kept)")

@@ -61,7 +61,7 @@ def attach_model(
 ) -> Snapshot:
     """The snapshot scored by the promoted (or given) model version, if there is one."""
     try:
-        from recommender.registry import load_scorer
+        from recommender.storage.registry import load_scorer
     except ImportError:  # the learning part is optional for a content-only install
         return snapshot
     loaded = load_scorer(workspace, snapshot, version=version)

@@ -154,11 +154,11 @@ def load_learning_data(
     from recommender.catalog.catalog import load_catalog
     from recommender.engine import load_playbook
     from recommender.steering.partners import load_partner_frame
-    from recommender.usage_provider import EVENT_READ_COLUMNS, read_journal
+    from recommender.storage.usage import EVENT_READ_COLUMNS, read_journal
 
     catalog = load_catalog(workspace, embedder_id=embedder_id, dim=dim)
     if events_path is not None:
-        from recommender.events import read_events_parquet
+        from recommender.storage.events import read_events_parquet
 
         events = read_events_parquet(events_path)
         source = str(events_path)
@@ -945,7 +945,7 @@ def train(
             )
     split = Split.of(data.events["ts"], config.test_fraction, config.validation_fraction)
     with stages.stage("usage index"):
-        from recommender.usage_provider import asset_vectors
+        from recommender.storage.usage import asset_vectors
 
         vectors = asset_vectors(data.catalog, data.table)
         usage = UsageIndex.build(
@@ -1032,8 +1032,8 @@ def train(
         "deals": len(data.deals),
         "deals_with_text": len(text.rows),
     }
-    from recommender.registry import code_version
-    from recommender.usage_provider import usage_settings
+    from recommender.storage.registry import code_version
+    from recommender.storage.usage import usage_settings
 
     manifest = {
         "data_window": {**split.to_dict(), "source": data.source},
@@ -1077,7 +1077,7 @@ def train(
     )
     if save:
         from recommender.model_card import render_card
-        from recommender.registry import Registry
+        from recommender.storage.registry import Registry
 
         card = render_card(manifest, result.metrics, evaluation)
         version = Registry.of(workspace).save(
@@ -1101,8 +1101,8 @@ def evaluate_version(
     from features.labels import LabelConfig
     from recommender.embedding.embedders import DEFAULT_EMBEDDER, get_embedder
     from recommender.evaluation import evaluate, prepare_queries
-    from recommender.registry import ModelRegistryError, Registry, load_model
-    from recommender.usage_provider import asset_vectors, usage_config
+    from recommender.storage.registry import ModelRegistryError, Registry, load_model
+    from recommender.storage.usage import asset_vectors, usage_config
 
     registry = Registry.of(workspace)
     name = version or registry.promoted()

@@ -21,7 +21,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-Record = Any  # what `append` takes: the service queues `recommender.events.Impression`s
+Record = Any  # what `append` takes: the service queues `recommender.storage.events.Impression`s
 
 
 class ImpressionWriter:

@@ -1,4 +1,4 @@
-"""The few things the service asks of the model registry (`recommender.registry`).
+"""The few things the service asks of the model registry (`recommender.storage.registry`).
 
 Kept in one module so the routes do not depend on the registry's internals. When the learning
 part is not installed, the registry is empty and the playbook scorer serves.
@@ -13,7 +13,7 @@ from recommender.workspace import Workspace
 
 
 class RegistryUnavailable(LookupError):
-    """The learning part (recommender.registry) is not installed."""
+    """The learning part (recommender.storage.registry) is not installed."""
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class RollbackTarget:
 
 def _registry(workspace: Workspace) -> Any:
     try:
-        from recommender.registry import Registry
+        from recommender.storage.registry import Registry
     except ImportError:
         return None
     return Registry.of(workspace)
@@ -93,7 +93,7 @@ def rollback(workspace: Workspace) -> str | None:
 def registry_errors() -> tuple[type[Exception], ...]:
     """Exceptions that mean "this registry operation cannot be done" (409 for the API)."""
     try:
-        from recommender.registry import ModelRegistryError
+        from recommender.storage.registry import ModelRegistryError
     except ImportError:
         return (RegistryUnavailable,)
     return (ModelRegistryError, RegistryUnavailable)
@@ -117,7 +117,7 @@ def damaged(workspace: Workspace, version: str) -> str | None:
     registry = _registry(workspace)
     if registry is None:
         return None
-    from recommender.registry import ModelIntegrityError
+    from recommender.storage.registry import ModelIntegrityError
 
     try:
         registry.get(version)

@@ -43,10 +43,10 @@ import anyio
 
 from recommender.embedding.embedders import Embedder, QueryCache, get_embedder
 from recommender.engine import build_snapshot
-from recommender.events import SEEN_ASSETS_SQL, EventJournal
-from recommender.keys import KeyInfo, KeyStore, ensure_demo_keys
 from recommender.pipeline import Recommender, Snapshot
 from recommender.steering.overrides import OverrideStore
+from recommender.storage.events import SEEN_ASSETS_SQL, EventJournal
+from recommender.storage.keys import KeyInfo, KeyStore, ensure_demo_keys
 from recommender.workspace import Workspace, atomic_write_bytes
 from service.config import Settings
 from service.impressions import ImpressionWriter
@@ -62,7 +62,7 @@ PROMOTED_POINTER = "PROMOTED"
 
 def _model_errors() -> tuple[type[Exception], ...]:
     try:
-        from recommender.registry import ModelRegistryError
+        from recommender.storage.registry import ModelRegistryError
     except ImportError:  # the learning part is optional
         return ()
     return (ModelRegistryError,)

@@ -44,7 +44,7 @@ def test_retrain_and_evaluate_notebook_runs_top_to_bottom(small_demo, monkeypatc
     assert "new version: v" in outputs
     assert "served by model v" in outputs
     # The notebook promoted the version it trained.
-    from recommender.registry import Registry
+    from recommender.storage.registry import Registry
 
     registry = Registry.of(small_demo)
     assert registry.promoted() == registry.versions()[-1].name

@@ -38,11 +38,11 @@ from pydantic import ValidationError
 from starlette.datastructures import ImmutableMultiDict
 
 from features.schema import ID_PATTERN, BuyerRole, Language, Maturity, Stage, Tier, values
-from recommender.keys import KeyInfo
 from recommender.pipeline import ContentScorer, Snapshot
 from recommender.steering.overrides import Action
 from recommender.steering.overrides import Scope as OverrideScope
 from recommender.steering.partners import find_partners
+from recommender.storage.keys import KeyInfo
 from recommender.types import PartnerProfile
 from service.console import analysis, session
 from service.console.i18n import (
@@ -965,7 +965,7 @@ def awareness(request: Request) -> Response:
 # --- models (admin) -----------------------------------------------------------------------------
 def _registry(state: Any) -> Any:
     try:
-        from recommender.registry import Registry
+        from recommender.storage.registry import Registry
     except ImportError:
         return None
     return Registry.of(state.workspace)

@@ -12,9 +12,9 @@ import orjson
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
-from recommender.events import Impression
-from recommender.keys import KeyInfo
 from recommender.pipeline import Recommender, Snapshot, UnknownPartnerError
+from recommender.storage.events import Impression
+from recommender.storage.keys import KeyInfo
 from recommender.types import DealContext, Filters, Recommendation
 from service.deps import PortalKeyDep, SnapshotDep, StateDep
 from service.middleware import request_info

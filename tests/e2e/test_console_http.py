@@ -17,7 +17,7 @@ import httpx
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from recommender.keys import create_key, key_id_of, revoke
+from recommender.storage.keys import create_key, key_id_of, revoke
 from service.console import session
 from tests.e2e.workspace import E2EWorkspace, Server
 

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 from starlette.requests import Request
 
-from recommender.keys import KeyInfo
+from recommender.storage.keys import KeyInfo
 from service.console import analysis, i18n, session
 from service.console.routes import TEMPLATES_DIR, _env
 

@@ -92,8 +92,8 @@ class E2EWorkspace:
 def _model_versions(ws: Workspace, count: int = 2) -> list[str]:
     """`count` tiny trained models in the registry (real format, real feature list)."""
     from features.pairs import MODEL_FEATURES
-    from recommender.registry import Registry
     from recommender.scorer import GradientBoostedRanker, LearnedScorer
+    from recommender.storage.registry import Registry
 
     registry = Registry.of(ws)
     rng = np.random.default_rng(0)
@@ -125,9 +125,9 @@ def build_workspace(root: Path) -> E2EWorkspace:
     from recommender.catalog.ingest import ingest
     from recommender.embedding.embedders import get_embedder
     from recommender.engine import build_snapshot, load_playbook
-    from recommender.events import EventJournal
-    from recommender.keys import create_key
     from recommender.steering.partners import import_partners
+    from recommender.storage.events import EventJournal
+    from recommender.storage.keys import create_key
     from service.console.analysis import awareness
 
     rows: list[dict[str, object]] = []

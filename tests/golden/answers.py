@@ -27,9 +27,9 @@ from recommender.demo_workspace import build_demo_workspace
 from recommender.embedding.embedders import get_embedder
 from recommender.engine import build_snapshot
 from recommender.pipeline import Recommender
-from recommender.registry import Registry
+from recommender.storage.registry import Registry
+from recommender.storage.usage import read_journal
 from recommender.types import DealContext, Filters
-from recommender.usage_provider import read_journal
 from recommender.workspace import Workspace
 
 HERE = Path(__file__).resolve().parent

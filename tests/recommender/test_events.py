@@ -18,8 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from features.validation import SchemaError
-from recommender import events as events_module
-from recommender.events import (
+from recommender.storage import events as events_module
+from recommender.storage.events import (
     EVENT_COLUMNS,
     SEEN_ASSETS_SQL,
     AppendResult,
@@ -763,7 +763,7 @@ def test_served_impressions_are_stored_exactly_as_validated_ones(tmp_path):
     through `append`, and a repeated event id is skipped in the same way."""
     from datetime import UTC, datetime, timedelta, timezone
 
-    from recommender.events import Impression
+    from recommender.storage.events import Impression
 
     served = [
         Impression(

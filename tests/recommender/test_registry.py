@@ -15,7 +15,8 @@ import pytest
 from features.pairs import MODEL_FEATURES, feature_matrix
 from recommender.engine import build_snapshot
 from recommender.pipeline import ContentScorer, Recommender
-from recommender.registry import (
+from recommender.scorer import GradientBoostedRanker, LearnedScorer
+from recommender.storage.registry import (
     PROMOTED_FILE,
     ModelIntegrityError,
     ModelRegistryError,
@@ -23,7 +24,6 @@ from recommender.registry import (
     load_model,
     load_scorer,
 )
-from recommender.scorer import GradientBoostedRanker, LearnedScorer
 from recommender.types import DealContext, PartnerProfile
 from recommender.workspace import Workspace
 

@@ -19,7 +19,7 @@ import pytest
 
 from features.pairs import MODEL_FEATURES
 from recommender.cli import main
-from recommender.registry import Registry
+from recommender.storage.registry import Registry
 from recommender.workspace import PROJECT_ROOT, Workspace
 
 SHARED_EMBED_CACHE = PROJECT_ROOT / ".cache" / "test-embeddings.sqlite"
@@ -225,7 +225,7 @@ def test_events_import_rejects_unknown_ids_and_writes_nothing(ws, tmp_path):
         "x2,2026-01-01T10:00:00Z,open,NOBODY,A0001\n",
         encoding="utf-8",
     )
-    from recommender.events import EventJournal
+    from recommender.storage.events import EventJournal
 
     with EventJournal(ws.events_path) as journal:
         before = journal.count()
@@ -343,9 +343,9 @@ def test_serving_usage_features_equal_trainings(ws):
     from features.usage import _EPOCH_2000_US, _US_PER_DAY
     from recommender.embedding.embedders import get_embedder
     from recommender.engine import build_snapshot
+    from recommender.storage.usage import JournalUsageProvider
     from recommender.training import PairEncoder, load_learning_data
     from recommender.types import DealContext
-    from recommender.usage_provider import JournalUsageProvider
 
     emb = get_embedder("e5")
     snap = build_snapshot(ws, embedder=emb, use_model=False)

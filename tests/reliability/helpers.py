@@ -129,7 +129,7 @@ def kill(process: subprocess.Popen[bytes]) -> None:
 # --- what the workspace stores ------------------------------------------------------------------
 def journal_counts(ws: Workspace) -> dict[str, int]:
     """event_id -> number of rows with that id, read through the journal's public API."""
-    from recommender.events import EventJournal
+    from recommender.storage.events import EventJournal
 
     with EventJournal(ws.events_path) as journal:
         ids = journal.read(columns=["event_id"])["event_id"]

@@ -22,10 +22,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from recommender.keys import key_id_of
+from recommender.storage.keys import key_id_of
 from recommender.workspace import PROJECT_ROOT, Workspace
 from tests.reliability.helpers import CLI, Server, start, stop
-from tests.service.helpers import Template, copy_workspace
+from tests.service.helpers import Template, copy_workspace, secret_of
 
 RATE, BURST, SESSION_SECONDS = 5, 20, 3
 HOSTILE_TITLE = '<script>alert("rel-xss")</script> Battlecard'
@@ -66,11 +66,6 @@ def _all_keys(server: Server, operator_key: str) -> list[str]:
     return [*server.keys.values(), operator_key]
 
 
-def _secret(key: str) -> str:
-    """The secret part of `reco_<scope>_<key id>_<secret>` (the secret may contain '_')."""
-    return key.split("_", 3)[3]
-
-
 def _console(server: Server) -> httpx.Client:
     return httpx.Client(base_url=server.url, follow_redirects=False, timeout=30)
 
@@ -104,7 +99,7 @@ def test_keys_are_stored_hashed_and_salted_at_rest(server: Server, operator_key:
             continue
         data = path.read_bytes()
         for key in _all_keys(server, operator_key):
-            assert _secret(key).encode() not in data, f"a key's secret is stored in {path}"
+            assert secret_of(key).encode() not in data, f"a key's secret is stored in {path}"
 
 
 def test_keys_are_compared_in_constant_time(tmp_path: Path, monkeypatch) -> None:
@@ -112,7 +107,7 @@ def test_keys_are_compared_in_constant_time(tmp_path: Path, monkeypatch) -> None
     the candidate: a wrong secret of the right key id goes through the same comparison."""
     import hmac
 
-    from recommender import keys as keys_module
+    from recommender.storage import keys as keys_module
 
     ws = Workspace.at(tmp_path / "ws").ensure()
     key = keys_module.create_key(ws, "portal", "timing")
@@ -159,8 +154,8 @@ def test_no_key_material_reaches_the_server_log(server: Server, operator_key: st
     for key in keys:
         for line in text.splitlines():
             if line.startswith("{"):  # the service's structured log
-                assert _secret(key) not in line, line
-    assert operator_key not in text and _secret(operator_key) not in text
+                assert secret_of(key) not in line, line
+    assert operator_key not in text and secret_of(operator_key) not in text
     secret_file = server.workspace.root / "console-secret"
     assert secret_file.read_text().strip() not in text
 
@@ -180,7 +175,7 @@ def test_a_restart_does_not_print_the_demo_keys_again(template: Template, tmp_pa
     finally:
         stop(second)
     text = second.log_text()
-    leaked = [scope for scope, key in first.keys.items() if _secret(key) in text]
+    leaked = [scope for scope, key in first.keys.items() if secret_of(key) in text]
     assert not leaked, f"a restart printed the {leaked} demo key(s) again:\n{text[:2000]}"
 
 
@@ -305,7 +300,7 @@ def test_every_admin_action_is_audited_with_who_did_it(
     assert len(promotes) == 1  # the refused attempt left nothing
     text = json.dumps(log)
     for key in _all_keys(server, operator_key):
-        assert _secret(key) not in text
+        assert secret_of(key) not in text
 
 
 def test_catalog_markup_reaches_the_console_as_text(server: Server) -> None:

@@ -33,7 +33,7 @@ from typing import Any
 import httpx
 import pytest
 
-from recommender.registry import Registry
+from recommender.storage.registry import Registry
 from tests.reliability.helpers import Server, start, stop
 from tests.service.helpers import Template, copy_workspace
 

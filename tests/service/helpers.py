@@ -27,8 +27,8 @@ N_PARTNERS = 20
 def make_model_versions(ws: Workspace, count: int = 2) -> list[str]:
     """`count` tiny trained models in the workspace's registry; returns their version names."""
     from features.pairs import MODEL_FEATURES
-    from recommender.registry import Registry
     from recommender.scorer import GradientBoostedRanker, LearnedScorer
+    from recommender.storage.registry import Registry
 
     registry = Registry.of(ws)
     names = []
@@ -53,7 +53,7 @@ def make_model_versions(ws: Workspace, count: int = 2) -> list[str]:
 def seed_usage(ws: Workspace, asset_ids: list[str], partner_ids: list[str], n: int = 600) -> None:
     """A small, consistent usage log in the journal: impressions, opens and downloads within
     20 deals, then each deal's outcome, so learned models have usage features to read."""
-    from recommender.events import EventJournal
+    from recommender.storage.events import EventJournal
 
     rng = np.random.default_rng(1)
     start = datetime(2025, 10, 1, tzinfo=UTC)
@@ -218,3 +218,9 @@ def stop_server(server: Server) -> None:
 
 def recommendation_body(partner_id: str = "P0001", **context: Any) -> dict[str, Any]:
     return {"partner_id": partner_id, "context": {"stage": "negotiation", **context}, "n": 5}
+
+
+def secret_of(key: str) -> str:
+    """The secret of `reco_<scope>_<key id>_<secret>`: everything after the third '_' (the
+    base64url secret may itself contain '_', so splitting at the last one is wrong)."""
+    return key.split("_", 3)[3]

@@ -12,7 +12,7 @@ import sys
 import pytest
 from fastapi.testclient import TestClient
 
-from recommender.keys import (
+from recommender.storage.keys import (
     KeyStore,
     create_key,
     ensure_demo_keys,
@@ -22,7 +22,7 @@ from recommender.keys import (
     scope_allows,
 )
 from recommender.workspace import PROJECT_ROOT, Workspace
-from tests.service.helpers import Api, make_settings, recommendation_body
+from tests.service.helpers import Api, make_settings, recommendation_body, secret_of
 
 
 # --- the key store ----------------------------------------------------------------------------
@@ -31,7 +31,7 @@ def test_keys_are_stored_as_salted_hashes_only(tmp_path) -> None:
     key = create_key(ws, "portal", "portal backend")
     assert key.startswith("reco_portal_") and len(key) > 60
     raw = b"".join(p.read_bytes() for p in ws.root.glob("console.sqlite*"))
-    secret = key.rsplit("_", 1)[1]
+    secret = secret_of(key)
     assert secret.encode() not in raw and key.encode() not in raw
     with KeyStore(ws.console_path) as store:
         info = store.verify(key)
@@ -172,7 +172,7 @@ def test_logs_name_the_key_id_never_the_key(api: Api, capfd) -> None:
     assert mine["key_id"] == key_id_of(api.keys["portal"])
     assert mine["status"] == 200 and mine["route"] == "/v1/recommendations" and mine["ms"] > 0
     for key in api.keys.values():
-        assert key not in err and key.rsplit("_", 1)[1] not in err
+        assert key not in err and secret_of(key) not in err
 
 
 def test_the_service_key_cache_forgets_a_revoked_key_within_its_ttl(tmp_path) -> None:

@@ -163,7 +163,7 @@ def test_serve_prints_the_url_and_a_key_per_scope(template: Template, tmp_path) 
 def test_shutdown_flushes_queued_impressions(template: Template, tmp_path) -> None:
     from fastapi.testclient import TestClient
 
-    from recommender.events import EventJournal
+    from recommender.storage.events import EventJournal
     from service.app import create_app
 
     ws = copy_workspace(template, tmp_path / "ws")
@@ -188,7 +188,7 @@ def test_a_promoted_model_that_cannot_load_degrades_to_the_playbook(
 ) -> None:
     from fastapi.testclient import TestClient
 
-    from recommender.registry import Registry
+    from recommender.storage.registry import Registry
     from service.app import create_app
 
     ws = copy_workspace(template, tmp_path / "ws")

@@ -7,7 +7,7 @@ from collections import Counter
 
 import httpx
 
-from recommender.registry import Registry
+from recommender.storage.registry import Registry
 from tests.service.helpers import Api, Server, Template, recommendation_body
 
 

@@ -336,7 +336,7 @@ def load_scorer(
     None when no version is given and none is promoted: the snapshot keeps the content
     scorer. A damaged or mismatched model raises `ModelIntegrityError`.
     """
-    from recommender.usage_provider import JournalUsageProvider
+    from recommender.storage.usage import JournalUsageProvider
 
     registry = Registry.of(workspace)
     name = version or registry.promoted()

@@ -98,7 +98,7 @@ def read_journal(workspace: Workspace, *, end: Any = None) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in EVENT_READ_COLUMNS}).assign(
             ts=pd.Series(dtype="datetime64[us]")
         )
-    from recommender.events import EventJournal
+    from recommender.storage.events import EventJournal
 
     with EventJournal(workspace.events_path) as journal:
         return journal.read(columns=list(EVENT_READ_COLUMNS), end=end)
