@@ -379,7 +379,7 @@ def ensure_model_versions(workspace: Path, models: Path | None) -> tuple[list[st
     import numpy as np
 
     from features.pairs import MODEL_FEATURES
-    from recommender.scorer import GradientBoostedRanker, LearnedScorer
+    from recommender.ranking.learned import GradientBoostedRanker, LearnedScorer
 
     rng = np.random.default_rng(0)
     names = []

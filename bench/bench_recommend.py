@@ -30,7 +30,7 @@ from features.pairs import STAGES
 from recommender.catalog.catalog import Catalog
 from recommender.embedding.embedders import get_embedder
 from recommender.embedding.index import VectorIndex
-from recommender.pipeline import Recommender, Snapshot
+from recommender.ranking.pipeline import Recommender, Snapshot
 from recommender.steering.playbook import Playbook
 from recommender.types import DealContext, PartnerProfile
 from recommender.workspace import DEMO_SOURCE, Workspace
@@ -127,7 +127,7 @@ def time_naive(
 
 def demo_engine() -> tuple[Recommender, Workspace]:
     from recommender.demo_workspace import build_demo_workspace
-    from recommender.engine import build_snapshot
+    from recommender.ranking.build import build_snapshot
 
     ws = Workspace()
     if not ws.has_catalog():

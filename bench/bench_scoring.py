@@ -80,8 +80,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from features.pairs import PairBatch, pair_features
     from recommender.embedding.embedders import get_embedder
-    from recommender.engine import build_snapshot
-    from recommender.pipeline import Recommender
+    from recommender.ranking.build import build_snapshot
+    from recommender.ranking.pipeline import Recommender
     from recommender.types import DealContext
 
     ensure_demo_index(ws, get_embedder("e5"))

@@ -128,7 +128,7 @@ def _recommend_args(p: argparse.ArgumentParser) -> None:
 @command("recommend", "print the top-N assets for a partner and a deal", _recommend_args)
 def _recommend(args: argparse.Namespace) -> int:
     from recommender.embedding.embedders import get_embedder
-    from recommender.engine import open_recommender
+    from recommender.ranking.build import open_recommender
     from recommender.types import DealContext, Filters
 
     ws = workspace_of(args)

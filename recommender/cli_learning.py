@@ -19,7 +19,7 @@ from typing import Any
 from recommender.cli import _print, command, workspace_of
 
 # OpenMP threads that spin while waiting slow LightGBM down badly on a busy 2-core machine;
-# set before any library loads the runtime (see recommender.scorer).
+# set before any library loads the runtime (see recommender.ranking.learned).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 

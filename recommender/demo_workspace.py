@@ -33,7 +33,7 @@ def build_demo_workspace(
     """Build (or refresh) the demo workspace; returns the lines of a human-readable report."""
     from recommender.catalog.ingest import ingest
     from recommender.demo import GeneratorConfig, generate, write_generated
-    from recommender.engine import load_playbook
+    from recommender.ranking.build import load_playbook
     from recommender.steering.partners import import_partners, save_partners
     from recommender.storage.events import EventJournal
 

@@ -48,8 +48,8 @@ from features.labels import LabelConfig, context_keys, context_relevance
 from features.pairs import MATURITIES, STAGES, AssetTable
 from features.usage import _EPOCH_2000_US, _US_PER_DAY, codes_of, table_positions, to_micros
 from recommender.metrics import evaluate_rankings
-from recommender.pipeline import ContentScorer
-from recommender.scorer import LearnedScorer
+from recommender.ranking.learned import LearnedScorer
+from recommender.ranking.pipeline import ContentScorer
 
 BASELINES = ("popularity", "segment_popularity", "semantic", "playbook")
 MODEL_ORDER = ("learned", *BASELINES, "oracle")
@@ -303,7 +303,7 @@ def calibrate(scorer: LearnedScorer, queries: Queries) -> LearnedScorer:
     context engages with the asset, fitted on these (validation) queries' pairs."""
     from dataclasses import replace
 
-    from recommender.scorer import Platt
+    from recommender.ranking.learned import Platt
 
     if len(queries) == 0:
         return scorer

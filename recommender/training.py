@@ -57,7 +57,7 @@ from features.usage import (
     table_positions,
     to_micros,
 )
-from recommender.scorer import GradientBoostedRanker, LearnedScorer
+from recommender.ranking.learned import GradientBoostedRanker, LearnedScorer
 from recommender.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -152,7 +152,7 @@ def load_learning_data(
     """Events from the journal (or a parquet file / export folder), with catalog, playbook,
     partners, deals and, for generated data, the oracle."""
     from recommender.catalog.catalog import load_catalog
-    from recommender.engine import load_playbook
+    from recommender.ranking.build import load_playbook
     from recommender.steering.partners import load_partner_frame
     from recommender.storage.usage import EVENT_READ_COLUMNS, read_journal
 

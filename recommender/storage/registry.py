@@ -36,8 +36,8 @@ from features.pairs import MODEL_FEATURES
 from recommender.workspace import PROJECT_ROOT, Workspace, atomic_write_bytes
 
 if TYPE_CHECKING:
-    from recommender.pipeline import Snapshot, UsageProvider
-    from recommender.scorer import LearnedScorer
+    from recommender.ranking.learned import LearnedScorer
+    from recommender.ranking.pipeline import Snapshot, UsageProvider
 
 MODEL_FILE = "model.json"
 MANIFEST_FILE = "manifest.json"
@@ -313,7 +313,7 @@ def read_verified(version: ModelVersion) -> bytes:
 
 def load_model(version: ModelVersion) -> LearnedScorer:
     """The verified LearnedScorer of one version."""
-    from recommender.scorer import LearnedScorer
+    from recommender.ranking.learned import LearnedScorer
 
     data = read_verified(version)
     try:

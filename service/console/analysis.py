@@ -15,7 +15,7 @@ import numpy as np
 
 from features.pairs import PairBatch, days_since_epoch, pair_features
 from features.schema import Language, Maturity, Stage, Tier, values
-from recommender.pipeline import ContentScorer, Recommender, Snapshot, eligibility_mask
+from recommender.ranking.pipeline import ContentScorer, Recommender, Snapshot, eligibility_mask
 from recommender.types import DealContext, Filters, PartnerProfile
 
 DEFAULT_THRESHOLD = 0.6

@@ -38,7 +38,7 @@ from pydantic import ValidationError
 from starlette.datastructures import ImmutableMultiDict
 
 from features.schema import ID_PATTERN, BuyerRole, Language, Maturity, Stage, Tier, values
-from recommender.pipeline import ContentScorer, Snapshot
+from recommender.ranking.pipeline import ContentScorer, Snapshot
 from recommender.steering.overrides import Action
 from recommender.steering.overrides import Scope as OverrideScope
 from recommender.steering.partners import find_partners
@@ -321,7 +321,7 @@ def snapshot_for_model(state: Any, snapshot: Snapshot, version: str) -> Snapshot
     if version == _PLAYBOOK:
         variant = base
     else:
-        from recommender.engine import attach_model
+        from recommender.ranking.build import attach_model
 
         variant = attach_model(state.workspace, base, version=version)
         if variant.model_version != version:

@@ -12,7 +12,7 @@ import orjson
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
-from recommender.pipeline import Recommender, Snapshot, UnknownPartnerError
+from recommender.ranking.pipeline import Recommender, Snapshot, UnknownPartnerError
 from recommender.storage.events import Impression
 from recommender.storage.keys import KeyInfo
 from recommender.types import DealContext, Filters, Recommendation

@@ -92,7 +92,7 @@ class E2EWorkspace:
 def _model_versions(ws: Workspace, count: int = 2) -> list[str]:
     """`count` tiny trained models in the registry (real format, real feature list)."""
     from features.pairs import MODEL_FEATURES
-    from recommender.scorer import GradientBoostedRanker, LearnedScorer
+    from recommender.ranking.learned import GradientBoostedRanker, LearnedScorer
     from recommender.storage.registry import Registry
 
     registry = Registry.of(ws)
@@ -124,7 +124,7 @@ def build_workspace(root: Path) -> E2EWorkspace:
     """Build the e2e workspace under `root` (takes a few seconds: it embeds ~60 summaries)."""
     from recommender.catalog.ingest import ingest
     from recommender.embedding.embedders import get_embedder
-    from recommender.engine import build_snapshot, load_playbook
+    from recommender.ranking.build import build_snapshot, load_playbook
     from recommender.steering.partners import import_partners
     from recommender.storage.events import EventJournal
     from recommender.storage.keys import create_key

@@ -25,8 +25,8 @@ import pandas as pd
 
 from recommender.demo_workspace import build_demo_workspace
 from recommender.embedding.embedders import get_embedder
-from recommender.engine import build_snapshot
-from recommender.pipeline import Recommender
+from recommender.ranking.build import build_snapshot
+from recommender.ranking.pipeline import Recommender
 from recommender.storage.registry import Registry
 from recommender.storage.usage import read_journal
 from recommender.types import DealContext, Filters

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from features.pairs import MODEL_FEATURES, feature_matrix
-from recommender.engine import build_snapshot
-from recommender.pipeline import ContentScorer, Recommender
-from recommender.scorer import GradientBoostedRanker, LearnedScorer
+from recommender.ranking.build import build_snapshot
+from recommender.ranking.learned import GradientBoostedRanker, LearnedScorer
+from recommender.ranking.pipeline import ContentScorer, Recommender
 from recommender.storage.registry import (
     PROMOTED_FILE,
     ModelIntegrityError,

@@ -47,7 +47,7 @@ def embedder() -> Embedder:
 @pytest.fixture(scope="session")
 def template(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Template:
     from recommender.catalog.ingest import ingest
-    from recommender.engine import load_playbook
+    from recommender.ranking.build import load_playbook
     from recommender.steering.partners import import_partners
 
     base = tmp_path_factory.mktemp("service-template")

@@ -27,7 +27,7 @@ N_PARTNERS = 20
 def make_model_versions(ws: Workspace, count: int = 2) -> list[str]:
     """`count` tiny trained models in the workspace's registry; returns their version names."""
     from features.pairs import MODEL_FEATURES
-    from recommender.scorer import GradientBoostedRanker, LearnedScorer
+    from recommender.ranking.learned import GradientBoostedRanker, LearnedScorer
     from recommender.storage.registry import Registry
 
     registry = Registry.of(ws)

@@ -5,8 +5,9 @@ overrides), immutable once built; `Recommender.recommend` runs one request again
 service swaps whole snapshots, so a request never sees half an update.
 
 Scoring before any usage log exists is the `ContentScorer`: the playbook prior, the deal text's
-semantic similarity and metadata matches. A learned scorer (recommender.scorer) replaces it when
-a model is promoted; it consumes the same `pair_features` columns plus usage features.
+semantic similarity and metadata matches. A learned scorer (recommender.ranking.learned)
+replaces it when a model is promoted; it consumes the same `pair_features` columns plus usage
+features.
 """
 
 from __future__ import annotations
