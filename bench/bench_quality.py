@@ -263,7 +263,7 @@ def evaluation(
 ) -> dict[str, Any]:
     """`recommender demo/train/evaluate --json` on a fresh workspace per variant."""
     if not (PROJECT_ROOT / "recommender" / "evaluation.py").exists():
-        return {"skipped": "recommender/evaluation.py does not exist yet"}
+        return {"skipped": "recommender/learning/evaluation.py does not exist yet"}
     embed_cache.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "RECO_EMBED_CACHE": str(embed_cache), "OMP_WAIT_POLICY": "PASSIVE"}
     out: dict[str, Any] = {"events": events, "deals": deals, "seed": seed, "variants": {}}

@@ -53,7 +53,7 @@ def ensure_model(root: Path, cache: Path, quick: bool) -> Any:
     registry = Registry.of(ws)
     versions = registry.versions()
     if not versions:
-        from recommender.training import TrainConfig, train
+        from recommender.learning.training import TrainConfig, train
 
         print("training a model", flush=True)
         versions = [train(ws, config=TrainConfig(progress=False)).version]

@@ -51,7 +51,7 @@ def prepare(root: Path, n_events: int, cache: Path, seed: int = 7) -> dict[str, 
 
     from features.pairs import AssetTable
     from recommender.catalog.catalog import load_catalog
-    from recommender.training import DealText
+    from recommender.learning.training import DealText
 
     embedder = get_embedder("e5")
     info["reingested"] = ensure_demo_index(ws, embedder)

@@ -151,7 +151,7 @@ def _ingest(args: argparse.Namespace) -> dict[str, Any]:
 def _training(args: argparse.Namespace) -> dict[str, Any]:
     from recommender.demo_workspace import build_demo_workspace
     from recommender.embedding.embedders import get_embedder
-    from recommender.training import TrainConfig, train
+    from recommender.learning.training import TrainConfig, train
     from recommender.workspace import Workspace
 
     embedder = get_embedder("e5")
@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     ing.add_argument("--assets", type=int, default=2000)
     ing.add_argument("--changed", type=float, default=0.01)
     ing.add_argument("--embedder", default="e5")
-    tr = sub.add_parser("training", help="recommender.training.train on generated events")
+    tr = sub.add_parser("training", help="recommender.learning.training.train on generated events")
     tr.add_argument("--events", type=int, default=1_000_000)
     tr.add_argument("--deals", type=int, default=15_000)
     tr.add_argument("--assets", type=int, default=None)

@@ -529,7 +529,7 @@ def _training_targets(r: dict[str, Any] | None) -> list[Target]:
     ]
 
 
-# recommender.training's stages: which are feature building and which are fitting
+# recommender.learning.training's stages: which are feature building and which are fitting
 FEATURE_STAGES = ("usage index", "deal text", "examples", "features")
 FIT_STAGES = ("fit", "calibrate")
 

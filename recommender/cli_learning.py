@@ -126,8 +126,8 @@ def _train(args: argparse.Namespace) -> int:
     from features.labels import LabelConfig
     from features.usage import UsageConfig
     from recommender.embedding.embedders import get_embedder
+    from recommender.learning.training import TrainConfig, train
     from recommender.storage.registry import Registry
-    from recommender.training import TrainConfig, train
 
     ws = workspace_of(args)
     weights = _label_weights(args.weights)
@@ -195,7 +195,7 @@ def _evaluate_args(p: argparse.ArgumentParser) -> None:
 )
 def _evaluate(args: argparse.Namespace) -> int:
     from recommender.embedding.embedders import get_embedder
-    from recommender.training import evaluate_version
+    from recommender.learning.training import evaluate_version
 
     ws = workspace_of(args)
     result = evaluate_version(

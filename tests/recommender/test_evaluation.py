@@ -13,7 +13,7 @@ import pytest
 from features.labels import LabelConfig
 from features.pairs import AssetTable
 from features.usage import UsageIndex
-from recommender.evaluation import (
+from recommender.learning.evaluation import (
     MODEL_ORDER,
     EvaluationResult,
     Oracle,
@@ -24,8 +24,8 @@ from recommender.evaluation import (
     prepare_queries,
     rankings,
 )
+from recommender.learning.training import PairEncoder
 from recommender.steering.playbook import Playbook
-from recommender.training import PairEncoder
 
 ASSETS = pd.DataFrame(
     {

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from recommender.metrics import (
+from recommender.learning.metrics import (
     catalog_coverage_at_k,
     evaluate_per_query,
     evaluate_rankings,

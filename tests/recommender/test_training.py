@@ -244,7 +244,7 @@ def test_examples_and_their_features_ignore_events_after_the_window(ws):
     from features.labels import LabelConfig
     from features.usage import UsageIndex
     from recommender.embedding.embedders import get_embedder
-    from recommender.training import (
+    from recommender.learning.training import (
         DealText,
         PairEncoder,
         Split,
@@ -304,9 +304,9 @@ def test_evaluate_without_a_model_explains_what_to_do(tmp_path):
 def test_deal_text_matches_the_pipelines_similarity(ws):
     """Training's note similarity is the pipeline's (best chunk, same embedder)."""
     from recommender.embedding.embedders import get_embedder
+    from recommender.learning.training import DealText
     from recommender.ranking.build import build_snapshot
     from recommender.ranking.pipeline import candidate_similarity
-    from recommender.training import DealText
 
     emb = get_embedder("e5")
     snap = build_snapshot(ws, embedder=emb, use_model=False)
@@ -342,9 +342,9 @@ def test_serving_usage_features_equal_trainings(ws):
     from features.pairs import USAGE_FEATURES
     from features.usage import _EPOCH_2000_US, _US_PER_DAY
     from recommender.embedding.embedders import get_embedder
+    from recommender.learning.training import PairEncoder, load_learning_data
     from recommender.ranking.build import build_snapshot
     from recommender.storage.usage import JournalUsageProvider
-    from recommender.training import PairEncoder, load_learning_data
     from recommender.types import DealContext
 
     emb = get_embedder("e5")

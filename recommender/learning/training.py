@@ -10,7 +10,7 @@
          code serving runs, each example at its own time (usage sees only earlier events)
       -> fit `GradientBoostedRanker` (LambdaRank over requests) on the fit window
       -> calibrate model and prior on the validation window, pick the cold-start blend
-      -> evaluate on the test window against the baselines (recommender.evaluation)
+      -> evaluate on the test window against the baselines (recommender.learning.evaluation)
       -> write models/<version>/ (model, manifest, metrics, model card)
 
 Labels may look past an example (that is what a label is) but never past the end of the
@@ -132,7 +132,9 @@ class LearningData:
     deals: pd.DataFrame
     source: str
     workspace: Workspace | None = None
-    oracle: Any = None  # recommender.evaluation.Oracle when the data came from the generator
+    oracle: Any = (
+        None  # recommender.learning.evaluation.Oracle when the data came from the generator
+    )
 
     @property
     def static_ok(self) -> np.ndarray:
@@ -181,7 +183,7 @@ def load_learning_data(
         if workspace.deals_path.exists()
         else pd.DataFrame(columns=["deal_id", "partner_id", "stage"])
     )
-    from recommender.evaluation import Oracle
+    from recommender.learning.evaluation import Oracle
 
     oracle = Oracle.from_workspace(workspace)
     return LearningData(
@@ -879,7 +881,7 @@ def fit_scorer(
     progress: bool = False,
 ) -> LearnedScorer:
     """Fit the ranker on `fit` (already selected rows, consecutive groups). The result is not
-    calibrated yet: see `recommender.evaluation.calibrate` and `choose_cold_start`."""
+    calibrated yet: see `recommender.learning.evaluation.calibrate` and `choose_cold_start`."""
     features = tuple(features)
     if not len(fit):
         raise ValueError(
@@ -932,7 +934,12 @@ def train(
 ) -> TrainResult:
     """Train, evaluate and (with `save`) register a new model version; see the module doc."""
     from recommender.embedding.embedders import DEFAULT_EMBEDDER, get_embedder
-    from recommender.evaluation import calibrate, choose_cold_start, evaluate, prepare_queries
+    from recommender.learning.evaluation import (
+        calibrate,
+        choose_cold_start,
+        evaluate,
+        prepare_queries,
+    )
 
     config = config or TrainConfig()
     stages = _Stages(config.progress, report)
@@ -1076,7 +1083,7 @@ def train(
         details={"evaluation": evaluation, "split": split},
     )
     if save:
-        from recommender.model_card import render_card
+        from recommender.learning.model_card import render_card
         from recommender.storage.registry import Registry
 
         card = render_card(manifest, result.metrics, evaluation)
@@ -1100,7 +1107,7 @@ def evaluate_version(
     newest) on its held-out window, with the settings recorded in its manifest."""
     from features.labels import LabelConfig
     from recommender.embedding.embedders import DEFAULT_EMBEDDER, get_embedder
-    from recommender.evaluation import evaluate, prepare_queries
+    from recommender.learning.evaluation import evaluate, prepare_queries
     from recommender.storage.registry import ModelRegistryError, Registry, load_model
     from recommender.storage.usage import asset_vectors, usage_config
 

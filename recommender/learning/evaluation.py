@@ -17,7 +17,7 @@ Protocol (the same for every model, k = 10 by default):
   before the window only (decay and asset age still run to the query's time). With
   ``visibility="rolling"`` the learned model also sees the window's events before each query,
   as a service whose snapshot is rebuilt as events arrive.
-- **Metrics** (`recommender.metrics`, checked against trec_eval/pytrec_eval): NDCG@k with
+- **Metrics** (`recommender.learning.metrics`, checked against trec_eval/pytrec_eval): NDCG@k with
   *linear* gains and a log2(rank + 1) discount; recall@k; MAP@k whose AP divides by *all*
   relevant items of the query (trec_eval's map_cut); MRR over the whole ranking; catalog
   coverage@k = distinct assets in any top k / assets in the catalog. Means are over queries.
@@ -47,7 +47,7 @@ import pandas as pd
 from features.labels import LabelConfig, context_keys, context_relevance
 from features.pairs import MATURITIES, STAGES, AssetTable
 from features.usage import _EPOCH_2000_US, _US_PER_DAY, codes_of, table_positions, to_micros
-from recommender.metrics import evaluate_rankings
+from recommender.learning.metrics import evaluate_rankings
 from recommender.ranking.learned import LearnedScorer
 from recommender.ranking.pipeline import ContentScorer
 
@@ -596,7 +596,7 @@ def choose_cold_start(
     """
     from dataclasses import replace
 
-    from recommender.metrics import evaluate_per_query
+    from recommender.learning.metrics import evaluate_per_query
 
     tried: dict[str, Any] = {}
     if len(queries) == 0:
