@@ -28,7 +28,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check features recommender service tests bench
+	$(BIN)/ruff check features recommender service demo cli tests bench
 	$(BIN)/mypy
 
 bench: $(STAMP)

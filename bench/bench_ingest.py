@@ -4,7 +4,7 @@
     python -m bench.bench_ingest --assets 200 --sample 32     # a quick run
 
 Texts are realistic asset passages: a synthetic catalog from the demo generator
-(`recommender.demo_content.build_assets`: the demo's types, trilingual uk/ru/en summaries of
+(`demo.content.build_assets`: the demo's types, trilingual uk/ru/en summaries of
 about 700 characters), chunked exactly as ingestion chunks them (title + summary).
 
 1. Throughput: for each backend, `embed_passages` over a random sample of those passages
@@ -151,7 +151,7 @@ def incremental(
 ) -> dict[str, Any]:
     """Full ingest, re-ingest with `share` of summaries changed, and an upsert of another
     `share`; in a temporary workspace with its own cache."""
-    from recommender.demo_content import build_assets
+    from demo.content import build_assets
     from recommender.embedding.embedders import get_embedder
     from recommender.workspace import Workspace
 
@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
 
-    from recommender.demo_content import build_assets
+    from demo.content import build_assets
 
     passages = passages_of(build_assets(args.assets, seed=args.seed))
     rows = []

@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.bench_query_embed                # 300 rounds
     .venv/bin/python -m bench.bench_query_embed --rounds 50    # a quick run
 
-Texts are deal notes from the demo generator (`recommender.demo_content.deal_note`, uk/ru/en),
+Texts are deal notes from the demo generator (`demo.content.deal_note`, uk/ru/en),
 cut at a word boundary to about 10, 25 and 55 tokens as the model counts them ("query: ",
 <s> and </s> included); `--texts` different ones per length. Each round embeds one text of
 each length with both engines, the order alternating, so that both see the same machine
@@ -38,7 +38,7 @@ LENGTHS = (10, 25, 55)
 
 def deal_notes(n: int, seed: int) -> list[str]:
     """`n` demo deal notes in random languages, industries, products and buyer roles."""
-    from recommender import demo_content as dc
+    from demo import content as dc
 
     rnd = random.Random(seed)
     roles = sorted(dc.DEAL_NEEDS["en"])

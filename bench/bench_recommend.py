@@ -126,7 +126,7 @@ def time_naive(
 
 
 def demo_engine() -> tuple[Recommender, Workspace]:
-    from recommender.demo_workspace import build_demo_workspace
+    from demo.workspace import build_demo_workspace
     from recommender.ranking.build import build_snapshot
 
     ws = Workspace()
@@ -136,8 +136,8 @@ def demo_engine() -> tuple[Recommender, Workspace]:
 
 
 def synthetic_engine(n_assets: int, seed: int = 3) -> Recommender:
+    from demo.generator import GeneratorConfig, _resolve_tables
     from recommender.catalog.catalog import normalise_assets
-    from recommender.demo import GeneratorConfig, _resolve_tables
 
     assets, _ = _resolve_tables(
         GeneratorConfig(n_assets=n_assets, n_partners=10, seed=seed), None, None

@@ -40,7 +40,7 @@ def ensure_model(root: Path, cache: Path, quick: bool) -> Any:
 
     ws = Workspace.at(root, embed_cache=cache)
     if not ws.events_path.exists():
-        from recommender.demo_workspace import build_demo_workspace
+        from demo.workspace import build_demo_workspace
 
         print(f"building a demo workspace in {root}", flush=True)
         build_demo_workspace(

@@ -42,7 +42,7 @@ def prepare(root: Path, n_events: int, cache: Path, seed: int = 7) -> dict[str, 
     info: dict[str, Any] = {"workspace": str(root)}
     started = time.perf_counter()
     if not ws.events_path.exists():
-        from recommender.demo_workspace import build_demo_workspace
+        from demo.workspace import build_demo_workspace
 
         build_demo_workspace(ws, seed=seed, n_events=n_events, regenerate=True, progress=False)
     info["prepare_s"] = round(time.perf_counter() - started, 1)

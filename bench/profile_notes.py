@@ -127,8 +127,8 @@ def _recommend(args: argparse.Namespace) -> dict[str, Any]:
 
 def _ingest(args: argparse.Namespace) -> dict[str, Any]:
     from bench.bench_ingest import change_summaries, write_table
+    from demo.content import build_assets
     from recommender.catalog.ingest import ingest
-    from recommender.demo_content import build_assets
     from recommender.embedding.embedders import get_embedder
     from recommender.workspace import Workspace
 
@@ -149,7 +149,7 @@ def _ingest(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _training(args: argparse.Namespace) -> dict[str, Any]:
-    from recommender.demo_workspace import build_demo_workspace
+    from demo.workspace import build_demo_workspace
     from recommender.embedding.embedders import get_embedder
     from recommender.learning.training import TrainConfig, train
     from recommender.workspace import Workspace

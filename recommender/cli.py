@@ -66,7 +66,7 @@ def _demo_args(p: argparse.ArgumentParser) -> None:
     "demo", "build the demo workspace: catalog, index, partners, playbook, usage logs", _demo_args
 )
 def _demo(args: argparse.Namespace) -> int:
-    from recommender.demo_workspace import build_demo_workspace
+    from demo.workspace import build_demo_workspace
 
     ws = workspace_of(args)
     report = build_demo_workspace(

@@ -62,7 +62,7 @@ def _serve(args: argparse.Namespace) -> int:
                 f"no catalog in {ws.catalog_dir}: run `recommender --workspace {ws.root} demo` "
                 "or `recommender ingest PATH` first"
             )
-        from recommender.demo_workspace import build_demo_workspace
+        from demo.workspace import build_demo_workspace
 
         _print(f"no catalog in {ws.catalog_dir} yet: building the demo workspace first")
         for line in build_demo_workspace(ws):

@@ -18,7 +18,7 @@ SHARED_EMBED_CACHE = PROJECT_ROOT / ".cache" / "test-embeddings.sqlite"
 @pytest.fixture(scope="session")
 def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     """The demo catalog, partners and playbook (no usage logs) in a temporary workspace."""
-    from recommender.demo_workspace import build_demo_workspace
+    from demo.workspace import build_demo_workspace
 
     ws = Workspace.at(tmp_path_factory.mktemp("demo") / "ws", embed_cache=SHARED_EMBED_CACHE)
     build_demo_workspace(ws, events=False, progress=False)

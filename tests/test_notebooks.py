@@ -15,7 +15,7 @@ SHARED_EMBED_CACHE = PROJECT_ROOT / ".cache" / "test-embeddings.sqlite"
 
 @pytest.fixture(scope="module")
 def small_demo(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    from recommender.demo_workspace import build_demo_workspace
+    from demo.workspace import build_demo_workspace
 
     SHARED_EMBED_CACHE.parent.mkdir(parents=True, exist_ok=True)
     ws = Workspace.at(tmp_path_factory.mktemp("notebook") / "ws", embed_cache=SHARED_EMBED_CACHE)

@@ -63,7 +63,7 @@ METRIC_NAMES = ("ndcg@{k}", "recall@{k}", "map@{k}", "mrr", "coverage@{k}")
 class Oracle:
     """The generator's true utility for (deal at a stage, asset), when the data came from it."""
 
-    config: Any  # recommender.demo.GeneratorConfig
+    config: Any  # demo.generator.GeneratorConfig
     assets: pd.DataFrame
     partners: pd.DataFrame
     deals: pd.DataFrame
@@ -76,7 +76,7 @@ class Oracle:
         if not truth.exists() or not all(p.exists() for p in needed):
             return None
         try:
-            from recommender.demo import GeneratorConfig
+            from demo.generator import GeneratorConfig
         except ImportError:  # pragma: no cover - the generator is part of the package
             return None
         raw = json.loads(truth.read_text(encoding="utf-8"))["config"]
@@ -94,7 +94,7 @@ class Oracle:
     ) -> np.ndarray:
         """(n, len(table)) true utility of each (deal at stage) for every catalog asset;
         -inf for assets or deals the generator did not make."""
-        from recommender.demo import true_utility
+        from demo.generator import true_utility
 
         n = len(deal_ids)
         out = np.full((n, len(table)), -np.inf)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recommender.demo_workspace import build_demo_workspace
+from demo.workspace import build_demo_workspace
 from recommender.embedding.embedders import get_embedder
 from recommender.ranking.build import build_snapshot
 from recommender.ranking.pipeline import Recommender

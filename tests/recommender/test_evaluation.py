@@ -255,7 +255,7 @@ def test_calibration_bins_follow_the_observed_rate():
 
 
 def test_the_oracle_is_the_generators_truth_at_the_querys_stage(tmp_path):
-    from recommender.demo import GeneratorConfig, generate, true_utility, write_generated
+    from demo.generator import GeneratorConfig, generate, true_utility, write_generated
 
     data = generate(GeneratorConfig(seed=3, n_assets=30, n_partners=10, n_deals=40, n_events=3000))
     write_generated(data, tmp_path / "generated")

@@ -46,7 +46,7 @@ def cli(*args: str) -> tuple[int, str, str]:
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    from recommender.demo_workspace import build_demo_workspace
+    from demo.workspace import build_demo_workspace
 
     SHARED_EMBED_CACHE.parent.mkdir(parents=True, exist_ok=True)
     # A folder name with markup in it: the model card must escape it.

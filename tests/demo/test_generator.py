@@ -11,10 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features import ASSETS, DEALS, EVENTS, PARTNERS, AssetType, Maturity, Stage, validate_table
-from features.schema import rank
-from recommender import demo_content
-from recommender.demo import (
+from demo import content as demo_content
+from demo.generator import (
     DEMO_DIR,
     GeneratedData,
     GeneratorConfig,
@@ -27,6 +25,8 @@ from recommender.demo import (
     truth_parameters,
     write_generated,
 )
+from features import ASSETS, DEALS, EVENTS, PARTNERS, AssetType, Maturity, Stage, validate_table
+from features.schema import rank
 
 SMALL = GeneratorConfig(seed=11, n_deals=400, n_events=30_000)
 TEXT_KINDS = ("str", "text")

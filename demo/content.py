@@ -11,9 +11,9 @@ brand names stay undeclined and industries appear either in a fixed phrase ("д�
 or in quotes («Логістика»), which keeps the generated Ukrainian and Russian grammatical.
 
 Used twice:
-- `python -m recommender.demo_content` writes data/demo/assets.jsonl, partners.csv and
+- `python -m demo.content` writes data/demo/assets.jsonl, partners.csv and
   documents/ (run once; the output is committed; re-running reproduces it);
-- `recommender.demo.generate` calls `build_assets` / `build_partners` to synthesize larger
+- `demo.generator.generate` calls `build_assets` / `build_partners` to synthesize larger
   catalogs and partner lists with the same distributions.
 """
 
@@ -1505,7 +1505,7 @@ _BATTLE_QUESTIONS = {
            "лицензий и обновлений?"],
 }  # fmt: skip
 
-# --- deal notes (used by recommender.demo) ------------------------------------------------------
+# --- deal notes (used by demo.generator) ------------------------------------------------------
 
 DEAL_NEEDS: dict[str, dict[str, str]] = {
     "en": {
@@ -2350,7 +2350,7 @@ def _pdf(draft: _Draft) -> bytes:
             "Author": VENDOR,
             "Subject": row["type"],
             "CreationDate": None,
-            "Creator": "recommender.demo_content",
+            "Creator": "demo.content",
         }
         with PdfPages(out, metadata=meta) as pdf:
             page_lines: list[tuple[str, float, bool]] = []
@@ -2513,7 +2513,7 @@ def write_demo(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI: `python -m recommender.demo_content [--out DIR] [--faq PATH]`."""
+    """CLI: `python -m demo.content [--out DIR] [--faq PATH]`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEMO_DIR)
     parser.add_argument("--faq", type=Path, default=None, help="source of the Ukrainian FAQ")

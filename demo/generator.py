@@ -86,6 +86,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from demo.content import (
+    COMPETITORS,
+    INDUSTRY_PRODUCTS,
+    PRODUCTS,
+    build_assets,
+    build_partners,
+    deal_note,
+)
 from features.schema import (
     ASSETS,
     DEALS,
@@ -104,14 +112,6 @@ from features.schema import (
     values,
 )
 from features.validation import is_missing, split_list, validate_table
-from recommender.demo_content import (
-    COMPETITORS,
-    INDUSTRY_PRODUCTS,
-    PRODUCTS,
-    build_assets,
-    build_partners,
-    deal_note,
-)
 
 __all__ = [
     "ALT_AFFINITY",

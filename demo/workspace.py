@@ -31,8 +31,8 @@ def build_demo_workspace(
     progress: bool = True,
 ) -> list[str]:
     """Build (or refresh) the demo workspace; returns the lines of a human-readable report."""
+    from demo.generator import GeneratorConfig, generate, write_generated
     from recommender.catalog.ingest import ingest
-    from recommender.demo import GeneratorConfig, generate, write_generated
     from recommender.ranking.build import load_playbook
     from recommender.steering.partners import import_partners, save_partners
     from recommender.storage.events import EventJournal
