@@ -123,6 +123,7 @@ def _train_args(p: argparse.ArgumentParser) -> None:
 def _train(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
+    from demo.oracle import oracle_for
     from features.labels import LabelConfig
     from features.usage import UsageConfig
     from recommender.embedding.embedders import get_embedder
@@ -157,6 +158,7 @@ def _train(args: argparse.Namespace) -> int:
         events_path=args.events,
         embedder=get_embedder(args.embedder),
         report=lambda line: _print(f"  {line}"),
+        oracle=oracle_for(ws),
     )
     version = result.version
     seconds = result.manifest["training"]["seconds"]
@@ -194,6 +196,7 @@ def _evaluate_args(p: argparse.ArgumentParser) -> None:
     "evaluate", "evaluate a model and the baselines on its held-out window (k = 10)", _evaluate_args
 )
 def _evaluate(args: argparse.Namespace) -> int:
+    from demo.oracle import oracle_for
     from recommender.embedding.embedders import get_embedder
     from recommender.learning.training import evaluate_version
 
@@ -204,6 +207,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         events_path=args.events,
         embedder=get_embedder(args.embedder),
         progress=not (args.no_progress or args.json),
+        oracle=oracle_for(ws),
     )
     metrics = result.to_json()
     if args.json:

@@ -35,11 +35,9 @@ Protocol (the same for every model, k = 10 by default):
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import numpy as np
 import pandas as pd
@@ -59,59 +57,17 @@ METRIC_NAMES = ("ndcg@{k}", "recall@{k}", "map@{k}", "mrr", "coverage@{k}")
 # ---- the oracle ---------------------------------------------------------------------------------
 
 
-@dataclass
-class Oracle:
-    """The generator's true utility for (deal at a stage, asset), when the data came from it."""
-
-    config: Any  # demo.generator.GeneratorConfig
-    assets: pd.DataFrame
-    partners: pd.DataFrame
-    deals: pd.DataFrame
-
-    @classmethod
-    def from_workspace(cls, workspace: Any) -> Oracle | None:
-        folder = Path(workspace.generated_dir)
-        truth = folder / "ground_truth.json"
-        needed = [folder / f"{n}.parquet" for n in ("assets", "partners", "deals")]
-        if not truth.exists() or not all(p.exists() for p in needed):
-            return None
-        try:
-            from demo.generator import GeneratorConfig
-        except ImportError:  # pragma: no cover - the generator is part of the package
-            return None
-        raw = json.loads(truth.read_text(encoding="utf-8"))["config"]
-        names = set(GeneratorConfig.__dataclass_fields__)
-        config = GeneratorConfig(**{k: v for k, v in raw.items() if k in names})
-        return cls(
-            config=config,
-            assets=pd.read_parquet(needed[0]),
-            partners=pd.read_parquet(needed[1]),
-            deals=pd.read_parquet(needed[2]),
-        )
+class Oracle(Protocol):
+    """The true utility of (deal at a stage, asset), which only a simulator knows: the demo
+    generator's (`demo.oracle_for`) or another's. Evaluation ranks by it as the `oracle`
+    model and scores every model against it (`truth_ndcg`)."""
 
     def utility(
         self, deal_ids: Sequence[Any], stages: Sequence[str], table: AssetTable
     ) -> np.ndarray:
-        """(n, len(table)) true utility of each (deal at stage) for every catalog asset;
-        -inf for assets or deals the generator did not make."""
-        from demo.generator import true_utility
-
-        n = len(deal_ids)
-        out = np.full((n, len(table)), -np.inf)
-        deals = self.deals.set_index(self.deals["deal_id"].astype(str), drop=False)
-        known = np.array([str(d) in deals.index for d in deal_ids], dtype=bool)
-        if not known.any():
-            return out
-        rows = deals.loc[[str(d) for d, k in zip(deal_ids, known, strict=True) if k]].copy()
-        rows["stage"] = [s for s, k in zip(stages, known, strict=True) if k]
-        rows = rows.reset_index(drop=True)
-        u = true_utility(rows, self.assets, self.partners, self.config)
-        cols = table_positions(table, self.assets["asset_id"].astype(str))
-        ok = cols >= 0
-        block = np.full((len(rows), len(table)), -np.inf)
-        block[:, cols[ok]] = u[:, ok]
-        out[known] = block
-        return out
+        """(n, len(table)) utility of each (deal at stage) for every catalog asset; -inf for
+        assets or deals the oracle does not know."""
+        ...
 
 
 # ---- queries ------------------------------------------------------------------------------------

@@ -57,6 +57,7 @@ from features.usage import (
     table_positions,
     to_micros,
 )
+from recommender.learning.evaluation import Oracle
 from recommender.ranking.learned import GradientBoostedRanker, LearnedScorer
 from recommender.workspace import Workspace
 
@@ -132,9 +133,7 @@ class LearningData:
     deals: pd.DataFrame
     source: str
     workspace: Workspace | None = None
-    oracle: Any = (
-        None  # recommender.learning.evaluation.Oracle when the data came from the generator
-    )
+    oracle: Oracle | None = None  # the true utility, when a simulator made the data
 
     @property
     def static_ok(self) -> np.ndarray:
@@ -150,9 +149,10 @@ def load_learning_data(
     events_path: Path | None = None,
     embedder_id: str | None = None,
     dim: int | None = None,
+    oracle: Oracle | None = None,
 ) -> LearningData:
     """Events from the journal (or a parquet file / export folder), with catalog, playbook,
-    partners, deals and, for generated data, the oracle."""
+    partners, deals and, for generated data, the `oracle` given."""
     from recommender.catalog.catalog import load_catalog
     from recommender.ranking.build import load_playbook
     from recommender.steering.partners import load_partner_frame
@@ -183,9 +183,6 @@ def load_learning_data(
         if workspace.deals_path.exists()
         else pd.DataFrame(columns=["deal_id", "partner_id", "stage"])
     )
-    from recommender.learning.evaluation import Oracle
-
-    oracle = Oracle.from_workspace(workspace)
     return LearningData(
         events=events,
         catalog=catalog,
@@ -931,8 +928,12 @@ def train(
     save: bool = True,
     report: Callable[[str], None] | None = None,
     data: LearningData | None = None,
+    oracle: Oracle | None = None,
 ) -> TrainResult:
-    """Train, evaluate and (with `save`) register a new model version; see the module doc."""
+    """Train, evaluate and (with `save`) register a new model version; see the module doc.
+
+    With an `oracle` (generated data), the evaluation also ranks by the true utility and
+    scores every model against it."""
     from recommender.embedding.embedders import DEFAULT_EMBEDDER, get_embedder
     from recommender.learning.evaluation import (
         calibrate,
@@ -948,7 +949,11 @@ def train(
     with stages.stage("load"):
         if data is None:
             data = load_learning_data(
-                workspace, events_path=events_path, embedder_id=embedder.id, dim=embedder.dim
+                workspace,
+                events_path=events_path,
+                embedder_id=embedder.id,
+                dim=embedder.dim,
+                oracle=oracle,
             )
     split = Split.of(data.events["ts"], config.test_fraction, config.validation_fraction)
     with stages.stage("usage index"):
@@ -1102,9 +1107,11 @@ def evaluate_version(
     embedder: Any = None,
     events_path: Path | None = None,
     progress: bool = False,
+    oracle: Oracle | None = None,
 ) -> Any:
     """Re-run the evaluation of a stored model version (default: the promoted one, else the
-    newest) on its held-out window, with the settings recorded in its manifest."""
+    newest) on its held-out window, with the settings recorded in its manifest (and against
+    the `oracle`, when one is given)."""
     from features.labels import LabelConfig
     from recommender.embedding.embedders import DEFAULT_EMBEDDER, get_embedder
     from recommender.learning.evaluation import evaluate, prepare_queries
@@ -1138,7 +1145,11 @@ def evaluate_version(
     ):
         events_path = Path(source)  # trained on a parquet export: evaluate on the same
     data = load_learning_data(
-        workspace, events_path=events_path, embedder_id=embedder.id, dim=embedder.dim
+        workspace,
+        events_path=events_path,
+        embedder_id=embedder.id,
+        dim=embedder.dim,
+        oracle=oracle,
     )
     split = Split.from_dict(manifest["data_window"])
     settings = manifest.get("evaluation", {})

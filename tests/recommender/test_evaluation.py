@@ -16,7 +16,6 @@ from features.usage import UsageIndex
 from recommender.learning.evaluation import (
     MODEL_ORDER,
     EvaluationResult,
-    Oracle,
     _metrics,
     calibration_bins,
     evaluate,
@@ -252,25 +251,6 @@ def test_calibration_bins_follow_the_observed_rate():
     bins = calibration_bins(p, rng.random(20_000) < p)
     assert len(bins["predicted"]) == 10
     np.testing.assert_allclose(bins["predicted"], bins["observed"], atol=0.03)
-
-
-def test_the_oracle_is_the_generators_truth_at_the_querys_stage(tmp_path):
-    from demo.generator import GeneratorConfig, generate, true_utility, write_generated
-
-    data = generate(GeneratorConfig(seed=3, n_assets=30, n_partners=10, n_deals=40, n_events=3000))
-    write_generated(data, tmp_path / "generated")
-    oracle = Oracle.from_workspace(SimpleNamespace(generated_dir=tmp_path / "generated"))
-    assert oracle is not None and oracle.config.seed == 3
-    table = AssetTable.from_frame(data.assets.iloc[::-1].reset_index(drop=True))  # another order
-    deal = data.deals.iloc[[5]].assign(stage="closing")
-    u = oracle.utility([deal["deal_id"].iloc[0]], ["closing"], table)[0]
-    truth = true_utility(deal.reset_index(drop=True), data.assets, data.partners, data.config)[0]
-    np.testing.assert_allclose(u, truth[::-1])
-    assert np.all(np.isinf(oracle.utility(["no-such-deal"], ["closing"], table)))
-
-
-def test_no_workspace_generator_output_means_no_oracle(tmp_path):
-    assert Oracle.from_workspace(SimpleNamespace(generated_dir=tmp_path)) is None
 
 
 def test_an_empty_window_is_reported(world):
