@@ -266,7 +266,7 @@ class ServerProcess:
         self.workspace, self.models = workspace, models
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        code = "import sys; from recommender.cli import main; sys.exit(main())"
+        code = "import sys; from cli import main; sys.exit(main())"
         cmd = [sys.executable, "-c", code, "--workspace", str(workspace)]
         if models is not None:
             cmd += ["--models", str(models)]

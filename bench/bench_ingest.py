@@ -209,7 +209,7 @@ def demo_reingest(embedder_name: str) -> dict[str, Any]:
         first = _ingest_step(ws, [source], embedder, replace=True)
         again = _ingest_step(ws, [source], embedder, replace=True)
         started = time.perf_counter()
-        code = "import sys; from recommender.cli import main; sys.exit(main())"
+        code = "import sys; from cli import main; sys.exit(main())"
         subprocess.run(
             [sys.executable, "-c", code, "--workspace", str(ws.root), "ingest", str(source)],
             check=True,

@@ -231,9 +231,8 @@ def _lsi_similarities(docs: Sequence[str], background: Sequence[str]) -> np.ndar
 
 # --- the learning evaluation ----------------------------------------------------------------
 def _cli(args: list[str], env: dict[str, str], timeout: float) -> str:
-    # Not `-m recommender.cli`: run as __main__, its command registry is not the one that
-    # recommender.cli_learning registers train/evaluate in.
-    code = "import sys; from recommender.cli import main; sys.exit(main())"
+    # The `recommender` command, as its script runs it.
+    code = "import sys; from cli import main; sys.exit(main())"
     cmd = [sys.executable, "-c", code, *args]
     started = time.perf_counter()
     out = subprocess.run(

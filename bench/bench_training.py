@@ -76,12 +76,11 @@ def prepare(root: Path, n_events: int, cache: Path, seed: int = 7) -> dict[str, 
 def timed_train(root: Path, cache: Path) -> dict[str, Any]:
     """`recommender train` in a child process: wall seconds, peak RSS, the manifest's stages."""
     env = dict(os.environ, RECO_EMBED_CACHE=str(cache))
-    # Through recommender.cli.main (as the `recommender` script does): `python -m
-    # recommender.cli` would run the module as __main__, apart from the registered commands.
+    # The `recommender` command, as its script runs it.
     cmd = [
         sys.executable,
         "-c",
-        "import sys; from recommender.cli import main; sys.exit(main(sys.argv[1:]))",
+        "import sys; from cli import main; sys.exit(main(sys.argv[1:]))",
         "--workspace",
         str(root),
         "train",

@@ -198,7 +198,7 @@ def ensure_demo_workspace() -> None:
         [
             sys.executable,
             "-c",
-            "import sys; from recommender.cli import main; sys.exit(main())",
+            "import sys; from cli import main; sys.exit(main())",
             "demo",
             "--no-events",
         ],

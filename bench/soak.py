@@ -55,7 +55,7 @@ from bench.common import copy_workspace, percentiles, print_table, write_result
 from recommender.workspace import DEMO_SOURCE, PROJECT_ROOT, Workspace
 
 SHARED_EMBED_CACHE = PROJECT_ROOT / ".cache" / "test-embeddings.sqlite"
-CLI = "import sys; from recommender.cli import main; sys.exit(main())"
+CLI = "import sys; from cli import main; sys.exit(main())"
 INDUSTRIES = ["manufacturing", "retail", "banking", "logistics", "energy", "telecom", None]
 EVENT_TYPES = ("open", "download", "share", "feedback")
 

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cli import main
 from features.pairs import MODEL_FEATURES
-from recommender.cli import main
 from recommender.storage.registry import Registry
 from recommender.workspace import PROJECT_ROOT, Workspace
 

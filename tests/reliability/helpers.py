@@ -27,7 +27,7 @@ import httpx
 from recommender.workspace import PROJECT_ROOT, Workspace
 from tests.service.helpers import free_port
 
-CLI = "import sys; from recommender.cli import main; sys.exit(main())"
+CLI = "import sys; from cli import main; sys.exit(main())"
 
 
 @dataclass

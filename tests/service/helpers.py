@@ -176,9 +176,9 @@ def start_server(
         **(env or {}),
     }
     cmd = [
-        # The installed `recommender` command, as a user runs it (`python -m recommender.cli`
+        # The installed `recommender` command, as a user runs it (`python -m cli`
         # would run cli.py as __main__, a second module that other modules do not register in).
-        sys.executable, "-c", "import sys; from recommender.cli import main; sys.exit(main())",
+        sys.executable, "-c", "import sys; from cli import main; sys.exit(main())",
         "--workspace", str(ws.root), "--models", str(ws.models_dir),
         "serve", "--port", str(port), "--workers", str(workers), "--log-level", "warning",
     ]  # fmt: skip

@@ -77,7 +77,7 @@ def test_cli_creates_lists_and_revokes_keys(tmp_path) -> None:
     ws = tmp_path / "ws"
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        code = "import sys; from recommender.cli import main; sys.exit(main())"
+        code = "import sys; from cli import main; sys.exit(main())"
         return subprocess.run(
             [sys.executable, "-c", code, "--workspace", str(ws), *args],
             cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,

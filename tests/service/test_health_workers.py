@@ -136,7 +136,7 @@ def test_two_worker_server_promotes_on_every_worker(template: Template, tmp_path
 
 
 def test_serve_refuses_a_workspace_without_a_catalog(tmp_path) -> None:
-    code = "import sys; from recommender.cli import main; sys.exit(main())"
+    code = "import sys; from cli import main; sys.exit(main())"
     result = subprocess.run(
         [sys.executable, "-c", code, "--workspace", str(tmp_path / "empty"), "serve"],
         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,

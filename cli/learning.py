@@ -5,7 +5,7 @@
     recommender models list [--json] | promote VERSION | rollback
     recommender events import FILE | export DIR [--start DATE] [--end DATE]
 
-Imported by `recommender.cli.build_parser`, which registers every `@command` here.
+Imported by `cli.main`, which registers every `@command` here.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from recommender.cli import _print, command, workspace_of
+from cli.common import command, say, workspace_of
 
 # OpenMP threads that spin while waiting slow LightGBM down badly on a busy 2-core machine;
 # set before any library loads the runtime (see recommender.ranking.learned).
@@ -53,14 +53,14 @@ def _fmt(value: Any, pct: bool = False) -> str:
 def print_metrics_table(metrics: dict[str, Any]) -> None:
     k = metrics["k"]
     names = [f"ndcg@{k}", f"recall@{k}", f"map@{k}", "mrr", f"coverage@{k}"]
-    _print(f"{'model':<20}" + "".join(f"{n:>13}" for n in names))
+    say(f"{'model':<20}" + "".join(f"{n:>13}" for n in names))
     for model, values in metrics["models"].items():
-        _print(f"{model:<20}" + "".join(f"{_fmt(values.get(n)):>13}" for n in names))
+        say(f"{model:<20}" + "".join(f"{_fmt(values.get(n)):>13}" for n in names))
 
 
 def print_summary(summary: dict[str, Any], slices: dict[str, Any], k: int) -> None:
     key = f"ndcg@{k}"
-    _print(
+    say(
         f"learned NDCG@{k} {_fmt(summary.get('learned_ndcg'))}: "
         f"{_fmt(summary.get('lift_over_best'), pct=True)} over the best baseline "
         f"({summary.get('best_baseline')}, {_fmt(summary.get('best_baseline_ndcg'))}); "
@@ -69,7 +69,7 @@ def print_summary(summary: dict[str, Any], slices: dict[str, Any], k: int) -> No
     )
     cold = slices.get("cold_start_assets", {})
     if "learned" in cold and "playbook" in cold:
-        _print(
+        say(
             f"cold-start assets: learned {cold['learned'][key]:.4f} vs playbook "
             f"{cold['playbook'][key]:.4f} NDCG@{k}"
         )
@@ -157,22 +157,22 @@ def _train(args: argparse.Namespace) -> int:
         config=config,
         events_path=args.events,
         embedder=get_embedder(args.embedder),
-        report=lambda line: _print(f"  {line}"),
+        report=lambda line: say(f"  {line}"),
         oracle=oracle_for(ws),
     )
     version = result.version
     seconds = result.manifest["training"]["seconds"]
-    _print(f"trained {version.name} in {seconds:.1f} s -> {version.path}")
+    say(f"trained {version.name} in {seconds:.1f} s -> {version.path}")
     print_metrics_table(result.metrics)
     print_summary(
         result.manifest["evaluation"]["summary"], result.metrics["slices"], result.metrics["k"]
     )
-    _print(f"model card: {version.card_path}")
+    say(f"model card: {version.card_path}")
     if args.promote:
         Registry.of(ws).promote(version.name)
-        _print(f"promoted {version.name}")
+        say(f"promoted {version.name}")
     else:
-        _print(f"promote it with: recommender models promote {version.name}")
+        say(f"promote it with: recommender models promote {version.name}")
     return 0
 
 
@@ -211,9 +211,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     )
     metrics = result.to_json()
     if args.json:
-        _print(json.dumps(metrics, indent=2))
+        say(json.dumps(metrics, indent=2))
         return 0
-    _print(
+    say(
         f"model {result.details['version']}: {result.details['queries']} queries in "
         f"{result.details['window']['start']} .. {result.details['window']['end']}"
     )
@@ -240,11 +240,11 @@ def _models(args: argparse.Namespace) -> int:
     registry = Registry.of(ws)
     if args.action == "promote":
         version = registry.promote(args.version)
-        _print(f"promoted {version.name}; a service picks it up on its next reload")
+        say(f"promoted {version.name}; a service picks it up on its next reload")
         return 0
     if args.action == "rollback":
         previous = registry.rollback()
-        _print(
+        say(
             f"rolled back; now serving {previous}"
             if previous
             else "rolled back; no model is promoted (content scorer)"
@@ -267,17 +267,15 @@ def _models(args: argparse.Namespace) -> int:
             }
         )
     if args.json:
-        _print(json.dumps({"promoted": promoted, "versions": rows}, indent=2))
+        say(json.dumps({"promoted": promoted, "versions": rows}, indent=2))
         return 0
     if not rows:
-        _print(f"no model versions in {registry.root}; run `recommender train`")
+        say(f"no model versions in {registry.root}; run `recommender train`")
         return 0
-    _print(
-        f"  {'version':<28} {'created':<26} {'events':>9} {'ndcg@10':>8} {'vs best baseline':>17}"
-    )
+    say(f"  {'version':<28} {'created':<26} {'events':>9} {'ndcg@10':>8} {'vs best baseline':>17}")
     for r in rows:
         mark = "*" if r["promoted"] else " "
-        _print(
+        say(
             f"{mark} {r['version']:<28} {r['created_at'] or '-':<26} {r['events'] or 0:>9} "
             f"{_fmt(r['ndcg@10']):>8} {_fmt(r['lift_over_best'], pct=True):>17}"
         )
@@ -315,7 +313,7 @@ def _events(args: argparse.Namespace) -> int:
                 progress=not args.no_progress,
             )
             total = journal.count()
-        _print(
+        say(
             f"imported {report.accepted} events from {args.file}; {report.duplicates} duplicates "
             f"skipped; {total} events in {ws.events_path}"
         )
@@ -326,7 +324,7 @@ def _events(args: argparse.Namespace) -> int:
         )
     with EventJournal(ws.events_path) as journal:
         files = export_parquet(journal, args.dir, start=args.start, end=args.end)
-    _print(f"exported {len(files)} daily partition(s) to {args.dir}")
+    say(f"exported {len(files)} daily partition(s) to {args.dir}")
     return 0
 
 

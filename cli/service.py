@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from typing import Any
 
-from recommender.cli import _print, command, workspace_of
+from cli.common import command, say, workspace_of
 
 
 # --- serve ------------------------------------------------------------------------------------
@@ -64,31 +64,31 @@ def _serve(args: argparse.Namespace) -> int:
             )
         from demo.workspace import build_demo_workspace
 
-        _print(f"no catalog in {ws.catalog_dir} yet: building the demo workspace first")
+        say(f"no catalog in {ws.catalog_dir} yet: building the demo workspace first")
         for line in build_demo_workspace(ws):
-            _print(line)
+            say(line)
 
     shown_before = demo_keys_path(ws).exists()
     keys = {} if args.no_demo_keys else ensure_demo_keys(ws)
     base = f"http://{args.host}:{args.port}"
-    _print(f"serving workspace {ws.root} (models: {ws.models_dir})")
-    _print(f"API: {base}   docs: {base}/docs   metrics: {base}/metrics")
+    say(f"serving workspace {ws.root} (models: {ws.models_dir})")
+    say(f"API: {base}   docs: {base}/docs   metrics: {base}/metrics")
     if keys and shown_before:
         # Printed once, when they were made: stdout is often a log (journald, docker logs).
-        _print(f"demo API keys: in {demo_keys_path(ws)} (readable by its owner only)")
+        say(f"demo API keys: in {demo_keys_path(ws)} (readable by its owner only)")
     elif keys:
-        _print(f"demo API keys (also in {demo_keys_path(ws)}):")
+        say(f"demo API keys (also in {demo_keys_path(ws)}):")
         for scope in ("portal", "manager", "admin"):
             if scope in keys:
-                _print(f"  {scope:<8} {keys[scope]}")
+                say(f"  {scope:<8} {keys[scope]}")
         portal = keys.get("portal", "...")
-        _print(
+        say(
             f"try: curl -s -X POST {base}/v1/recommendations -H 'X-API-Key: {portal}' "
             "-H 'Content-Type: application/json' "
             '-d \'{"partner_id": "P0001", "context": {"stage": "negotiation"}, "n": 3}\''
         )
     else:
-        _print("no demo keys to show: create one with `recommender keys create --scope portal`")
+        say("no demo keys to show: create one with `recommender keys create --scope portal`")
 
     env = os.environ
     env["RECO_WORKSPACE"] = str(ws.root)
@@ -147,8 +147,8 @@ def _keys(args: argparse.Namespace) -> int:
     actor = f"cli:{os.environ.get('USER', 'unknown')}"
     if args.keys_command == "create":
         key = create_key(ws, args.scope, args.name, actor=actor)
-        _print(key)
-        _print(
+        say(key)
+        say(
             f"# key id {key_id_of(key)}, scope {args.scope}, name {args.name!r}: "
             "store it now, it is not shown again"
         )
@@ -156,13 +156,13 @@ def _keys(args: argparse.Namespace) -> int:
     if args.keys_command == "list":
         keys = list_keys(ws, include_revoked=not args.active)
         if not keys:
-            _print("no keys")
+            say("no keys")
             return 0
-        _print(f"{'key id':<14}{'scope':<9}{'created':<27}{'revoked':<27}name")
+        say(f"{'key id':<14}{'scope':<9}{'created':<27}{'revoked':<27}name")
         for k in keys:
-            _print(f"{k.key_id:<14}{k.scope:<9}{k.created_at:<27}{k.revoked_at or '-':<27}{k.name}")
+            say(f"{k.key_id:<14}{k.scope:<9}{k.created_at:<27}{k.revoked_at or '-':<27}{k.name}")
         return 0
     if not revoke(ws, args.key_id, actor=actor):
         raise LookupError(f"no active key with id {args.key_id!r}; see `recommender keys list`")
-    _print(f"revoked key {args.key_id}")
+    say(f"revoked key {args.key_id}")
     return 0

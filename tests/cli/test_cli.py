@@ -15,7 +15,7 @@ from recommender.workspace import Workspace
 def run(ws: Workspace, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "RECO_EMBED_CACHE": str(ws.cache_path)}
     return subprocess.run(
-        [sys.executable, "-m", "recommender.cli", "--workspace", str(ws.root), *args],
+        [sys.executable, "-m", "cli", "--workspace", str(ws.root), *args],
         capture_output=True,
         text=True,
         env=env,

@@ -1,52 +1,15 @@
-"""The `recommender` command.
-
-Every subcommand takes `--workspace` (default: the project's data/ folder, or $RECO_WORKSPACE)
-and reports problems as one clear message and exit status 2, never a traceback.
-"""
+"""Subcommands for the catalog and what it recommends: `demo`, `ingest`, `recommend`."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import sys
-import time
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from cli.common import command, say, workspace_of
 from features.schema import BuyerRole, Language, Stage, values
-from features.validation import SchemaError
-
-Handler = Callable[[argparse.Namespace], int]
-_COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Handler, str]] = {}
-
-
-def command(
-    name: str, help: str, arguments: Callable[[argparse.ArgumentParser], None] | None = None
-) -> Callable[[Handler], Handler]:
-    """Register the decorated handler as subcommand `name`; `arguments` adds its options."""
-
-    def register(handler: Handler) -> Handler:
-        _COMMANDS[name] = (arguments or (lambda _p: None), handler, help)
-        return handler
-
-    return register
-
-
-def workspace_of(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from recommender.workspace import DEFAULT_ROOT, Workspace
-
-    root = args.workspace or os.environ.get("RECO_WORKSPACE") or DEFAULT_ROOT
-    return Workspace.at(
-        root,
-        getattr(args, "models", None) or os.environ.get("RECO_MODELS"),
-        embed_cache=os.environ.get("RECO_EMBED_CACHE") or None,
-    )
-
-
-def _print(msg: str = "") -> None:
-    print(msg, flush=True)
 
 
 # --- demo -------------------------------------------------------------------------------------
@@ -82,7 +45,7 @@ def _demo(args: argparse.Namespace) -> int:
         out=args.out,
     )
     for line in report:
-        _print(line)
+        say(line)
     return 0
 
 
@@ -102,7 +65,7 @@ def _ingest(args: argparse.Namespace) -> int:
 
     ws = workspace_of(args).ensure()
     report = ingest(ws, args.paths, embedder=get_embedder(args.embedder), replace=args.replace)
-    _print(
+    say(
         f"ingested {report.assets} assets ({report.chunks} chunks; {report.embedded} embedded, "
         f"{report.cached} from cache) in {report.seconds:.1f} s into {ws.catalog_dir}"
     )
@@ -150,7 +113,7 @@ def _recommend(args: argparse.Namespace) -> int:
             "model_version": result.model_version,
             "items": [item.to_dict(reasons_as_text=True) for item in result.items],
         }
-        _print(json.dumps(payload, ensure_ascii=False, indent=2))
+        say(json.dumps(payload, ensure_ascii=False, indent=2))
         return 0
     print_recommendation(result)
     return 0
@@ -159,67 +122,19 @@ def _recommend(args: argparse.Namespace) -> int:
 def print_recommendation(result: Any) -> None:
     p = result.partner
     ctx = result.context
-    _print(
+    say(
         f"Partner {p.partner_id} {p.name or ''} ({p.tier}, {p.maturity}; languages "
         f"{', '.join(p.languages) or '-'}), stage {ctx.stage}"
         + (f", industry {ctx.industry}" if ctx.industry else "")
         + (f", notes: {ctx.notes!r}" if ctx.notes else "")
     )
-    _print(
+    say(
         f"model {result.model_version}, {result.candidates} candidates, request {result.request_id}"
     )
     for rank, item in enumerate(result.items, 1):
-        _print(
+        say(
             f"{rank:>2}. [{item.score:.3f}] {item.title}  "
             f"({item.type}, {item.language}, {item.asset_id})"
         )
         for reason in item.reasons:
-            _print(f"      - {reason.text}")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    # Commands defined in other modules register themselves on import.
-    for module in ("recommender.cli_learning", "recommender.cli_service"):
-        try:
-            __import__(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-    parser = argparse.ArgumentParser(prog="recommender", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--workspace", type=Path, default=None, help="workspace folder (default: data/)"
-    )
-    parser.add_argument(
-        "--models", type=Path, default=None, help="model registry folder (default: models/)"
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    for name, (build, _handler, help_text) in _COMMANDS.items():
-        sp = sub.add_parser(name, help=help_text, description=help_text)
-        build(sp)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    _, handler, _ = _COMMANDS[args.command]
-    started = time.perf_counter()
-    try:
-        return handler(args)
-    except SchemaError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except (FileNotFoundError, ValueError, LookupError, RuntimeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"interrupted after {time.perf_counter() - started:.1f} s", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":
-    # Run through the importable module, so that commands registered by other modules
-    # (which import `recommender.cli`, not `__main__`) are found.
-    from recommender.cli import main as _main
-
-    sys.exit(_main())
+            say(f"      - {reason.text}")
