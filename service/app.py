@@ -31,7 +31,8 @@ from service.routes import (
     partners,
     recommendations,
 )
-from service.state import ServiceState, freeze_heap
+from service.runtime.process import freeze_heap
+from service.state import ServiceState
 
 log = logging.getLogger("service")
 

@@ -53,7 +53,8 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=32)
     freeze_gc: bool = Field(
         default=True,
-        description="exempt the loaded snapshot from cyclic GC passes (see state.freeze_heap)",
+        description="exempt the loaded snapshot from cyclic GC passes "
+        "(see service.runtime.process.freeze_heap)",
     )
     embedding_threads: int = Field(
         default=2,

@@ -25,7 +25,6 @@ within about a second, and no request waits for a rebuild.
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import logging
 import os
@@ -52,6 +51,7 @@ from service.config import Settings
 from service.impressions import ImpressionWriter
 from service.metrics import ServiceMetrics
 from service.ratelimit import RateLimiter
+from service.runtime.process import freeze_heap, limit_compute_threads
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -66,55 +66,6 @@ def _model_errors() -> tuple[type[Exception], ...]:
     except ImportError:  # the learning part is optional
         return ()
     return (ModelRegistryError,)
-
-
-def limit_compute_threads(threads: int) -> None:
-    """Cap this worker's BLAS and OpenMP pools (numpy, faiss, LightGBM) at `threads`.
-
-    A request's matrices are small (hundreds of candidates), so their pools do not speed it
-    up; but with two workers on two cores, each worker's idle pool threads spin for the CPU
-    the other worker's requests need (measured: 2 workers served fewer requests/s than 1)."""
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=threads)
-    try:
-        import faiss
-
-        faiss.omp_set_num_threads(threads)
-    except (ImportError, AttributeError):  # pragma: no cover - faiss is a dependency
-        pass
-
-
-def freeze_heap(*, full: bool = True) -> None:
-    """Collect garbage once, then exempt everything alive (modules, the embedder, the snapshot)
-    from later cyclic-GC passes.
-
-    A worker holds ~10^5-10^6 objects for its whole life, and every full collection walks them
-    all: under load that was a 80-150 ms pause every 20-30 s per worker (the impressions
-    waiting in the writer's queue survive young collections, and enough survivors start a
-    full one), long enough to show in the p99. Frozen, they are skipped (gc.freeze, the
-    standard remedy for long-lived server heaps).
-
-    `full` (at start): what was frozen before is unfrozen first and the whole heap walked,
-    ~100 ms. After a snapshot swap, `full=False` walks only what is not frozen yet (under a
-    millisecond): a snapshot swapped out is freed by reference counting, as it holds no
-    reference cycle; should frozen objects pile up anyway (cycles that only a full pass can
-    free), a full pass runs once they are a quarter more than after the last one.
-    """
-    global _frozen_after_full
-    if not full:
-        gc.collect()
-        gc.freeze()
-        if gc.get_freeze_count() <= _FULL_PASS_GROWTH * _frozen_after_full:
-            return
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
-    _frozen_after_full = gc.get_freeze_count()
-
-
-_FULL_PASS_GROWTH = 1.25
-_frozen_after_full = 0
 
 
 def make_embedder(settings: Settings) -> Embedder:

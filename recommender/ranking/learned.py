@@ -29,7 +29,6 @@ model file cannot run code when it is loaded.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,10 +45,8 @@ MODEL_FORMAT = "enablement-recommender/learned-scorer@1"
 
 
 def _lightgbm() -> Any:
-    # OpenMP threads that spin while they wait burn the other core of a busy 2-core machine
-    # (training ran 5-10x slower next to another process); passive waiting costs nothing when
-    # the machine is idle. Read once, when LightGBM's OpenMP runtime loads.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # (OpenMP's passive wait policy, which LightGBM's training needs on a busy machine, is set
+    # when the `recommender` package is imported.)
     try:
         import lightgbm
     except ImportError as exc:  # pragma: no cover - depends on the install

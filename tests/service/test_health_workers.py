@@ -215,7 +215,7 @@ def test_a_worker_caps_its_blas_and_openmp_pools():
     import numpy as np
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    from service.state import limit_compute_threads
+    from service.runtime.process import limit_compute_threads
 
     np.ones((64, 64)) @ np.ones((64, 64))  # make sure numpy's BLAS is loaded
     before = {p["filepath"]: p["num_threads"] for p in threadpool_info()}
@@ -260,7 +260,7 @@ def test_freezing_after_a_swap_walks_only_new_objects_until_frozen_ones_pile_up(
     import gc
     import weakref
 
-    from service.state import freeze_heap
+    from service.runtime.process import freeze_heap
 
     class Node:
         pass

@@ -11,8 +11,8 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.server import ServerState
 
-from service import http_protocol
-from service.http_protocol import NoDelayH11Protocol
+from service.runtime import http_protocol
+from service.runtime.http_protocol import NoDelayH11Protocol
 
 
 async def _app(scope, receive, send):  # pragma: no cover - never called: no request is sent
@@ -73,7 +73,7 @@ def test_uvicorn_alone_leaves_nagle_on_for_such_a_socket():
 
 
 def test_our_protocol_turns_nagle_off():
-    http = "service.http_protocol:NoDelayH11Protocol"
+    http = "service.runtime.http_protocol:NoDelayH11Protocol"
     config = Config(app=_app, http=http)
     config.load()
     assert config.http_protocol_class is NoDelayH11Protocol

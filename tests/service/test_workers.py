@@ -18,13 +18,13 @@ import httpx
 import pytest
 
 from recommender.workspace import PROJECT_ROOT
-from service.workers import reuse_port_supported
+from service.runtime.workers import reuse_port_supported
 
 pytestmark = pytest.mark.skipif(not reuse_port_supported(), reason="no SO_REUSEPORT here")
 
 SERVE = """
 import sys
-from service.workers import serve_workers
+from service.runtime.workers import serve_workers
 config = {"app": "tests.service.pid_app:app", "lifespan": "off", "log_level": "warning"}
 sys.exit(serve_workers(config, host="127.0.0.1", port=int(sys.argv[1]), workers=2))
 """

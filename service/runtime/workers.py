@@ -26,7 +26,7 @@ import threading
 import time
 from typing import Any
 
-log = logging.getLogger("service.workers")
+log = logging.getLogger("service.runtime.workers")
 
 __all__ = ["reuse_port_supported", "serve_workers"]
 

@@ -59,7 +59,7 @@ if HAS_HTTPTOOLS:
 
 
 PROTOCOL = (
-    "service.http_protocol:NoDelayHttpToolsProtocol"
+    "service.runtime.http_protocol:NoDelayHttpToolsProtocol"
     if HAS_HTTPTOOLS
-    else "service.http_protocol:NoDelayH11Protocol"
+    else "service.runtime.http_protocol:NoDelayH11Protocol"
 )
