@@ -30,7 +30,8 @@ from features.pairs import STAGES
 from recommender.catalog.catalog import Catalog
 from recommender.embedding.embedders import get_embedder
 from recommender.embedding.index import VectorIndex
-from recommender.ranking.pipeline import Recommender, Snapshot
+from recommender.ranking.recommender import Recommender
+from recommender.ranking.snapshot import Snapshot
 from recommender.steering.playbook import Playbook
 from recommender.types import DealContext, PartnerProfile
 from recommender.workspace import DEMO_SOURCE, Workspace

@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     from features.pairs import PairBatch, pair_features
     from recommender.embedding.embedders import get_embedder
     from recommender.ranking.build import build_snapshot
-    from recommender.ranking.pipeline import Recommender
+    from recommender.ranking.recommender import Recommender
     from recommender.types import DealContext
 
     ensure_demo_index(ws, get_embedder("e5"))

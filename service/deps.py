@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from recommender.ranking.pipeline import Snapshot
+from recommender.ranking.snapshot import Snapshot
 from recommender.storage.keys import KeyInfo, Scope, scope_allows
 from service.config import Settings
 from service.logs import key_id_var

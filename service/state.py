@@ -42,7 +42,8 @@ import anyio
 
 from recommender.embedding.embedders import Embedder, QueryCache, get_embedder
 from recommender.ranking.build import build_snapshot
-from recommender.ranking.pipeline import Recommender, Snapshot
+from recommender.ranking.recommender import Recommender
+from recommender.ranking.snapshot import Snapshot
 from recommender.steering.overrides import OverrideStore
 from recommender.storage.events import SEEN_ASSETS_SQL, EventJournal
 from recommender.storage.keys import KeyInfo, KeyStore, ensure_demo_keys

@@ -46,8 +46,8 @@ from features.labels import LabelConfig, context_keys, context_relevance
 from features.pairs import MATURITIES, STAGES, AssetTable
 from features.usage import _EPOCH_2000_US, _US_PER_DAY, codes_of, table_positions, to_micros
 from recommender.learning.metrics import evaluate_rankings
+from recommender.ranking.content import ContentScorer
 from recommender.ranking.learned import LearnedScorer
-from recommender.ranking.pipeline import ContentScorer
 
 BASELINES = ("popularity", "segment_popularity", "semantic", "playbook")
 MODEL_ORDER = ("learned", *BASELINES, "oracle")

@@ -7,7 +7,8 @@ import shutil
 
 from recommender.catalog.catalog import load_catalog
 from recommender.embedding.embedders import DEFAULT_EMBEDDER, Embedder, QueryCache, get_embedder
-from recommender.ranking.pipeline import Recommender, Snapshot
+from recommender.ranking.recommender import Recommender
+from recommender.ranking.snapshot import Snapshot
 from recommender.steering.overrides import OverrideStore
 from recommender.steering.partners import load_partners
 from recommender.steering.playbook import DEFAULT_PLAYBOOK, Playbook

@@ -38,7 +38,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from features.pairs import feature_matrix
-from recommender.ranking.pipeline import ContentScorer
+from recommender.ranking.content import ContentScorer
 
 OBJECTIVES = ("lambdarank", "regression", "binary")
 MODEL_FORMAT = "enablement-recommender/learned-scorer@1"

@@ -37,7 +37,7 @@ from recommender.workspace import PROJECT_ROOT, Workspace, atomic_write_bytes
 
 if TYPE_CHECKING:
     from recommender.ranking.learned import LearnedScorer
-    from recommender.ranking.pipeline import Snapshot, UsageProvider
+    from recommender.ranking.snapshot import Snapshot, UsageProvider
 
 MODEL_FILE = "model.json"
 MANIFEST_FILE = "manifest.json"

@@ -15,7 +15,10 @@ import numpy as np
 
 from features.pairs import PairBatch, days_since_epoch, pair_features
 from features.schema import Language, Maturity, Stage, Tier, values
-from recommender.ranking.pipeline import ContentScorer, Recommender, Snapshot, eligibility_mask
+from recommender.ranking.candidates import eligibility_mask
+from recommender.ranking.content import ContentScorer
+from recommender.ranking.recommender import Recommender
+from recommender.ranking.snapshot import Snapshot
 from recommender.types import DealContext, Filters, PartnerProfile
 
 DEFAULT_THRESHOLD = 0.6

@@ -38,7 +38,8 @@ from pydantic import ValidationError
 from starlette.datastructures import ImmutableMultiDict
 
 from features.schema import ID_PATTERN, BuyerRole, Language, Maturity, Stage, Tier, values
-from recommender.ranking.pipeline import ContentScorer, Snapshot
+from recommender.ranking.content import ContentScorer
+from recommender.ranking.snapshot import Snapshot
 from recommender.steering.overrides import Action
 from recommender.steering.overrides import Scope as OverrideScope
 from recommender.steering.partners import find_partners

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from features.schema import ID_PATTERN, AssetStatus, AssetType, Language, Stage
 from features.validation import SchemaError
 from recommender.catalog.ingest import delete_assets, upsert_assets
-from recommender.ranking.pipeline import Snapshot
+from recommender.ranking.snapshot import Snapshot
 from service.deps import AdminKeyDep, PortalKeyDep, SnapshotDep, StateDep, actor
 from service.errors import schema_error_details
 from service.schemas.assets import AssetPublic, AssetsPublic, AssetUpsert, asset_public

@@ -12,7 +12,8 @@ import orjson
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
-from recommender.ranking.pipeline import Recommender, Snapshot, UnknownPartnerError
+from recommender.ranking.recommender import Recommender, UnknownPartnerError
+from recommender.ranking.snapshot import Snapshot
 from recommender.storage.events import Impression
 from recommender.storage.keys import KeyInfo
 from recommender.types import DealContext, Filters, Recommendation

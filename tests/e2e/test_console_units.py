@@ -74,7 +74,7 @@ def test_every_label_the_templates_and_routes_use_exists() -> None:
 
 
 def test_every_reason_code_of_the_engine_has_a_label() -> None:
-    source = (CONSOLE_DIR.parents[1] / "recommender" / "ranking" / "pipeline.py").read_text(
+    source = (CONSOLE_DIR.parents[1] / "recommender" / "ranking" / "reasons.py").read_text(
         encoding="utf-8"
     )
     codes = set(re.findall(r'Reason\("([a-z_]+)"', source))

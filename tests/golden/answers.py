@@ -26,7 +26,7 @@ import pandas as pd
 from demo.workspace import build_demo_workspace
 from recommender.embedding.embedders import get_embedder
 from recommender.ranking.build import build_snapshot
-from recommender.ranking.pipeline import Recommender
+from recommender.ranking.recommender import Recommender
 from recommender.storage.registry import Registry
 from recommender.storage.usage import read_journal
 from recommender.types import DealContext, Filters

@@ -11,7 +11,8 @@ import pytest
 
 from features.schema import Depth, rank
 from recommender.ranking.build import build_snapshot
-from recommender.ranking.pipeline import Recommender, UnknownPartnerError, diversify
+from recommender.ranking.diversity import diversify
+from recommender.ranking.recommender import Recommender, UnknownPartnerError
 from recommender.steering.overrides import Override
 from recommender.types import DealContext, Filters, PartnerProfile
 
@@ -280,7 +281,7 @@ def test_items_show_the_catalog_row_of_each_asset(engine, assets):
 
 
 def test_display_columns_turn_missing_values_into_none_and_arrays_into_lists():
-    from recommender.ranking.pipeline import display_columns
+    from recommender.ranking.snapshot import display_columns
 
     frame = pd.DataFrame(
         {
@@ -316,11 +317,11 @@ def test_the_deal_language_feature_follows_the_context_language_as_in_training(e
 
 @pytest.mark.parametrize("n", [1, 2, 5, 300, 301])
 def test_text_rank_threshold_is_numpys_80th_percentile(n):
-    from recommender.ranking.pipeline import _text_rank
+    from recommender.ranking.reasons import text_rank
 
     sims = np.random.default_rng(n).random(n).astype(np.float32)
     threshold = np.quantile(sims, 0.8)
-    top = _text_rank(sims, list(range(n)))
+    top = text_rank(sims, list(range(n)))
     assert top == {i: bool(sims[i] >= threshold) for i in range(n)}
 
 

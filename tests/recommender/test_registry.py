@@ -14,8 +14,9 @@ import pytest
 
 from features.pairs import MODEL_FEATURES, feature_matrix
 from recommender.ranking.build import build_snapshot
+from recommender.ranking.content import ContentScorer
 from recommender.ranking.learned import GradientBoostedRanker, LearnedScorer
-from recommender.ranking.pipeline import ContentScorer, Recommender
+from recommender.ranking.recommender import Recommender
 from recommender.storage.registry import (
     PROMOTED_FILE,
     ModelIntegrityError,

@@ -8,8 +8,8 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from features.pairs import MODEL_FEATURES
+from recommender.ranking.content import ContentScorer
 from recommender.ranking.learned import MODEL_FORMAT, GradientBoostedRanker, LearnedScorer, Platt
-from recommender.ranking.pipeline import ContentScorer
 
 
 @parametrize_with_checks(

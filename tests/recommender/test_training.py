@@ -306,7 +306,7 @@ def test_deal_text_matches_the_pipelines_similarity(ws):
     from recommender.embedding.embedders import get_embedder
     from recommender.learning.training import DealText
     from recommender.ranking.build import build_snapshot
-    from recommender.ranking.pipeline import candidate_similarity
+    from recommender.ranking.candidates import candidate_similarity
 
     emb = get_embedder("e5")
     snap = build_snapshot(ws, embedder=emb, use_model=False)

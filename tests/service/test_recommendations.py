@@ -7,7 +7,7 @@ import json
 import pytest
 
 from features.schema import Stage, values
-from recommender.ranking.pipeline import SEEN_PENALTY
+from recommender.ranking.recommender import SEEN_PENALTY
 from tests.service.helpers import Api, recommendation_body
 
 
@@ -200,7 +200,7 @@ def test_malformed_bodies_are_client_errors_not_500(api: Api, content: bytes) ->
 
 
 def test_an_internal_error_is_a_json_500_without_a_trace(api: Api, monkeypatch) -> None:
-    from recommender.ranking.pipeline import Recommender
+    from recommender.ranking.recommender import Recommender
 
     def boom(*args, **kwargs):
         raise RuntimeError("secret internals")

@@ -1,0 +1,202 @@
+"""The Recommender: one request against the current snapshot.
+
+    candidates -> eligibility -> features -> score -> steer -> diversify -> reasons
+
+Scoring before any usage log exists is the `ContentScorer` (recommender.ranking.content): the
+playbook prior, the deal text's semantic similarity and metadata matches. A learned scorer
+(recommender.ranking.learned) replaces it when a model is promoted; it consumes the same
+`pair_features` columns plus usage features.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from features.pairs import PairBatch, pair_features
+from recommender.ranking.candidates import candidate_similarity, candidates, eligibility_mask
+from recommender.ranking.diversity import diversify
+from recommender.ranking.reasons import explain, text_rank
+from recommender.ranking.snapshot import Snapshot
+from recommender.steering.overrides import Action, applicable
+from recommender.types import (
+    DealContext,
+    Filters,
+    PartnerProfile,
+    Recommendation,
+    RecommendedItem,
+    new_request_id,
+)
+
+SEEN_PENALTY = 0.15
+
+
+class UnknownPartnerError(LookupError):
+    """A partner id that is not stored, with no inline profile to fall back on."""
+
+
+class Recommender:
+    """Runs requests against the current snapshot; `swap` replaces it atomically."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self._snapshot = snapshot
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    def swap(self, snapshot: Snapshot) -> Snapshot:
+        """Install a fully built snapshot; requests in flight finish on the old one."""
+        old, self._snapshot = self._snapshot, snapshot
+        return old
+
+    def resolve_partner(
+        self, partner_id: str | None, stated: dict[str, Any] | None = None
+    ) -> PartnerProfile:
+        snap = self._snapshot
+        stated = {k: v for k, v in (stated or {}).items() if v not in (None, [], ())}
+        if partner_id is not None:
+            stored = snap.partners.get(partner_id)
+            if stored is None and not stated:
+                raise UnknownPartnerError(f"partner {partner_id!r} not found")
+            base = stored or PartnerProfile(partner_id=partner_id)
+            return base.merged(**stated)
+        return PartnerProfile().merged(**stated)
+
+    def recommend(
+        self,
+        context: DealContext,
+        partner: PartnerProfile,
+        *,
+        n: int = 10,
+        filters: Filters | None = None,
+        seen: set[str] | frozenset[str] = frozenset(),
+        now: datetime | None = None,
+        max_per_type: int = 3,
+        snapshot: Snapshot | None = None,
+    ) -> Recommendation:
+        """Top-n assets for `partner` in `context`, with reasons; see the module docstring."""
+        snap = snapshot or self._snapshot
+        now = now or datetime.now(UTC)
+        filters = filters or Filters()
+        if not 1 <= n <= 1000:
+            raise ValueError(f"n={n} is out of range; expected 1..1000")
+        table = snap.table
+        day = _day_number(now)
+
+        eligible = eligibility_mask(snap, partner, filters, day)
+        active = applicable(snap.overrides, partner, context, now)
+        for o in active:
+            if o.action == Action.HIDE and o.asset_id in table.position:
+                eligible[table.position[o.asset_id]] = False
+        if filters.exclude_seen and seen:
+            for a in seen:
+                pos = table.position.get(a)
+                if pos is not None:
+                    eligible[pos] = False
+
+        query = snap.query_cache.embed(context.text) if context.text else None
+        cands = candidates(snap, context, partner, eligible, query)
+        pins = [
+            table.position[o.asset_id]
+            for o in active
+            if o.action == Action.PIN
+            and o.asset_id in table.position
+            and eligible[table.position[o.asset_id]]
+        ]
+        if pins:
+            cands = np.unique(np.concatenate([cands, np.array(pins, dtype=np.int64)]))
+        request_id = new_request_id()
+        if len(cands) == 0:
+            return Recommendation(request_id, snap.model_version, partner, context, (), 0)
+
+        semantic = None
+        if query is not None:
+            semantic = candidate_similarity(snap, cands, query)
+
+        usage = (
+            snap.usage.features(partner, context, cands, day) if snap.usage is not None else None
+        )
+        batch = PairBatch.single(
+            table,
+            cands,
+            stage=context.stage,
+            maturity=partner.maturity,
+            industry=context.industry,
+            products=context.products,
+            competitors=context.competitors,
+            role=context.buyer_role,
+            languages=partner.languages or ((context.language,) if context.language else ()),
+            deal_language=context.language,
+            day=day,
+            semantic=semantic,
+            usage=usage,
+        )
+        columns = pair_features(table, batch, snap.playbook.matrices)
+        scores = snap.scorer.score(columns).astype(np.float64)
+        boosts = {o.asset_id: o.boost for o in active if o.action == Action.BOOST}
+        boosted = np.zeros(len(cands), dtype=bool)
+        if boosts:
+            for i, pos in enumerate(cands):
+                b = boosts.get(str(table.ids[pos]))
+                if b:
+                    scores[i] += b
+                    boosted[i] = True
+        if seen and not filters.exclude_seen:
+            seen_mask = np.isin(table.ids[cands], list(seen))
+            scores = scores - SEEN_PENALTY * seen_mask
+        order: list[int] = np.argsort(-scores, kind="stable").tolist()
+        pinned_rank = {pos: r for r, pos in enumerate(dict.fromkeys(pins))}
+        if pinned_rank:
+            order.sort(key=lambda i: pinned_rank.get(int(cands[i]), len(pinned_rank)))
+        chosen = diversify(
+            order, table.type_code[cands], n, max_per_type, protected=len(pinned_rank)
+        )
+
+        display = snap.display
+        rows = [{k: col[int(cands[i])] for k, col in display.items()} for i in chosen]
+        text_top = text_rank(semantic, chosen) if semantic is not None else {}
+        names = list(columns)
+        picked = np.asarray(chosen, dtype=np.intp)
+        # the chosen items' features as Python floats, one conversion for all of them
+        values = np.stack([columns[k][picked] for k in names], axis=1).tolist() if chosen else []
+        items = []
+        for i, row, vals in zip(chosen, rows, values, strict=True):
+            pos = int(cands[i])
+            feats = dict(zip(names, vals, strict=True))
+            reasons = explain(
+                feats,
+                row,
+                context,
+                partner,
+                text_top=text_top.get(i, False),
+                pinned=pos in pinned_rank,
+                boosted=bool(boosted[i]),
+            )
+            items.append(
+                RecommendedItem(
+                    asset_id=str(row["asset_id"]),
+                    title=str(row["title"]),
+                    type=str(row["type"]),
+                    language=None if row["language"] is None else str(row["language"]),
+                    url=None if row["url"] is None else str(row["url"]),
+                    score=float(scores[i]),
+                    reasons=tuple(reasons),
+                    features=feats,
+                )
+            )
+        return Recommendation(
+            request_id, snap.model_version, partner, context, tuple(items), len(cands)
+        )
+
+
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _day_number(now: datetime) -> float:
+    """Days since 2000-01-01 (the unit of `features.pairs.days_since_epoch`), without pandas."""
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    return (now - _EPOCH).total_seconds() / 86400.0
