@@ -67,8 +67,8 @@ def build_workspace(root: Path, *, n_assets: int = 60, n_partners: int = 40) -> 
     from bench.bench_http import ensure_model_versions
     from recommender.catalog.ingest import ingest
     from recommender.embedding.embedders import get_embedder
-    from recommender.ranking.build import load_playbook
     from recommender.steering.partners import import_partners, load_partners
+    from recommender.steering.playbook import load_playbook
     from recommender.storage.registry import Registry
 
     rows = []

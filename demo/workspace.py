@@ -33,8 +33,8 @@ def build_demo_workspace(
     """Build (or refresh) the demo workspace; returns the lines of a human-readable report."""
     from demo.generator import GeneratorConfig, generate, write_generated
     from recommender.catalog.ingest import ingest
-    from recommender.ranking.build import load_playbook
     from recommender.steering.partners import import_partners, save_partners
+    from recommender.steering.playbook import load_playbook
     from recommender.storage.events import EventJournal
 
     ws.ensure()

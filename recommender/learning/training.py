@@ -154,8 +154,8 @@ def load_learning_data(
     """Events from the journal (or a parquet file / export folder), with catalog, playbook,
     partners, deals and, for generated data, the `oracle` given."""
     from recommender.catalog.catalog import load_catalog
-    from recommender.ranking.build import load_playbook
     from recommender.steering.partners import load_partner_frame
+    from recommender.steering.playbook import load_playbook
     from recommender.storage.usage import EVENT_READ_COLUMNS, read_journal
 
     catalog = load_catalog(workspace, embedder_id=embedder_id, dim=dim)
@@ -1115,7 +1115,8 @@ def evaluate_version(
     from features.labels import LabelConfig
     from recommender.embedding.embedders import DEFAULT_EMBEDDER, get_embedder
     from recommender.learning.evaluation import evaluate, prepare_queries
-    from recommender.storage.registry import ModelRegistryError, Registry, load_model
+    from recommender.ranking.build import load_model
+    from recommender.storage.registry import ModelRegistryError, Registry
     from recommender.storage.usage import asset_vectors, usage_config
 
     registry = Registry.of(workspace)

@@ -1,28 +1,30 @@
-"""Building snapshots from a workspace: the one place that knows what a snapshot reads."""
+"""Building snapshots from a workspace: the one place that knows what a snapshot reads, and
+how a registered model version becomes the snapshot's scorer."""
 
 from __future__ import annotations
 
 import logging
-import shutil
+from collections.abc import Mapping
+from typing import Any
 
 from recommender.catalog.catalog import load_catalog
 from recommender.embedding.embedders import DEFAULT_EMBEDDER, Embedder, QueryCache, get_embedder
+from recommender.ranking.learned import LearnedScorer
 from recommender.ranking.recommender import Recommender
 from recommender.ranking.snapshot import Snapshot
 from recommender.steering.overrides import OverrideStore
-from recommender.steering.partners import load_partners
-from recommender.steering.playbook import DEFAULT_PLAYBOOK, Playbook
+from recommender.steering.partners import load_partner_frame, load_partners
+from recommender.steering.playbook import load_playbook
+from recommender.storage.registry import ModelIntegrityError, ModelVersion, Registry, read_verified
+from recommender.storage.usage import (
+    JournalUsageProvider,
+    asset_vectors,
+    read_journal,
+    usage_config,
+)
 from recommender.workspace import Workspace
 
 log = logging.getLogger(__name__)
-
-
-def load_playbook(workspace: Workspace) -> Playbook:
-    """The workspace's playbook, seeded from the shipped default the first time."""
-    if not workspace.playbook_path.exists():
-        workspace.ensure()
-        shutil.copyfile(DEFAULT_PLAYBOOK, workspace.playbook_path)
-    return Playbook.load(workspace.playbook_path)
 
 
 def build_snapshot(
@@ -61,10 +63,6 @@ def attach_model(
     workspace: Workspace, snapshot: Snapshot, *, version: str | None = None
 ) -> Snapshot:
     """The snapshot scored by the promoted (or given) model version, if there is one."""
-    try:
-        from recommender.storage.registry import load_scorer
-    except ImportError:  # the learning part is optional for a content-only install
-        return snapshot
     loaded = load_scorer(workspace, snapshot, version=version)
     if loaded is None:
         return snapshot
@@ -74,3 +72,51 @@ def attach_model(
 
 def open_recommender(workspace: Workspace, *, embedder: Embedder | None = None) -> Recommender:
     return Recommender(build_snapshot(workspace, embedder=embedder))
+
+
+def load_model(version: ModelVersion) -> LearnedScorer:
+    """The verified LearnedScorer of one registered version (`read_verified` checks size,
+    checksum and features); a damaged or mismatched model raises `ModelIntegrityError`."""
+    data = read_verified(version)
+    try:
+        scorer = LearnedScorer.from_json(data, version=version.name)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ModelIntegrityError(f"model {version.name} cannot be read: {exc}") from None
+    if list(scorer.features) != list(version.manifest["features"]):
+        raise ModelIntegrityError(
+            f"model {version.name} reads features {list(scorer.features)} but its manifest "
+            f"lists {version.manifest['features']}; refusing to load a mismatched model"
+        )
+    return scorer
+
+
+def usage_provider(
+    workspace: Workspace, snapshot: Snapshot, *, settings: Mapping[str, Any] | None = None
+) -> JournalUsageProvider:
+    """The usage features of `snapshot`'s assets from the workspace's journal and partners,
+    with a model's usage `settings` (its manifest's "usage")."""
+    return JournalUsageProvider.build(
+        read_journal(workspace),
+        snapshot.table,
+        load_partner_frame(workspace),
+        config=usage_config(settings),
+        vectors=asset_vectors(snapshot.catalog, snapshot.table),
+    )
+
+
+def load_scorer(
+    workspace: Workspace, snapshot: Snapshot, version: str | None = None
+) -> tuple[LearnedScorer, JournalUsageProvider] | None:
+    """The promoted (or given) model and its usage provider for `snapshot`, or None.
+
+    None when no version is given and none is promoted: the snapshot keeps the content
+    scorer. A damaged or mismatched model raises `ModelIntegrityError`.
+    """
+    registry = Registry.of(workspace)
+    name = version or registry.promoted()
+    if name is None:
+        return None
+    model_version = registry.get(name)
+    scorer = load_model(model_version)
+    provider = usage_provider(workspace, snapshot, settings=model_version.manifest.get("usage"))
+    return scorer, provider

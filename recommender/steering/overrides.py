@@ -2,8 +2,9 @@
 
 An override is a fact with a scope and an optional expiry. The pipeline asks which overrides
 apply to a (partner, deal) at request time, so an expired override stops acting without anyone
-deleting it. Storage (with its audit log) lives in `OverrideStore`; the snapshot holds the
-active list and is swapped when a manager changes it.
+deleting it. Storage lives in `OverrideStore` (its changes are audited in the same transaction,
+recommender.storage.audit); the snapshot holds the active list and is swapped when a manager
+changes it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from features.schema import ID_PATTERN, Maturity, Tier, values
+from recommender.storage import audit
 from recommender.types import DealContext, PartnerProfile
 
 
@@ -127,10 +129,8 @@ class OverrideStore:
             """
             CREATE TABLE IF NOT EXISTS overrides (
                 override_id TEXT PRIMARY KEY, data TEXT NOT NULL, deleted INTEGER DEFAULT 0);
-            CREATE TABLE IF NOT EXISTS audit (
-                seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor TEXT NOT NULL,
-                action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL);
             """
+            + audit.SCHEMA
         )
         self._lock = threading.Lock()
 
@@ -194,26 +194,12 @@ class OverrideStore:
             self._audit(actor, action, target, detail)
 
     def _audit(self, actor: str, action: str, target: str, detail: dict[str, object]) -> None:
-        self._conn.execute(
-            "INSERT INTO audit (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)",
-            (
-                datetime.now(UTC).isoformat(timespec="seconds"),
-                actor,
-                action,
-                target,
-                json.dumps(detail, default=str, ensure_ascii=False),
-            ),
-        )
+        audit.record(self._conn, actor, action, target, detail)
 
     def audit_log(self, limit: int = 200) -> builtins.list[dict[str, object]]:
+        """The audit log's newest `limit` entries (recommender.storage.audit)."""
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT seq, at, actor, action, target, detail FROM audit "
-                "ORDER BY seq DESC LIMIT ?",
-                (limit,),
-            ).fetchall()
-        keys = ("seq", "at", "actor", "action", "target", "detail")
-        return [dict(zip(keys, r, strict=True)) for r in rows]
+            return audit.entries(self._conn, limit)
 
     def close(self) -> None:
         self._conn.close()

@@ -8,6 +8,7 @@ one is rejected.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import yaml
 
 from features.pairs import DEPTHS, MATURITIES, STAGES, TYPES, PlaybookMatrices
 from features.validation import Problem, SchemaError
+from recommender.workspace import Workspace
 
 DEFAULT_PLAYBOOK = Path(__file__).resolve().parents[2] / "data" / "demo" / "playbook.yaml"
 _TABLES = {
@@ -133,3 +135,11 @@ class Playbook:
 
 def _is_unit(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1
+
+
+def load_playbook(workspace: Workspace) -> Playbook:
+    """The workspace's playbook, seeded from the shipped default the first time."""
+    if not workspace.playbook_path.exists():
+        workspace.ensure()
+        shutil.copyfile(DEFAULT_PLAYBOOK, workspace.playbook_path)
+    return Playbook.load(workspace.playbook_path)

@@ -33,6 +33,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from features.schema import values
+from recommender.storage.audit import AuditLog
 from recommender.workspace import Workspace
 
 __all__ = [
@@ -235,13 +236,8 @@ class KeyStore:
 def _audit(
     workspace: Workspace, actor: str, action: str, target: str, detail: dict[str, object]
 ) -> None:
-    from recommender.steering.overrides import OverrideStore
-
-    store = OverrideStore(workspace.console_path)
-    try:
-        store.audit(actor, action, target, detail)
-    finally:
-        store.close()
+    with AuditLog(workspace.console_path) as log:
+        log.record(actor, action, target, detail)
 
 
 def create_key(

@@ -12,7 +12,7 @@ Layout (under `Workspace.models_dir`):
 
 Versions are named ``v<UTC yyyymmdd-HHMMSS>-<first 7 hex of the model's sha256>`` and written
 through a temporary folder that is renamed into place, so a half-written version never
-exists. Nothing loads a model file the registry did not write: `load_model` checks that the
+exists. Nothing loads a model file the registry did not write: `read_verified` checks that the
 manifest names this registry's format, that the file has the recorded size (truncation) and
 sha256 (any change), and that the model reads exactly the manifest's feature list, all of
 which this code can compute; any mismatch raises `ModelIntegrityError` with what differs.
@@ -30,14 +30,10 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from features.pairs import MODEL_FEATURES
 from recommender.workspace import PROJECT_ROOT, Workspace, atomic_write_bytes
-
-if TYPE_CHECKING:
-    from recommender.ranking.learned import LearnedScorer
-    from recommender.ranking.snapshot import Snapshot, UsageProvider
 
 MODEL_FILE = "model.json"
 MANIFEST_FILE = "manifest.json"
@@ -309,42 +305,3 @@ def read_verified(version: ModelVersion) -> bytes:
             f"known features: {list(MODEL_FEATURES)}"
         )
     return data
-
-
-def load_model(version: ModelVersion) -> LearnedScorer:
-    """The verified LearnedScorer of one version."""
-    from recommender.ranking.learned import LearnedScorer
-
-    data = read_verified(version)
-    try:
-        scorer = LearnedScorer.from_json(data, version=version.name)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ModelIntegrityError(f"model {version.name} cannot be read: {exc}") from None
-    if list(scorer.features) != list(version.manifest["features"]):
-        raise ModelIntegrityError(
-            f"model {version.name} reads features {list(scorer.features)} but its manifest "
-            f"lists {version.manifest['features']}; refusing to load a mismatched model"
-        )
-    return scorer
-
-
-def load_scorer(
-    workspace: Workspace, snapshot: Snapshot, version: str | None = None
-) -> tuple[LearnedScorer, UsageProvider] | None:
-    """The promoted (or given) model and its usage provider for `snapshot`, or None.
-
-    None when no version is given and none is promoted: the snapshot keeps the content
-    scorer. A damaged or mismatched model raises `ModelIntegrityError`.
-    """
-    from recommender.storage.usage import JournalUsageProvider
-
-    registry = Registry.of(workspace)
-    name = version or registry.promoted()
-    if name is None:
-        return None
-    model_version = registry.get(name)
-    scorer = load_model(model_version)
-    provider = JournalUsageProvider.from_workspace(
-        workspace, snapshot, settings=model_version.manifest.get("usage", {})
-    )
-    return scorer, provider

@@ -169,19 +169,6 @@ class JournalUsageProvider:
             n_events=len(events),
         )
 
-    @classmethod
-    def from_workspace(
-        cls, workspace: Workspace, snapshot: Any, *, settings: Mapping[str, Any] | None = None
-    ) -> JournalUsageProvider:
-        from recommender.steering.partners import load_partner_frame
-
-        events = read_journal(workspace)
-        partners = load_partner_frame(workspace)
-        vectors = asset_vectors(snapshot.catalog, snapshot.table)
-        return cls.build(
-            events, snapshot.table, partners, config=usage_config(settings), vectors=vectors
-        )
-
     def features(
         self, partner: PartnerProfile, context: DealContext, asset_pos: np.ndarray, day: float
     ) -> dict[str, np.ndarray]:

@@ -124,8 +124,9 @@ def build_workspace(root: Path) -> E2EWorkspace:
     """Build the e2e workspace under `root` (takes a few seconds: it embeds ~60 summaries)."""
     from recommender.catalog.ingest import ingest
     from recommender.embedding.embedders import get_embedder
-    from recommender.ranking.build import build_snapshot, load_playbook
+    from recommender.ranking.build import build_snapshot
     from recommender.steering.partners import import_partners
+    from recommender.steering.playbook import load_playbook
     from recommender.storage.events import EventJournal
     from recommender.storage.keys import create_key
     from service.console.analysis import awareness

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from features.pairs import MODEL_FEATURES, feature_matrix
-from recommender.ranking.build import build_snapshot
+from recommender.ranking.build import build_snapshot, load_model, load_scorer
 from recommender.ranking.content import ContentScorer
 from recommender.ranking.learned import GradientBoostedRanker, LearnedScorer
 from recommender.ranking.recommender import Recommender
@@ -22,8 +22,6 @@ from recommender.storage.registry import (
     ModelIntegrityError,
     ModelRegistryError,
     Registry,
-    load_model,
-    load_scorer,
 )
 from recommender.types import DealContext, PartnerProfile
 from recommender.workspace import Workspace

@@ -343,13 +343,12 @@ def test_serving_usage_features_equal_trainings(ws):
     from features.usage import _EPOCH_2000_US, _US_PER_DAY
     from recommender.embedding.embedders import get_embedder
     from recommender.learning.training import PairEncoder, load_learning_data
-    from recommender.ranking.build import build_snapshot
-    from recommender.storage.usage import JournalUsageProvider
+    from recommender.ranking.build import build_snapshot, usage_provider
     from recommender.types import DealContext
 
     emb = get_embedder("e5")
     snap = build_snapshot(ws, embedder=emb, use_model=False)
-    provider = JournalUsageProvider.from_workspace(ws, snap)
+    provider = usage_provider(ws, snap)
     data = load_learning_data(ws, embedder_id=emb.id, dim=emb.dim)
     encoder = PairEncoder(data.table, data.playbook, data.partners, data.deals, provider.index)
     deal = data.deals.iloc[7]

@@ -47,8 +47,8 @@ def embedder() -> Embedder:
 @pytest.fixture(scope="session")
 def template(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Template:
     from recommender.catalog.ingest import ingest
-    from recommender.ranking.build import load_playbook
     from recommender.steering.partners import import_partners
+    from recommender.steering.playbook import load_playbook
 
     base = tmp_path_factory.mktemp("service-template")
     rows = []
