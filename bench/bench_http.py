@@ -368,8 +368,7 @@ def run_wrk(
 def ensure_model_versions(workspace: Path, models: Path | None) -> tuple[list[str], bool]:
     """Two versions to promote under load: the registry's own when it has two, otherwise two
     stand-in models (tiny LightGBM on the real feature list) written through the registry."""
-    from recommender.storage.registry import Registry
-    from recommender.workspace import Workspace
+    from recommender import Registry, Workspace
 
     ws = Workspace.at(workspace, models)
     registry = Registry.of(ws)
@@ -379,7 +378,7 @@ def ensure_model_versions(workspace: Path, models: Path | None) -> tuple[list[st
     import numpy as np
 
     from features.pairs import MODEL_FEATURES
-    from recommender.ranking.learned import GradientBoostedRanker, LearnedScorer
+    from recommender import GradientBoostedRanker, LearnedScorer
 
     rng = np.random.default_rng(0)
     names = []
@@ -529,8 +528,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.workspace / "catalog" / "assets.parquet").exists():
         sys.exit(f"no catalog in {args.workspace}: run `recommender demo` first")
     wrk = ensure_wrk()
-    from recommender.steering.partners import load_partners
-    from recommender.workspace import Workspace
+    from recommender import Workspace, load_partners
 
     partners = sorted(load_partners(Workspace.at(args.workspace, args.models)))
     if not partners:

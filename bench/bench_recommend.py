@@ -26,15 +26,19 @@ import numpy as np
 import pandas as pd
 
 from bench.common import percentiles, print_table, write_result
+from demo import DEMO_DATA
 from features.pairs import STAGES
-from recommender.catalog.catalog import Catalog
-from recommender.embedding.embedders import get_embedder
-from recommender.embedding.index import VectorIndex
-from recommender.ranking.recommender import Recommender
-from recommender.ranking.snapshot import Snapshot
-from recommender.steering.playbook import Playbook
-from recommender.types import DealContext, PartnerProfile
-from recommender.workspace import DEMO_SOURCE, Workspace
+from recommender import (
+    Catalog,
+    DealContext,
+    PartnerProfile,
+    Playbook,
+    Recommender,
+    Snapshot,
+    VectorIndex,
+    Workspace,
+    get_embedder,
+)
 
 NOTES = [
     "Клієнт просить порахувати окупність обладнання до засідання правління",
@@ -128,7 +132,7 @@ def time_naive(
 
 def demo_engine() -> tuple[Recommender, Workspace]:
     from demo.workspace import build_demo_workspace
-    from recommender.ranking.build import build_snapshot
+    from recommender import build_snapshot
 
     ws = Workspace()
     if not ws.has_catalog():
@@ -138,7 +142,7 @@ def demo_engine() -> tuple[Recommender, Workspace]:
 
 def synthetic_engine(n_assets: int, seed: int = 3) -> Recommender:
     from demo.generator import GeneratorConfig, _resolve_tables
-    from recommender.catalog.catalog import normalise_assets
+    from recommender import normalise_assets
 
     assets, _ = _resolve_tables(
         GeneratorConfig(n_assets=n_assets, n_partners=10, seed=seed), None, None
@@ -151,7 +155,7 @@ def synthetic_engine(n_assets: int, seed: int = 3) -> Recommender:
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     index = VectorIndex.build(vectors, assets["asset_id"].tolist(), embedder_id=embedder.id)
     catalog = Catalog(assets=assets, index=index, chunks=None)
-    snap = Snapshot.build(catalog, Playbook.load(DEMO_SOURCE / "playbook.yaml"), {}, embedder)
+    snap = Snapshot.build(catalog, Playbook.load(DEMO_DATA / "playbook.yaml"), {}, embedder)
     return Recommender(snap)
 
 

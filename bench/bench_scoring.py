@@ -35,8 +35,7 @@ DEFAULT_CACHE = PROJECT_ROOT / ".cache" / "bench-embeddings.sqlite"
 
 def ensure_model(root: Path, cache: Path, quick: bool) -> Any:
     """The workspace at `root` with its newest model promoted (built and trained if missing)."""
-    from recommender.storage.registry import Registry
-    from recommender.workspace import Workspace
+    from recommender import Registry, Workspace
 
     ws = Workspace.at(root, embed_cache=cache)
     if not ws.events_path.exists():
@@ -53,7 +52,7 @@ def ensure_model(root: Path, cache: Path, quick: bool) -> Any:
     registry = Registry.of(ws)
     versions = registry.versions()
     if not versions:
-        from recommender.learning.training import TrainConfig, train
+        from recommender import TrainConfig, train
 
         print("training a model", flush=True)
         versions = [train(ws, config=TrainConfig(progress=False)).version]
@@ -79,10 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     ws = ensure_model(root, args.embed_cache, args.quick)
 
     from features.pairs import PairBatch, pair_features
-    from recommender.embedding.embedders import get_embedder
-    from recommender.ranking.build import build_snapshot
-    from recommender.ranking.recommender import Recommender
-    from recommender.types import DealContext
+    from recommender import DealContext, Recommender, build_snapshot, get_embedder
 
     ensure_demo_index(ws, get_embedder("e5"))
     snap = build_snapshot(ws, embedder=get_embedder("e5"))

@@ -35,8 +35,7 @@ DEFAULT_CACHE = PROJECT_ROOT / ".cache" / "bench-embeddings.sqlite"
 def prepare(root: Path, n_events: int, cache: Path, seed: int = 7) -> dict[str, Any]:
     """A workspace at `root` with the demo catalog, partners, deals and `n_events` events."""
     from bench.common import ensure_demo_index
-    from recommender.embedding.embedders import get_embedder
-    from recommender.workspace import Workspace
+    from recommender import Workspace, get_embedder
 
     ws = Workspace.at(root, embed_cache=cache)
     info: dict[str, Any] = {"workspace": str(root)}
@@ -50,8 +49,7 @@ def prepare(root: Path, n_events: int, cache: Path, seed: int = 7) -> dict[str, 
     import pandas as pd
 
     from features.pairs import AssetTable
-    from recommender.catalog.catalog import load_catalog
-    from recommender.learning.training import DealText
+    from recommender import DealText, load_catalog
 
     embedder = get_embedder("e5")
     info["reingested"] = ensure_demo_index(ws, embedder)
@@ -66,7 +64,7 @@ def prepare(root: Path, n_events: int, cache: Path, seed: int = 7) -> dict[str, 
         progress=True,
     )
     info["note_embedding_s"] = round(time.perf_counter() - started, 1)
-    from recommender.storage.events import EventJournal
+    from recommender import EventJournal
 
     with EventJournal(ws.events_path) as journal:
         info["events"] = journal.count()

@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from recommender.workspace import Workspace
+    from recommender import Workspace
 
-RESULTS = Path(__file__).resolve().parent / "results"
+# the checkout the benchmarks run from (bench/ is not installed)
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+RESULTS = PROJECT_ROOT / "bench" / "results"
 
 
 def percentiles(times_ms: Sequence[float]) -> dict[str, float]:
@@ -67,16 +69,14 @@ def ensure_demo_index(ws: Any, embedder: Any) -> bool:
     """Re-ingest the demo catalog into `ws` when its index was built by another embedder (a
     workspace a bench reuses across runs, made before the default engine changed); events,
     deals and models stay. Returns whether it re-ingested."""
-    from recommender.catalog.catalog import load_catalog
-    from recommender.catalog.ingest import ingest
-    from recommender.embedding.index import IndexMismatchError
-    from recommender.workspace import DEMO_SOURCE
+    from demo import DEMO_DATA
+    from recommender import IndexMismatchError, ingest, load_catalog
 
     try:
         load_catalog(ws, embedder_id=embedder.id, dim=embedder.dim)
         return False
     except IndexMismatchError:
-        ingest(ws, [DEMO_SOURCE / "assets.jsonl"], embedder=embedder, replace=True, progress=True)
+        ingest(ws, [DEMO_DATA / "assets.jsonl"], embedder=embedder, replace=True, progress=True)
         return True
 
 
@@ -85,7 +85,7 @@ def copy_workspace(source: Path, models: Path | None, dest: Path) -> Workspace:
     benchmark that runs a server: what the server writes (impressions, events, promotions)
     goes to the copy, so the source's journal does not grow with every run and every run
     starts from the same state. Lock files are left out. Returns the copy's Workspace."""
-    from recommender.workspace import Workspace
+    from recommender import Workspace
 
     original = Workspace.at(source, models)
     shutil.copytree(original.root, dest, ignore=shutil.ignore_patterns("*.lock"))

@@ -128,9 +128,7 @@ def _recommend(args: argparse.Namespace) -> dict[str, Any]:
 def _ingest(args: argparse.Namespace) -> dict[str, Any]:
     from bench.bench_ingest import change_summaries, write_table
     from demo.content import build_assets
-    from recommender.catalog.ingest import ingest
-    from recommender.embedding.embedders import get_embedder
-    from recommender.workspace import Workspace
+    from recommender import Workspace, get_embedder, ingest
 
     embedder = get_embedder(args.embedder)
     rows = build_assets(args.assets, seed=7)
@@ -150,9 +148,7 @@ def _ingest(args: argparse.Namespace) -> dict[str, Any]:
 
 def _training(args: argparse.Namespace) -> dict[str, Any]:
     from demo.workspace import build_demo_workspace
-    from recommender.embedding.embedders import get_embedder
-    from recommender.learning.training import TrainConfig, train
-    from recommender.workspace import Workspace
+    from recommender import TrainConfig, Workspace, get_embedder, train
 
     embedder = get_embedder("e5")
     with tempfile.TemporaryDirectory(prefix="bench-profile-train-") as tmp:

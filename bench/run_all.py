@@ -41,9 +41,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import RESULTS, machine, print_table
+from bench.common import PROJECT_ROOT, RESULTS, machine, print_table
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DOC = PROJECT_ROOT / "BENCHMARKS.md"
 
 

@@ -51,8 +51,9 @@ from typing import Any
 import httpx
 
 from bench.bench_http import STAGES, free_port, note_pool
-from bench.common import copy_workspace, percentiles, print_table, write_result
-from recommender.workspace import DEMO_SOURCE, PROJECT_ROOT, Workspace
+from bench.common import PROJECT_ROOT, copy_workspace, percentiles, print_table, write_result
+from demo import DEMO_DATA
+from recommender import Workspace
 
 SHARED_EMBED_CACHE = PROJECT_ROOT / ".cache" / "test-embeddings.sqlite"
 CLI = "import sys; from cli import main; sys.exit(main())"
@@ -65,14 +66,17 @@ def build_workspace(root: Path, *, n_assets: int = 60, n_partners: int = 40) -> 
     """A small real workspace: demo assets (no documents) embedded with e5, demo partners, the
     default playbook, and one stand-in model version, promoted."""
     from bench.bench_http import ensure_model_versions
-    from recommender.catalog.ingest import ingest
-    from recommender.embedding.embedders import get_embedder
-    from recommender.steering.partners import import_partners, load_partners
-    from recommender.steering.playbook import load_playbook
-    from recommender.storage.registry import Registry
+    from recommender import (
+        Registry,
+        get_embedder,
+        import_partners,
+        ingest,
+        load_partners,
+        load_playbook,
+    )
 
     rows = []
-    with (DEMO_SOURCE / "assets.jsonl").open(encoding="utf-8") as fh:
+    with (DEMO_DATA / "assets.jsonl").open(encoding="utf-8") as fh:
         for line in fh:
             if line.strip():
                 row = json.loads(line)
@@ -85,7 +89,7 @@ def build_workspace(root: Path, *, n_assets: int = 60, n_partners: int = 40) -> 
     (src / "assets.jsonl").write_text(
         "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
     )
-    lines = (DEMO_SOURCE / "partners.csv").read_text(encoding="utf-8").splitlines()
+    lines = (DEMO_DATA / "partners.csv").read_text(encoding="utf-8").splitlines()
     (src / "partners.csv").write_text("\n".join(lines[: n_partners + 1]) + "\n", encoding="utf-8")
     cache = SHARED_EMBED_CACHE if SHARED_EMBED_CACHE.exists() else None
     ws = Workspace.at(root / "ws", embed_cache=cache).ensure()
@@ -103,7 +107,7 @@ def _seed_usage(ws: Workspace, assets: list[str], partners: list[str], n: int = 
     outcome), so that the promoted model has usage features to read, as it would in use."""
     from datetime import timedelta
 
-    from recommender.storage.events import EventJournal
+    from recommender import EventJournal
 
     rng = random.Random(1)
     start = datetime(2026, 1, 5, tzinfo=UTC)
@@ -305,7 +309,7 @@ def sample_memory(server: ServerProcess, stop_at: float, out: list[tuple[float, 
 
 def journaled(ws: Workspace, run_id: str) -> Counter:
     """event_id -> rows, for this run's events, through the journal's public API."""
-    from recommender.storage.events import EventJournal
+    from recommender import EventJournal
 
     with EventJournal(ws.events_path) as journal:
         ids = journal.read(columns=["event_id"])["event_id"]
@@ -342,8 +346,7 @@ def run(
     quiet: bool = False,
 ) -> dict[str, Any]:
     """Run the soak and return its result (see the module docstring)."""
-    from recommender.catalog.catalog import load_catalog
-    from recommender.steering.partners import load_partners
+    from recommender import load_catalog, load_partners
 
     load_before = os.getloadavg()[0]
     run_id = datetime.now(UTC).strftime("%H%M%S") + f"{random.randrange(1 << 16):04x}"

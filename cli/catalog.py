@@ -60,8 +60,7 @@ def _ingest_args(p: argparse.ArgumentParser) -> None:
 
 @command("ingest", "ingest assets (JSONL, CSV, Parquet) or a folder of documents", _ingest_args)
 def _ingest(args: argparse.Namespace) -> int:
-    from recommender.catalog.ingest import ingest
-    from recommender.embedding.embedders import get_embedder
+    from recommender import get_embedder, ingest
 
     ws = workspace_of(args).ensure()
     report = ingest(ws, args.paths, embedder=get_embedder(args.embedder), replace=args.replace)
@@ -90,9 +89,7 @@ def _recommend_args(p: argparse.ArgumentParser) -> None:
 
 @command("recommend", "print the top-N assets for a partner and a deal", _recommend_args)
 def _recommend(args: argparse.Namespace) -> int:
-    from recommender.embedding.embedders import get_embedder
-    from recommender.ranking.build import open_recommender
-    from recommender.types import DealContext, Filters
+    from recommender import DealContext, Filters, get_embedder, open_recommender
 
     ws = workspace_of(args)
     engine = open_recommender(ws, embedder=get_embedder(args.embedder))

@@ -12,7 +12,7 @@ import argparse
 import os
 from collections.abc import Callable
 
-from recommender.workspace import DEFAULT_ROOT, Workspace
+from recommender import DEFAULT_ROOT, Workspace
 
 Handler = Callable[[argparse.Namespace], int]
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Handler, str]] = {}

@@ -122,9 +122,7 @@ def _train(args: argparse.Namespace) -> int:
     from demo.oracle import oracle_for
     from features.labels import LabelConfig
     from features.usage import UsageConfig
-    from recommender.embedding.embedders import get_embedder
-    from recommender.learning.training import TrainConfig, train
-    from recommender.storage.registry import Registry
+    from recommender import Registry, TrainConfig, get_embedder, train
 
     ws = workspace_of(args)
     weights = _label_weights(args.weights)
@@ -193,8 +191,7 @@ def _evaluate_args(p: argparse.ArgumentParser) -> None:
 )
 def _evaluate(args: argparse.Namespace) -> int:
     from demo.oracle import oracle_for
-    from recommender.embedding.embedders import get_embedder
-    from recommender.learning.training import evaluate_version
+    from recommender import evaluate_version, get_embedder
 
     ws = workspace_of(args)
     result = evaluate_version(
@@ -230,7 +227,7 @@ def _models_args(p: argparse.ArgumentParser) -> None:
 
 @command("models", "list, promote and roll back trained model versions", _models_args)
 def _models(args: argparse.Namespace) -> int:
-    from recommender.storage.registry import Registry
+    from recommender import Registry
 
     ws = workspace_of(args)
     registry = Registry.of(ws)
@@ -294,7 +291,9 @@ def _events_args(p: argparse.ArgumentParser) -> None:
 
 @command("events", "import usage events into the journal, or export it to parquet", _events_args)
 def _events(args: argparse.Namespace) -> int:
-    from recommender.storage.events import EventJournal, export_parquet, import_file
+    from recommender import EventJournal
+    from recommender import export_events as export_parquet
+    from recommender import import_events as import_file
 
     ws = workspace_of(args)
     if args.action == "import":

@@ -38,8 +38,7 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
 
 @command("serve", "serve the HTTP API (and the console) on the workspace", _serve_args)
 def _serve(args: argparse.Namespace) -> int:
-    from recommender.storage.keys import demo_keys_path, ensure_demo_keys
-    from recommender.workspace import DEFAULT_ROOT
+    from recommender import DEFAULT_ROOT, demo_keys_path, ensure_demo_keys
 
     if args.workers < 1:
         raise ValueError(f"--workers={args.workers} must be at least 1")
@@ -126,7 +125,8 @@ def _keys_args(p: argparse.ArgumentParser) -> None:
 
 @command("keys", "manage the service's API keys: create, list, revoke", _keys_args)
 def _keys(args: argparse.Namespace) -> int:
-    from recommender.storage.keys import create_key, key_id_of, list_keys, revoke
+    from recommender import create_key, key_id_of, list_keys
+    from recommender import revoke_key as revoke
 
     ws = workspace_of(args).ensure()
     actor = f"cli:{os.environ.get('USER', 'unknown')}"

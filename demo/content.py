@@ -33,13 +33,13 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from demo import DEMO_DATA
 from features.schema import AssetType, Depth, Maturity, Stage, rank
 
 __all__ = [
     "COMPETITORS",
     "DEMO_DIR",
     "FAQ_FILE",
-    "FAQ_SOURCE",
     "INDUSTRIES",
     "INDUSTRY_PRODUCTS",
     "PRODUCTS",
@@ -57,10 +57,9 @@ __all__ = [
 
 VENDOR = "Stratosfera Systems"
 URL_PREFIX = "https://enablement.example.com/assets/"
-DEMO_DIR = Path(__file__).resolve().parent.parent / "data" / "demo"
+DEMO_DIR = DEMO_DATA
+# The Ukrainian FAQ the product grew from, kept byte for byte in the demo's documents.
 FAQ_FILE = "partner-enablement-faq.uk.txt"
-# The Ukrainian FAQ the product grew from (shared/domain beside the repository).
-FAQ_SOURCE = Path(__file__).resolve().parent.parent.parent / "shared" / "domain" / FAQ_FILE
 DEMO_SEED = 2026
 DEMO_ASSETS = 320
 DEMO_PARTNERS = 160
@@ -2478,12 +2477,12 @@ def write_demo(
 ) -> dict[str, Any]:
     """(Re)write assets.jsonl, partners.csv and documents/ under `out_dir`.
 
-    The FAQ is copied byte for byte from `faq_source` (default: shared/domain, else the copy
-    already in documents/). Other files in `out_dir` (e.g. playbook.yaml) are left alone;
+    The FAQ is copied byte for byte from `faq_source` (default: the copy already in
+    documents/). Other files in `out_dir` (e.g. playbook.yaml) are left alone;
     documents/ is replaced whole. Returns counts for a report.
     """
     docs_dir = out_dir / "documents"
-    candidates = [faq_source] if faq_source else [FAQ_SOURCE, docs_dir / FAQ_FILE]
+    candidates = [faq_source] if faq_source else [docs_dir / FAQ_FILE]
     faq_path = next((p for p in candidates if p is not None and p.is_file()), None)
     if faq_path is None:
         raise FileNotFoundError(f"{FAQ_FILE} not found in {[str(c) for c in candidates]}")

@@ -86,6 +86,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from demo import DEMO_DATA
 from demo.content import (
     COMPETITORS,
     INDUSTRY_PRODUCTS,
@@ -130,7 +131,7 @@ __all__ = [
     "write_generated",
 ]
 
-DEMO_DIR = Path(__file__).resolve().parent.parent / "data" / "demo"
+DEMO_DIR = DEMO_DATA
 
 STAGES: list[str] = values(Stage)
 TYPES: list[str] = values(AssetType)

@@ -19,7 +19,7 @@ import pandas as pd
 from demo.generator import GeneratorConfig, true_utility
 from features.pairs import AssetTable
 from features.usage import table_positions
-from recommender.workspace import Workspace
+from recommender import Workspace
 
 
 @dataclass

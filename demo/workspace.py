@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from recommender.workspace import DEMO_SOURCE, Workspace
+from demo import DEMO_DATA
+from recommender import Workspace
 
 
 def build_demo_workspace(
@@ -32,10 +33,7 @@ def build_demo_workspace(
 ) -> list[str]:
     """Build (or refresh) the demo workspace; returns the lines of a human-readable report."""
     from demo.generator import GeneratorConfig, generate, write_generated
-    from recommender.catalog.ingest import ingest
-    from recommender.steering.partners import import_partners, save_partners
-    from recommender.steering.playbook import load_playbook
-    from recommender.storage.events import EventJournal
+    from recommender import EventJournal, import_partners, ingest, load_playbook, save_partners
 
     ws.ensure()
     lines: list[str] = [f"workspace: {ws.root}"]
@@ -68,9 +66,9 @@ def build_demo_workspace(
         data.assets.to_parquet(table, index=False)
         report = ingest(ws, [table], replace=True, progress=progress)
     else:
-        count = import_partners(ws, DEMO_SOURCE / "partners.csv")
-        lines.append(f"partners: {count} from {DEMO_SOURCE / 'partners.csv'}")
-        report = ingest(ws, [DEMO_SOURCE / "assets.jsonl"], replace=True, progress=progress)
+        count = import_partners(ws, DEMO_DATA / "partners.csv")
+        lines.append(f"partners: {count} from {DEMO_DATA / 'partners.csv'}")
+        report = ingest(ws, [DEMO_DATA / "assets.jsonl"], replace=True, progress=progress)
     lines.append(
         f"catalog: {report.assets} assets, {report.chunks} chunks "
         f"({report.embedded} embedded, {report.cached} from cache) in {report.seconds:.1f} s"
@@ -94,7 +92,7 @@ def build_demo_workspace(
             f"{total} in {ws.events_path}"
         )
     elif events:
-        from recommender.storage.events import EventJournal as _Journal
+        from recommender import EventJournal as _Journal
 
         with _Journal(ws.events_path) as journal:
             lines.append(f"event journal: {journal.count()} events in {ws.events_path} (kept)")

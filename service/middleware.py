@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from recommender.types import new_request_id
+from recommender import new_request_id
 from service.logs import key_id_var, request_id_var
 from service.metrics import ServiceMetrics
 

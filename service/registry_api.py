@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from recommender.workspace import Workspace
+from recommender import Workspace
 
 
 class RegistryUnavailable(LookupError):
@@ -32,7 +32,7 @@ class RollbackTarget:
 
 def _registry(workspace: Workspace) -> Any:
     try:
-        from recommender.storage.registry import Registry
+        from recommender import Registry
     except ImportError:
         return None
     return Registry.of(workspace)
@@ -93,7 +93,7 @@ def rollback(workspace: Workspace) -> str | None:
 def registry_errors() -> tuple[type[Exception], ...]:
     """Exceptions that mean "this registry operation cannot be done" (409 for the API)."""
     try:
-        from recommender.storage.registry import ModelRegistryError
+        from recommender import ModelRegistryError
     except ImportError:
         return (RegistryUnavailable,)
     return (ModelRegistryError, RegistryUnavailable)
@@ -117,7 +117,7 @@ def damaged(workspace: Workspace, version: str) -> str | None:
     registry = _registry(workspace)
     if registry is None:
         return None
-    from recommender.storage.registry import ModelIntegrityError
+    from recommender import ModelIntegrityError
 
     try:
         registry.get(version)

@@ -40,14 +40,22 @@ from typing import Any, TypeVar
 
 import anyio
 
-from recommender.embedding.embedders import Embedder, QueryCache, get_embedder
-from recommender.ranking.build import build_snapshot
-from recommender.ranking.recommender import Recommender
-from recommender.ranking.snapshot import Snapshot
-from recommender.steering.overrides import OverrideStore
-from recommender.storage.events import SEEN_ASSETS_SQL, EventJournal
-from recommender.storage.keys import KeyInfo, KeyStore, ensure_demo_keys
-from recommender.workspace import Workspace, atomic_write_bytes
+from recommender import (
+    SEEN_ASSETS_SQL,
+    Embedder,
+    EventJournal,
+    KeyInfo,
+    KeyStore,
+    OverrideStore,
+    QueryCache,
+    Recommender,
+    Snapshot,
+    Workspace,
+    atomic_write_bytes,
+    build_snapshot,
+    ensure_demo_keys,
+    get_embedder,
+)
 from service.config import Settings
 from service.impressions import ImpressionWriter
 from service.metrics import ServiceMetrics
@@ -63,7 +71,7 @@ PROMOTED_POINTER = "PROMOTED"
 
 def _model_errors() -> tuple[type[Exception], ...]:
     try:
-        from recommender.storage.registry import ModelRegistryError
+        from recommender import ModelRegistryError
     except ImportError:  # the learning part is optional
         return ()
     return (ModelRegistryError,)
@@ -72,7 +80,7 @@ def _model_errors() -> tuple[type[Exception], ...]:
 def make_embedder(settings: Settings) -> Embedder:
     """The configured embedder; the e5 engine gets `embedder_threads` threads when set."""
     if settings.embedder in ("e5", "multilingual-e5-small") and settings.embedder_threads:
-        from recommender.embedding.embedders import E5Embedder
+        from recommender import E5Embedder
 
         return E5Embedder(num_threads=settings.embedder_threads)
     return get_embedder(settings.embedder)

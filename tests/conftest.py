@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from recommender.workspace import PROJECT_ROOT, Workspace
-
-SHARED_EMBED_CACHE = PROJECT_ROOT / ".cache" / "test-embeddings.sqlite"
+from recommender.workspace import Workspace
+from tests.support import SHARED_EMBED_CACHE
 
 
 @pytest.fixture(scope="session")

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from recommender.workspace import PROJECT_ROOT, Workspace
+from recommender.workspace import Workspace
+from tests.support import PROJECT_ROOT, SHARED_EMBED_CACHE
 
 NOTEBOOK = PROJECT_ROOT / "notebooks" / "01-retrain-and-evaluate.ipynb"
-SHARED_EMBED_CACHE = PROJECT_ROOT / ".cache" / "test-embeddings.sqlite"
 
 
 @pytest.fixture(scope="module")

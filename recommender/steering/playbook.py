@@ -1,6 +1,7 @@
 """The playbook prior: which content fits which stage and which partner maturity.
 
-Loaded from a YAML file that channel managers can read and edit (see data/demo/playbook.yaml).
+Loaded from a YAML file that channel managers can read and edit (the workspace's playbook.yaml,
+seeded from `default_playbook.yaml` beside this module).
 Validation reports every problem at once with its place in the file (`stage_type.negotiaton`,
 an unknown stage) and the allowed names, and the engine keeps its previous playbook when a new
 one is rejected.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,9 @@ from features.pairs import DEPTHS, MATURITIES, STAGES, TYPES, PlaybookMatrices
 from features.validation import Problem, SchemaError
 from recommender.workspace import Workspace
 
-DEFAULT_PLAYBOOK = Path(__file__).resolve().parents[2] / "data" / "demo" / "playbook.yaml"
+# The engine's default playbook, package data beside this module (data/demo/playbook.yaml in a
+# checkout is the same file).
+DEFAULT_PLAYBOOK = Path(str(resources.files("recommender.steering") / "default_playbook.yaml"))
 _TABLES = {
     "stage_type": (STAGES, TYPES, "stage", "asset type"),
     "maturity_depth": (MATURITIES, DEPTHS, "maturity", "depth"),

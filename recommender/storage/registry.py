@@ -29,11 +29,12 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from features.pairs import MODEL_FEATURES
-from recommender.workspace import PROJECT_ROOT, Workspace, atomic_write_bytes
+from recommender.workspace import Workspace, atomic_write_bytes
 
 MODEL_FILE = "model.json"
 MANIFEST_FILE = "manifest.json"
@@ -57,6 +58,10 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+# Where this package's code is: git finds the checkout it belongs to, if there is one.
+_SOURCE = Path(str(resources.files("recommender")))
+
+
 def code_version() -> dict[str, Any]:
     """The code that trained a model: package version, git commit (+dirty), features hash."""
     from importlib.metadata import PackageNotFoundError, version
@@ -69,7 +74,7 @@ def code_version() -> dict[str, Any]:
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short=12", "HEAD"],
-            cwd=PROJECT_ROOT,
+            cwd=_SOURCE,
             capture_output=True,
             text=True,
             timeout=5,
@@ -77,7 +82,7 @@ def code_version() -> dict[str, Any]:
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=PROJECT_ROOT,
+            cwd=_SOURCE,
             capture_output=True,
             text=True,
             timeout=5,
@@ -88,9 +93,9 @@ def code_version() -> dict[str, Any]:
         git = None
     digest = hashlib.sha256()
     for name in ("pairs.py", "usage.py", "labels.py"):
-        path = PROJECT_ROOT / "features" / name
-        if path.exists():
-            digest.update(path.read_bytes())
+        source = resources.files("features") / name
+        if source.is_file():
+            digest.update(source.read_bytes())
     return {"package": package, "git": git, "features_sha256": digest.hexdigest()[:16]}
 
 

@@ -15,11 +15,15 @@ import numpy as np
 
 from features.pairs import PairBatch, days_since_epoch, pair_features
 from features.schema import Language, Maturity, Stage, Tier, values
-from recommender.ranking.candidates import eligibility_mask
-from recommender.ranking.content import ContentScorer
-from recommender.ranking.recommender import Recommender
-from recommender.ranking.snapshot import Snapshot
-from recommender.types import DealContext, Filters, PartnerProfile
+from recommender import (
+    ContentScorer,
+    DealContext,
+    Filters,
+    PartnerProfile,
+    Recommender,
+    Snapshot,
+    eligibility_mask,
+)
 
 DEFAULT_THRESHOLD = 0.6
 

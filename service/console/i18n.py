@@ -18,8 +18,8 @@ from collections.abc import Iterable
 from enum import StrEnum
 
 from features.schema import AssetType, BuyerRole, Language, Maturity, PartnerType, Stage, Tier
-from recommender.steering.overrides import Action
-from recommender.steering.overrides import Scope as OverrideScope
+from recommender import OverrideAction as Action
+from recommender import OverrideScope
 
 log = logging.getLogger(__name__)
 

@@ -38,13 +38,15 @@ from pydantic import ValidationError
 from starlette.datastructures import ImmutableMultiDict
 
 from features.schema import ID_PATTERN, BuyerRole, Language, Maturity, Stage, Tier, values
-from recommender.ranking.content import ContentScorer
-from recommender.ranking.snapshot import Snapshot
-from recommender.steering.overrides import Action
-from recommender.steering.overrides import Scope as OverrideScope
-from recommender.steering.partners import find_partners
-from recommender.storage.keys import KeyInfo
-from recommender.types import PartnerProfile
+from recommender import (
+    ContentScorer,
+    KeyInfo,
+    OverrideScope,
+    PartnerProfile,
+    Snapshot,
+    find_partners,
+)
+from recommender import OverrideAction as Action
 from service.console import analysis, session
 from service.console.i18n import (
     LANGS,
@@ -322,7 +324,7 @@ def snapshot_for_model(state: Any, snapshot: Snapshot, version: str) -> Snapshot
     if version == _PLAYBOOK:
         variant = base
     else:
-        from recommender.ranking.build import attach_model
+        from recommender import attach_model
 
         variant = attach_model(state.workspace, base, version=version)
         if variant.model_version != version:
@@ -966,7 +968,7 @@ def awareness(request: Request) -> Response:
 # --- models (admin) -----------------------------------------------------------------------------
 def _registry(state: Any) -> Any:
     try:
-        from recommender.storage.registry import Registry
+        from recommender import Registry
     except ImportError:
         return None
     return Registry.of(state.workspace)

@@ -41,7 +41,7 @@ from fastapi import Request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from starlette.responses import Response
 
-from recommender.storage.keys import KeyInfo, scope_allows
+from recommender import KeyInfo, scope_allows
 
 SESSION_COOKIE = "reco_console"
 LANG_COOKIE = "lang"

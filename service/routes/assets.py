@@ -10,8 +10,7 @@ from fastapi.responses import JSONResponse
 
 from features.schema import ID_PATTERN, AssetStatus, AssetType, Language, Stage
 from features.validation import SchemaError
-from recommender.catalog.ingest import delete_assets, upsert_assets
-from recommender.ranking.snapshot import Snapshot
+from recommender import Snapshot, delete_assets, upsert_assets
 from service.deps import AdminKeyDep, PortalKeyDep, SnapshotDep, StateDep, actor
 from service.errors import schema_error_details
 from service.schemas.assets import AssetPublic, AssetsPublic, AssetUpsert, asset_public

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 
-from recommender.ranking.snapshot import Snapshot
+from recommender import Snapshot
 from service.deps import ManagerKeyDep, SnapshotDep, StateDep, actor
 from service.schemas.common import API_RESPONSES, ErrorPublic
 from service.schemas.overrides import OverrideCreate, OverridePublic, OverridesPublic

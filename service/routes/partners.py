@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from features.schema import ID_PATTERN
 from features.validation import SchemaError
-from recommender.steering.partners import find_partners, upsert_partner
+from recommender import find_partners, upsert_partner
 from service.deps import AdminKeyDep, ManagerKeyDep, PortalKeyDep, SnapshotDep, StateDep, actor
 from service.errors import schema_error_details
 from service.schemas.common import API_RESPONSES, ErrorPublic

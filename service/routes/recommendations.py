@@ -12,11 +12,16 @@ import orjson
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
-from recommender.ranking.recommender import Recommender, UnknownPartnerError
-from recommender.ranking.snapshot import Snapshot
-from recommender.storage.events import Impression
-from recommender.storage.keys import KeyInfo
-from recommender.types import DealContext, Filters, Recommendation
+from recommender import (
+    DealContext,
+    Filters,
+    Impression,
+    KeyInfo,
+    Recommendation,
+    Recommender,
+    Snapshot,
+    UnknownPartnerError,
+)
 from service.deps import PortalKeyDep, SnapshotDep, StateDep
 from service.middleware import request_info
 from service.schemas.common import API_RESPONSES, ErrorPublic

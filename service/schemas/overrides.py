@@ -8,8 +8,8 @@ from datetime import datetime
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from features.schema import Maturity, Tier
-from recommender.steering.overrides import Action, Override
-from recommender.steering.overrides import Scope as OverrideScope
+from recommender import Override, OverrideScope
+from recommender import OverrideAction as Action
 from service.schemas.common import Id, Slug
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from features.schema import Language, Maturity, PartnerType, Tier
-from recommender.types import PartnerProfile
+from recommender import PartnerProfile
 from service.schemas.common import MAX_LIST, Day, Id, Slug
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from recommender.workspace import PROJECT_ROOT
+from tests.support import PROJECT_ROOT
 
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))

@@ -27,6 +27,7 @@ from demo.generator import (
 )
 from features import ASSETS, DEALS, EVENTS, PARTNERS, AssetType, Maturity, Stage, validate_table
 from features.schema import rank
+from tests.support import PROJECT_ROOT
 
 SMALL = GeneratorConfig(seed=11, n_deals=400, n_events=30_000)
 TEXT_KINDS = ("str", "text")
@@ -170,8 +171,10 @@ def test_the_ukrainian_faq_is_a_verbatim_white_paper(demo_assets):
     assert row.iloc[0]["type"] == "white_paper" and row.iloc[0]["language"] == "uk"
     text = (DEMO_DIR / "documents" / demo_content.FAQ_FILE).read_bytes()
     assert text.decode("utf-8").startswith("Розвиток партнерів - FAQ")
-    if demo_content.FAQ_SOURCE.is_file():
-        assert text == demo_content.FAQ_SOURCE.read_bytes()
+    # the source the copy was made from, when the checkout sits beside the project's shared/
+    source = PROJECT_ROOT.parent / "shared" / "domain" / demo_content.FAQ_FILE
+    if source.is_file():
+        assert text == source.read_bytes()
     meta = json.loads((DEMO_DIR / "documents" / "partner-enablement-faq.uk.meta.json").read_text())
     assert meta["asset_id"] == row.iloc[0]["asset_id"]
 
@@ -456,7 +459,7 @@ def test_a_million_events_well_under_a_minute():
     assert len(data.events) > 900_000
 
 
-def test_demo_dir_is_resolved_from_the_package():
-    expected = Path(demo_content.__file__).resolve().parent.parent / "data" / "demo"
-    assert expected == DEMO_DIR
+def test_demo_data_is_the_packages_own_data_and_the_checkouts_data_demo_links_to_it():
+    assert Path(demo_content.__file__).resolve().parent / "data" == DEMO_DIR
     assert (DEMO_DIR / "assets.jsonl").is_file() and (DEMO_DIR / "partners.csv").is_file()
+    assert (PROJECT_ROOT / "data" / "demo").resolve() == DEMO_DIR.resolve()

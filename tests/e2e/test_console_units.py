@@ -74,9 +74,11 @@ def test_every_label_the_templates_and_routes_use_exists() -> None:
 
 
 def test_every_reason_code_of_the_engine_has_a_label() -> None:
-    source = (CONSOLE_DIR.parents[1] / "recommender" / "ranking" / "reasons.py").read_text(
-        encoding="utf-8"
-    )
+    import inspect
+
+    from recommender.ranking import reasons
+
+    source = inspect.getsource(reasons)
     codes = set(re.findall(r'Reason\("([a-z_]+)"', source))
     assert codes and sorted(c for c in codes if f"reason.{c}" not in i18n.TABLES["en"]) == []
 

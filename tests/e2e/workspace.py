@@ -27,7 +27,9 @@ from typing import Any
 import httpx
 import numpy as np
 
-from recommender.workspace import DEMO_SOURCE, PROJECT_ROOT, Workspace
+from demo import DEMO_DATA
+from recommender.workspace import Workspace
+from tests.support import PROJECT_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -132,7 +134,7 @@ def build_workspace(root: Path) -> E2EWorkspace:
     from service.console.analysis import awareness
 
     rows: list[dict[str, object]] = []
-    with (DEMO_SOURCE / "assets.jsonl").open(encoding="utf-8") as fh:
+    with (DEMO_DATA / "assets.jsonl").open(encoding="utf-8") as fh:
         for line in fh:
             if line.strip():
                 row = json.loads(line)
@@ -146,7 +148,7 @@ def build_workspace(root: Path) -> E2EWorkspace:
     (src / "assets.jsonl").write_text(
         "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
     )
-    lines = (DEMO_SOURCE / "partners.csv").read_text(encoding="utf-8").splitlines()
+    lines = (DEMO_DATA / "partners.csv").read_text(encoding="utf-8").splitlines()
     (src / "partners.csv").write_text("\n".join(lines[: N_PARTNERS + 1]) + "\n", encoding="utf-8")
     partner_ids = [line.split(",", 1)[0] for line in lines[1 : N_PARTNERS + 1]]
 

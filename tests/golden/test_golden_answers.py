@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from tests.conftest import SHARED_EMBED_CACHE
 from tests.golden.answers import ANSWERS, answer_all, build_workspace, golden_requests
+from tests.support import SHARED_EMBED_CACHE
 
 
 @pytest.fixture(scope="module")

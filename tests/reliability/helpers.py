@@ -24,8 +24,9 @@ from typing import Any
 
 import httpx
 
-from recommender.workspace import PROJECT_ROOT, Workspace
+from recommender.workspace import Workspace
 from tests.service.helpers import free_port
+from tests.support import PROJECT_ROOT
 
 CLI = "import sys; from cli import main; sys.exit(main())"
 

@@ -23,9 +23,10 @@ import httpx
 import pytest
 
 from recommender.storage.keys import key_id_of
-from recommender.workspace import PROJECT_ROOT, Workspace
+from recommender.workspace import Workspace
 from tests.reliability.helpers import CLI, Server, start, stop
 from tests.service.helpers import Template, copy_workspace, secret_of
+from tests.support import PROJECT_ROOT
 
 RATE, BURST, SESSION_SECONDS = 5, 20, 3
 HOSTILE_TITLE = '<script>alert("rel-xss")</script> Battlecard'

@@ -28,9 +28,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from recommender.workspace import PROJECT_ROOT
 from tests.reliability.helpers import CLI, Server, start, stop, stored_state
 from tests.service.helpers import Template, copy_workspace
+from tests.support import PROJECT_ROOT
 
 LIMIT = 1_048_576  # the default RECO_MAX_BODY_BYTES
 

@@ -17,8 +17,10 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from demo import DEMO_DATA
 from recommender.embedding.embedders import Embedder, get_embedder
-from recommender.workspace import DEMO_SOURCE, PROJECT_ROOT, Workspace
+from recommender.workspace import Workspace
+from tests.support import PROJECT_ROOT
 
 if str(PROJECT_ROOT) not in sys.path:  # `pytest` as well as `python -m pytest` finds tests.*
     sys.path.insert(0, str(PROJECT_ROOT))
@@ -52,7 +54,7 @@ def template(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Te
 
     base = tmp_path_factory.mktemp("service-template")
     rows = []
-    with (DEMO_SOURCE / "assets.jsonl").open(encoding="utf-8") as fh:
+    with (DEMO_DATA / "assets.jsonl").open(encoding="utf-8") as fh:
         for line in fh:
             if line.strip():
                 row = json.loads(line)
@@ -65,7 +67,7 @@ def template(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Te
     (src / "assets.jsonl").write_text(
         "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
     )
-    lines = (DEMO_SOURCE / "partners.csv").read_text(encoding="utf-8").splitlines()
+    lines = (DEMO_DATA / "partners.csv").read_text(encoding="utf-8").splitlines()
     (src / "partners.csv").write_text("\n".join(lines[: N_PARTNERS + 1]) + "\n", encoding="utf-8")
     ws = Workspace.at(base / "ws").ensure()
     load_playbook(ws)

@@ -18,7 +18,8 @@ import httpx
 import numpy as np
 from fastapi.testclient import TestClient
 
-from recommender.workspace import PROJECT_ROOT, Workspace
+from recommender.workspace import Workspace
+from tests.support import PROJECT_ROOT
 
 N_ASSETS = 30
 N_PARTNERS = 20

@@ -21,8 +21,9 @@ from recommender.storage.keys import (
     revoke,
     scope_allows,
 )
-from recommender.workspace import PROJECT_ROOT, Workspace
+from recommender.workspace import Workspace
 from tests.service.helpers import Api, make_settings, recommendation_body, secret_of
+from tests.support import PROJECT_ROOT
 
 
 # --- the key store ----------------------------------------------------------------------------

@@ -8,7 +8,6 @@ import sys
 import httpx
 import pytest
 
-from recommender.workspace import PROJECT_ROOT
 from service.state import ServiceState
 from tests.service.helpers import (
     Api,
@@ -19,6 +18,7 @@ from tests.service.helpers import (
     start_server,
     stop_server,
 )
+from tests.support import PROJECT_ROOT
 
 
 def test_healthz_and_readyz(api: Api) -> None:

@@ -17,8 +17,8 @@ from collections import Counter
 import httpx
 import pytest
 
-from recommender.workspace import PROJECT_ROOT
 from service.runtime.workers import reuse_port_supported
+from tests.support import PROJECT_ROOT
 
 pytestmark = pytest.mark.skipif(not reuse_port_supported(), reason="no SO_REUSEPORT here")
 
