@@ -110,6 +110,7 @@ _API: dict[str, tuple[str, str]] = {
     "eligibility_mask": ("recommender.ranking.candidates", "eligibility_mask"),
     "Recommender": ("recommender.ranking.recommender", "Recommender"),
     "UnknownPartnerError": ("recommender.ranking.recommender", "UnknownPartnerError"),
+    "request_batch": ("recommender.ranking.recommender", "request_batch"),
     "build_snapshot": ("recommender.ranking.build", "build_snapshot"),
     "attach_model": ("recommender.ranking.build", "attach_model"),
     "open_recommender": ("recommender.ranking.build", "open_recommender"),
@@ -177,7 +178,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (a test keeps
     from recommender.ranking.candidates import eligibility_mask
     from recommender.ranking.content import ContentScorer
     from recommender.ranking.learned import GradientBoostedRanker, LearnedScorer
-    from recommender.ranking.recommender import Recommender, UnknownPartnerError
+    from recommender.ranking.recommender import Recommender, UnknownPartnerError, request_batch
     from recommender.ranking.snapshot import Scorer, Snapshot, UsageProvider
     from recommender.steering.overrides import Action as OverrideAction
     from recommender.steering.overrides import Override, OverrideStore

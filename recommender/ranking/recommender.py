@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from features.pairs import PairBatch, pair_features
+from features.pairs import AssetTable, PairBatch, pair_features
 from recommender.ranking.candidates import candidate_similarity, candidates, eligibility_mask
 from recommender.ranking.diversity import diversify
 from recommender.ranking.reasons import explain, text_rank
@@ -31,6 +31,41 @@ from recommender.types import (
 )
 
 SEEN_PENALTY = 0.15
+
+
+def request_batch(
+    table: AssetTable,
+    asset_pos: np.ndarray,
+    context: DealContext,
+    partner: PartnerProfile,
+    *,
+    day: float,
+    semantic: np.ndarray | None = None,
+    usage: dict[str, np.ndarray] | None = None,
+) -> PairBatch:
+    """The pairs of one request, as serving scores them: `partner` in `context` against the
+    assets at `asset_pos` (positions in `table`) on `day` (days since 2000-01-01).
+
+    The partner's languages count, else the deal's own; the deal's language is also its own
+    feature. `semantic` is each asset's similarity to the notes (None: no notes), `usage` the
+    usage features of the pairs. Everything that builds a request's pairs (the recommender,
+    the console's analyses, the benchmarks) builds them here, so they score what is served.
+    """
+    return PairBatch.single(
+        table,
+        asset_pos,
+        stage=context.stage,
+        maturity=partner.maturity,
+        industry=context.industry,
+        products=context.products,
+        competitors=context.competitors,
+        role=context.buyer_role,
+        languages=partner.languages or ((context.language,) if context.language else ()),
+        deal_language=context.language,
+        day=day,
+        semantic=semantic,
+        usage=usage,
+    )
 
 
 class UnknownPartnerError(LookupError):
@@ -119,20 +154,8 @@ class Recommender:
         usage = (
             snap.usage.features(partner, context, cands, day) if snap.usage is not None else None
         )
-        batch = PairBatch.single(
-            table,
-            cands,
-            stage=context.stage,
-            maturity=partner.maturity,
-            industry=context.industry,
-            products=context.products,
-            competitors=context.competitors,
-            role=context.buyer_role,
-            languages=partner.languages or ((context.language,) if context.language else ()),
-            deal_language=context.language,
-            day=day,
-            semantic=semantic,
-            usage=usage,
+        batch = request_batch(
+            table, cands, context, partner, day=day, semantic=semantic, usage=usage
         )
         columns = pair_features(table, batch, snap.playbook.matrices)
         scores = snap.scorer.score(columns).astype(np.float64)

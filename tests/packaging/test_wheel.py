@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -33,24 +34,23 @@ def _run(cmd: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProce
     return out
 
 
+# What a source distribution of the project holds (the build must not need anything else).
+SOURCES = ("pyproject.toml", "README.md", "features", "recommender", "service", "cli", "demo")
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # built from a copy, so that the build leaves nothing in the checkout (build/, egg-info)
+    source = tmp_path_factory.mktemp("source")
+    for name in SOURCES:
+        path = PROJECT_ROOT / name
+        if path.is_dir():
+            shutil.copytree(path, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(path, source / name)
     dist = tmp_path_factory.mktemp("dist")
-    _run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "-q",
-            "-w",
-            str(dist),
-            str(PROJECT_ROOT),
-        ],
-        cwd=dist,
-        timeout=600,
-    )
+    pip_wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist)]
+    _run([*pip_wheel, str(source)], cwd=dist, timeout=600)
     (built,) = dist.glob("enablement_recommender-*.whl")
     return built
 
