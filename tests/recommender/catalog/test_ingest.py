@@ -17,13 +17,8 @@ import pytest
 from features import SchemaError
 from recommender.catalog.catalog import ASSET_COLUMNS, Catalog, load_catalog
 from recommender.catalog.documents import DEFAULT_MAX_BYTES
-from recommender.catalog.ingest import (
-    IngestReport,
-    delete_assets,
-    derive_asset_id,
-    ingest,
-    upsert_assets,
-)
+from recommender.catalog.ingest import IngestReport, delete_assets, ingest, upsert_assets
+from recommender.catalog.sources import derive_asset_id
 from recommender.workspace import Workspace
 
 pytestmark = pytest.mark.slow  # embeds with the real model
