@@ -5,10 +5,11 @@ sells ten products through partners in Ukraine, Poland, the Baltics, Moldova, DA
 Its enablement catalog mixes Ukrainian, Russian and English assets of all sixteen asset types.
 
 Everything here is template-built from hand-written sentences in the three languages (real
-Ukrainian and Russian, not transliteration) and a seeded `random.Random`, so the same call
-always produces the same text. The templates avoid inflecting a slot inside a sentence:
-brand names stay undeclined and industries appear either in a fixed phrase ("для логістики")
-or in quotes («Логістика»), which keeps the generated Ukrainian and Russian grammatical.
+Ukrainian and Russian, not transliteration), kept as data in data/phrases/*.yaml (demo.phrases
+reads and checks them), and a seeded `random.Random`, so the same call always produces the
+same text. The templates avoid inflecting a slot inside a sentence: brand names stay
+undeclined and industries appear either in a fixed phrase ("для логістики") or in quotes
+(«Логістика»), which keeps the generated Ukrainian and Russian grammatical.
 
 Used twice:
 - `python -m demo.content` writes data/demo/assets.jsonl, partners.csv and
@@ -30,18 +31,32 @@ import textwrap
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from demo import DEMO_DATA
+from demo.phrases import industry_words, table
+from demo.world import (
+    COMPETITOR_IDS,
+    INDUSTRY_PRODUCTS,
+    INDUSTRY_WEIGHTS,
+    LANGUAGE_REGIONS,
+    LANGUAGES,
+    PRODUCT_IDS,
+    URL_PREFIX,
+    VENDOR,
+)
 from features.schema import AssetType, Depth, Maturity, Stage, rank
 
 __all__ = [
     "COMPETITORS",
+    "DEAL_NEEDS",
     "DEMO_DIR",
     "FAQ_FILE",
     "INDUSTRIES",
     "INDUSTRY_PRODUCTS",
+    "LANGUAGES",
     "PRODUCTS",
     "VENDOR",
     "build_assets",
@@ -55,8 +70,6 @@ __all__ = [
     "write_demo",
 ]
 
-VENDOR = "Stratosfera Systems"
-URL_PREFIX = "https://enablement.example.com/assets/"
 DEMO_DIR = DEMO_DATA
 # The Ukrainian FAQ the product grew from, kept byte for byte in the demo's documents.
 FAQ_FILE = "partner-enablement-faq.uk.txt"
@@ -67,1512 +80,74 @@ DEMO_PARTNERS = 160
 # around it so that some assets are "cold" (published in its last 20%).
 DEMO_WINDOW_START = "2025-01-01"
 DEMO_WINDOW_DAYS = 365
-LANGUAGES = ("uk", "ru", "en")
 MIN_SUMMARY_WORDS = 40
 MAX_SUMMARY_WORDS = 150
 
-# --- vocabulary -------------------------------------------------------------------------------
 
-PRODUCTS: dict[str, dict[str, str]] = {
-    "edge-gateway": {
-        "name": "Stratosfera Edge Gateway",
-        "en": "an industrial gateway that collects data from machines and sensors and "
-        "processes it on site",
-        "uk": "промисловий шлюз, що збирає дані з обладнання та датчиків і обробляє їх "
-        "безпосередньо на об'єкті",
-        "ru": "промышленный шлюз, который собирает данные с оборудования и датчиков и "
-        "обрабатывает их прямо на объекте",
-    },
-    "scada-suite": {
-        "name": "Stratosfera SCADA Suite",
-        "en": "a supervisory control and visualisation system for industrial processes",
-        "uk": "система диспетчерського керування та візуалізації технологічних процесів",
-        "ru": "система диспетчерского управления и визуализации технологических процессов",
-    },
-    "stratos-cloud": {
-        "name": "Stratos Cloud",
-        "en": "an IoT cloud platform for storing, analysing and sharing data across sites",
-        "uk": "хмарна IoT-платформа для зберігання, аналізу та обміну даними між майданчиками",
-        "ru": "облачная IoT-платформа для хранения, анализа и обмена данными между площадками",
-    },
-    "secure-link": {
-        "name": "Stratosfera SecureLink",
-        "en": "a secure remote access and SD-WAN service for distributed sites",
-        "uk": "захищений віддалений доступ і SD-WAN для розподілених об'єктів",
-        "ru": "защищённый удалённый доступ и SD-WAN для распределённых объектов",
-    },
-    "vision-ai": {
-        "name": "Stratosfera Vision AI",
-        "en": "AI video analytics for quality control and workplace safety",
-        "uk": "відеоаналітика на основі штучного інтелекту для контролю якості та безпеки праці",
-        "ru": "видеоаналитика на основе искусственного интеллекта для контроля качества и "
-        "безопасности труда",
-    },
-    "asset-monitor": {
-        "name": "Stratosfera Asset Monitor",
-        "en": "predictive maintenance based on vibration, temperature and power data",
-        "uk": "предиктивне обслуговування обладнання за даними вібрації, температури та "
-        "енергоспоживання",
-        "ru": "предиктивное обслуживание оборудования по данным вибрации, температуры и "
-        "энергопотребления",
-    },
-    "energy-optimizer": {
-        "name": "Stratosfera Energy Optimizer",
-        "en": "energy metering and optimisation for buildings and production lines",
-        "uk": "облік і оптимізація енергоспоживання будівель та виробничих ліній",
-        "ru": "учёт и оптимизация энергопотребления зданий и производственных линий",
-    },
-    "field-service": {
-        "name": "Stratosfera Field Service",
-        "en": "a mobile app for field engineers with work orders, checklists and photo reports",
-        "uk": "мобільний застосунок для виїзних інженерів із нарядами, чек-листами та фотозвітами",
-        "ru": "мобильное приложение для выездных инженеров с нарядами, чек-листами и фотоотчётами",
-    },
-    "data-hub": {
-        "name": "Stratosfera Data Hub",
-        "en": "an integration layer that connects operational data with ERP, MES and "
-        "accounting systems",
-        "uk": "інтеграційний шар, що поєднує операційні дані з ERP, MES та обліковими системами",
-        "ru": "интеграционный слой, который объединяет операционные данные с ERP, MES и "
-        "учётными системами",
-    },
-    "iot-sensors": {
-        "name": "Stratosfera Sensor Kit",
-        "en": "a kit of wireless temperature, vibration and power sensors with up to five "
-        "years of battery life",
-        "uk": "бездротові датчики температури, вібрації та енергоспоживання з автономністю до "
-        "п'яти років",
-        "ru": "беспроводные датчики температуры, вибрации и энергопотребления с автономностью "
-        "до пяти лет",
-    },
+# --- the phrase tables in the shapes this module exported before they became data ----------
+
+
+@cache
+def _products() -> dict[str, dict[str, str]]:
+    return {
+        slug: {"name": p["name"], **{lang: p["description"][lang] for lang in ("en", "uk", "ru")}}
+        for slug, p in table("products").items()
+    }
+
+
+@cache
+def _competitors() -> dict[str, dict[str, str]]:
+    return {
+        slug: {"name": c["name"], **{lang: c["profile"][lang] for lang in ("en", "uk", "ru")}}
+        for slug, c in table("competitors").items()
+    }
+
+
+@cache
+def _industries() -> dict[str, dict[str, dict[str, Any]]]:
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for industry in table("industries")["industries"]:
+        out[industry] = {}
+        for lang in ("en", "uk", "ru"):
+            words = industry_words(industry, lang)
+            if lang != "en":  # only English has a name of its own
+                del words["name"]
+            out[industry][lang] = words
+    return out
+
+
+@cache
+def _deal_needs() -> dict[str, dict[str, str]]:
+    needs = table("deal-notes")["needs"]
+    return {lang: {role: text[lang] for role, text in needs.items()} for lang in ("en", "uk", "ru")}
+
+
+# Declared for type checkers and `__all__`; the values come from __getattr__ below.
+PRODUCTS: dict[str, dict[str, str]]
+COMPETITORS: dict[str, dict[str, str]]
+INDUSTRIES: dict[str, dict[str, dict[str, Any]]]
+DEAL_NEEDS: dict[str, dict[str, str]]
+# name -> the view built on first use: {slug: {name, en, uk, ru}} for products (their
+# description) and competitors (their profile), {industry: {lang: industry_words}},
+# {lang: {buyer role: need}}
+_VIEWS = {
+    "PRODUCTS": _products,
+    "COMPETITORS": _competitors,
+    "INDUSTRIES": _industries,
+    "DEAL_NEEDS": _deal_needs,
 }
 
-# What a customer typically reports after deploying each product ({pct} is filled in).
-RESULTS: dict[str, dict[str, str]] = {
-    "edge-gateway": {
-        "en": "integration costs fell by {pct}%",
-        "uk": "витрати на інтеграцію скоротилися на {pct}%",
-        "ru": "затраты на интеграцию сократились на {pct}%",
-    },
-    "scada-suite": {
-        "en": "operators' response time to alarms improved by {pct}%",
-        "uk": "час реакції операторів на аварійні сигнали скоротився на {pct}%",
-        "ru": "время реакции операторов на аварийные сигналы сократилось на {pct}%",
-    },
-    "stratos-cloud": {
-        "en": "the effort spent on reporting dropped by {pct}%",
-        "uk": "трудовитрати на звітність зменшилися на {pct}%",
-        "ru": "трудозатраты на отчётность снизились на {pct}%",
-    },
-    "secure-link": {
-        "en": "site visits for remote support fell by {pct}%",
-        "uk": "кількість виїздів для віддаленої підтримки зменшилася на {pct}%",
-        "ru": "количество выездов для удалённой поддержки снизилось на {pct}%",
-    },
-    "vision-ai": {
-        "en": "defects reaching customers fell by {pct}%",
-        "uk": "кількість дефектів, що доходять до клієнтів, зменшилася на {pct}%",
-        "ru": "количество дефектов, доходящих до клиентов, снизилось на {pct}%",
-    },
-    "asset-monitor": {
-        "en": "unplanned downtime fell by {pct}%",
-        "uk": "незаплановані простої скоротилися на {pct}%",
-        "ru": "внеплановые простои сократились на {pct}%",
-    },
-    "energy-optimizer": {
-        "en": "energy costs fell by {pct}%",
-        "uk": "витрати на енергію скоротилися на {pct}%",
-        "ru": "затраты на энергию сократились на {pct}%",
-    },
-    "field-service": {
-        "en": "the first-time fix rate rose by {pct}%",
-        "uk": "частка ремонтів з першого виїзду зросла на {pct}%",
-        "ru": "доля ремонтов с первого выезда выросла на {pct}%",
-    },
-    "data-hub": {
-        "en": "month-end closing took {pct}% less time",
-        "uk": "закриття місяця стало займати на {pct}% менше часу",
-        "ru": "закрытие месяца стало занимать на {pct}% меньше времени",
-    },
-    "iot-sensors": {
-        "en": "manual inspection rounds fell by {pct}%",
-        "uk": "кількість ручних обходів зменшилася на {pct}%",
-        "ru": "количество ручных обходов снизилось на {pct}%",
-    },
-}
 
-# Per industry and language: title, "for ..." phrase, plural subject, two pains, two customers.
-INDUSTRIES: dict[str, dict[str, dict[str, Any]]] = {
-    "manufacturing": {
-        "en": {
-            "title": "Manufacturing",
-            "name": "manufacturing",
-            "for": "for manufacturing",
-            "pl": "manufacturers",
-            "pains": [
-                "Manufacturers lose up to a fifth of their capacity to unplanned stops, and most "
-                "of the warning signs are already in data nobody looks at.",
-                "Plant managers are asked to cut energy and scrap at the same time, without "
-                "adding headcount or stopping the line for long projects.",
-            ],
-            "customers": [
-                "a mid-sized dairy producer with three plants",
-                "an automotive components maker",
-            ],
-        },
-        "uk": {
-            "title": "Виробництво",
-            "for": "для виробництва",
-            "pl": "виробничі підприємства",
-            "pains": [
-                "Виробничі підприємства втрачають до п'ятої частини потужностей через "
-                "незаплановані зупинки, хоча більшість сигналів про них уже є в даних, які "
-                "ніхто не аналізує.",
-                "Від керівників заводів вимагають одночасно зменшити енергоспоживання і брак, "
-                "не збільшуючи персонал і не зупиняючи лінію на довгі проєкти.",
-            ],
-            "customers": [
-                "середній виробник молочної продукції з трьома заводами",
-                "виробник автомобільних комплектуючих",
-            ],
-        },
-        "ru": {
-            "title": "Производство",
-            "for": "для производства",
-            "pl": "производственные предприятия",
-            "pains": [
-                "Производственные предприятия теряют до пятой части мощностей из-за "
-                "внеплановых остановок, хотя большинство сигналов о них уже есть в данных, "
-                "которые никто не анализирует.",
-                "От руководителей заводов требуют одновременно сократить энергопотребление и "
-                "брак, не увеличивая персонал и не останавливая линию на долгие проекты.",
-            ],
-            "customers": [
-                "средний производитель молочной продукции с тремя заводами",
-                "производитель автомобильных комплектующих",
-            ],
-        },
-    },
-    "retail": {
-        "en": {
-            "title": "Retail",
-            "name": "retail",
-            "for": "for retail",
-            "pl": "retail chains",
-            "pains": [
-                "Store chains run hundreds of sites with thin margins, so refrigeration "
-                "failures, energy waste and empty shelves go straight to the bottom line.",
-                "Retailers want one view of every store, from freezers to footfall, without "
-                "sending a technician each time something looks wrong.",
-            ],
-            "customers": ["a grocery chain with 240 stores", "a regional DIY retailer"],
-        },
-        "uk": {
-            "title": "Рітейл",
-            "for": "для рітейлу",
-            "pl": "торговельні мережі",
-            "pains": [
-                "Торговельні мережі керують сотнями магазинів із невеликою маржею, тому збої "
-                "холодильного обладнання, перевитрата енергії та порожні полиці одразу б'ють "
-                "по прибутку.",
-                "Рітейлери хочуть бачити кожен магазин на одному екрані — від морозильних "
-                "камер до відвідуваності — без виїзду техніка щоразу, коли щось іде не так.",
-            ],
-            "customers": [
-                "продуктова мережа на 240 магазинів",
-                "регіональний рітейлер товарів для дому",
-            ],
-        },
-        "ru": {
-            "title": "Ритейл",
-            "for": "для ритейла",
-            "pl": "торговые сети",
-            "pains": [
-                "Торговые сети управляют сотнями магазинов с небольшой маржой, поэтому сбои "
-                "холодильного оборудования, перерасход энергии и пустые полки сразу бьют по "
-                "прибыли.",
-                "Ритейлеры хотят видеть каждый магазин на одном экране — от морозильных камер "
-                "до посещаемости — без выезда техника каждый раз, когда что-то идёт не так.",
-            ],
-            "customers": [
-                "продуктовая сеть на 240 магазинов",
-                "региональный ритейлер товаров для дома",
-            ],
-        },
-    },
-    "banking": {
-        "en": {
-            "title": "Banking",
-            "name": "banking",
-            "for": "for banking",
-            "pl": "banks",
-            "pains": [
-                "Banks must keep branches and ATMs connected and secure while regulators ask "
-                "for evidence of every remote access to their infrastructure.",
-                "With branch networks shrinking, banks want to run the remaining sites with "
-                "fewer visits, lower energy bills and no gaps in security monitoring.",
-            ],
-            "customers": [
-                "a commercial bank with 180 branches",
-                "the ATM network of a retail bank",
-            ],
-        },
-        "uk": {
-            "title": "Банки",
-            "for": "для банків",
-            "pl": "банки",
-            "pains": [
-                "Банки мають підтримувати зв'язок і безпеку відділень та банкоматів, тоді як "
-                "регулятор вимагає підтвердження кожного віддаленого доступу до інфраструктури.",
-                "Мережі відділень скорочуються, і банки хочуть обслуговувати решту об'єктів із "
-                "меншою кількістю виїздів, меншими рахунками за енергію та без прогалин у "
-                "моніторингу безпеки.",
-            ],
-            "customers": [
-                "комерційний банк зі 180 відділеннями",
-                "мережа банкоматів роздрібного банку",
-            ],
-        },
-        "ru": {
-            "title": "Банки",
-            "for": "для банков",
-            "pl": "банки",
-            "pains": [
-                "Банки должны поддерживать связь и безопасность отделений и банкоматов, в то "
-                "время как регулятор требует подтверждения каждого удалённого доступа к "
-                "инфраструктуре.",
-                "Сети отделений сокращаются, и банки хотят обслуживать оставшиеся объекты с "
-                "меньшим числом выездов, меньшими счетами за энергию и без пробелов в "
-                "мониторинге безопасности.",
-            ],
-            "customers": [
-                "коммерческий банк со 180 отделениями",
-                "сеть банкоматов розничного банка",
-            ],
-        },
-    },
-    "healthcare": {
-        "en": {
-            "title": "Healthcare",
-            "name": "healthcare",
-            "for": "for healthcare providers",
-            "pl": "hospitals and clinics",
-            "pains": [
-                "Hospitals depend on equipment that must not fail and on medicines that must "
-                "stay within a narrow temperature range, around the clock.",
-                "Clinics are under pressure to cut energy costs and paperwork while proving to "
-                "inspectors that cold rooms and critical devices are monitored.",
-            ],
-            "customers": ["a regional hospital", "a network of private clinics"],
-        },
-        "uk": {
-            "title": "Охорона здоров'я",
-            "for": "для закладів охорони здоров'я",
-            "pl": "лікарні та клініки",
-            "pains": [
-                "Лікарні залежать від обладнання, яке не має права зламатися, і від ліків, які "
-                "цілодобово мають зберігатися у вузькому діапазоні температур.",
-                "Клініки мають скоротити витрати на енергію та паперову роботу й водночас "
-                "довести інспекторам, що холодильні камери та критичні пристрої під постійним "
-                "контролем.",
-            ],
-            "customers": ["обласна лікарня", "мережа приватних клінік"],
-        },
-        "ru": {
-            "title": "Здравоохранение",
-            "for": "для учреждений здравоохранения",
-            "pl": "больницы и клиники",
-            "pains": [
-                "Больницы зависят от оборудования, которое не имеет права сломаться, и от "
-                "лекарств, которые круглосуточно должны храниться в узком диапазоне температур.",
-                "Клиники должны сократить расходы на энергию и бумажную работу и при этом "
-                "доказать инспекторам, что холодильные камеры и критичные устройства под "
-                "постоянным контролем.",
-            ],
-            "customers": ["областная больница", "сеть частных клиник"],
-        },
-    },
-    "energy": {
-        "en": {
-            "title": "Energy & utilities",
-            "name": "energy and utilities",
-            "for": "for energy and utilities",
-            "pl": "energy companies and utilities",
-            "pains": [
-                "Utilities operate substations and pumping stations spread over large areas, "
-                "where every truck roll is expensive and outages are visible to everyone.",
-                "Energy companies need reliable telemetry from remote assets and a secure way "
-                "for contractors to reach them without opening the network.",
-            ],
-            "customers": [
-                "a regional power distribution company",
-                "a municipal water utility",
-            ],
-        },
-        "uk": {
-            "title": "Енергетика",
-            "for": "для енергетики",
-            "pl": "енергетичні компанії",
-            "pains": [
-                "Енергетичні компанії експлуатують підстанції та насосні станції на великих "
-                "територіях, де кожен виїзд бригади дорогий, а кожна аварія помітна всім.",
-                "Енергетикам потрібна надійна телеметрія з віддалених об'єктів і безпечний "
-                "спосіб надати підрядникам доступ без відкриття мережі.",
-            ],
-            "customers": [
-                "регіональна енергорозподільна компанія",
-                "міський водоканал",
-            ],
-        },
-        "ru": {
-            "title": "Энергетика",
-            "for": "для энергетики",
-            "pl": "энергетические компании",
-            "pains": [
-                "Энергетические компании эксплуатируют подстанции и насосные станции на "
-                "больших территориях, где каждый выезд бригады дорог, а каждая авария заметна "
-                "всем.",
-                "Энергетикам нужна надёжная телеметрия с удалённых объектов и безопасный "
-                "способ дать подрядчикам доступ без открытия сети.",
-            ],
-            "customers": [
-                "региональная энергораспределительная компания",
-                "городской водоканал",
-            ],
-        },
-    },
-    "logistics": {
-        "en": {
-            "title": "Logistics",
-            "name": "logistics",
-            "for": "for logistics",
-            "pl": "logistics operators",
-            "pains": [
-                "Logistics operators need to know where goods are and in what condition, from "
-                "the warehouse dock to the last mile, without manual checks.",
-                "Warehouses run on tight schedules, and a failed conveyor or a warm reefer "
-                "truck can cost more in a day than the monitoring costs in a year.",
-            ],
-            "customers": ["a 3PL operator with six warehouses", "a cold-chain carrier"],
-        },
-        "uk": {
-            "title": "Логістика",
-            "for": "для логістики",
-            "pl": "логістичні оператори",
-            "pains": [
-                "Логістичним операторам потрібно знати, де перебуває вантаж і в якому він "
-                "стані — від складської рампи до останньої милі — без ручних перевірок.",
-                "Склади працюють за щільним графіком, і зламаний конвеєр чи теплий "
-                "рефрижератор за день коштують більше, ніж рік моніторингу.",
-            ],
-            "customers": [
-                "3PL-оператор із шістьма складами",
-                "перевізник рефрижераторних вантажів",
-            ],
-        },
-        "ru": {
-            "title": "Логистика",
-            "for": "для логистики",
-            "pl": "логистические операторы",
-            "pains": [
-                "Логистическим операторам нужно знать, где находится груз и в каком он "
-                "состоянии — от складской рампы до последней мили — без ручных проверок.",
-                "Склады работают по плотному графику, и сломанный конвейер или тёплый "
-                "рефрижератор за день обходятся дороже, чем год мониторинга.",
-            ],
-            "customers": [
-                "3PL-оператор с шестью складами",
-                "перевозчик рефрижераторных грузов",
-            ],
-        },
-    },
-    "public-sector": {
-        "en": {
-            "title": "Public sector",
-            "name": "the public sector",
-            "for": "for the public sector",
-            "pl": "public institutions",
-            "pains": [
-                "Municipalities and public institutions must cut energy use in schools, "
-                "hospitals and street lighting while budgets stay flat.",
-                "Public buyers look for transparent, standards-based solutions that local "
-                "integrators can support for years after the tender.",
-            ],
-            "customers": [
-                "a city council serving 300,000 residents",
-                "a regional education department",
-            ],
-        },
-        "uk": {
-            "title": "Державний сектор",
-            "for": "для державного сектору",
-            "pl": "державні установи",
-            "pains": [
-                "Громади та державні установи мають скоротити енергоспоживання шкіл, лікарень "
-                "і вуличного освітлення за незмінних бюджетів.",
-                "Державні замовники шукають прозорі рішення на відкритих стандартах, які "
-                "місцеві інтегратори зможуть підтримувати роками після тендеру.",
-            ],
-            "customers": [
-                "міська рада з населенням 300 тисяч мешканців",
-                "обласне управління освіти",
-            ],
-        },
-        "ru": {
-            "title": "Госсектор",
-            "for": "для госсектора",
-            "pl": "государственные учреждения",
-            "pains": [
-                "Муниципалитеты и государственные учреждения должны сократить "
-                "энергопотребление школ, больниц и уличного освещения при неизменных бюджетах.",
-                "Государственные заказчики ищут прозрачные решения на открытых стандартах, "
-                "которые местные интеграторы смогут поддерживать годами после тендера.",
-            ],
-            "customers": [
-                "городской совет с населением 300 тысяч жителей",
-                "областное управление образования",
-            ],
-        },
-    },
-    "telecom": {
-        "en": {
-            "title": "Telecom",
-            "name": "telecom",
-            "for": "for telecom operators",
-            "pl": "telecom operators",
-            "pains": [
-                "Telecom operators run thousands of tower sites where backup power, cooling and "
-                "access control have to be watched remotely.",
-                "Operators want new revenue from IoT services for their business customers and "
-                "need a platform they can resell under their own brand.",
-            ],
-            "customers": ["a national mobile operator", "a regional internet provider"],
-        },
-        "uk": {
-            "title": "Телеком",
-            "for": "для телеком-операторів",
-            "pl": "телеком-оператори",
-            "pains": [
-                "Телеком-оператори обслуговують тисячі базових станцій, де резервне живлення, "
-                "охолодження та контроль доступу потрібно відстежувати дистанційно.",
-                "Оператори шукають нові доходи від IoT-послуг для бізнес-клієнтів, і їм "
-                "потрібна платформа, яку можна перепродавати під власним брендом.",
-            ],
-            "customers": [
-                "національний мобільний оператор",
-                "регіональний інтернет-провайдер",
-            ],
-        },
-        "ru": {
-            "title": "Телеком",
-            "for": "для телеком-операторов",
-            "pl": "телеком-операторы",
-            "pains": [
-                "Телеком-операторы обслуживают тысячи базовых станций, где резервное питание, "
-                "охлаждение и контроль доступа нужно отслеживать удалённо.",
-                "Операторы ищут новые доходы от IoT-услуг для бизнес-клиентов, и им нужна "
-                "платформа, которую можно перепродавать под собственным брендом.",
-            ],
-            "customers": [
-                "национальный мобильный оператор",
-                "региональный интернет-провайдер",
-            ],
-        },
-    },
-}
+def __getattr__(name: str) -> Any:
+    """PRODUCTS, COMPETITORS, INDUSTRIES and DEAL_NEEDS, read from the phrase tables on first
+    use (PEP 562) in the shapes earlier callers index."""
+    try:
+        return _VIEWS[name]()
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
 
-# For assets (and deals) without an industry.
-GENERIC_INDUSTRY: dict[str, dict[str, Any]] = {
-    "en": {
-        "title": "Industrial IoT",
-        "name": "industrial operations",
-        "for": "",
-        "pl": "industrial companies",
-        "pains": [
-            "The material is industry-neutral and works for manufacturing, retail, energy and "
-            "public-sector accounts alike."
-        ],
-        "customers": ["a mid-sized industrial group"],
-    },
-    "uk": {
-        "title": "Промисловий IoT",
-        "for": "",
-        "pl": "промислові компанії",
-        "pains": [
-            "Матеріал не прив'язаний до галузі й підходить для клієнтів із виробництва, "
-            "рітейлу, енергетики та державного сектору."
-        ],
-        "customers": ["середня промислова група"],
-    },
-    "ru": {
-        "title": "Промышленный IoT",
-        "for": "",
-        "pl": "промышленные компании",
-        "pains": [
-            "Материал не привязан к отрасли и подходит для клиентов из производства, ритейла, "
-            "энергетики и госсектора."
-        ],
-        "customers": ["средняя промышленная группа"],
-    },
-}
-
-# Which products an industry buys (keeps product and industry of one asset coherent).
-INDUSTRY_PRODUCTS: dict[str, list[str]] = {
-    "manufacturing": [
-        "asset-monitor", "vision-ai", "edge-gateway", "scada-suite", "data-hub", "iot-sensors",
-    ],
-    "retail": ["energy-optimizer", "vision-ai", "iot-sensors", "secure-link", "stratos-cloud"],
-    "banking": ["secure-link", "energy-optimizer", "stratos-cloud", "field-service"],
-    "healthcare": ["iot-sensors", "energy-optimizer", "asset-monitor", "stratos-cloud"],
-    "energy": ["scada-suite", "secure-link", "edge-gateway", "asset-monitor", "field-service"],
-    "logistics": ["iot-sensors", "stratos-cloud", "field-service", "vision-ai", "data-hub"],
-    "public-sector": ["energy-optimizer", "stratos-cloud", "iot-sensors", "secure-link"],
-    "telecom": [
-        "secure-link", "stratos-cloud", "edge-gateway", "energy-optimizer", "field-service",
-    ],
-}  # fmt: skip
-INDUSTRY_WEIGHTS: dict[str, float] = {
-    "manufacturing": 0.24,
-    "retail": 0.12,
-    "banking": 0.09,
-    "healthcare": 0.1,
-    "energy": 0.15,
-    "logistics": 0.12,
-    "public-sector": 0.1,
-    "telecom": 0.08,
-}
-
-COMPETITORS: dict[str, dict[str, str]] = {
-    "vortex-networks": {
-        "name": "Vortex Networks",
-        "en": "Vortex Networks is strong in networking but depends on third-party vendors for "
-        "analytics and edge computing, which means more contracts and more integration risk.",
-        "uk": "Сильна сторона Vortex Networks — мережі, слабка — залежність від сторонніх "
-        "постачальників в аналітиці та периферійних обчисленнях, а отже більше договорів і "
-        "ризиків інтеграції для клієнта.",
-        "ru": "Сильная сторона Vortex Networks — сети, слабая — зависимость от сторонних "
-        "поставщиков в аналитике и периферийных вычислениях, а значит больше договоров и "
-        "рисков интеграции для клиента.",
-    },
-    "helix-automation": {
-        "name": "Helix Automation",
-        "en": "Helix Automation has a large installed SCADA base, but its licences are "
-        "expensive and its cloud roadmap keeps slipping.",
-        "uk": "У Helix Automation велика інстальована база SCADA, але ліцензії дорогі, а "
-        "хмарна дорожня карта постійно зсувається.",
-        "ru": "У Helix Automation большая инсталлированная база SCADA, но лицензии дорогие, "
-        "а облачная дорожная карта постоянно сдвигается.",
-    },
-    "northwind-iot": {
-        "name": "Northwind IoT",
-        "en": "Northwind IoT wins on sensor price, but offers no on-premises option and "
-        "little local support.",
-        "uk": "Northwind IoT виграє ціною датчиків, але не пропонує локального розгортання і "
-        "майже не має місцевої підтримки.",
-        "ru": "Northwind IoT выигрывает ценой датчиков, но не предлагает локального "
-        "развёртывания и почти не имеет местной поддержки.",
-    },
-    "polar-dynamics": {
-        "name": "Polar Dynamics",
-        "en": "Polar Dynamics brings a big analytics brand, yet its projects run long and need "
-        "heavy customisation by its own consultants.",
-        "uk": "Polar Dynamics має відомий бренд в аналітиці, проте проєкти Polar Dynamics "
-        "тривають довго й потребують значних доопрацювань силами консультантів вендора.",
-        "ru": "Polar Dynamics — сильный бренд в аналитике, однако проекты Polar Dynamics "
-        "длятся долго и требуют серьёзных доработок силами консультантов вендора.",
-    },
-}
-
-REGIONS: dict[str, dict[str, str]] = {
-    "ua": {
-        "en": "Prepared for the Ukrainian market, with local pricing and regulatory references.",
-        "uk": "Підготовлено для ринку України з місцевими цінами та посиланнями на вимоги "
-        "регуляторів.",
-        "ru": "Подготовлено для рынка Украины с местными ценами и ссылками на требования "
-        "регуляторов.",
-    },
-    "pl": {
-        "en": "Prepared for the Polish market, with local pricing and regulatory references.",
-        "uk": "Підготовлено для ринку Польщі з місцевими цінами та посиланнями на вимоги "
-        "регуляторів.",
-        "ru": "Подготовлено для рынка Польши с местными ценами и ссылками на требования "
-        "регуляторов.",
-    },
-    "baltics": {
-        "en": "Prepared for the Baltic markets, with local pricing and regulatory references.",
-        "uk": "Підготовлено для ринків Балтії з місцевими цінами та посиланнями на вимоги "
-        "регуляторів.",
-        "ru": "Подготовлено для рынков Балтии с местными ценами и ссылками на требования "
-        "регуляторов.",
-    },
-    "md": {
-        "en": "Prepared for the Moldovan market, with local pricing and regulatory references.",
-        "uk": "Підготовлено для ринку Молдови з місцевими цінами та посиланнями на вимоги "
-        "регуляторів.",
-        "ru": "Подготовлено для рынка Молдовы с местными ценами и ссылками на требования "
-        "регуляторов.",
-    },
-    "dach": {
-        "en": "Prepared for the DACH markets, with local pricing and regulatory references.",
-        "uk": "Підготовлено для ринків DACH з місцевими цінами та посиланнями на вимоги "
-        "регуляторів.",
-        "ru": "Подготовлено для рынков DACH с местными ценами и ссылками на требования "
-        "регуляторов.",
-    },
-    "cee": {
-        "en": "Prepared for Central and Eastern Europe, with local pricing and regulatory "
-        "references.",
-        "uk": "Підготовлено для ринків Центральної та Східної Європи з місцевими цінами та "
-        "посиланнями на вимоги регуляторів.",
-        "ru": "Подготовлено для рынков Центральной и Восточной Европы с местными ценами и "
-        "ссылками на требования регуляторов.",
-    },
-}
-# Region restrictions that make sense for an asset in a given language.
-_LANGUAGE_REGIONS = {
-    "uk": ["ua"],
-    "ru": ["ua", "md", "baltics"],
-    "en": ["pl", "dach", "cee", "baltics"],
-}
-
-# Stage names as they read after "at the ... stage" / "для етапу ..." / "для этапа ...".
-STAGE_NAMES: dict[str, dict[str, str]] = {
-    "en": {
-        "prospecting": "prospecting",
-        "qualification": "qualification",
-        "discovery": "discovery",
-        "solution": "solution design",
-        "negotiation": "negotiation",
-        "closing": "closing",
-        "post_sale": "post-sale",
-    },
-    "uk": {
-        "prospecting": "пошуку клієнтів",
-        "qualification": "кваліфікації",
-        "discovery": "виявлення потреб",
-        "solution": "проєктування рішення",
-        "negotiation": "переговорів",
-        "closing": "закриття угоди",
-        "post_sale": "післяпродажного супроводу",
-    },
-    "ru": {
-        "prospecting": "поиска клиентов",
-        "qualification": "квалификации",
-        "discovery": "выявления потребностей",
-        "solution": "проектирования решения",
-        "negotiation": "переговоров",
-        "closing": "закрытия сделки",
-        "post_sale": "послепродажного сопровождения",
-    },
-}
-
-ROLE_NAMES: dict[str, dict[str, str]] = {
-    "en": {
-        "cio": "the CIO",
-        "cfo": "the CFO",
-        "cto": "the CTO",
-        "technical_buyer": "technical buyers",
-        "business_owner": "business owners",
-        "procurement": "procurement",
-        "end_user": "end users",
-    },
-    "uk": {
-        "cio": "ІТ-директор",
-        "cfo": "фінансовий директор",
-        "cto": "технічний директор",
-        "technical_buyer": "технічні фахівці",
-        "business_owner": "власник бізнесу",
-        "procurement": "відділ закупівель",
-        "end_user": "кінцеві користувачі",
-    },
-    "ru": {
-        "cio": "ИТ-директор",
-        "cfo": "финансовый директор",
-        "cto": "технический директор",
-        "technical_buyer": "технические специалисты",
-        "business_owner": "владелец бизнеса",
-        "procurement": "отдел закупок",
-        "end_user": "конечные пользователи",
-    },
-}
-
-# --- sentence templates -------------------------------------------------------------------------
-# Slots: {product} {product2} {ind_for} {ind_title} {ind_name} {ind_pl} {customer} {competitor}.
-
-_TITLES: dict[str, dict[str, list[str]]] = {
-    "white_paper": {
-        "en": ["{product}: the business case {ind_for}",
-               "Connected operations {ind_for}: a white paper on {product}"],
-        "uk": ["{product}: бізнес-обґрунтування {ind_for}",
-               "Біла книга: цифровізація операцій {ind_for} з {product}"],
-        "ru": ["{product}: бизнес-обоснование {ind_for}",
-               "Белая книга: цифровизация операций {ind_for} с {product}"],
-    },
-    "article": {
-        "en": ["Three trends reshaping {ind_name}",
-               "Why operational data became a board topic in {ind_name}"],
-        "uk": ["Три тренди, що змінюють сегмент «{ind_title}»",
-               "Колонка експерта: дані та рішення {ind_for}"],
-        "ru": ["Три тренда, которые меняют сегмент «{ind_title}»",
-               "Колонка эксперта: данные и решения {ind_for}"],
-    },
-    "case_study": {
-        "en": ["Case study: {product} at {customer}", "{customer_cap}: results with {product}"],
-        "uk": ["Кейс: {product} — {customer}", "Історія успіху: {customer} і {product}"],
-        "ru": ["Кейс: {product} — {customer}", "История успеха: {customer} и {product}"],
-    },
-    "roi_calculator": {
-        "en": ["ROI calculator: {product} {ind_for}", "{product} payback and ROI model"],
-        "uk": ["Калькулятор ROI: {product} {ind_for}", "Модель окупності та ROI: {product}"],
-        "ru": ["Калькулятор ROI: {product} {ind_for}", "Модель окупаемости и ROI: {product}"],
-    },
-    "tco_calculator": {
-        "en": ["TCO calculator: {product} vs. the status quo",
-               "Five-year TCO model for {product} {ind_for}"],
-        "uk": ["Калькулятор TCO: {product} проти поточного рішення",
-               "П'ятирічна модель TCO для {product} {ind_for}"],
-        "ru": ["Калькулятор TCO: {product} против текущего решения",
-               "Пятилетняя модель TCO для {product} {ind_for}"],
-    },
-    "tech_commercial_calculator": {
-        "en": ["Technical-commercial proposal calculator: {product}",
-               "{product} configurator and pricing calculator"],
-        "uk": ["Калькулятор техніко-комерційної пропозиції: {product}",
-               "Конфігуратор і ціновий калькулятор {product}"],
-        "ru": ["Калькулятор технико-коммерческого предложения: {product}",
-               "Конфигуратор и ценовой калькулятор {product}"],
-    },
-    "battlecard": {
-        "en": ["Battlecard: {product} vs. {competitor}", "Competing with {competitor}: {product}"],
-        "uk": ["Бойова картка: {product} проти {competitor}",
-               "Конкуренція з {competitor}: {product}"],
-        "ru": ["Боевая карточка: {product} против {competitor}",
-               "Конкуренция с {competitor}: {product}"],
-    },
-    "datasheet": {
-        "en": ["{product} datasheet", "{product}: product datasheet"],
-        "uk": ["{product}: технічний опис", "Інформаційний листок: {product}"],
-        "ru": ["{product}: технический лист", "Информационный лист: {product}"],
-    },
-    "presentation": {
-        "en": ["{product} {ind_for}: customer presentation", "First-meeting deck: {product}"],
-        "uk": ["{product} {ind_for}: презентація для клієнта",
-               "Презентація для першої зустрічі: {product}"],
-        "ru": ["{product} {ind_for}: презентация для клиента",
-               "Презентация для первой встречи: {product}"],
-    },
-    "webinar": {
-        "en": ["Webinar: {product} in practice {ind_for}",
-               "Webinar recording: questions about {product}"],
-        "uk": ["Вебінар: {product} на практиці {ind_for}",
-               "Запис вебінару: запитання про {product}"],
-        "ru": ["Вебинар: {product} на практике {ind_for}",
-               "Запись вебинара: вопросы о {product}"],
-    },
-    "training_course": {
-        "en": ["{product} fundamentals course", "{product} installation and support training"],
-        "uk": ["Курс: основи {product}", "Тренінг: встановлення та підтримка {product}"],
-        "ru": ["Курс: основы {product}", "Тренинг: установка и поддержка {product}"],
-    },
-    "onboarding_guide": {
-        "en": ["New partner onboarding guide", "First 90 days with {product}"],
-        "uk": ["Посібник для нових партнерів", "Перші 90 днів з {product}"],
-        "ru": ["Руководство для новых партнёров", "Первые 90 дней с {product}"],
-    },
-    "playbook": {
-        "en": ["Sales playbook: {product} {ind_for}", "Pilot-to-rollout play for {product}"],
-        "uk": ["Сейлз-плейбук: {product} {ind_for}",
-               "Сценарій: від пілоту до впровадження {product}"],
-        "ru": ["Сейлз-плейбук: {product} {ind_for}",
-               "Сценарий: от пилота до внедрения {product}"],
-    },
-    "proposal_template": {
-        "en": ["Proposal template: {product}", "Commercial offer template {ind_for}: {product}"],
-        "uk": ["Шаблон пропозиції: {product}",
-               "Шаблон комерційної пропозиції {ind_for}: {product}"],
-        "ru": ["Шаблон предложения: {product}",
-               "Шаблон коммерческого предложения {ind_for}: {product}"],
-    },
-    "reference_architecture": {
-        "en": ["Reference architecture: {product} {ind_for}",
-               "Multi-site design guide for {product}"],
-        "uk": ["Референтна архітектура: {product} {ind_for}",
-               "Посібник з проєктування багатооб'єктних рішень {product}"],
-        "ru": ["Референсная архитектура: {product} {ind_for}",
-               "Руководство по проектированию многообъектных решений {product}"],
-    },
-    "faq": {
-        "en": ["{product} FAQ", "Partner FAQ: {product}"],
-        "uk": ["{product}: часті запитання", "FAQ для партнерів: {product}"],
-        "ru": ["{product}: часто задаваемые вопросы", "FAQ для партнёров: {product}"],
-    },
-}  # fmt: skip
-
-_OPENERS: dict[str, dict[str, list[str]]] = {
-    "white_paper": {
-        "en": [
-            "This white paper looks at why {ind_pl} are rethinking how they collect and use "
-            "operational data, and where {product} fits into that shift.",
-            "A vendor-neutral white paper on the business case for connected operations "
-            "{ind_for}, written for partners who open the first conversation with a new account.",
-        ],
-        "uk": [
-            "Біла книга пояснює, чому {ind_pl} переглядають підходи до збору та використання "
-            "операційних даних і яке місце в цьому займає {product}.",
-            "Аналітичний документ про економіку цифрових рішень {ind_for}, підготовлений для "
-            "партнерів, які відкривають першу розмову з новим клієнтом.",
-        ],
-        "ru": [
-            "Белая книга объясняет, почему {ind_pl} пересматривают подходы к сбору и "
-            "использованию операционных данных и какое место в этом занимает {product}.",
-            "Аналитический документ об экономике цифровых решений {ind_for}, подготовленный для "
-            "партнёров, которые открывают первый разговор с новым клиентом.",
-        ],
-    },
-    "article": {
-        "en": [
-            "A thought-leadership article on the trends reshaping {ind_name} over the next "
-            "three years and what they mean for the partners who serve it.",
-            "An opinion piece by Stratosfera's industry team: why data from the shop floor, the "
-            "branch or the field is becoming a board-level topic in {ind_name}.",
-        ],
-        "uk": [
-            "Експертна стаття про тренди, які змінять галузь у найближчі три роки, з прикладами "
-            "для сегмента «{ind_title}».",
-            "Колонка галузевої команди Stratosfera: чому дані з цехів, відділень і віддалених "
-            "об'єктів стають темою для рад директорів у сегменті «{ind_title}».",
-        ],
-        "ru": [
-            "Экспертная статья о трендах, которые изменят отрасль в ближайшие три года, с "
-            "примерами для сегмента «{ind_title}».",
-            "Колонка отраслевой команды Stratosfera: почему данные из цехов, отделений и "
-            "удалённых объектов становятся темой для советов директоров в сегменте «{ind_title}».",
-        ],
-    },
-    "case_study": {
-        "en": [
-            "Case study: how {customer} deployed {product} with a local partner and what "
-            "changed in the first year.",
-            "A customer story from {ind_name}: {customer} replaced a patchwork of legacy tools "
-            "with {product}.",
-        ],
-        "uk": [
-            "Кейс: {customer} — впровадження {product} разом із місцевим партнером і результати "
-            "першого року.",
-            "Історія клієнта із сегмента «{ind_title}»: {customer} замінює розрізнені застарілі "
-            "інструменти на {product}.",
-        ],
-        "ru": [
-            "Кейс: {customer} — внедрение {product} вместе с местным партнёром и результаты "
-            "первого года.",
-            "История клиента из сегмента «{ind_title}»: {customer} заменяет разрозненные "
-            "устаревшие инструменты на {product}.",
-        ],
-    },
-    "roi_calculator": {
-        "en": [
-            "An ROI calculator for {product} {ind_for}: enter the customer's own figures and get "
-            "the payback period, net present value and three-year savings on one page.",
-            "A spreadsheet ROI model that turns the customer's operating data into a business "
-            "case for {product} that a CFO can check line by line.",
-        ],
-        "uk": [
-            "Калькулятор ROI для {product} {ind_for}: введіть власні показники клієнта й "
-            "отримайте термін окупності, чисту приведену вартість та економію за три роки на "
-            "одній сторінці.",
-            "Модель розрахунку ROI в електронній таблиці, яка перетворює операційні дані клієнта "
-            "на бізнес-обґрунтування {product}, що його фінансовий директор може перевірити "
-            "рядок за рядком.",
-        ],
-        "ru": [
-            "Калькулятор ROI для {product} {ind_for}: введите собственные показатели клиента и "
-            "получите срок окупаемости, чистую приведённую стоимость и экономию за три года на "
-            "одной странице.",
-            "Модель расчёта ROI в электронной таблице, которая превращает операционные данные "
-            "клиента в бизнес-обоснование {product}, которое финансовый директор может проверить "
-            "построчно.",
-        ],
-    },
-    "tco_calculator": {
-        "en": [
-            "A total cost of ownership comparison for {product} over five years, covering "
-            "hardware, licences, integration, support and the cost of internal staff.",
-            "A TCO calculator that puts {product} side by side with the customer's current "
-            "setup, so procurement sees the full five-year cost rather than the price list.",
-        ],
-        "uk": [
-            "Порівняння сукупної вартості володіння {product} за п'ять років: обладнання, "
-            "ліцензії, інтеграція, підтримка та витрати на власний персонал.",
-            "Калькулятор TCO, що зіставляє {product} із поточним рішенням клієнта, щоб відділ "
-            "закупівель бачив повну вартість за п'ять років, а не лише прайс-лист.",
-        ],
-        "ru": [
-            "Сравнение совокупной стоимости владения {product} за пять лет: оборудование, "
-            "лицензии, интеграция, поддержка и затраты на собственный персонал.",
-            "Калькулятор TCO, который сопоставляет {product} с текущим решением клиента, чтобы "
-            "отдел закупок видел полную стоимость за пять лет, а не только прайс-лист.",
-        ],
-    },
-    "tech_commercial_calculator": {
-        "en": [
-            "A technical-commercial proposal calculator for {product}: size the architecture, "
-            "pick the licence bundle and get a priced bill of materials for the proposal.",
-            "A configurator for experienced partners that turns the number of sites, data "
-            "points and integrations into a sized {product} design with partner pricing and "
-            "margin.",
-        ],
-        "uk": [
-            "Калькулятор техніко-комерційної пропозиції для {product}: розрахуйте архітектуру, "
-            "оберіть пакет ліцензій і отримайте специфікацію з цінами, готову до включення в "
-            "пропозицію.",
-            "Конфігуратор для досвідчених партнерів, який перетворює кількість об'єктів, точок "
-            "даних та інтеграцій на розраховане рішення {product} з партнерськими цінами та "
-            "маржею.",
-        ],
-        "ru": [
-            "Калькулятор технико-коммерческого предложения для {product}: рассчитайте "
-            "архитектуру, выберите пакет лицензий и получите спецификацию с ценами, готовую "
-            "для включения в предложение.",
-            "Конфигуратор для опытных партнёров, который превращает количество объектов, точек "
-            "данных и интеграций в рассчитанное решение {product} с партнёрскими ценами и "
-            "маржой.",
-        ],
-    },
-    "battlecard": {
-        "en": [
-            "Battlecard against {competitor}: where {product} wins, where it does not, and the "
-            "five questions that move the conversation onto our strengths.",
-            "A competitive brief for deals where the customer is also talking to {competitor}, "
-            "with objections to expect and proof points for {product}.",
-        ],
-        "uk": [
-            "Бойова картка проти {competitor}: де {product} виграє, де ні, і п'ять запитань, які "
-            "переводять розмову на наші сильні сторони.",
-            "Конкурентна довідка для угод, у яких клієнт також веде переговори з {competitor}: "
-            "типові заперечення, аргументи та підтвердження для {product}.",
-        ],
-        "ru": [
-            "Боевая карточка против {competitor}: где {product} выигрывает, где нет, и пять "
-            "вопросов, которые переводят разговор на наши сильные стороны.",
-            "Конкурентная справка для сделок, в которых клиент также ведёт переговоры с "
-            "{competitor}: типичные возражения, аргументы и подтверждения для {product}.",
-        ],
-    },
-    "datasheet": {
-        "en": [
-            "Datasheet for {product}: key specifications, supported protocols, deployment "
-            "options and ordering codes on two pages.",
-            "A product datasheet summarising what {product} does, the editions available and "
-            "the certifications it holds.",
-        ],
-        "uk": [
-            "Технічний опис {product}: ключові характеристики, підтримувані протоколи, варіанти "
-            "розгортання та коди для замовлення на двох сторінках.",
-            "Інформаційний листок продукту: що вміє {product}, які редакції доступні та які "
-            "сертифікати має рішення.",
-        ],
-        "ru": [
-            "Технический лист {product}: ключевые характеристики, поддерживаемые протоколы, "
-            "варианты развёртывания и коды для заказа на двух страницах.",
-            "Информационный лист продукта: что умеет {product}, какие редакции доступны и какие "
-            "сертификаты есть у решения.",
-        ],
-    },
-    "presentation": {
-        "en": [
-            "A customer-facing presentation introducing {product} {ind_for}: the problem, the "
-            "approach, three reference customers and a suggested next step.",
-            "A ready-to-present slide deck for a first meeting, with speaker notes and a short "
-            "demo script for {product}.",
-        ],
-        "uk": [
-            "Презентація для клієнта, що знайомить із {product} {ind_for}: проблема, підхід, "
-            "три референтні клієнти та пропонований наступний крок.",
-            "Готова презентація для першої зустрічі з нотатками доповідача та коротким "
-            "сценарієм демонстрації {product}.",
-        ],
-        "ru": [
-            "Презентация для клиента, знакомящая с {product} {ind_for}: проблема, подход, три "
-            "референсных клиента и предлагаемый следующий шаг.",
-            "Готовая презентация для первой встречи с заметками докладчика и коротким "
-            "сценарием демонстрации {product}.",
-        ],
-    },
-    "webinar": {
-        "en": [
-            "Recording of a 45-minute webinar in which Stratosfera engineers and a partner walk "
-            "through a live {product} deployment {ind_for}.",
-            "An on-demand webinar: practical questions customers ask about {product}, answered "
-            "by the product team, with the slides attached.",
-        ],
-        "uk": [
-            "Запис 45-хвилинного вебінару, на якому інженери Stratosfera разом із партнером "
-            "показують реальне впровадження {product} {ind_for}.",
-            "Вебінар у записі: практичні запитання клієнтів щодо {product} і відповіді "
-            "продуктової команди, слайди додаються.",
-        ],
-        "ru": [
-            "Запись 45-минутного вебинара, на котором инженеры Stratosfera вместе с партнёром "
-            "показывают реальное внедрение {product} {ind_for}.",
-            "Вебинар в записи: практические вопросы клиентов о {product} и ответы продуктовой "
-            "команды, слайды прилагаются.",
-        ],
-    },
-    "training_course": {
-        "en": [
-            "A self-paced training course on {product}: six modules with short videos, "
-            "hands-on labs and a final test that counts towards partner certification.",
-            "An instructor-led course that prepares partner engineers to install, configure "
-            "and support {product} without help from the vendor.",
-        ],
-        "uk": [
-            "Курс для самостійного навчання з {product}: шість модулів із короткими відео, "
-            "практичними лабораторними роботами та підсумковим тестом, що зараховується до "
-            "сертифікації партнера.",
-            "Курс з інструктором, який готує інженерів партнера встановлювати, налаштовувати "
-            "та підтримувати {product} без допомоги вендора.",
-        ],
-        "ru": [
-            "Курс для самостоятельного обучения по {product}: шесть модулей с короткими видео, "
-            "практическими лабораторными работами и итоговым тестом, который засчитывается в "
-            "сертификацию партнёра.",
-            "Курс с инструктором, который готовит инженеров партнёра устанавливать, "
-            "настраивать и поддерживать {product} без помощи вендора.",
-        ],
-    },
-    "onboarding_guide": {
-        "en": [
-            "An onboarding guide for new Stratosfera partners: how the partner programme works, "
-            "where to find price lists and demo kits, and how to register the first deal.",
-            "A first-90-days checklist for partners starting with {product}: who to contact, "
-            "which trainings to book and which assets to show customers first.",
-        ],
-        "uk": [
-            "Посібник для нових партнерів Stratosfera: як працює партнерська програма, де "
-            "знайти прайс-листи та демо-комплекти і як зареєструвати першу угоду.",
-            "Чек-лист перших 90 днів для партнерів, які починають працювати з {product}: до "
-            "кого звертатися, які тренінги забронювати та які матеріали показувати клієнтам "
-            "насамперед.",
-        ],
-        "ru": [
-            "Руководство для новых партнёров Stratosfera: как устроена партнёрская программа, "
-            "где найти прайс-листы и демо-комплекты и как зарегистрировать первую сделку.",
-            "Чек-лист первых 90 дней для партнёров, которые начинают работать с {product}: к "
-            "кому обращаться, какие тренинги забронировать и какие материалы показывать "
-            "клиентам в первую очередь.",
-        ],
-    },
-    "playbook": {
-        "en": [
-            "A sales playbook for {product} {ind_for}: target accounts, qualification "
-            "questions, the value story by buyer role and the assets to use at each stage.",
-            "A step-by-step play for running a {product} pilot that converts into a full "
-            "rollout, with timelines, success criteria and templates.",
-        ],
-        "uk": [
-            "Сейлз-плейбук для {product} {ind_for}: цільові клієнти, кваліфікаційні запитання, "
-            "ціннісна пропозиція для кожної ролі покупця та матеріали для кожного етапу.",
-            "Покроковий сценарій проведення пілоту {product}, який переходить у повне "
-            "впровадження: терміни, критерії успіху та шаблони.",
-        ],
-        "ru": [
-            "Сейлз-плейбук для {product} {ind_for}: целевые клиенты, квалификационные вопросы, "
-            "ценностное предложение для каждой роли покупателя и материалы для каждого этапа.",
-            "Пошаговый сценарий проведения пилота {product}, который переходит в полноценное "
-            "внедрение: сроки, критерии успеха и шаблоны.",
-        ],
-    },
-    "proposal_template": {
-        "en": [
-            "An editable proposal template for {product}, with scope, implementation plan, "
-            "acceptance criteria and commercial terms already phrased in the customer's terms.",
-            "A commercial offer template {ind_for}: cover letter, solution description, pricing "
-            "table and standard terms that legal has already approved.",
-        ],
-        "uk": [
-            "Редагований шаблон пропозиції для {product}: обсяг робіт, план впровадження, "
-            "критерії приймання та комерційні умови, уже сформульовані мовою клієнта.",
-            "Шаблон комерційної пропозиції {ind_for}: супровідний лист, опис рішення, цінова "
-            "таблиця та стандартні умови, вже погоджені юристами.",
-        ],
-        "ru": [
-            "Редактируемый шаблон предложения для {product}: объём работ, план внедрения, "
-            "критерии приёмки и коммерческие условия, уже сформулированные языком клиента.",
-            "Шаблон коммерческого предложения {ind_for}: сопроводительное письмо, описание "
-            "решения, ценовая таблица и стандартные условия, уже согласованные юристами.",
-        ],
-    },
-    "reference_architecture": {
-        "en": [
-            "A reference architecture for {product} {ind_for}: network zones, data flows, "
-            "sizing rules and the integration points with ERP and MES systems.",
-            "A validated design for deploying {product} across many sites, with high "
-            "availability, security hardening and a bill of materials for three sizes.",
-        ],
-        "uk": [
-            "Референтна архітектура {product} {ind_for}: мережеві зони, потоки даних, правила "
-            "розрахунку потужностей і точки інтеграції з ERP та MES.",
-            "Перевірений проєкт розгортання {product} на багатьох об'єктах із високою "
-            "доступністю, посиленням безпеки та специфікацією для трьох типорозмірів.",
-        ],
-        "ru": [
-            "Референсная архитектура {product} {ind_for}: сетевые зоны, потоки данных, правила "
-            "расчёта мощностей и точки интеграции с ERP и MES.",
-            "Проверенный проект развёртывания {product} на множестве объектов с высокой "
-            "доступностью, усилением безопасности и спецификацией для трёх типоразмеров.",
-        ],
-    },
-    "faq": {
-        "en": [
-            "Frequently asked questions about {product}: licensing, support hours, data "
-            "residency, upgrade policy and what happens when a device goes offline.",
-            "An FAQ collected from partner calls: the twenty questions customers ask most often "
-            "about {product}, with short answers you can paste into an email.",
-        ],
-        "uk": [
-            "Часті запитання про {product}: ліцензування, години підтримки, місце зберігання "
-            "даних, політика оновлень і що відбувається, коли пристрій втрачає зв'язок.",
-            "FAQ, зібраний за дзвінками партнерів: двадцять запитань, які клієнти найчастіше "
-            "ставлять про {product}, з короткими відповідями, які можна вставити в лист.",
-        ],
-        "ru": [
-            "Часто задаваемые вопросы о {product}: лицензирование, часы поддержки, место "
-            "хранения данных, политика обновлений и что происходит, когда устройство теряет "
-            "связь.",
-            "FAQ, собранный по звонкам партнёров: двадцать вопросов, которые клиенты чаще всего "
-            "задают о {product}, с короткими ответами, которые можно вставить в письмо.",
-        ],
-    },
-}
-
-# What is inside, per type (case studies use the result sentence, battlecards the competitor).
-_TYPE_BODY: dict[str, dict[str, str]] = {
-    "white_paper": {
-        "en": "It includes benchmark figures from recent industry studies and a one-page summary "
-        "to forward to the customer.",
-        "uk": "Містить контрольні показники з нещодавніх галузевих досліджень і резюме на одну "
-        "сторінку, яке можна переслати клієнту.",
-        "ru": "Содержит ориентиры из недавних отраслевых исследований и резюме на одну "
-        "страницу, которое можно переслать клиенту.",
-    },
-    "article": {
-        "en": "Share it on social media or in a newsletter to start conversations with accounts "
-        "that are not yet in the pipeline.",
-        "uk": "Поширюйте її в соцмережах або в розсилці, щоб почати розмову з клієнтами, яких "
-        "ще немає у воронці.",
-        "ru": "Распространяйте её в соцсетях или в рассылке, чтобы начать разговор с "
-        "клиентами, которых ещё нет в воронке.",
-    },
-    "roi_calculator": {
-        "en": "Inputs include the number of sites and machines, the cost of an hour of downtime "
-        "and energy tariffs; every assumption is editable and sourced.",
-        "uk": "Серед вхідних даних — кількість майданчиків і одиниць обладнання, вартість "
-        "години простою та тарифи на енергію; кожне припущення можна змінити.",
-        "ru": "Среди входных данных — количество площадок и единиц оборудования, стоимость "
-        "часа простоя и тарифы на энергию; каждое допущение можно изменить.",
-    },
-    "tco_calculator": {
-        "en": "Assumptions for hardware refresh cycles, licence indexation and staff rates can "
-        "be adjusted to the customer's reality.",
-        "uk": "Припущення щодо циклів оновлення обладнання, індексації ліцензій і ставок "
-        "персоналу можна підлаштувати під реалії клієнта.",
-        "ru": "Допущения о циклах обновления оборудования, индексации лицензий и ставках "
-        "персонала можно подстроить под реалии клиента.",
-    },
-    "tech_commercial_calculator": {
-        "en": "The output is a priced bill of materials and an architecture diagram that drop "
-        "straight into the proposal.",
-        "uk": "Результат — специфікація з цінами та схема архітектури, які можна одразу "
-        "вставити в пропозицію.",
-        "ru": "Результат — спецификация с ценами и схема архитектуры, которые можно сразу "
-        "вставить в предложение.",
-    },
-    "datasheet": {
-        "en": "It lists the supported integrations, the hosting options (on premises, private "
-        "cloud or Stratos Cloud) and the service levels of each edition.",
-        "uk": "У ньому перелічено підтримувані інтеграції, варіанти розміщення (локально, у "
-        "приватній хмарі або в Stratos Cloud) та рівні сервісу для кожної редакції.",
-        "ru": "В нём перечислены поддерживаемые интеграции, варианты размещения (локально, в "
-        "частном облаке или в Stratos Cloud) и уровни сервиса для каждой редакции.",
-    },
-    "presentation": {
-        "en": "The deck is editable, so partners can add their own logo, references and services.",
-        "uk": "Презентацію можна редагувати: партнер додає власний логотип, референції та послуги.",
-        "ru": "Презентацию можно редактировать: партнёр добавляет собственный логотип, "
-        "референции и услуги.",
-    },
-    "webinar": {
-        "en": "A transcript and the Q&A session are included for partners who prefer to read.",
-        "uk": "До запису додано стенограму та сесію запитань і відповідей для тих, хто віддає "
-        "перевагу читанню.",
-        "ru": "К записи приложены стенограмма и сессия вопросов и ответов для тех, кто "
-        "предпочитает читать.",
-    },
-    "training_course": {
-        "en": "Completing it is required for the partner's first technical certification on "
-        "the product.",
-        "uk": "Проходження курсу є обов'язковим для першої технічної сертифікації партнера з "
-        "продукту.",
-        "ru": "Прохождение курса обязательно для первой технической сертификации партнёра по "
-        "продукту.",
-    },
-    "onboarding_guide": {
-        "en": "It links to the portal sections new partners miss most often, including lead "
-        "registration and demo equipment loans.",
-        "uk": "Містить посилання на розділи порталу, які нові партнери найчастіше пропускають, "
-        "зокрема реєстрацію лідів і позику демо-обладнання.",
-        "ru": "Содержит ссылки на разделы портала, которые новые партнёры чаще всего "
-        "пропускают, включая регистрацию лидов и выдачу демо-оборудования.",
-    },
-    "playbook": {
-        "en": "Each step names the asset to send, the question to ask and the signal that the "
-        "deal is ready to move on.",
-        "uk": "Для кожного кроку вказано, який матеріал надіслати, яке запитання поставити і за "
-        "якою ознакою угода готова рухатися далі.",
-        "ru": "Для каждого шага указано, какой материал отправить, какой вопрос задать и по "
-        "какому признаку сделка готова двигаться дальше.",
-    },
-    "proposal_template": {
-        "en": "Sections in brackets are the only ones a partner has to fill in before sending.",
-        "uk": "Заповнити перед надсиланням потрібно лише розділи у квадратних дужках.",
-        "ru": "Перед отправкой нужно заполнить только разделы в квадратных скобках.",
-    },
-    "reference_architecture": {
-        "en": "Diagrams are provided in an editable format, and every component is mapped to an "
-        "orderable item.",
-        "uk": "Схеми надано у форматі, що редагується, а кожен компонент прив'язано до позиції "
-        "для замовлення.",
-        "ru": "Схемы предоставлены в редактируемом формате, а каждый компонент привязан к "
-        "позиции для заказа.",
-    },
-    "faq": {
-        "en": "The answers are reviewed by the support team every quarter.",
-        "uk": "Відповіді щокварталу перевіряє команда підтримки.",
-        "ru": "Ответы ежеквартально проверяет команда поддержки.",
-    },
-}
-
-_AUDIENCE: dict[str, dict[str, list[str]]] = {
-    "basic": {
-        "en": [
-            "No prior experience with Stratosfera is needed: the material explains the basics "
-            "and suits partners who are just starting with the portfolio.",
-            "Written in plain language for sales people new to the topic, it takes about ten "
-            "minutes to read.",
-        ],
-        "uk": [
-            "Попередній досвід роботи зі Stratosfera не потрібен: матеріал пояснює основи й "
-            "підійде партнерам, які тільки починають працювати з портфелем.",
-            "Написано простою мовою для продавців, які лише знайомляться з темою; на читання "
-            "потрібно близько десяти хвилин.",
-        ],
-        "ru": [
-            "Предварительный опыт работы со Stratosfera не нужен: материал объясняет основы и "
-            "подойдёт партнёрам, которые только начинают работать с портфелем.",
-            "Написано простым языком для продавцов, которые только знакомятся с темой; на "
-            "чтение нужно около десяти минут.",
-        ],
-    },
-    "intermediate": {
-        "en": [
-            "It assumes a working knowledge of the portfolio and focuses on arguments and "
-            "numbers a partner can reuse with the customer.",
-            "Best used by partners who have closed a few Stratosfera deals and want a "
-            "structured way to present value.",
-        ],
-        "uk": [
-            "Передбачає базове знання портфеля й зосереджується на аргументах і цифрах, які "
-            "партнер може використати в розмові з клієнтом.",
-            "Найкраще підходить партнерам, які вже закрили кілька угод зі Stratosfera і хочуть "
-            "структуровано показувати цінність.",
-        ],
-        "ru": [
-            "Предполагает базовое знание портфеля и сосредоточен на аргументах и цифрах, "
-            "которые партнёр может использовать в разговоре с клиентом.",
-            "Лучше всего подходит партнёрам, которые уже закрыли несколько сделок со "
-            "Stratosfera и хотят структурированно показывать ценность.",
-        ],
-    },
-    "advanced": {
-        "en": [
-            "Intended for experienced partner teams: it goes into sizing, integration details "
-            "and the commercial levers of complex projects.",
-            "It assumes hands-on experience with Stratosfera deployments and skips the "
-            "introductions.",
-        ],
-        "uk": [
-            "Розраховано на досвідчені команди партнерів: матеріал заглиблюється в розрахунок "
-            "потужностей, деталі інтеграції та комерційні важелі складних проєктів.",
-            "Передбачає практичний досвід впроваджень Stratosfera і не витрачає час на вступні "
-            "пояснення.",
-        ],
-        "ru": [
-            "Рассчитано на опытные команды партнёров: материал углубляется в расчёт мощностей, "
-            "детали интеграции и коммерческие рычаги сложных проектов.",
-            "Предполагает практический опыт внедрений Stratosfera и не тратит время на вводные "
-            "объяснения.",
-        ],
-    },
-    "expert": {
-        "en": [
-            "Expert-level content for certified architects of strategic partners, with design "
-            "trade-offs, performance limits and edge cases.",
-            "Deep technical material for partners who design multi-site rollouts and need the "
-            "details the vendor's own engineers use.",
-        ],
-        "uk": [
-            "Експертний рівень для сертифікованих архітекторів стратегічних партнерів: "
-            "компроміси проєктування, межі продуктивності та нетипові сценарії.",
-            "Глибокий технічний матеріал для партнерів, які проєктують багатооб'єктні "
-            "впровадження і потребують тих самих деталей, що й інженери вендора.",
-        ],
-        "ru": [
-            "Экспертный уровень для сертифицированных архитекторов стратегических партнёров: "
-            "компромиссы проектирования, пределы производительности и нетипичные сценарии.",
-            "Глубокий технический материал для партнёров, которые проектируют многообъектные "
-            "внедрения и нуждаются в тех же деталях, что и инженеры вендора.",
-        ],
-    },
-}
-
-_STAGE_SENTENCE = {
-    "en": ("Use it at the {stages} stage.", "Use it at the {stages} stages.",
-           "It is useful at any stage of a deal."),
-    "uk": ("Рекомендовано для етапу {stages}.", "Рекомендовано для етапів {stages}.",
-           "Стане в пригоді на будь-якому етапі угоди."),
-    "ru": ("Рекомендуется для этапа {stages}.", "Рекомендуется для этапов {stages}.",
-           "Пригодится на любом этапе сделки."),
-}  # fmt: skip
-_ROLE_SENTENCE = {
-    "en": "Main audience on the customer side: {roles}.",
-    "uk": "Основна аудиторія з боку клієнта: {roles}.",
-    "ru": "Основная аудитория со стороны клиента: {roles}.",
-}
-_PRODUCT_SENTENCE = {"en": "{name} is {desc}.", "uk": "{name} — {desc}.", "ru": "{name} — {desc}."}
-_SECOND_PRODUCT = {
-    "en": "The material also covers the integration with {product2}.",
-    "uk": "Матеріал також описує інтеграцію з {product2}.",
-    "ru": "Материал также описывает интеграцию с {product2}.",
-}
-_RESULT_SENTENCE = {
-    "en": "Within the first year {result}.",
-    "uk": "Уже за перший рік {result}.",
-    "ru": "Уже за первый год {result}.",
-}
-_TYPICAL_RESULT = {
-    "en": "A typical result reported by customers: {result}.",
-    "uk": "Типовий результат, про який повідомляють клієнти: {result}.",
-    "ru": "Типичный результат, о котором сообщают клиенты: {result}.",
-}
-_CTA = {
-    "en": "Contact your Stratosfera channel manager to arrange a joint call or borrow a demo kit.",
-    "uk": "Зверніться до свого менеджера каналу Stratosfera, щоб домовитися про спільний "
-    "дзвінок або отримати демо-комплект.",
-    "ru": "Обратитесь к своему менеджеру канала Stratosfera, чтобы договориться о совместном "
-    "звонке или получить демо-комплект.",
-}
-_AND = {"en": "and", "uk": "та", "ru": "и"}
-_HEADINGS = {
-    "en": ("Overview", "The customer's challenge", "The solution", "What is inside",
-           "How to use it", "Next steps"),
-    "uk": ("Огляд", "Виклик для клієнта", "Рішення", "Що всередині", "Як використовувати",
-           "Наступні кроки"),
-    "ru": ("Обзор", "Задача клиента", "Решение", "Что внутри", "Как использовать",
-           "Следующие шаги"),
-}  # fmt: skip
-_CALC_INPUTS = {
-    "en": ["Number of sites and connected assets", "Cost of one hour of downtime or of one "
-           "site visit", "Energy tariffs and current consumption",
-           "Licence edition and contract term"],
-    "uk": ["Кількість об'єктів і підключених одиниць обладнання", "Вартість години простою "
-           "або одного виїзду на об'єкт", "Тарифи на енергію та поточне споживання",
-           "Редакція ліцензії та строк договору"],
-    "ru": ["Количество объектов и подключённых единиц оборудования", "Стоимость часа простоя "
-           "или одного выезда на объект", "Тарифы на энергию и текущее потребление",
-           "Редакция лицензии и срок договора"],
-}  # fmt: skip
-_BATTLE_QUESTIONS = {
-    "en": ["How many separate contracts will the customer sign for hardware, software and "
-           "analytics?", "Who supports the system locally, in the customer's language, at "
-           "3 a.m.?", "What does year five cost, including licences and upgrades?"],
-    "uk": ["Скільки окремих договорів клієнт підпише на обладнання, програмне забезпечення та "
-           "аналітику?", "Хто підтримуватиме систему на місці, мовою клієнта, о третій ночі?",
-           "Скільки коштуватиме п'ятий рік експлуатації з урахуванням ліцензій та оновлень?"],
-    "ru": ["Сколько отдельных договоров клиент подпишет на оборудование, программное "
-           "обеспечение и аналитику?", "Кто будет поддерживать систему на месте, на языке "
-           "клиента, в три часа ночи?", "Сколько будет стоить пятый год эксплуатации с учётом "
-           "лицензий и обновлений?"],
-}  # fmt: skip
 
 # --- deal notes (used by demo.generator) ------------------------------------------------------
-
-DEAL_NEEDS: dict[str, dict[str, str]] = {
-    "en": {
-        "cfo": "The CFO wants a payback calculation.",
-        "cio": "The CIO asks about security and infrastructure requirements.",
-        "cto": "The CTO asks how it integrates with the existing SCADA.",
-        "technical_buyer": "Their engineers want a detailed specification.",
-        "business_owner": "The owner wants to see similar customer cases.",
-        "procurement": "Procurement is comparing prices and delivery terms.",
-        "end_user": "Operators asked for a live demo of the interface.",
-    },
-    "uk": {
-        "cfo": "Фінансовий директор просить розрахунок окупності.",
-        "cio": "ІТ-директор питає про вимоги до безпеки та інфраструктури.",
-        "cto": "Технічний директор питає про інтеграцію з наявною SCADA.",
-        "technical_buyer": "Інженери замовника чекають на детальну специфікацію.",
-        "business_owner": "Власник хоче побачити схожі кейси.",
-        "procurement": "Відділ закупівель порівнює ціни та умови постачання.",
-        "end_user": "Оператори просять живу демонстрацію інтерфейсу.",
-    },
-    "ru": {
-        "cfo": "Финансовый директор просит расчёт окупаемости.",
-        "cio": "ИТ-директор спрашивает о требованиях к безопасности и инфраструктуре.",
-        "cto": "Технический директор спрашивает об интеграции с существующей SCADA.",
-        "technical_buyer": "Инженеры заказчика ждут детальную спецификацию.",
-        "business_owner": "Владелец хочет увидеть похожие кейсы.",
-        "procurement": "Отдел закупок сравнивает цены и условия поставки.",
-        "end_user": "Операторы просят живую демонстрацию интерфейса.",
-    },
-}
-DEAL_OPENINGS: dict[str, list[str]] = {
-    "en": [
-        "Prospect in {ind_name} looking at {product} for {sites} sites.",
-        "Follow-up with an account in {ind_name} about {product}; {sites} sites in scope.",
-    ],
-    "uk": [
-        "Клієнт із сегмента «{ind_title}» розглядає {product}, кількість об'єктів — {sites}.",
-        "Повторна зустріч із клієнтом із сегмента «{ind_title}» щодо {product}; об'єктів у "
-        "проєкті: {sites}.",
-    ],
-    "ru": [
-        "Клиент из сегмента «{ind_title}» рассматривает {product}, количество объектов — {sites}.",
-        "Повторная встреча с клиентом из сегмента «{ind_title}» по {product}; объектов в "
-        "проекте: {sites}.",
-    ],
-}
-DEAL_COMPETITION: dict[str, list[str]] = {
-    "en": ["Also talking to {competitor}.", "The incumbent is {competitor}; they want an "
-           "alternative."],
-    "uk": ["Паралельно розглядає пропозицію {competitor}.", "Зараз у клієнта стоїть рішення "
-           "{competitor}, шукають альтернативу."],
-    "ru": ["Параллельно рассматривает предложение {competitor}.", "Сейчас у клиента стоит "
-           "решение {competitor}, ищут альтернативу."],
-}  # fmt: skip
-DEAL_BUDGET = {
-    "en": "Budget around {size}k EUR.",
-    "uk": "Бюджет орієнтовно {size} тис. євро.",
-    "ru": "Бюджет ориентировочно {size} тыс. евро.",
-}
-
-
-def industry_words(industry: str | None, language: str) -> dict[str, Any]:
-    """The phrases of one industry in one language (the generic ones when `industry` is None
-    or unknown)."""
-    entry = INDUSTRIES.get(industry or "", {}).get(language)
-    words = dict(entry if entry is not None else GENERIC_INDUSTRY[language])
-    words.setdefault("name", words["title"])
-    return words
 
 
 def deal_note(
@@ -1587,23 +162,26 @@ def deal_note(
 ) -> str:
     """A short CRM-style note about a deal, in `language`, naming its industry, product,
     competitor and what the buyer asks for."""
+    notes, products_words = table("deal-notes"), table("products")
     lang = language if language in LANGUAGES else "en"
     ind = industry_words(industry, lang)
     product = (
-        PRODUCTS[products[0]]["name"] if products and products[0] in PRODUCTS else ("Stratosfera")
+        products_words[products[0]]["name"]
+        if products and products[0] in products_words
+        else "Stratosfera"
     )
     parts = [
-        rnd.choice(DEAL_OPENINGS[lang]).format(
+        rnd.choice(notes["openings"])[lang].format(
             ind_name=ind["name"], ind_title=ind["title"], product=product, sites=rnd.randint(3, 60)
         )
     ]
     if competitors:
-        name = COMPETITORS.get(competitors[0], {}).get("name", competitors[0])
-        parts.append(rnd.choice(DEAL_COMPETITION[lang]).format(competitor=name))
-    if buyer_role in DEAL_NEEDS[lang]:
-        parts.append(DEAL_NEEDS[lang][buyer_role])
+        name = table("competitors").get(competitors[0], {}).get("name", competitors[0])
+        parts.append(rnd.choice(notes["competition"])[lang].format(competitor=name))
+    if buyer_role in notes["needs"]:
+        parts.append(notes["needs"][buyer_role][lang])
     if size is not None and rnd.random() < 0.6:
-        parts.append(DEAL_BUDGET[lang].format(size=max(1, round(size / 1000))))
+        parts.append(notes["budget"][lang].format(size=max(1, round(size / 1000))))
     return " ".join(parts)
 
 
@@ -1687,7 +265,8 @@ def _pick(rnd: random.Random, weights: dict[str, float]) -> str:
 def _join(items: list[str], lang: str) -> str:
     if len(items) <= 1:
         return "".join(items)
-    return f"{', '.join(items[:-1])} {_AND[lang]} {items[-1]}"
+    and_ = table("summaries")["sentences"]["and"][lang]
+    return f"{', '.join(items[:-1])} {and_} {items[-1]}"
 
 
 def _tidy(text: str) -> str:
@@ -1742,12 +321,12 @@ def _draft_asset(
     industry: str | None = None
     if rnd.random() >= prof.generic_industry:
         industry = _pick(rnd, INDUSTRY_WEIGHTS)
-    pool = INDUSTRY_PRODUCTS[industry] if industry else sorted(PRODUCTS)
+    pool = INDUSTRY_PRODUCTS[industry] if industry else sorted(PRODUCT_IDS)
     products = [rnd.choice(pool)]
     if rnd.random() < 0.2:
         other = [p for p in pool if p != products[0]]
         products.append(rnd.choice(other))
-    competitors = [rnd.choice(sorted(COMPETITORS))] if atype == "battlecard" else []
+    competitors = [rnd.choice(sorted(COMPETITOR_IDS))] if atype == "battlecard" else []
     # Stages: each likely stage independently; sometimes "any stage" (empty).
     if rnd.random() < prof.any_stage:
         stages: list[str] = []
@@ -1770,7 +349,7 @@ def _draft_asset(
     roles = rnd.sample(list(prof.roles), k=min(len(prof.roles), rnd.choice((1, 1, 2))))
     regions: list[str] = []
     if rnd.random() < 0.08:
-        regions = [rnd.choice(_LANGUAGE_REGIONS[lang])]
+        regions = [rnd.choice(LANGUAGE_REGIONS[lang])]
     min_tier = None
     r = rnd.random()
     for tier, p in prof.min_tier.items():
@@ -1794,51 +373,57 @@ def _draft_asset(
             expires = window_end + timedelta(days=rnd.randint(365, 700))
 
     # Text.
+    products_words, summaries = table("products"), table("summaries")
+    sentences = summaries["sentences"]
     ind = industry_words(industry, lang)
-    prod = PRODUCTS[products[0]]
+    prod = products_words[products[0]]
     customer = rnd.choice(ind["customers"])
     slots = {
         "product": prod["name"],
-        "product2": PRODUCTS[products[1]]["name"] if len(products) > 1 else "",
+        "product2": products_words[products[1]]["name"] if len(products) > 1 else "",
         "ind_for": ind["for"],
         "ind_title": ind["title"],
         "ind_name": ind["name"],
         "ind_pl": ind["pl"],
         "customer": customer,
         "customer_cap": customer[:1].upper() + customer[1:],
-        "competitor": COMPETITORS[competitors[0]]["name"] if competitors else "",
+        "competitor": table("competitors")[competitors[0]]["name"] if competitors else "",
     }
-    variant = rnd.randrange(2)
-    title = _tidy(_TITLES[atype][lang][variant].format(**slots))
+    titles, openers = table("titles")[atype], summaries["openers"][atype]
+    variant = rnd.randrange(len(titles))
+    title = _tidy(titles[variant][lang].format(**slots))
     parts: dict[str, str] = {
-        "opener": _tidy(_OPENERS[atype][lang][rnd.randrange(2)].format(**slots)),
-        "product": _PRODUCT_SENTENCE[lang].format(name=prod["name"], desc=prod[lang]),
+        "opener": _tidy(openers[rnd.randrange(len(openers))][lang].format(**slots)),
+        "product": sentences["product"][lang].format(
+            name=prod["name"], desc=prod["description"][lang]
+        ),
         "pain": rnd.choice(ind["pains"]),
     }
-    result = RESULTS[products[0]][lang].format(pct=rnd.randint(12, 38))
+    result = prod["result"][lang].format(pct=rnd.randint(12, 38))
     parts["result"] = result
     if atype == "case_study":
-        parts["body"] = _RESULT_SENTENCE[lang].format(result=result)
+        parts["body"] = sentences["result"][lang].format(result=result)
     elif atype == "battlecard":
-        parts["body"] = COMPETITORS[competitors[0]][lang]
+        parts["body"] = table("competitors")[competitors[0]]["profile"][lang]
     elif rnd.random() < 0.7:
-        parts["body"] = _TYPE_BODY[atype][lang]
+        parts["body"] = summaries["bodies"][atype][lang]
     if len(products) > 1:
-        parts["product2"] = _SECOND_PRODUCT[lang].format(product2=slots["product2"])
-    parts["audience"] = rnd.choice(_AUDIENCE[depth][lang])
-    names = [STAGE_NAMES[lang][s] for s in stages]
-    one, many, anyone = _STAGE_SENTENCE[lang]
+        parts["product2"] = sentences["second_product"][lang].format(product2=slots["product2"])
+    parts["audience"] = rnd.choice(summaries["audience"][depth])[lang]
+    words = table("stages-and-roles")
+    names = [words["stages"][s][lang] for s in stages]
+    one, many = sentences["stage_one"][lang], sentences["stage_many"][lang]
     parts["stage"] = (
-        anyone
+        sentences["any_stage"][lang]
         if not names
         else (one if len(names) == 1 else many).format(stages=_join(names, lang))
     )
     if rnd.random() < 0.6:
-        parts["roles"] = _ROLE_SENTENCE[lang].format(
-            roles=_join([ROLE_NAMES[lang][r] for r in roles], lang)
+        parts["roles"] = sentences["roles"][lang].format(
+            roles=_join([words["roles"][r][lang] for r in roles], lang)
         )
     if regions:
-        parts["region"] = REGIONS[regions[0]][lang]
+        parts["region"] = table("regions")[regions[0]][lang]
     summary = _compose_summary(parts, lang)
     row = {
         "asset_id": asset_id,
@@ -1890,7 +475,7 @@ def _compose_summary(parts: dict[str, str], lang: str) -> str:
             keep.remove(key)
             text = " ".join(parts[k] for k in keep)
     if word_count(text) < MIN_SUMMARY_WORDS:
-        text = f"{text} {_CTA[lang]}"
+        text = f"{text} {table('summaries')['sentences']['call_to_action'][lang]}"
     return text
 
 
@@ -1946,94 +531,6 @@ def build_assets(
 
 # --- partners -----------------------------------------------------------------------------------
 
-_UA_CYR_ROOTS = [
-    "Інтегра Систем", "Техносервіс Плюс", "Промавтоматика", "Енергоконтроль", "Датаплюс",
-    "Смарт Індастрі", "Укрсистеми", "Галтех", "Дніпро Автоматика", "Слобожанський Інжиніринг",
-    "Поділля Телеком", "Київ Датацентр", "Львівська Автоматизація", "Харків Інформ",
-    "Одеса Логістик Сервіс", "Карпати ІТ", "Волинь Енергорішення", "Полтава Сенсор",
-    "Буковина Телеметрія", "Запоріжжя Промсервіс", "Черкаси Сітьові Рішення", "Житомир ІнфоТех",
-    "Вінниця Смарт Енерджі", "Таврія Автоматика", "Сіверські Системи", "Хмельницький Інжиніринг",
-]  # fmt: skip
-_UA_CITIES = [
-    "Kyiv",
-    "Lviv",
-    "Dnipro",
-    "Kharkiv",
-    "Odesa",
-    "Vinnytsia",
-    "Zaporizhzhia",
-    "Poltava",
-    "Chernihiv",
-    "Ternopil",
-    "Uzhhorod",
-    "Rivne",
-    "Ivano-Frankivsk",
-]
-_EN_CORES = [
-    "Automation",
-    "Systems",
-    "Integration",
-    "Data Solutions",
-    "Energy Solutions",
-    "Telecom Service",
-    "Smart Tech",
-    "IT Group",
-    "Industrial Solutions",
-    "Networks",
-]
-_PL_CORES = [
-    "Systemy Przemysłowe",
-    "Automatyka",
-    "Integracja IT",
-    "Energia i Dane",
-    "Telekom Serwis",
-    "Technika Pomiarowa",
-    "Sieci i Systemy",
-    "Inżynieria Danych",
-]
-_PL_CITIES = [
-    "Kraków",
-    "Wrocław",
-    "Gdańsk",
-    "Poznań",
-    "Łódź",
-    "Katowice",
-    "Lublin",
-    "Rzeszów",
-    "Szczecin",
-    "Warszawa",
-    "Bydgoszcz",
-]
-_BRANDS = [
-    "Northbridge",
-    "Bluefield",
-    "Ironclad",
-    "Meridian",
-    "Silverline",
-    "Keystone",
-    "Brightwave",
-    "Redstone",
-    "Clearpath",
-    "Highgate",
-    "Westmark",
-    "Oakridge",
-    "Amberline",
-    "Baltic Edge",
-    "Nordvik",
-    "Danube",
-    "Carpathia",
-    "Vistula",
-    "Helios",
-    "Corvus",
-]
-_DE_CORES = [
-    "Automatisierung",
-    "Systemtechnik",
-    "Industrielösungen",
-    "Datentechnik",
-    "Netzwerke",
-    "Energietechnik",
-]
 _REGION_WEIGHTS = {"ua": 0.45, "pl": 0.18, "baltics": 0.09, "md": 0.06, "dach": 0.09, "cee": 0.13}
 _REGION_LANGUAGES: dict[str, list[tuple[list[str], float]]] = {
     "ua": [(["uk", "en"], 0.5), (["uk", "ru", "en"], 0.25), (["uk"], 0.15), (["uk", "ru"], 0.1)],
@@ -2062,21 +559,26 @@ _TIERS = ["registered", "silver", "gold", "platinum"]
 
 
 def _partner_name(rnd: random.Random, region: str) -> str:
+    """A company name for a partner in `region`, from the parts in partner-names.yaml."""
+    names = table("partner-names")
     if region == "ua":
+        ua = names["ua"]
         if rnd.random() < 0.5:
-            root = rnd.choice(_UA_CYR_ROOTS)
-            return rnd.choice([f"ТОВ «{root}»", f"ПП «{root}»", f"{root}"])
-        return f"{rnd.choice(_UA_CITIES)} {rnd.choice(_EN_CORES)}" + rnd.choice(
-            ["", " LLC", " Group"]
+            root = rnd.choice(ua["cyrillic_roots"])
+            return str(rnd.choice(ua["cyrillic_forms"]).format(root=root))
+        return f"{rnd.choice(ua['cities'])} {rnd.choice(names['english_cores'])}" + rnd.choice(
+            ua["suffixes"]
         )
     if region == "pl":
-        return f"{rnd.choice(_PL_CORES)} {rnd.choice(_PL_CITIES)} " + rnd.choice(
-            ["Sp. z o.o.", "Sp. z o.o.", "S.A."]
+        pl = names["pl"]
+        return f"{rnd.choice(pl['cores'])} {rnd.choice(pl['cities'])} " + rnd.choice(
+            pl["legal_forms"]
         )
     if region == "dach":
-        return f"{rnd.choice(_BRANDS)} {rnd.choice(_DE_CORES)} GmbH"
-    suffix = {"baltics": ["OÜ", "UAB", "SIA"], "md": ["SRL"], "cee": ["s.r.o.", "Kft.", "d.o.o."]}
-    return f"{rnd.choice(_BRANDS)} {rnd.choice(_EN_CORES)} {rnd.choice(suffix[region])}"
+        dach = names["dach"]
+        return f"{rnd.choice(names['brands'])} {rnd.choice(dach['cores'])} {dach['legal_form']}"
+    forms = names[region]["legal_forms"]
+    return f"{rnd.choice(names['brands'])} {rnd.choice(names['english_cores'])} {rnd.choice(forms)}"
 
 
 def build_partners(n: int, *, seed: int = DEMO_SEED, first_id: int = 1) -> list[dict[str, Any]]:
@@ -2135,25 +637,16 @@ def build_partners(n: int, *, seed: int = DEMO_SEED, first_id: int = 1) -> list[
 
 # --- the Ukrainian FAQ --------------------------------------------------------------------------
 
-FAQ_SUMMARY = (
-    "Короткий лікнеп про канали продажів B2B у форматі запитань і відповідей: у чому проблеми "
-    "розвитку партнерів, які методики існують (управління каналами продажів, PRM, sales "
-    "enablement та partner enablement), що вони дають і наскільки гострі ці проблеми на нашому "
-    "ринку. Документ наводить дані галузевих досліджень про ефективність інструментів продажів "
-    "і пояснює, чому партнерам потрібні релевантні матеріали відповідно до їхньої зрілості та "
-    "етапу угоди, а менеджерам каналу — програмне забезпечення, що знімає з них рутинне "
-    "навантаження."
-)
-
 
 def faq_asset(asset_id: str) -> dict[str, Any]:
     """The asset row of the Ukrainian partner-enablement FAQ (a white paper in Ukrainian)."""
+    faq = table("faq")
     return {
         "asset_id": asset_id,
-        "title": "Розвиток партнерів — FAQ про поняття",
+        "title": faq["title"],
         "type": "white_paper",
         "language": "uk",
-        "summary": FAQ_SUMMARY,
+        "summary": faq["summary"],
         "products": [],
         "industries": [],
         "stages": ["prospecting", "qualification"],
@@ -2192,32 +685,32 @@ def _sections(draft: _Draft) -> list[tuple[str, list[str], list[str]]]:
     """(heading, paragraphs, bullets) of a full document built from an asset's sentences."""
     row, parts = draft.row, draft.parts
     lang, atype = row["language"], row["type"]
-    h = _HEADINGS[lang]
+    words, summaries = table("documents"), table("summaries")
+    h = {key: heading[lang] for key, heading in words["headings"].items()}
     ind = industry_words(row["industries"][0] if row["industries"] else None, lang)
     solution = [parts["product"]]
     if "product2" in parts:
         solution.append(parts["product2"])
-    solution.append(_TYPICAL_RESULT[lang].format(result=parts["result"]))
-    inside = (
-        [parts["body"]] if "body" in parts else [_TYPE_BODY.get(atype, _TYPE_BODY["faq"])[lang]]
-    )
+    solution.append(words["typical_result"][lang].format(result=parts["result"]))
+    bodies = summaries["bodies"]
+    inside = [parts["body"]] if "body" in parts else [bodies.get(atype, bodies["faq"])[lang]]
     bullets: list[str] = []
     if atype.endswith("calculator"):
-        bullets = list(_CALC_INPUTS[lang])
+        bullets = [item[lang] for item in words["calculator_inputs"]]
     elif atype == "battlecard":
-        bullets = list(_BATTLE_QUESTIONS[lang])
+        bullets = [question[lang] for question in words["battlecard_questions"]]
     usage = [parts["audience"], parts["stage"]]
     if "roles" in parts:
         usage.append(parts["roles"])
     if "region" in parts:
         usage.append(parts["region"])
     return [
-        (h[0], [row["summary"]], []),
-        (h[1], list(ind["pains"]), []),
-        (h[2], solution, []),
-        (h[3], inside, bullets),
-        (h[4], usage, []),
-        (h[5], [_CTA[lang]], []),
+        (h["overview"], [row["summary"]], []),
+        (h["challenge"], list(ind["pains"]), []),
+        (h["solution"], solution, []),
+        (h["inside"], inside, bullets),
+        (h["usage"], usage, []),
+        (h["next_steps"], [summaries["sentences"]["call_to_action"][lang]], []),
     ]
 
 
@@ -2301,13 +794,16 @@ def _docx(draft: _Draft) -> bytes:
         for b in bullets:
             doc.add_paragraph(b, style="List Bullet")
     if row["type"] == "proposal_template":
-        table = doc.add_table(rows=1, cols=3)
-        table.style = "Table Grid"
-        for cell, text in zip(table.rows[0].cells, ("#", "Item", "Price, EUR"), strict=True):
+        grid = doc.add_table(rows=1, cols=3)
+        grid.style = "Table Grid"
+        for cell, text in zip(
+            grid.rows[0].cells, table("documents")["proposal_table"], strict=True
+        ):
             cell.text = text
         for i, item in enumerate(row["products"], start=1):
-            cells = table.add_row().cells
-            cells[0].text, cells[1].text, cells[2].text = str(i), PRODUCTS[item]["name"], "[...]"
+            cells = grid.add_row().cells
+            name = table("products")[item]["name"]
+            cells[0].text, cells[1].text, cells[2].text = str(i), name, "[...]"
     raw = io.BytesIO()
     doc.save(raw)
     out = io.BytesIO()
