@@ -87,14 +87,8 @@ import numpy as np
 import pandas as pd
 
 from demo import DEMO_DATA
-from demo.content import (
-    COMPETITORS,
-    INDUSTRY_PRODUCTS,
-    PRODUCTS,
-    build_assets,
-    build_partners,
-    deal_note,
-)
+from demo.content import build_assets, build_partners, deal_note
+from demo.content.world import COMPETITOR_IDS, INDUSTRY_PRODUCTS, PRODUCT_IDS
 from features.schema import (
     ASSETS,
     DEALS,
@@ -740,8 +734,8 @@ def _simulate_deals(
     ind_col = partners["industries"].tolist()
     cert_col = partners["certified_products"].tolist()
     lang_col = partners["languages"].tolist()
-    competitor_slugs = sorted(COMPETITORS)
-    product_slugs = sorted(PRODUCTS)
+    competitor_slugs = sorted(COMPETITOR_IDS)
+    product_slugs = sorted(PRODUCT_IDS)
     rows = []
     for i in range(n):
         pi = int(pidx[i])

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import demo
 from demo import content as demo_content
 from demo.generator import (
     DEMO_DIR,
@@ -498,6 +499,6 @@ def test_a_million_events_well_under_a_minute():
 
 
 def test_demo_data_is_the_packages_own_data_and_the_checkouts_data_demo_links_to_it():
-    assert Path(demo_content.__file__).resolve().parent / "data" == DEMO_DIR
+    assert Path(demo.__file__).resolve().parent / "data" == DEMO_DIR
     assert (DEMO_DIR / "assets.jsonl").is_file() and (DEMO_DIR / "partners.csv").is_file()
     assert (PROJECT_ROOT / "data" / "demo").resolve() == DEMO_DIR.resolve()

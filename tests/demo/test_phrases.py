@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from demo import DEMO_DATA
-from demo.phrases import NAMES, PhraseError, parse, table
+from demo.content.phrases import NAMES, PhraseError, parse, table
 
 
 def _text(name: str) -> str:

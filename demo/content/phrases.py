@@ -7,9 +7,10 @@ with a comment saying what its placeholders mean.
 
 `table(name)` reads data/phrases/<name>.yaml once and checks it against the shape the builders
 rely on: every language present, only the placeholders its sentence is filled with, exactly
-the ids the code knows (asset types, stages, roles, depths, and demo.world's products,
-competitors, industries and regions). A file that breaks it raises PhraseError naming the file,
-the key and what is wrong, e.g. `titles.yaml: case_study[1].uk: unknown placeholder {produt}`.
+the ids the code knows (asset types, stages, roles and depths from features.schema; products,
+competitors, industries and regions from demo.content.world). A file that breaks it raises
+PhraseError naming the file, the key and what is wrong, e.g.
+`titles.yaml: case_study[1].uk: unknown placeholder {produt}`.
 After an edit, `python -m demo.content` regenerates the committed demo data.
 """
 
@@ -24,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from demo.world import COMPETITOR_IDS, INDUSTRY_WEIGHTS, LANGUAGES, PRODUCT_IDS, REGION_IDS
+from demo.content.world import COMPETITOR_IDS, INDUSTRY_WEIGHTS, LANGUAGES, PRODUCT_IDS, REGION_IDS
 from features.schema import AssetType, BuyerRole, Depth, Stage, values
 
 __all__ = ["NAMES", "PhraseError", "industry_words", "parse", "table"]

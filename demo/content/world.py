@@ -8,8 +8,11 @@ checks that those files name exactly the ids declared here.
 
 from __future__ import annotations
 
+import random
+
 __all__ = [
     "COMPETITOR_IDS",
+    "DEMO_SEED",
     "INDUSTRY_PRODUCTS",
     "INDUSTRY_WEIGHTS",
     "LANGUAGES",
@@ -18,8 +21,11 @@ __all__ = [
     "REGION_IDS",
     "URL_PREFIX",
     "VENDOR",
+    "pick",
 ]
 
+# The seed the committed demo catalog and partners were built with.
+DEMO_SEED = 2026
 VENDOR = "Stratosfera Systems"
 URL_PREFIX = "https://enablement.example.com/assets/"
 LANGUAGES = ("uk", "ru", "en")
@@ -74,3 +80,9 @@ LANGUAGE_REGIONS: dict[str, list[str]] = {
     "ru": ["ua", "md", "baltics"],
     "en": ["pl", "dach", "cee", "baltics"],
 }
+
+
+def pick(rnd: random.Random, weights: dict[str, float]) -> str:
+    """One key of `weights`, drawn with those weights."""
+    keys = list(weights)
+    return rnd.choices(keys, weights=[weights[k] for k in keys])[0]
