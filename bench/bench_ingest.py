@@ -178,7 +178,7 @@ def incremental(
         out["target_ratio"] = TARGET_REINGEST_RATIO
         out["met"] = again["ratio_vs_full"] <= TARGET_REINGEST_RATIO
         if profile or not out["met"]:
-            from bench.profile_notes import profile_call
+            from bench.profiling import profile_call
             from recommender import ingest
 
             again_rows, _ = change_summaries(edited, share, seed=seed + 3)

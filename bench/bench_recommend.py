@@ -176,7 +176,7 @@ def default_partners() -> list[PartnerProfile]:
 
 def profile_engine(engine: Recommender, requests: list[Request], label: str) -> dict[str, object]:
     """cProfile of `requests` (no notes) on `engine`: where a missed p99 target goes."""
-    from bench.profile_notes import profile_call
+    from bench.profiling import profile_call
 
     def run() -> None:
         for r in requests:

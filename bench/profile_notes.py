@@ -6,95 +6,19 @@
 
 Each subcommand runs the measured operation under cProfile and prints the top functions by
 cumulative time (and by own time), so a missed target comes with the evidence of why. The
-benchmark scripts import `profile_call` to attach the same summary to their JSON when a
-target is missed; `bench.run_all` calls this CLI for a missed target whose script did not.
+benchmark scripts attach the same summary (`bench.profiling.profile_call`) to their JSON when
+they miss a target; `bench.run_all` calls this CLI for a missed target whose script did not.
 """
 
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
-import pstats
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-T = TypeVar("T")
-
-
-def _short(path: str) -> str:
-    """`.../site-packages/pandas/core/frame.py` -> `pandas/core/frame.py`; project files
-    relative to the project."""
-    for marker in ("site-packages/", "/work/main/"):
-        if marker in path:
-            return path.split(marker, 1)[1]
-    root = str(Path(__file__).resolve().parent.parent) + "/"
-    return path.replace(root, "")
-
-
-def top_functions(
-    profile: cProfile.Profile, *, top: int = 25, sort: str = "cumulative"
-) -> list[dict[str, Any]]:
-    """The `top` functions of a finished profile as dicts (calls, own and cumulative s)."""
-    stats = pstats.Stats(profile)
-    rows = []
-    for (file, line, name), (_cc, ncalls, tottime, cumtime, _callers) in stats.stats.items():  # type: ignore[attr-defined]
-        rows.append(
-            {
-                "function": f"{_short(file)}:{line}({name})" if line else name,
-                "calls": int(ncalls),
-                "own_s": round(float(tottime), 4),
-                "cumulative_s": round(float(cumtime), 4),
-            }
-        )
-    key = "cumulative_s" if sort == "cumulative" else "own_s"
-    rows.sort(key=lambda r: r[key], reverse=True)
-    return rows[:top]
-
-
-def format_profile(rows: list[dict[str, Any]], title: str) -> str:
-    """A fixed-width text table of `top_functions` rows."""
-    out = io.StringIO()
-    out.write(f"{title}\n")
-    out.write(f"{'cum s':>9} {'own s':>9} {'calls':>9}  function\n")
-    for r in rows:
-        out.write(
-            f"{r['cumulative_s']:>9.3f} {r['own_s']:>9.3f} {r['calls']:>9}  {r['function']}\n"
-        )
-    return out.getvalue()
-
-
-def profile_call(
-    fn: Callable[[], T], *, top: int = 25, title: str = "profile"
-) -> tuple[T, dict[str, Any]]:
-    """Run `fn()` under cProfile; returns (its result, {"wall_s", "by_cumulative", "by_own",
-    "text"}) and prints the text summary."""
-    profile = cProfile.Profile()
-    started = time.perf_counter()
-    profile.enable()
-    try:
-        result = fn()
-    finally:
-        profile.disable()
-    wall = time.perf_counter() - started
-    cumulative = top_functions(profile, top=top, sort="cumulative")
-    own = top_functions(profile, top=top, sort="own")
-    text = (
-        f"{title}: {wall:.2f} s under cProfile\n"
-        + format_profile(cumulative, "top functions by cumulative time")
-        + format_profile(own[: max(10, top // 2)], "top functions by own time")
-    )
-    print(text, flush=True)
-    return result, {
-        "wall_s": round(wall, 3),
-        "by_cumulative": cumulative,
-        "by_own": own,
-        "text": text,
-    }
+from bench.profiling import profile_call
 
 
 # --- subcommands ----------------------------------------------------------------------------
