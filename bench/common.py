@@ -42,6 +42,40 @@ def machine() -> dict[str, Any]:
     }
 
 
+def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo where there is one)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def memory_gb() -> float | None:
+    """Total memory in GB (from /proc/meminfo; None elsewhere)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
+def machine_info() -> dict[str, Any]:
+    """`machine()` plus the CPU model, the cores this process may use and the memory: the
+    Machine table of BENCHMARKS.md."""
+    info = machine()
+    info.update(
+        cpu_model=cpu_model(),
+        nproc=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        memory_gb=memory_gb(),
+    )
+    return info
+
+
 def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
     """A fixed-width table of `columns` (missing cells blank)."""
     cells = [[str(c) for c in columns]] + [

