@@ -3,15 +3,17 @@
     .venv/bin/python -m bench.bench_scoring --workspace /tmp/bench-training/events-1000000
     .venv/bin/python -m bench.bench_scoring --quick            # builds a small demo workspace
 
-"Scoring" is what the pipeline does per request once it has its candidates: the usage features
-from the snapshot's `JournalUsageProvider` (asset-level values precomputed at snapshot build,
-the partner's and deal's history looked up per request), `PairBatch.single` + `pair_features`
-(the same function training uses), and `LearnedScorer.score` (LightGBM + the cold-start blend
-with the playbook prior). Each timed request varies partner, deal and stage; the deal-notes
-similarity is a precomputed vector (embedding the notes is the query cache's job, measured by
-bench_recommend). Timings are wall-clock per request, single thread, after a warm-up; the full
-`Recommender.recommend` (candidates, eligibility, overrides, diversity, reasons) is reported
-beside them for context.
+"Scoring" is what `Recommender.recommend` does per request once it has its candidates, call
+for call: the usage features from the snapshot's `JournalUsageProvider` (asset-level values
+precomputed at snapshot build, the partner's and deal's history looked up per request), the
+request's pairs from `recommender.request_batch` (the one constructor serving uses) and
+`pair_features` (the same function training uses), and `LearnedScorer.score` (LightGBM + the
+cold-start blend with the playbook prior). Each timed request varies partner, deal (its
+industry, products, competitors, buyer role and language, as the portal states them) and
+stage; the deal-notes similarity is a precomputed vector (embedding the notes is the query
+cache's job, measured by bench_recommend). Timings are wall-clock per request, single thread,
+after a warm-up; the full `Recommender.recommend` (candidates, eligibility, overrides,
+diversity, reasons) is reported beside them for context.
 """
 
 from __future__ import annotations
@@ -21,12 +23,19 @@ import json
 import os
 import sys
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+import recommender
 from bench.common import RESULTS, ensure_demo_index, machine, percentiles
+from features.pairs import days_since_epoch, pair_features
+
+if TYPE_CHECKING:
+    from recommender import Snapshot
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -61,6 +70,53 @@ def ensure_model(root: Path, cache: Path, quick: bool) -> Any:
     return ws
 
 
+@dataclass(frozen=True)
+class ServedScoring:
+    """What `Recommender.recommend` runs on `snapshot` between choosing the candidates and
+    steering them, call for call, as parts that can be timed apart; `day` is days since
+    2000-01-01 (the request's time). Calling it scores one request's candidates."""
+
+    snapshot: Snapshot
+    day: float
+
+    def usage(self, partner: Any, context: Any, cands: np.ndarray) -> dict[str, np.ndarray] | None:
+        """The pairs' usage features (None before a model is promoted)."""
+        usage = self.snapshot.usage
+        return usage.features(partner, context, cands, self.day) if usage is not None else None
+
+    def pairs(
+        self,
+        partner: Any,
+        context: Any,
+        cands: np.ndarray,
+        semantic: np.ndarray | None,
+        usage: dict[str, np.ndarray] | None,
+    ) -> dict[str, np.ndarray]:
+        """The pairs' feature columns: `request_batch` (the one constructor serving uses),
+        then `pair_features` (the one training uses)."""
+        snap = self.snapshot
+        batch = recommender.request_batch(
+            snap.table, cands, context, partner, day=self.day, semantic=semantic, usage=usage
+        )
+        return pair_features(snap.table, batch, snap.playbook.matrices)
+
+    def model(self, columns: dict[str, np.ndarray]) -> np.ndarray:
+        """The scorer's scores of the pairs."""
+        return self.snapshot.scorer.score(columns).astype(np.float64)
+
+    def __call__(
+        self, partner: Any, context: Any, cands: np.ndarray, semantic: np.ndarray | None
+    ) -> np.ndarray:
+        return self.model(
+            self.pairs(partner, context, cands, semantic, self.usage(partner, context, cands))
+        )
+
+
+def day_of(now: datetime) -> float:
+    """Days since 2000-01-01 at `now`, the day `Recommender.recommend(now=now)` scores on."""
+    return float(days_since_epoch([now.astimezone(UTC).replace(tzinfo=None)])[0])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workspace", type=Path, default=None)
@@ -77,42 +133,37 @@ def main(argv: list[str] | None = None) -> int:
     )
     ws = ensure_model(root, args.embed_cache, args.quick)
 
-    from features.pairs import PairBatch, pair_features
-    from recommender import DealContext, Recommender, build_snapshot, get_embedder
+    import pandas as pd
+
+    from features.pairs import STAGES
+    from recommender import DealContext, LearnedScorer, Recommender, build_snapshot, get_embedder
 
     ensure_demo_index(ws, get_embedder("e5"))
     snap = build_snapshot(ws, embedder=get_embedder("e5"))
-    scorer, usage, table = snap.scorer, snap.usage, snap.table
-    assert usage is not None, "no promoted model"
-    n = len(table)
+    scorer = snap.scorer
+    assert snap.usage is not None and isinstance(scorer, LearnedScorer), "no promoted model"
+    n = len(snap.table)
     rng = np.random.default_rng(0)
     partners = list(snap.partners.values())
-    import pandas as pd
-
     deals = pd.read_parquet(ws.deals_path) if ws.deals_path.exists() else None
-    stages = [
-        "prospecting",
-        "qualification",
-        "discovery",
-        "solution",
-        "negotiation",
-        "closing",
-        "post_sale",
-    ]
 
     def request(i: int) -> tuple[Any, Any, np.ndarray, np.ndarray]:
+        """A partner, a deal at one of the stages (as the portal states it), the candidates'
+        positions and their similarity to the deal's notes."""
         partner = partners[i % len(partners)]
         deal = deals.iloc[i % len(deals)] if deals is not None else None
 
-        def listed(name: str) -> tuple[str, ...]:
+        def field(name: str) -> Any:
             value = None if deal is None else deal.get(name)
-            return () if value is None or isinstance(value, float) else tuple(str(v) for v in value)
+            return None if value is None or isinstance(value, float) else value
 
         context = DealContext(
-            stage=stages[i % len(stages)],
-            industry=None if deal is None else deal.get("industry"),
-            products=listed("products"),
-            competitors=listed("competitors"),
+            stage=STAGES[i % len(STAGES)],
+            industry=field("industry"),
+            products=tuple(str(v) for v in field("products") or ()),
+            competitors=tuple(str(v) for v in field("competitors") or ()),
+            buyer_role=field("buyer_role"),
+            language=field("language"),
             deal_id=None if deal is None else str(deal["deal_id"]),
         )
         cands = (
@@ -123,56 +174,25 @@ def main(argv: list[str] | None = None) -> int:
         semantic = rng.random(len(cands)).astype(np.float32)
         return partner, context, np.sort(cands), semantic
 
-    day = float((pd.Timestamp.now().normalize() - pd.Timestamp("2000-01-01")).days)
-
-    def score(partner: Any, context: Any, cands: np.ndarray, semantic: np.ndarray) -> np.ndarray:
-        cols_usage = usage.features(partner, context, cands, day)
-        batch = PairBatch.single(
-            table,
-            cands,
-            stage=context.stage,
-            maturity=partner.maturity,
-            industry=context.industry,
-            products=context.products,
-            competitors=context.competitors,
-            role=context.buyer_role,
-            languages=partner.languages,
-            day=day,
-            semantic=semantic,
-            usage=cols_usage,
-        )
-        return scorer.score(pair_features(table, batch, snap.playbook.matrices))
+    score = ServedScoring(snap, day=day_of(datetime.now(UTC)))
 
     reqs = [request(i) for i in range(args.requests)]
     for r in reqs[:200]:
         score(*r)  # warm-up
-    times, parts = [], {"usage": [], "features": [], "model": []}
+    times = []
     for r in reqs:
         t0 = time.perf_counter()
         score(*r)
         times.append((time.perf_counter() - t0) * 1000)
     # The same, split by part (separately, so the split's own timing does not inflate the total).
+    parts: dict[str, list[float]] = {"usage": [], "features": [], "model": []}
     for partner, context, cands, semantic in reqs[: min(1000, len(reqs))]:
         t0 = time.perf_counter()
-        cols_usage = usage.features(partner, context, cands, day)
+        cols_usage = score.usage(partner, context, cands)
         t1 = time.perf_counter()
-        batch = PairBatch.single(
-            table,
-            cands,
-            stage=context.stage,
-            maturity=partner.maturity,
-            industry=context.industry,
-            products=context.products,
-            competitors=context.competitors,
-            role=context.buyer_role,
-            languages=partner.languages,
-            day=day,
-            semantic=semantic,
-            usage=cols_usage,
-        )
-        cols = pair_features(table, batch, snap.playbook.matrices)
+        cols = score.pairs(partner, context, cands, semantic, cols_usage)
         t2 = time.perf_counter()
-        scorer.score(cols)
+        score.model(cols)
         t3 = time.perf_counter()
         parts["usage"].append((t1 - t0) * 1000)
         parts["features"].append((t2 - t1) * 1000)
