@@ -140,15 +140,21 @@ def demo_engine() -> tuple[Recommender, Workspace]:
     return Recommender(build_snapshot(ws, use_model=False)), ws
 
 
-def synthetic_engine(n_assets: int, seed: int = 3) -> Recommender:
-    from demo.generator import GeneratorConfig, _resolve_tables
+def synthetic_assets(n_assets: int, seed: int = 3) -> pd.DataFrame:
+    """The catalog the demo generator synthesizes for `GeneratorConfig(n_assets=n_assets,
+    seed=seed)`: `build_assets` over the generator's window, in the stored asset form."""
+    from demo.content import build_assets
+    from demo.generator import GeneratorConfig
     from recommender import normalise_assets
 
-    assets, _ = _resolve_tables(
-        GeneratorConfig(n_assets=n_assets, n_partners=10, seed=seed), None, None
-    )
+    config = GeneratorConfig(n_assets=n_assets, seed=seed)
+    rows = build_assets(n_assets, seed=seed, window_start=config.start, window_days=config.days)
+    return normalise_assets(pd.DataFrame.from_records(rows))
 
-    assets = normalise_assets(assets.reset_index(drop=True))
+
+def synthetic_engine(n_assets: int, seed: int = 3) -> Recommender:
+    """A Recommender over `synthetic_assets` with random unit vectors and the demo playbook."""
+    assets = synthetic_assets(n_assets, seed)
     embedder = get_embedder("e5")
     rng = np.random.default_rng(seed)
     vectors = rng.normal(size=(len(assets), embedder.dim)).astype(np.float32)

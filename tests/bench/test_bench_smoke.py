@@ -1,6 +1,7 @@
 """Smoke tests of the benchmark scripts: their metric functions on cases whose answer is
-obvious, and bench_ingest end to end at a tiny size. The runner, the targets and the report
-have their own files (test_run_all, test_targets, test_report)."""
+obvious, bench_recommend's synthetic catalog, and bench_ingest end to end at a tiny size. The
+runner, the targets and the report have their own files (test_run_all, test_targets,
+test_report)."""
 
 from __future__ import annotations
 
@@ -76,6 +77,20 @@ def test_lift_summary():
     assert s["best_baseline"] == "playbook"
     assert s["lift_over_best"] == pytest.approx(0.2)
     assert s["gap_closed"] == pytest.approx(0.2)
+
+
+# --- bench_recommend's synthetic catalogs ---------------------------------------------------
+def test_synthetic_catalogs_are_the_ones_the_demo_generator_synthesizes():
+    import pandas as pd
+
+    from bench.bench_recommend import synthetic_assets
+    from demo.generator import GeneratorConfig, generate
+    from recommender import normalise_assets
+
+    config = GeneratorConfig(n_assets=60, n_partners=5, n_deals=5, n_events=50, seed=3)
+    generated = normalise_assets(generate(config).assets.reset_index(drop=True))
+    pd.testing.assert_frame_equal(synthetic_assets(60, seed=3), generated)
+    assert not synthetic_assets(60, seed=4).equals(generated)
 
 
 # --- bench_ingest at a tiny size ------------------------------------------------------------

@@ -1,6 +1,7 @@
-"""How bench/ imports: no module imports itself back through others (profile_notes and the
-scripts it profiles used to import each other). Counts imports inside functions too: a
-circle through a lazy import is still a circle to the reader."""
+"""How bench/ imports: of the project only `recommender` (its public API), `features`, `demo`
+and bench itself, and no private name of another module; and no module imports itself back
+through others (profile_notes and the scripts it profiles used to import each other). Counts
+imports inside functions too: lint-imports checks the packages, these the names."""
 
 from __future__ import annotations
 
@@ -67,3 +68,40 @@ def test_bench_has_no_import_circle():
     graph = _bench_graph()
     assert "bench.profiling" in graph["bench.bench_recommend"]  # the graph sees lazy imports
     assert _cycle(graph) is None
+
+
+# what bench may import of the project: recommender's public API only, features and demo
+OURS = ("features", "recommender", "service", "cli", "demo", "bench", "tests")
+ALLOWED = ("features", "demo", "bench")
+
+
+def _breaches(path: Path) -> list[str]:
+    out = []
+    for module, names in _imports(path):
+        top = module.split(".")[0]
+        if top not in OURS:
+            continue
+        if module != "recommender" and top not in ALLOWED:
+            out.append(f"imports {module}")
+        out += [f"imports {module}.{n}" for n in names if n.startswith("_")]
+    return out
+
+
+def test_bench_imports_public_names_of_features_demo_and_recommender_only():
+    breaches = {p.name: b for p in sorted(BENCH.glob("*.py")) if (b := _breaches(p))}
+    assert breaches == {}
+
+
+def test_the_import_check_sees_a_private_name(tmp_path: Path):
+    planted = tmp_path / "planted.py"
+    planted.write_text(
+        "def f():\n"
+        "    from demo.generator import GeneratorConfig, _resolve_tables\n"
+        "    from recommender.ranking.recommender import request_batch\n"
+        "    from cli import main\n"
+    )
+    assert _breaches(planted) == [
+        "imports demo.generator._resolve_tables",
+        "imports recommender.ranking.recommender",
+        "imports cli",
+    ]
