@@ -115,3 +115,25 @@ def test_bench_ingest_tiny(tmp_path: Path):
     assert inc["reingest"]["changed_assets"] == 1 and inc["reingest"]["embedded"] == 1
     assert inc["upsert"]["embedded"] == 1 and inc["upsert"]["assets"] == 12
     assert 0 < inc["reingest"]["ratio_vs_full"] < 1
+
+
+def test_evaluation_runs_demo_train_evaluate_per_variant(tmp_path: Path, monkeypatch):
+    """The evaluation table is made by the `recommender` commands (stood in for here): a
+    fresh workspace per variant, then train, then evaluate --json, whose models it keeps."""
+    calls: list[list[str]] = []
+    models = {"learned": {"ndcg@10": 0.3}, "playbook": {"ndcg@10": 0.2}}
+
+    def cli(args: list[str], env: dict[str, str], timeout: float) -> str:
+        calls.append(args)
+        assert env["RECO_EMBED_CACHE"] == str(tmp_path / "cache.sqlite")
+        return "log line\n" + json.dumps({"k": 10, "models": models}) if "evaluate" in args else ""
+
+    monkeypatch.setattr(quality, "_cli", cli)
+    out = quality.evaluation(["default", "alt"], events=100, deals=10, seed=7,
+                             embed_cache=tmp_path / "cache.sqlite", timeout=60)  # fmt: skip
+    assert "skipped" not in out
+    assert [c[4] for c in calls] == ["demo", "train", "evaluate"] * 2
+    assert calls[0][4:] == ["demo", "--generate", "--variant", "default", "--seed", "7",
+                            "--events", "100", "--deals", "10"]  # fmt: skip
+    assert out["variants"]["alt"]["models"] == models
+    assert out["variants"]["alt"]["summary"]["best_baseline"] == "playbook"
