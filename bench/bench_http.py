@@ -48,10 +48,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import copy_workspace
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-RESULTS = PROJECT_ROOT / "bench" / "results"
+from bench.common import PROJECT_ROOT, RESULTS, copy_workspace, recommender_command
 
 LUA = r"""
 -- wrk script: POST bodies from a file (one JSON document per line), optional pacing,
@@ -266,8 +263,7 @@ class ServerProcess:
         self.workspace, self.models = workspace, models
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        code = "import sys; from cli import main; sys.exit(main())"
-        cmd = [sys.executable, "-c", code, "--workspace", str(workspace)]
+        cmd = recommender_command("--workspace", str(workspace))
         if models is not None:
             cmd += ["--models", str(models)]
         cmd += ["serve", "--port", str(self.port), "--workers", str(workers)]

@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.common import print_table, write_result
+from bench.common import print_table, recommender_command, write_result
 
 TARGET_REINGEST_RATIO = 0.10
 EDIT = " Updated {n}: new pricing tiers and a revised deployment checklist for this release."
@@ -209,9 +209,8 @@ def demo_reingest(embedder_name: str) -> dict[str, Any]:
         first = _ingest_step(ws, [source], embedder, replace=True)
         again = _ingest_step(ws, [source], embedder, replace=True)
         started = time.perf_counter()
-        code = "import sys; from cli import main; sys.exit(main())"
         subprocess.run(
-            [sys.executable, "-c", code, "--workspace", str(ws.root), "ingest", str(source)],
+            recommender_command("--workspace", str(ws.root), "ingest", str(source)),
             check=True,
             capture_output=True,
             env={**os.environ, "RECO_EMBED_CACHE": str(ws.cache_path)},

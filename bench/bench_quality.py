@@ -41,11 +41,15 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import print_table, write_result
+from bench.common import (
+    BENCH_EMBED_CACHE,
+    PROJECT_ROOT,
+    print_table,
+    recommender_command,
+    write_result,
+)
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CROSSLINGUAL = PROJECT_ROOT / "data" / "eval" / "crosslingual.jsonl"
-BENCH_CACHE = PROJECT_ROOT / ".cache" / "bench-embeddings.sqlite"
 TARGET_CROSSLINGUAL_TOP1 = 0.8  # tests/recommender/test_crosslingual.py
 METRICS = ("ndcg@10", "recall@10", "map@10", "mrr", "coverage@10")
 
@@ -231,9 +235,7 @@ def _lsi_similarities(docs: Sequence[str], background: Sequence[str]) -> np.ndar
 
 # --- the learning evaluation ----------------------------------------------------------------
 def _cli(args: list[str], env: dict[str, str], timeout: float) -> str:
-    # The `recommender` command, as its script runs it.
-    code = "import sys; from cli import main; sys.exit(main())"
-    cmd = [sys.executable, "-c", code, *args]
+    cmd = recommender_command(*args)
     started = time.perf_counter()
     out = subprocess.run(
         cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=timeout
@@ -346,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--embed-cache",
         type=Path,
-        default=BENCH_CACHE,
+        default=BENCH_EMBED_CACHE,
         help="vector cache shared by the evaluation workspaces",
     )
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per CLI step")

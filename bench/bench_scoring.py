@@ -31,14 +31,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 import recommender
-from bench.common import RESULTS, ensure_demo_index, machine, percentiles
+from bench.common import BENCH_EMBED_CACHE, RESULTS, ensure_demo_index, machine, percentiles
 from features.pairs import days_since_epoch, pair_features
 
 if TYPE_CHECKING:
     from recommender import Snapshot
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CACHE = PROJECT_ROOT / ".cache" / "bench-embeddings.sqlite"
 
 
 def ensure_model(root: Path, cache: Path, quick: bool) -> Any:
@@ -122,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--candidates", type=int, default=300)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--embed-cache", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument("--embed-cache", type=Path, default=BENCH_EMBED_CACHE)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.quick:

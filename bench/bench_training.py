@@ -26,10 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import RESULTS, machine
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CACHE = PROJECT_ROOT / ".cache" / "bench-embeddings.sqlite"
+from bench.common import BENCH_EMBED_CACHE, PROJECT_ROOT, RESULTS, machine, recommender_command
 
 
 def prepare(root: Path, n_events: int, cache: Path, seed: int = 7) -> dict[str, Any]:
@@ -74,16 +71,7 @@ def prepare(root: Path, n_events: int, cache: Path, seed: int = 7) -> dict[str, 
 def timed_train(root: Path, cache: Path) -> dict[str, Any]:
     """`recommender train` in a child process: wall seconds, peak RSS, the manifest's stages."""
     env = dict(os.environ, RECO_EMBED_CACHE=str(cache))
-    # The `recommender` command, as its script runs it.
-    cmd = [
-        sys.executable,
-        "-c",
-        "import sys; from cli import main; sys.exit(main(sys.argv[1:]))",
-        "--workspace",
-        str(root),
-        "train",
-        "--no-progress",
-    ]
+    cmd = recommender_command("--workspace", str(root), "train", "--no-progress")
     load = os.getloadavg()[0]
     started = time.perf_counter()
     proc = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
@@ -117,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--root", type=Path, default=Path("/tmp/bench-training"), help="workspaces go here"
     )
-    parser.add_argument("--embed-cache", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument("--embed-cache", type=Path, default=BENCH_EMBED_CACHE)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     sizes = args.events or ([100_000] if args.quick else [1_000_000])

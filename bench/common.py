@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import shutil
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,14 @@ if TYPE_CHECKING:
 # the checkout the benchmarks run from (bench/ is not installed)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RESULTS = PROJECT_ROOT / "bench" / "results"
+# the vector cache the benchmarks' own workspaces share (git-ignored, like every .cache/)
+BENCH_EMBED_CACHE = PROJECT_ROOT / ".cache" / "bench-embeddings.sqlite"
+
+
+def recommender_command(*args: str) -> list[str]:
+    """`recommender <args>` as an argv: the command's own entry point (cli.main) run by this
+    Python, so that it is the checkout's code whether or not the package is installed."""
+    return [sys.executable, "-c", "import sys; from cli import main; sys.exit(main())", *args]
 
 
 def percentiles(times_ms: Sequence[float]) -> dict[str, float]:

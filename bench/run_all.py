@@ -39,7 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import PROJECT_ROOT, RESULTS, machine_info, print_table
+from bench.common import PROJECT_ROOT, RESULTS, machine_info, print_table, recommender_command
 from bench.report import render
 from bench.targets import Check, evaluate
 
@@ -189,13 +189,7 @@ def ensure_demo_workspace() -> None:
         return
     print("building the demo workspace (recommender demo --no-events) ...", flush=True)
     subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from cli import main; sys.exit(main())",
-            "demo",
-            "--no-events",
-        ],
+        recommender_command("demo", "--no-events"),
         cwd=PROJECT_ROOT,
         env=_env(),
         check=True,

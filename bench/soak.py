@@ -51,12 +51,18 @@ from typing import Any
 import httpx
 
 from bench.bench_http import STAGES, free_port, note_pool
-from bench.common import PROJECT_ROOT, copy_workspace, percentiles, print_table, write_result
+from bench.common import (
+    PROJECT_ROOT,
+    copy_workspace,
+    percentiles,
+    print_table,
+    recommender_command,
+    write_result,
+)
 from demo import DEMO_DATA
 from recommender import Workspace
 
 SHARED_EMBED_CACHE = PROJECT_ROOT / ".cache" / "test-embeddings.sqlite"
-CLI = "import sys; from cli import main; sys.exit(main())"
 INDUSTRIES = ["manufacturing", "retail", "banking", "logistics", "energy", "telecom", None]
 EVENT_TYPES = ("open", "download", "share", "feedback")
 
@@ -153,9 +159,9 @@ class ServerProcess:
     def start(cls, ws: Workspace, log: Path, workers: int) -> ServerProcess:
         port = free_port()
         env = {**os.environ, "RECO_RATE_LIMIT_PER_SECOND": "0", "PYTHONUNBUFFERED": "1"}
-        cmd = [sys.executable, "-c", CLI, "--workspace", str(ws.root), "--models",
-               str(ws.models_dir), "serve", "--port", str(port), "--workers", str(workers),
-               "--log-level", "warning"]  # fmt: skip
+        cmd = recommender_command("--workspace", str(ws.root), "--models", str(ws.models_dir),
+                                  "serve", "--port", str(port), "--workers", str(workers),
+                                  "--log-level", "warning")  # fmt: skip
         with log.open("wb") as fh:
             process = subprocess.Popen(
                 cmd, cwd=PROJECT_ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT

@@ -8,10 +8,12 @@ from __future__ import annotations
 import importlib
 import re
 import shlex
+import subprocess
 
 import pytest
 
 from bench import run_all
+from bench.common import recommender_command
 from tests.support import PROJECT_ROOT
 
 # a command's words stop at the end of a code span, a comment, a table cell or a string
@@ -72,3 +74,11 @@ def test_the_runner_passes_only_options_its_scripts_have(bench, capsys):
     text = _help(bench.module, (), capsys)
     for args in (bench.quick, bench.full):
         assert run_all._known_args(list(args), text) == list(args)
+
+
+def test_the_scripts_run_the_recommender_command_of_this_checkout():
+    out = subprocess.run(
+        recommender_command("--help"), cwd=PROJECT_ROOT, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert all(c in out.stdout for c in ("demo", "ingest", "train", "evaluate", "serve"))
