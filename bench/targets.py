@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 Figures = dict[str, Any]
@@ -511,17 +512,8 @@ def evaluate(data: dict[str, Result], table: Sequence[Target] = TARGETS) -> list
     """Every target's rows on `data` ({bench: its result JSON}), in the table's order; the
     rows of consecutive targets with the same `per` interleave (worker count by worker count)."""
     checks: list[Check] = []
-    i = 0
-    while i < len(table):
-        group = [table[i]]
-        while (
-            table[i].per is not None
-            and i + len(group) < len(table)
-            and table[i + len(group)].per == table[i].per
-        ):
-            group.append(table[i + len(group)])
+    for _, group in groupby(table, key=lambda t: t.per or id(t)):
         rows = [_rows(t, data.get(t.bench)) for t in group]
         keys = list(dict.fromkeys(key for r in rows for key, _ in r))
         checks += [check for key in keys for r in rows for k, check in r if k == key]
-        i += len(group)
     return checks
