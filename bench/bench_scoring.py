@@ -35,7 +35,9 @@ from bench.common import BENCH_EMBED_CACHE, RESULTS, ensure_demo_index, machine,
 from features.pairs import days_since_epoch, pair_features
 
 if TYPE_CHECKING:
-    from recommender import Snapshot
+    import pandas as pd
+
+    from recommender import DealContext, Snapshot
 
 
 def ensure_model(root: Path, cache: Path, quick: bool) -> Any:
@@ -113,6 +115,30 @@ def day_of(now: datetime) -> float:
     return float(days_since_epoch([now.astimezone(UTC).replace(tzinfo=None)])[0])
 
 
+def deal_context(deal: pd.Series | None, stage: str) -> DealContext:
+    """The context a portal states for `deal` (a row of the workspace's deals table, None for
+    none) at `stage`: its industry, products, competitors, buyer role and language."""
+    from recommender import DealContext
+
+    def value(name: str) -> Any:
+        v = None if deal is None else deal.get(name)
+        return None if v is None or isinstance(v, float) else v  # NaN: not stated
+
+    def listed(name: str) -> tuple[str, ...]:
+        v = value(name)
+        return () if v is None else tuple(str(x) for x in v)
+
+    return DealContext(
+        stage=stage,
+        industry=value("industry"),
+        products=listed("products"),
+        competitors=listed("competitors"),
+        buyer_role=value("buyer_role"),
+        language=value("language"),
+        deal_id=None if deal is None else str(deal["deal_id"]),
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workspace", type=Path, default=None)
@@ -132,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     import pandas as pd
 
     from features.pairs import STAGES
-    from recommender import DealContext, LearnedScorer, Recommender, build_snapshot, get_embedder
+    from recommender import LearnedScorer, Recommender, build_snapshot, get_embedder
 
     ensure_demo_index(ws, get_embedder("e5"))
     snap = build_snapshot(ws, embedder=get_embedder("e5"))
@@ -144,24 +170,11 @@ def main(argv: list[str] | None = None) -> int:
     deals = pd.read_parquet(ws.deals_path) if ws.deals_path.exists() else None
 
     def request(i: int) -> tuple[Any, Any, np.ndarray, np.ndarray]:
-        """A partner, a deal at one of the stages (as the portal states it), the candidates'
-        positions and their similarity to the deal's notes."""
+        """A partner, a deal at one of the stages, the candidates' positions and their
+        similarity to the deal's notes."""
         partner = partners[i % len(partners)]
         deal = deals.iloc[i % len(deals)] if deals is not None else None
-
-        def field(name: str) -> Any:
-            value = None if deal is None else deal.get(name)
-            return None if value is None or isinstance(value, float) else value
-
-        context = DealContext(
-            stage=STAGES[i % len(STAGES)],
-            industry=field("industry"),
-            products=tuple(str(v) for v in field("products") or ()),
-            competitors=tuple(str(v) for v in field("competitors") or ()),
-            buyer_role=field("buyer_role"),
-            language=field("language"),
-            deal_id=None if deal is None else str(deal["deal_id"]),
-        )
+        context = deal_context(deal, STAGES[i % len(STAGES)])
         cands = (
             rng.choice(n, size=min(args.candidates, n), replace=False)
             if n >= args.candidates

@@ -31,3 +31,26 @@ def test_the_benchmark_scores_the_served_features(demo_workspace):
     assert score(partner, context, cands, None) == pytest.approx([i.score for i in served.items])
     # the deal's language counts apart from the partner's: the case the old copy got wrong
     assert not np.array_equal(columns["deal_language_match"], columns["language_match"])
+
+
+def test_deals_read_back_from_parquet_become_the_contexts_a_portal_states(tmp_path):
+    """List columns come back from parquet as numpy arrays, missing cells as None or NaN."""
+    import pandas as pd
+
+    from bench.bench_scoring import deal_context
+    from demo.generator import GeneratorConfig, generate
+
+    deals = generate(GeneratorConfig(n_deals=6, n_events=60, seed=1)).deals
+    deals.loc[0, "industry"] = None
+    deals.loc[1, "buyer_role"] = None
+    deals.to_parquet(tmp_path / "deals.parquet")
+    read = pd.read_parquet(tmp_path / "deals.parquet")
+    contexts = [deal_context(read.iloc[i], "negotiation") for i in range(len(read))]
+    for (_, deal), context in zip(deals.iterrows(), contexts, strict=True):
+        assert context.stage == "negotiation"
+        assert context.products == tuple(deal["products"])
+        assert context.competitors == tuple(deal["competitors"])
+        assert (context.language, context.deal_id) == (deal["language"], deal["deal_id"])
+    assert contexts[0].industry is None and contexts[1].buyer_role is None
+    assert any(c.competitors == () for c in contexts) and any(c.competitors for c in contexts)
+    assert deal_context(None, "closing") == DealContext(stage="closing")
