@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from features.schema import AssetType, BuyerRole, Depth, Language, Maturity, Stage, Tier, values
+from features.timebase import days_since_epoch
 
 STAGES = values(Stage)
 MATURITIES = values(Maturity)
@@ -27,13 +28,6 @@ DEPTHS = values(Depth)
 LANGUAGES = values(Language)
 ROLES = values(BuyerRole)
 TIERS = values(Tier)
-_EPOCH = pd.Timestamp("2000-01-01")
-
-
-def days_since_epoch(ts: Iterable[object]) -> np.ndarray:
-    """Days (float) since 2000-01-01 for timestamps; NaN where missing."""
-    series = pd.to_datetime(pd.Series(list(ts), dtype=object), errors="coerce")
-    return ((series - _EPOCH).dt.total_seconds() / 86400.0).to_numpy(dtype=np.float64)
 
 
 def _codes(items: Sequence[object], vocab: Sequence[str]) -> np.ndarray:
@@ -70,7 +64,7 @@ class AssetTable:
     products: np.ndarray  # (n, len(product_vocab)) bool
     competitors: np.ndarray  # (n, len(competitor_vocab)) bool
     regions: np.ndarray  # (n, len(region_vocab)) bool; no region = available everywhere
-    published_day: np.ndarray  # (n,) days since 2000-01-01, NaN unknown
+    published_day: np.ndarray  # (n,) days since 2000-01-01 (features.timebase), NaN unknown
     expires_day: np.ndarray  # (n,) NaN = never
     industry_vocab: tuple[str, ...]
     product_vocab: tuple[str, ...]

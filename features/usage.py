@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from features.pairs import MATURITIES, STAGES, TIERS, TYPES, USAGE_FEATURES, AssetTable
+from features.timebase import EPOCH_US, US_PER_DAY, to_micros
 
 # Usage features that depend on the asset and the context's stage / segment only, and those
 # that depend on the partner and the deal (serving precomputes the first kind per snapshot).
@@ -70,8 +71,6 @@ PARTNER_LEVEL_FEATURES = tuple(f for f in USAGE_FEATURES if f not in ASSET_LEVEL
 ENGAGEMENT_TYPES = ("open", "download", "share")
 DEFAULT_ENGAGEMENT_WEIGHTS: Mapping[str, float] = {"open": 1.0, "download": 2.0, "share": 3.0}
 N_SEGMENTS = len(TIERS) * len(MATURITIES)
-_US_PER_DAY = 86_400_000_000
-_EPOCH_2000_US = int(pd.Timestamp("2000-01-01").value // 1000)
 _I63 = 2**62
 
 
@@ -80,19 +79,6 @@ def segment_code(tier: str | None, maturity: str | None) -> int:
     if tier not in TIERS or maturity not in MATURITIES:
         return -1
     return TIERS.index(tier) * len(MATURITIES) + MATURITIES.index(maturity)
-
-
-def to_micros(ts: pd.Series | np.ndarray | pd.DatetimeIndex) -> np.ndarray:
-    """tz-naive UTC timestamps as int64 epoch microseconds."""
-    values = pd.to_datetime(pd.Series(np.asarray(ts)) if not isinstance(ts, pd.Series) else ts)
-    if values.dt.tz is not None:
-        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
-    return values.to_numpy(dtype="datetime64[us]").astype(np.int64)
-
-
-def day_to_micros(day: float | np.ndarray) -> np.ndarray:
-    """Days since 2000-01-01 (the pair features' clock) as epoch microseconds."""
-    return (np.asarray(day, dtype=np.float64) * _US_PER_DAY).astype(np.int64) + _EPOCH_2000_US
 
 
 @dataclass(frozen=True)
@@ -113,7 +99,7 @@ class UsageConfig:
 
     @property
     def decay_per_us(self) -> float:
-        return float(np.log(2.0) / (self.half_life_days * _US_PER_DAY))
+        return float(np.log(2.0) / (self.half_life_days * US_PER_DAY))
 
 
 class _Before:
@@ -293,8 +279,8 @@ class UsageIndex:
         for name, w in weights.items():
             eng_w[of_type(name)] = float(w)
         is_eng = (eng_w > 0) & (asset >= 0)
-        t_ref = int(t.max()) if len(t) else _EPOCH_2000_US
-        t0 = int(t.min()) if len(t) else _EPOCH_2000_US
+        t_ref = int(t.max()) if len(t) else EPOCH_US
+        t0 = int(t.min()) if len(t) else EPOCH_US
         presorted = bool(np.all(t[1:] >= t[:-1]))  # a journal's read is ordered by time
         decay = config.decay_per_us
         # Decayed weights relative to the last event: <= 1, so no overflow.

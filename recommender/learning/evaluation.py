@@ -44,7 +44,8 @@ import pandas as pd
 
 from features.labels import LabelConfig, context_keys, context_relevance
 from features.pairs import MATURITIES, STAGES, AssetTable
-from features.usage import _EPOCH_2000_US, _US_PER_DAY, codes_of, table_positions, to_micros
+from features.timebase import micros_to_day, to_micros
+from features.usage import codes_of, table_positions
 from recommender.learning.metrics import evaluate_rankings
 from recommender.ranking.content import ContentScorer
 from recommender.ranking.learned import LearnedScorer
@@ -167,7 +168,7 @@ def prepare_queries(
         visible_before=start_us if visibility == "frozen" else None,
     )
     table = data.table
-    start_day = (start_us - _EPOCH_2000_US) / _US_PER_DAY
+    start_day = micros_to_day(start_us)
     cold_asset = np.nan_to_num(table.published_day, nan=-np.inf) >= start_day
     relevance: dict[str, dict[str, float]] = {}
     mine = judged[judged["context"].isin(set(ctx["context"]))]

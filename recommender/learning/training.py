@@ -47,15 +47,13 @@ from features.pairs import (
     PlaybookMatrices,
     pair_features,
 )
+from features.timebase import micros_to_day, to_micros
 from features.usage import (
-    _EPOCH_2000_US,
-    _US_PER_DAY,
     UsageConfig,
     UsageIndex,
     codes_of,
     lookup_codes,
     table_positions,
-    to_micros,
 )
 from recommender.learning.evaluation import Oracle
 from recommender.ranking.learned import GradientBoostedRanker, LearnedScorer
@@ -475,7 +473,7 @@ class PairEncoder:
                 competitors=self.d_comp[d],
                 role=self.d_role[d],
                 languages=langs,
-                day=(t - _EPOCH_2000_US) / _US_PER_DAY,
+                day=micros_to_day(t),
                 semantic=semantic,
                 has_text=has_text,
                 usage=usage,
@@ -493,7 +491,7 @@ class PairEncoder:
         eligibility (published, not expired, tier, regions)."""
         t = self.table
         p = self.partner_rows(partner_ids)
-        day = ((np.asarray(t_us, dtype=np.int64) - _EPOCH_2000_US) / _US_PER_DAY)[:, None]
+        day = micros_to_day(t_us)[:, None]
         ok = (
             static_ok[None, :]
             & ~(t.expires_day[None, :] <= day)

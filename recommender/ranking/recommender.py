@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from features.pairs import AssetTable, PairBatch, pair_features
+from features.timebase import day_number
 from recommender.ranking.candidates import candidate_similarity, candidates, eligibility_mask
 from recommender.ranking.diversity import diversify
 from recommender.ranking.reasons import explain, text_rank
@@ -44,7 +45,7 @@ def request_batch(
     usage: dict[str, np.ndarray] | None = None,
 ) -> PairBatch:
     """The pairs of one request, as serving scores them: `partner` in `context` against the
-    assets at `asset_pos` (positions in `table`) on `day` (days since 2000-01-01).
+    assets at `asset_pos` (positions in `table`) on `day` (`features.timebase.day_number`).
 
     The partner's languages count, else the deal's own; the deal's language is also its own
     feature. `semantic` is each asset's similarity to the notes (None: no notes), `usage` the
@@ -119,7 +120,7 @@ class Recommender:
         if not 1 <= n <= 1000:
             raise ValueError(f"n={n} is out of range; expected 1..1000")
         table = snap.table
-        day = _day_number(now)
+        day = day_number(now)
 
         eligible = eligibility_mask(snap, partner, filters, day)
         active = applicable(snap.overrides, partner, context, now)
@@ -213,13 +214,3 @@ class Recommender:
         return Recommendation(
             request_id, snap.model_version, partner, context, tuple(items), len(cands)
         )
-
-
-_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-
-
-def _day_number(now: datetime) -> float:
-    """Days since 2000-01-01 (the unit of `features.pairs.days_since_epoch`), without pandas."""
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
-    return (now - _EPOCH).total_seconds() / 86400.0

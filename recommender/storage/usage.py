@@ -23,12 +23,12 @@ import numpy as np
 import pandas as pd
 
 from features.pairs import MATURITIES, STAGES, AssetTable
+from features.timebase import day_to_micros
 from features.usage import (
     ASSET_LEVEL_FEATURES,
     N_SEGMENTS,
     UsageConfig,
     UsageIndex,
-    day_to_micros,
     segment_code,
 )
 from recommender.types import DealContext, PartnerProfile

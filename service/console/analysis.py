@@ -13,8 +13,9 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from features.pairs import PairBatch, days_since_epoch, pair_features
+from features.pairs import PairBatch, pair_features
 from features.schema import Language, Maturity, Stage, Tier, values
+from features.timebase import days_since_epoch
 from recommender import (
     ContentScorer,
     DealContext,

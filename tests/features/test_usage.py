@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from features.pairs import STAGES, USAGE_FEATURES, AssetTable
+from features.timebase import to_micros
 from features.usage import (
     ASSET_LEVEL_FEATURES,
     PARTNER_LEVEL_FEATURES,
@@ -16,7 +17,6 @@ from features.usage import (
     _stable_order,
     lookup_codes,
     segment_code,
-    to_micros,
 )
 
 TYPES = ["white_paper", "case_study", "battlecard", "roi_calculator", "datasheet"]

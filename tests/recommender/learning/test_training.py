@@ -340,7 +340,7 @@ def test_serving_usage_features_equal_trainings(ws):
     """One definition of every usage feature: the serving provider (precomputed grid, cached
     partner history) gives what training's encoder computes for the same request."""
     from features.pairs import USAGE_FEATURES
-    from features.usage import _EPOCH_2000_US, _US_PER_DAY
+    from features.timebase import micros_to_day
     from recommender.embedding.embedders import get_embedder
     from recommender.learning.training import PairEncoder, load_learning_data
     from recommender.ranking.build import build_snapshot, usage_provider
@@ -356,7 +356,7 @@ def test_serving_usage_features_equal_trainings(ws):
     n = len(snap.table)
     cands = np.arange(n)
     t_us = provider.as_of_us + 1000
-    day = (t_us - _EPOCH_2000_US) / _US_PER_DAY
+    day = float(micros_to_day(t_us))
     for stage in ("discovery", "negotiation"):
         context = DealContext(stage=stage, deal_id=str(deal["deal_id"]))
         for _ in range(2):  # the second request takes the cached partner history
