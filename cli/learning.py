@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from cli.common import command, say, workspace_of
+from features.schema import ENGAGEMENT_TYPES
 
 
 def _label_weights(text: str) -> dict[str, float]:
     """ "open=1,download=2,share=3,won=1" -> {"open": 1.0, ...}."""
-    allowed = ("open", "download", "share", "won")
+    allowed = (*ENGAGEMENT_TYPES, "won")
     out: dict[str, float] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         name, sep, value = part.partition("=")

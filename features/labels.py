@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-ENGAGEMENTS = ("open", "download", "share")
+from features.schema import ENGAGEMENT_TYPES
+
 _NONE = "-"
 
 
@@ -36,14 +37,14 @@ class LabelConfig:
     horizon_days: float = 14.0
 
     def __post_init__(self) -> None:
-        for name in ("open", "download", "share", "won_bonus", "horizon_days"):
+        for name in (*ENGAGEMENT_TYPES, "won_bonus", "horizon_days"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"{name}={value!r} is not a number >= 0")
 
     @property
     def weights(self) -> dict[str, float]:
-        return {"open": self.open, "download": self.download, "share": self.share}
+        return {name: getattr(self, name) for name in ENGAGEMENT_TYPES}
 
     @property
     def max_gain(self) -> float:
@@ -87,7 +88,7 @@ def won_deals(events: pd.DataFrame, *, cutoff: pd.Timestamp | None = None) -> se
 def _engagements(
     events: pd.DataFrame, config: LabelConfig, cutoff: pd.Timestamp | None
 ) -> pd.DataFrame:
-    eng = events[events["type"].astype(str).isin(ENGAGEMENTS) & events["asset_id"].notna()]
+    eng = events[events["type"].astype(str).isin(ENGAGEMENT_TYPES) & events["asset_id"].notna()]
     if cutoff is not None:
         eng = eng[eng["ts"] < cutoff]
     eng = eng.assign(gain=engagement_gains(eng, config))

@@ -108,6 +108,14 @@ class EventType(StrEnum):
     DEAL_OUTCOME = "deal_outcome"  # outcome won/lost, deal_id, amount
 
 
+# The event types that are a partner's engagement with an asset, in declaration order: what
+# labels grade, usage aggregates weigh and the journal counts as "seen" (plain strings, as
+# they are stored).
+ENGAGEMENT_TYPES: tuple[str, ...] = tuple(
+    t.value for t in EventType if t in (EventType.OPEN, EventType.DOWNLOAD, EventType.SHARE)
+)
+
+
 class Outcome(StrEnum):
     WON = "won"
     LOST = "lost"

@@ -68,7 +68,6 @@ ASSET_LEVEL_FEATURES = (
 )
 PARTNER_LEVEL_FEATURES = tuple(f for f in USAGE_FEATURES if f not in ASSET_LEVEL_FEATURES)
 
-ENGAGEMENT_TYPES = ("open", "download", "share")
 DEFAULT_ENGAGEMENT_WEIGHTS: Mapping[str, float] = {"open": 1.0, "download": 2.0, "share": 3.0}
 N_SEGMENTS = len(TIERS) * len(MATURITIES)
 _I63 = 2**62

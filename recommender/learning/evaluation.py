@@ -44,6 +44,7 @@ import pandas as pd
 
 from features.labels import LabelConfig, context_keys, context_relevance
 from features.pairs import MATURITIES, STAGES, AssetTable
+from features.schema import ENGAGEMENT_TYPES
 from features.timebase import micros_to_day, to_micros
 from features.usage import codes_of, table_positions
 from recommender.learning.metrics import evaluate_rankings
@@ -211,7 +212,7 @@ def prepare_queries(
 def _popularity_counts(data: Any, before: pd.DataFrame, encoder: Any) -> dict[str, np.ndarray]:
     """Engagement counts before the window: per asset, and per (tier x maturity segment, asset)."""
     n = len(data.table)
-    eng = before[before["type"].astype(str).isin(("open", "download", "share"))]
+    eng = before[before["type"].astype(str).isin(ENGAGEMENT_TYPES)]
     pos = table_positions(data.table, eng["asset_id"])
     ok = pos >= 0
     overall = np.bincount(pos[ok], minlength=n).astype(np.float64)

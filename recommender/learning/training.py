@@ -47,6 +47,7 @@ from features.pairs import (
     PlaybookMatrices,
     pair_features,
 )
+from features.schema import ENGAGEMENT_TYPES
 from features.timebase import micros_to_day, to_micros
 from features.usage import (
     UsageConfig,
@@ -60,8 +61,6 @@ from recommender.ranking.learned import GradientBoostedRanker, LearnedScorer
 from recommender.workspace import Workspace
 
 log = logging.getLogger(__name__)
-
-_ENGAGEMENTS = ("open", "download", "share")
 
 
 @dataclass(frozen=True)
@@ -593,7 +592,7 @@ def build_examples(
         "group": req_codes.astype(np.int64),
     }
     # Engagements that no impression explains: positives with sampled negatives.
-    eng_mask = usable & np.isin(kind, _ENGAGEMENTS)
+    eng_mask = usable & np.isin(kind, ENGAGEMENT_TYPES)
     eng = window[eng_mask]
     explained = (
         eng["request_id"].notna().to_numpy()

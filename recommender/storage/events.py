@@ -60,14 +60,13 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
-from features.schema import EVENT_REQUIRED_FIELDS, EVENTS, EventType, values
+from features.schema import ENGAGEMENT_TYPES, EVENT_REQUIRED_FIELDS, EVENTS, EventType, values
 from features.validation import Problem, SchemaError, check_table
 from recommender.workspace import atomic_dir
 
 __all__ = [
     "EVENT_COLUMNS",
     "SEEN_ASSETS_SQL",
-    "SEEN_TYPES",
     "AppendResult",
     "EventJournal",
     "ImportReport",
@@ -110,14 +109,10 @@ _COLUMNS_SQL = """
     outcome     TEXT,
     amount      REAL"""
 
-# Engagement that marks an asset as already seen by its partner (the service demotes such assets,
-# or leaves them out with exclude_seen).
-SEEN_TYPES: tuple[str, ...] = (
-    EventType.OPEN.value,
-    EventType.DOWNLOAD.value,
-    EventType.SHARE.value,
-)
-_SEEN_WHERE = f"type IN ({', '.join(repr(t) for t in SEEN_TYPES)}) AND asset_id IS NOT NULL"
+# Engagement (ENGAGEMENT_TYPES) marks an asset as already seen by its partner (the service demotes
+# such assets, or leaves them out with exclude_seen). The text of this condition is also the
+# partial index's: `type IN ('open', 'download', 'share') AND asset_id IS NOT NULL`.
+_SEEN_WHERE = f"type IN ({', '.join(repr(t) for t in ENGAGEMENT_TYPES)}) AND asset_id IS NOT NULL"
 # The assets one partner has seen, `?` = partner_id. Impressions are most of a journal (10 per
 # recommendation), so the lookup reads the partial index events_seen: one entry per distinct
 # asset, not a scan of the partner's events (its WHERE must match the index's for SQLite to use

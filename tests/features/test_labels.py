@@ -14,6 +14,7 @@ from features.labels import (
     impression_labels,
     won_deals,
 )
+from features.schema import ENGAGEMENT_TYPES, EventType
 
 T0 = pd.Timestamp("2026-03-01 10:00")
 
@@ -156,3 +157,17 @@ def test_int_grades_keep_integer_gains_and_scale_fractional_ones():
 def test_negative_weights_are_refused(field):
     with pytest.raises(ValueError, match=f"{field}=-1"):
         LabelConfig(**{field: -1})
+
+
+def test_engagement_types_are_the_open_download_share_event_types_and_each_has_a_gain():
+    assert ENGAGEMENT_TYPES == ("open", "download", "share")
+    assert [EventType(t) for t in ENGAGEMENT_TYPES] == [
+        EventType.OPEN,
+        EventType.DOWNLOAD,
+        EventType.SHARE,
+    ]
+    assert list(LabelConfig(open=1, download=5, share=7).weights.items()) == [
+        ("open", 1),
+        ("download", 5),
+        ("share", 7),
+    ]
