@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,11 +38,18 @@ def _codes(items: Sequence[object], vocab: Sequence[str]) -> np.ndarray:
     )
 
 
-def _multi_hot(lists: Sequence[Sequence[str]], vocab: Sequence[str]) -> np.ndarray:
+def multi_hot(lists: Sequence[Any], vocab: Sequence[str]) -> np.ndarray:
+    """(len(lists), len(vocab)) bool: row r marks the items of `lists[r]` (compared as text).
+
+    A missing list (None, or NaN as pandas leaves an empty list cell) marks nothing, and so
+    do items not in `vocab`.
+    """
     lookup = {v: i for i, v in enumerate(vocab)}
     out = np.zeros((len(lists), len(vocab)), dtype=bool)
     for row, items in enumerate(lists):
-        for item in items if items is not None else ():
+        if items is None or isinstance(items, float):
+            continue
+        for item in items:
             col = lookup.get(str(item))
             if col is not None:
                 out[row, col] = True
@@ -105,13 +113,13 @@ class AssetTable:
             min_tier_code=_codes(
                 assets.get("min_tier", pd.Series([None] * len(assets))).tolist(), TIERS
             ),
-            stages=_multi_hot(lists("stages"), STAGES),
-            maturities=_multi_hot(lists("maturities"), MATURITIES),
-            roles=_multi_hot(lists("buyer_roles"), ROLES),
-            industries=_multi_hot(lists("industries"), industry_vocab),
-            products=_multi_hot(lists("products"), product_vocab),
-            competitors=_multi_hot(lists("competitors"), competitor_vocab),
-            regions=_multi_hot(lists("regions"), region_vocab),
+            stages=multi_hot(lists("stages"), STAGES),
+            maturities=multi_hot(lists("maturities"), MATURITIES),
+            roles=multi_hot(lists("buyer_roles"), ROLES),
+            industries=multi_hot(lists("industries"), industry_vocab),
+            products=multi_hot(lists("products"), product_vocab),
+            competitors=multi_hot(lists("competitors"), competitor_vocab),
+            regions=multi_hot(lists("regions"), region_vocab),
             published_day=days_since_epoch(
                 assets.get("published_at", pd.Series([None] * len(assets)))
             ),

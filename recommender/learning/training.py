@@ -45,6 +45,7 @@ from features.pairs import (
     AssetTable,
     PairBatch,
     PlaybookMatrices,
+    multi_hot,
     pair_features,
 )
 from features.schema import ENGAGEMENT_TYPES
@@ -322,19 +323,6 @@ def embed_deal_notes(workspace: Workspace, *, embedder: Any = None, progress: bo
 # ---- examples -> features -----------------------------------------------------------------------
 
 
-def _multi_hot(lists: Sequence[Any], vocab: Sequence[str]) -> np.ndarray:
-    lookup = {v: i for i, v in enumerate(vocab)}
-    out = np.zeros((len(lists), len(vocab)), dtype=bool)
-    for row, items in enumerate(lists):
-        if items is None or isinstance(items, float):
-            continue
-        for item in items:
-            col = lookup.get(str(item))
-            if col is not None:
-                out[row, col] = True
-    return out
-
-
 class PairEncoder:
     """(partner, deal, stage, time, asset) rows -> the pair feature columns serving computes.
 
@@ -362,10 +350,10 @@ class PairEncoder:
         self.p_maturity = np.r_[np.where(maturity >= 0, maturity, 1), 1].astype(np.int16)
         self.p_tier = np.r_[np.where(tier >= 0, tier, 0), 0].astype(np.int16)
         langs = partners["languages"].tolist() if n_p and "languages" in partners else [[]] * n_p
-        self.p_lang = np.vstack([_multi_hot(langs, LANGUAGES), np.zeros((1, len(LANGUAGES)), bool)])
+        self.p_lang = np.vstack([multi_hot(langs, LANGUAGES), np.zeros((1, len(LANGUAGES)), bool)])
         regions = partners["regions"].tolist() if n_p and "regions" in partners else [[]] * n_p
         self.p_region = np.vstack(
-            [_multi_hot(regions, table.region_vocab), np.zeros((1, len(table.region_vocab)), bool)]
+            [multi_hot(regions, table.region_vocab), np.zeros((1, len(table.region_vocab)), bool)]
         )
         dids = deals["deal_id"].astype(str).tolist() if len(deals) else []
         self.deal_row = {d: i for i, d in enumerate(dids)}
@@ -376,7 +364,7 @@ class PairEncoder:
 
         self.d_ind = np.vstack(
             [
-                _multi_hot(
+                multi_hot(
                     [[x] if isinstance(x, str) else [] for x in col("industry")],
                     table.industry_vocab,
                 ),
@@ -385,13 +373,13 @@ class PairEncoder:
         )
         self.d_prod = np.vstack(
             [
-                _multi_hot(col("products"), table.product_vocab),
+                multi_hot(col("products"), table.product_vocab),
                 np.zeros((1, len(table.product_vocab)), bool),
             ]
         )
         self.d_comp = np.vstack(
             [
-                _multi_hot(col("competitors"), table.competitor_vocab),
+                multi_hot(col("competitors"), table.competitor_vocab),
                 np.zeros((1, len(table.competitor_vocab)), bool),
             ]
         )
