@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from features.eligibility import eligible, published_assets
 from features.labels import LabelConfig, as_int_grades, impression_labels
 from features.pairs import (
     CATEGORY_FEATURES,
@@ -135,10 +136,8 @@ class LearningData:
 
     @property
     def static_ok(self) -> np.ndarray:
-        assets = self.catalog.assets
-        if "status" not in assets:
-            return np.ones(len(self.table), dtype=bool)
-        return assets["status"].fillna("published").to_numpy() == "published"
+        """(n_assets,) bool: the assets whose status is published (`published_assets`)."""
+        return published_assets(self.catalog.assets)
 
 
 def load_learning_data(
@@ -474,22 +473,16 @@ class PairEncoder:
     def eligible(
         self, partner_ids: np.ndarray, t_us: np.ndarray, static_ok: np.ndarray
     ) -> np.ndarray:
-        """(n_rows, n_assets) bool: what each (partner, time) may be shown, as the pipeline's
-        eligibility (published, not expired, tier, regions)."""
-        t = self.table
+        """(n_rows, n_assets) bool: what each (partner, time) may be shown, by the mask serving
+        uses (`features.eligibility.eligible`: published, not expired, tier, regions)."""
         p = self.partner_rows(partner_ids)
-        day = micros_to_day(t_us)[:, None]
-        ok = (
-            static_ok[None, :]
-            & ~(t.expires_day[None, :] <= day)
-            & ~(t.published_day[None, :] > day)
+        return eligible(
+            self.table,
+            static_ok,
+            day=micros_to_day(t_us),
+            tier=self.p_tier[p],
+            regions=self.p_region[p],
         )
-        ok &= t.min_tier_code[None, :] <= self.p_tier[p][:, None]
-        if t.regions.shape[1]:
-            unrestricted = np.asarray(~t.regions.any(axis=1), dtype=bool)
-            mine = (self.p_region[p].astype(np.uint8) @ t.regions.T.astype(np.uint8)) > 0
-            ok &= unrestricted[None, :] | mine
-        return ok
 
 
 # ---- examples -----------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from features.eligibility import eligible
 from features.pairs import LANGUAGES, MATURITIES, STAGES, TIERS, TYPES
 from recommender.ranking.snapshot import Snapshot
 from recommender.types import DealContext, Filters, PartnerProfile
@@ -29,17 +30,17 @@ def candidate_similarity(snap: Snapshot, cands: np.ndarray, query: np.ndarray) -
 def eligibility_mask(
     snap: Snapshot, partner: PartnerProfile, filters: Filters, day: float
 ) -> np.ndarray:
-    """Assets this partner may be shown now: published, not expired, tier, region, filters."""
+    """Assets this partner may be shown now: `features.eligibility.eligible` (published, not
+    expired, tier, region), then the request's filters (types, languages)."""
     t = snap.table
-    ok = snap.static_ok.copy()
-    ok &= ~(t.expires_day <= day)  # NaN (no expiry) compares False
-    ok &= ~(t.published_day > day)
-    tier_rank = TIERS.index(partner.tier)
-    ok &= t.min_tier_code <= tier_rank
-    if t.regions.shape[1]:
-        unrestricted = snap.unrestricted
-        mine = t.hot(t.region_vocab, partner.regions)
-        ok &= unrestricted | t.regions[:, mine].any(axis=1)
+    ok = eligible(
+        t,
+        snap.static_ok,
+        day=day,
+        tier=TIERS.index(partner.tier),
+        regions=t.hot(t.region_vocab, partner.regions),
+        unrestricted=snap.unrestricted,
+    )
     if filters.types:
         ok &= np.isin(t.type_code, [TYPES.index(x) for x in filters.types if x in TYPES])
     if filters.languages:

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from features.eligibility import published_assets, unrestricted_assets
 from features.pairs import AssetTable
 from recommender.catalog.catalog import Catalog
 from recommender.embedding.embedders import Embedder, QueryCache
@@ -58,7 +59,7 @@ class Snapshot:
     created_at: float = field(default_factory=time.time)
     # Per-asset arrays aligned with `table`, derived once.
     index_pos: np.ndarray = field(default=None)  # type: ignore[arg-type]
-    static_ok: np.ndarray = field(default=None)  # type: ignore[arg-type]
+    static_ok: np.ndarray = field(default=None)  # type: ignore[arg-type]  # published status
     unrestricted: np.ndarray = field(default=None)  # type: ignore[arg-type]  # no region limit
     query_cache: QueryCache = field(default=None)  # type: ignore[assignment]
     # What an item shows and its reasons read, as plain Python objects per asset: picking ten
@@ -83,8 +84,6 @@ class Snapshot:
         table = AssetTable.from_frame(assets)
         index_lookup = {a: i for i, a in enumerate(catalog.index.asset_ids.tolist())}
         index_pos = np.array([index_lookup.get(a, -1) for a in table.ids], dtype=np.int64)
-        status = assets["status"].fillna("published").to_numpy() if "status" in assets else None
-        static_ok = np.ones(len(table), dtype=bool) if status is None else status == "published"
         return cls(
             catalog=catalog,
             table=table,
@@ -95,8 +94,8 @@ class Snapshot:
             usage=usage,
             overrides=tuple(overrides),
             index_pos=index_pos,
-            static_ok=static_ok,
-            unrestricted=np.asarray(~table.regions.any(axis=1)),
+            static_ok=published_assets(assets),
+            unrestricted=unrestricted_assets(table),
             query_cache=query_cache or QueryCache(embedder),
             display=display_columns(assets),
         )
