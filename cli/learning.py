@@ -156,6 +156,7 @@ def _train(args: argparse.Namespace) -> int:
         oracle=oracle_for(ws),
     )
     version = result.version
+    assert version is not None  # train saves by default
     seconds = result.manifest["training"]["seconds"]
     say(f"trained {version.name} in {seconds:.1f} s -> {version.path}")
     print_metrics_table(result.metrics)

@@ -116,14 +116,14 @@ _API: dict[str, tuple[str, str]] = {
     "open_recommender": ("recommender.ranking.build", "open_recommender"),
     "load_model": ("recommender.ranking.build", "load_model"),
     # learning
-    "TrainConfig": ("recommender.learning.training", "TrainConfig"),
-    "TrainResult": ("recommender.learning.training", "TrainResult"),
-    "train": ("recommender.learning.training", "train"),
-    "evaluate_version": ("recommender.learning.training", "evaluate_version"),
-    "embed_deal_notes": ("recommender.learning.training", "embed_deal_notes"),
-    "DealText": ("recommender.learning.training", "DealText"),
+    "TrainConfig": ("recommender.learning.train", "TrainConfig"),
+    "TrainResult": ("recommender.learning.train", "TrainResult"),
+    "train": ("recommender.learning.train", "train"),
+    "evaluate_version": ("recommender.learning.evaluation", "evaluate_version"),
+    "embed_deal_notes": ("recommender.learning.deal_text", "embed_deal_notes"),
+    "DealText": ("recommender.learning.deal_text", "DealText"),
     "EvaluationResult": ("recommender.learning.evaluation", "EvaluationResult"),
-    "Oracle": ("recommender.learning.evaluation", "Oracle"),
+    "Oracle": ("recommender.learning.oracle", "Oracle"),
     "evaluate_rankings": ("recommender.learning.metrics", "evaluate_rankings"),
 }
 
@@ -164,16 +164,11 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (a test keeps
         get_embedder,
     )
     from recommender.embedding.index import IndexMismatchError, VectorIndex
-    from recommender.learning.evaluation import EvaluationResult, Oracle
+    from recommender.learning.deal_text import DealText, embed_deal_notes
+    from recommender.learning.evaluation import EvaluationResult, evaluate_version
     from recommender.learning.metrics import evaluate_rankings
-    from recommender.learning.training import (
-        DealText,
-        TrainConfig,
-        TrainResult,
-        embed_deal_notes,
-        evaluate_version,
-        train,
-    )
+    from recommender.learning.oracle import Oracle
+    from recommender.learning.train import TrainConfig, TrainResult, train
     from recommender.ranking.build import attach_model, build_snapshot, load_model, open_recommender
     from recommender.ranking.candidates import eligibility_mask
     from recommender.ranking.content import ContentScorer

@@ -7,8 +7,8 @@ Protocol (the same for every model, k = 10 by default):
 - **Queries.** One query per request context in the window: a (partner, deal, stage) with at
   least one engagement there. Its time is the context's first event in the window.
 - **Candidates.** Every model ranks the *full eligible catalog* for the query: published by
-  the query day, not expired, allowed for the partner's tier and regions (the pipeline's
-  eligibility), not just the assets that were impressed.
+  the query day, not expired, allowed for the partner's tier and regions (the mask serving
+  uses, `features.eligibility`), not just the assets that were impressed.
 - **Relevance.** The context's observed engagement in the window, graded: open 1,
   download 2, share 3, +1 when the asset was used in a deal that was won (the best grade per
   asset; `features.labels`). Unengaged assets have gain 0.
@@ -35,267 +35,38 @@ Protocol (the same for every model, k = 10 by default):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast
+from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
-from features.labels import LabelConfig, context_keys, context_relevance
-from features.pairs import MATURITIES, STAGES, AssetTable
-from features.schema import ENGAGEMENT_TYPES
-from features.timebase import micros_to_day, to_micros
-from features.usage import codes_of, table_positions
+from features.labels import LabelConfig
+from features.pairs import MATURITIES, STAGES
+from features.usage import segment_code
+from recommender.embedding.embedders import DEFAULT_EMBEDDER, Embedder, get_embedder
+from recommender.learning.calibration import calibration_bins, learned_scores
+from recommender.learning.data import LearningData, Split, load_learning_data
+from recommender.learning.deal_text import DealText
+from recommender.learning.encoder import PairEncoder
 from recommender.learning.metrics import evaluate_rankings
+from recommender.learning.oracle import Oracle
+from recommender.learning.queries import Queries, prepare_queries, rankings, score_by_query
+from recommender.ranking.build import load_model
 from recommender.ranking.content import ContentScorer
 from recommender.ranking.learned import LearnedScorer
+from recommender.storage.registry import ModelRegistryError, Registry
+from recommender.storage.usage import usage_config
+from recommender.workspace import Workspace
 
 BASELINES = ("popularity", "segment_popularity", "semantic", "playbook")
 MODEL_ORDER = ("learned", *BASELINES, "oracle")
 METRIC_NAMES = ("ndcg@{k}", "recall@{k}", "map@{k}", "mrr", "coverage@{k}")
 
 
-# ---- the oracle ---------------------------------------------------------------------------------
-
-
-class Oracle(Protocol):
-    """The true utility of (deal at a stage, asset), which only a simulator knows: the demo
-    generator's (`demo.oracle_for`) or another's. Evaluation ranks by it as the `oracle`
-    model and scores every model against it (`truth_ndcg`)."""
-
-    def utility(
-        self, deal_ids: Sequence[Any], stages: Sequence[str], table: AssetTable
-    ) -> np.ndarray:
-        """(n, len(table)) utility of each (deal at stage) for every catalog asset; -inf for
-        assets or deals the oracle does not know."""
-        ...
-
-
-# ---- queries ------------------------------------------------------------------------------------
-
-
-@dataclass
-class Queries:
-    """Evaluation queries with every (query, eligible asset) pair and its features."""
-
-    contexts: pd.DataFrame  # context, partner_id, deal_id, stage, maturity, t_us, new_partner
-    offsets: np.ndarray  # (n_queries + 1,) pair rows of each query
-    asset_pos: np.ndarray  # (n_pairs,)
-    columns: dict[str, np.ndarray]
-    relevance: dict[str, dict[str, float]]
-    cold: np.ndarray  # (n_pairs,) asset published inside the window
-    start: pd.Timestamp
-    end: pd.Timestamp
-    visibility: str
-    asset_ids: np.ndarray  # the catalog's ids by AssetTable position
-    gain: np.ndarray  # (n_pairs,) the pair's judged gain (0 = not engaged)
-    train_counts: dict[str, np.ndarray] = field(default_factory=dict)  # popularity baselines
-    cache: dict[Any, Any] = field(default_factory=dict, repr=False)  # scores per model
-
-    @property
-    def sizes(self) -> np.ndarray:
-        return np.diff(self.offsets)
-
-    def __len__(self) -> int:
-        return len(self.contexts)
-
-
-def prepare_queries(
-    data: Any,
-    encoder: Any,
-    *,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
-    labels: LabelConfig | None = None,
-    max_queries: int | None = None,
-    seed: int = 0,
-    visibility: str = "frozen",
-) -> Queries:
-    """The queries of the window [start, end): contexts with engagement, every eligible asset."""
-    if visibility not in ("frozen", "rolling"):
-        raise ValueError(
-            f"visibility={visibility!r} is not supported; expected 'frozen' or 'rolling'"
-        )
-    labels = labels or LabelConfig()
-    ev = data.events
-    in_window = (ev["ts"] >= start) & (ev["ts"] < end)
-    # Engagement inside the window; deal outcomes known by its end (for the won bonus).
-    judged = context_relevance(
-        ev[in_window | ((ev["type"] == "deal_outcome") & (ev["ts"] < end))], labels
-    )
-    window = ev[in_window]
-    window = window[window["stage"].notna() & window["partner_id"].notna()]
-    judged = judged[table_positions(data.table, judged["asset_id"]) >= 0]
-    relevant_contexts = set(judged["context"])
-    keys = context_keys(window)
-    first = (
-        pd.DataFrame(
-            {
-                "context": keys.to_numpy(),
-                "partner_id": window["partner_id"].astype(str).to_numpy(),
-                "deal_id": window["deal_id"].astype(object).to_numpy(),
-                "stage": window["stage"].astype(str).to_numpy(),
-                "t_us": to_micros(window["ts"]),
-            }
-        )
-        .groupby("context", sort=False)
-        .first()
-        .reset_index()
-    )
-    ctx = first[first["context"].isin(relevant_contexts)].reset_index(drop=True)
-    if max_queries is not None and len(ctx) > max_queries:
-        pick = np.sort(np.random.default_rng(seed).choice(len(ctx), max_queries, replace=False))
-        ctx = ctx.iloc[pick].reset_index(drop=True)
-    before = ev[ev["ts"] < start]
-    seen_partners = set(before["partner_id"].astype(str))
-    ctx["new_partner"] = ~ctx["partner_id"].isin(seen_partners)
-    prow = encoder.partner_rows(ctx["partner_id"].to_numpy())
-    ctx["maturity"] = [MATURITIES[m] for m in encoder.p_maturity[prow]]
-    ctx["stage_code"] = codes_of(ctx["stage"], STAGES, len(ctx))
-    static_ok = data.static_ok
-    ok = encoder.eligible(ctx["partner_id"].to_numpy(), ctx["t_us"].to_numpy(), static_ok)
-    sizes = ok.sum(axis=1)
-    q_idx, asset_pos = np.nonzero(ok)
-    offsets = np.r_[0, np.cumsum(sizes)]
-    deal = ctx["deal_id"].to_numpy(dtype=object)
-    start_us = int(to_micros(pd.Series([start]))[0])
-    columns = encoder.encode(
-        ctx["partner_id"].to_numpy(dtype=object)[q_idx],
-        deal[q_idx],
-        ctx["stage_code"].to_numpy()[q_idx],
-        ctx["t_us"].to_numpy()[q_idx],
-        asset_pos,
-        visible_before=start_us if visibility == "frozen" else None,
-    )
-    table = data.table
-    start_day = micros_to_day(start_us)
-    cold_asset = np.nan_to_num(table.published_day, nan=-np.inf) >= start_day
-    relevance: dict[str, dict[str, float]] = {}
-    mine = judged[judged["context"].isin(set(ctx["context"]))]
-    for c, a, g in zip(
-        mine["context"].to_numpy(dtype=object),
-        mine["asset_id"].to_numpy(dtype=object),
-        mine["gain"].to_numpy(dtype=np.float64).tolist(),
-        strict=True,
-    ):
-        relevance.setdefault(c, {})[a] = g
-    pair_ctx = ctx["context"].to_numpy()[q_idx]
-    judged_pairs = pd.Series(
-        judged["gain"].to_numpy(),
-        index=pd.MultiIndex.from_arrays(
-            [judged["context"].to_numpy(), judged["asset_id"].to_numpy()]
-        ),
-    )
-    pair_gain = (
-        judged_pairs.reindex(pd.MultiIndex.from_arrays([pair_ctx, table.ids[asset_pos]]))
-        .fillna(0.0)
-        .to_numpy(dtype=np.float64)
-    )
-    queries = Queries(
-        contexts=ctx,
-        offsets=offsets,
-        asset_pos=asset_pos,
-        columns=columns,
-        relevance=relevance,
-        cold=cold_asset[asset_pos],
-        start=start,
-        end=end,
-        visibility=visibility,
-        asset_ids=table.ids,
-        gain=pair_gain,
-    )
-    queries.train_counts = _popularity_counts(data, before, encoder)
-    return queries
-
-
-def _popularity_counts(data: Any, before: pd.DataFrame, encoder: Any) -> dict[str, np.ndarray]:
-    """Engagement counts before the window: per asset, and per (tier x maturity segment, asset)."""
-    n = len(data.table)
-    eng = before[before["type"].astype(str).isin(ENGAGEMENT_TYPES)]
-    pos = table_positions(data.table, eng["asset_id"])
-    ok = pos >= 0
-    overall = np.bincount(pos[ok], minlength=n).astype(np.float64)
-    prow = encoder.partner_rows(eng["partner_id"].astype(str).to_numpy())
-    seg = encoder.p_tier[prow].astype(np.int64) * len(MATURITIES) + encoder.p_maturity[prow]
-    n_seg = (int(encoder.p_tier.max()) + 1) * len(MATURITIES) if len(encoder.p_tier) else 1
-    n_seg = max(n_seg, 4 * len(MATURITIES))
-    by_segment = np.zeros((n_seg, n), dtype=np.float64)
-    np.add.at(by_segment, (seg[ok], pos[ok]), 1.0)
-    return {"overall": overall, "segment": by_segment}
-
-
-# ---- scoring ------------------------------------------------------------------------------------
-
-
-def _per_group(fn: Any, columns: dict[str, np.ndarray], offsets: np.ndarray) -> np.ndarray:
-    out = np.zeros(int(offsets[-1]), dtype=np.float64)
-    for lo, hi in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
-        if hi > lo:
-            out[lo:hi] = fn({k: v[lo:hi] for k, v in columns.items()})
-    return out
-
-
-def learned_scores(scorer: LearnedScorer, queries: Queries) -> np.ndarray:
-    """The learned scorer's score of every pair: the model vectorised over all pairs, the
-    prior (which normalises within a request) per query; the same blend as `score`."""
-    raw_model, raw_prior = raw_scores(scorer, queries)
-    w = scorer.blend_weight(queries.columns)
-    return w * scorer.model_calibration(raw_model) + (1.0 - w) * scorer.prior_calibration(raw_prior)
-
-
-def raw_scores(scorer: LearnedScorer, queries: Queries) -> tuple[np.ndarray, np.ndarray]:
-    """The model's raw score and the prior's score of every pair (computed once per scorer
-    and query set: calibration and the cold-start choice both need them)."""
-    key = id(scorer.estimator)
-    cached = queries.cache.get(key)
-    if cached is None:
-        model = scorer.model_score(queries.columns)
-        prior = _per_group(scorer.prior.score, queries.columns, queries.offsets)
-        cached = queries.cache[key] = (model, prior)
-    return cached
-
-
-def calibrate(scorer: LearnedScorer, queries: Queries) -> LearnedScorer:
-    """The scorer with model and prior mapped (Platt) to the probability that the query's
-    context engages with the asset, fitted on these (validation) queries' pairs."""
-    from dataclasses import replace
-
-    from recommender.ranking.learned import Platt
-
-    if len(queries) == 0:
-        return scorer
-    relevant = queries.gain > 0
-    model, prior = raw_scores(scorer, queries)
-    return replace(
-        scorer,
-        model_calibration=Platt.fit(model, relevant),
-        prior_calibration=Platt.fit(prior, relevant),
-    )
-
-
-def calibration_bins(
-    predicted: np.ndarray, relevant: np.ndarray, bins: int = 10
-) -> dict[str, list[float]]:
-    """Mean predicted probability and observed rate in quantile bins of the prediction."""
-    predicted = np.asarray(predicted, dtype=np.float64)
-    observed = np.asarray(relevant, dtype=np.float64)
-    if not len(predicted):
-        return {}
-    edges = np.unique(np.quantile(predicted, np.linspace(0, 1, bins + 1)))
-    which = np.clip(np.searchsorted(edges, predicted, side="right") - 1, 0, max(len(edges) - 2, 0))
-    out: dict[str, list[float]] = {"predicted": [], "observed": [], "count": []}
-    for b in range(max(len(edges) - 1, 1)):
-        member = which == b
-        if member.any():
-            out["predicted"].append(round(float(predicted[member].mean()), 6))
-            out["observed"].append(round(float(observed[member].mean()), 6))
-            out["count"].append(int(member.sum()))
-    return out
-
-
 def model_scores(
-    scorer: LearnedScorer | None, queries: Queries, data: Any, encoder: Any = None
+    scorer: LearnedScorer | None, queries: Queries, data: LearningData
 ) -> dict[str, np.ndarray]:
     """Scores of every pair by each model of MODEL_ORDER (oracle only when known)."""
     ctx = queries.contexts
@@ -315,8 +86,8 @@ def model_scores(
     # Within the segment first; the overall count only breaks ties.
     out["segment_popularity"] = seg_scores + 1e-6 * counts["overall"][pos]
     out["semantic"] = queries.columns["semantic"].astype(np.float64)
-    out["playbook"] = _per_group(ContentScorer().score, queries.columns, queries.offsets)
-    oracle = getattr(data, "oracle", None)
+    out["playbook"] = score_by_query(ContentScorer().score, queries.columns, queries.offsets)
+    oracle = data.oracle
     if oracle is not None:
         u = oracle.utility(ctx["deal_id"].tolist(), ctx["stage"].tolist(), data.table)
         scores = u[q_of_pair, pos]
@@ -325,15 +96,15 @@ def model_scores(
     return out
 
 
-def _partner_rows(data: Any, partner_ids: np.ndarray) -> np.ndarray:
+def _partner_rows(data: LearningData, partner_ids: np.ndarray) -> np.ndarray:
     ids = data.partners["partner_id"].astype(str).tolist() if len(data.partners) else []
     lookup = {p: i for i, p in enumerate(ids)}
     return np.array([lookup.get(str(p), -1) for p in partner_ids], dtype=np.int64)
 
 
-def data_segment(data: Any, prow: np.ndarray) -> np.ndarray:
-    from features.usage import segment_code
-
+def data_segment(data: LearningData, prow: np.ndarray) -> np.ndarray:
+    """The tier x maturity segment (`features.usage.segment_code`) of each partner row of
+    `data.partners` (-1 = a partner not in it, who gets the engine's defaults)."""
     partners = data.partners
     segs = np.array(
         [segment_code(t, m) for t, m in zip(partners["tier"], partners["maturity"], strict=True)]
@@ -344,43 +115,6 @@ def data_segment(data: Any, prow: np.ndarray) -> np.ndarray:
     # Unknown partners: the engine's defaults (registered, developing).
     default = segment_code("registered", "developing")
     return np.where(prow >= 0, segs[np.maximum(prow, 0)] if len(segs) else default, default)
-
-
-def rankings(
-    scores: np.ndarray,
-    queries: Queries,
-    *,
-    k: int = 10,
-    mask: np.ndarray | None = None,
-    relevance: dict[str, dict[str, float]] | None = None,
-) -> dict[str, list[str]]:
-    """Each query's assets best first (ties by catalog order), optionally only `mask` pairs.
-
-    Lists are cut after rank k, or after the first relevant asset when that comes later:
-    every metric reads only that much (MRR needs the first hit, the rest the top k).
-    """
-    out: dict[str, list[str]] = {}
-    ids = queries.asset_ids
-    relevance = queries.relevance if relevance is None else relevance
-    contexts = queries.contexts["context"].tolist()
-    bounds = zip(queries.offsets[:-1].tolist(), queries.offsets[1:].tolist(), strict=True)
-    for q, (lo, hi) in enumerate(bounds):
-        s = scores[lo:hi]
-        pos = queries.asset_pos[lo:hi]
-        if mask is not None:
-            keep = mask[lo:hi]
-            s, pos = s[keep], pos[keep]
-        ranked = ids[pos[np.lexsort((pos, -s))]]
-        cut = k
-        rel = relevance.get(contexts[q])
-        if rel and len(ranked) > k:
-            hits = np.flatnonzero(np.isin(ranked, list(rel)))
-            cut = max(k, int(hits[0]) + 1) if len(hits) else len(ranked)
-        out[contexts[q]] = ranked[:cut].tolist()
-    return out
-
-
-# ---- the evaluation -----------------------------------------------------------------------------
 
 
 @dataclass
@@ -434,7 +168,7 @@ def _metrics(
 def evaluate(
     scorer: LearnedScorer | None,
     queries: Queries,
-    data: Any,
+    data: LearningData,
     *,
     k: int = 10,
     progress: bool = False,
@@ -531,101 +265,75 @@ def truth_ndcg(scores: dict[str, np.ndarray], queries: Queries, *, k: int = 10) 
     return {f"ndcg@{k}": out, "gain": "sigmoid(true utility)", "queries": len(queries)}
 
 
-def choose_cold_start(
-    scorer: LearnedScorer,
-    queries: Queries,
+def evaluate_version(
+    workspace: Workspace,
     *,
-    strengths: Sequence[float] = (1.0, 3.0, 10.0, 30.0),
-    floors: Sequence[float] = (0.0, 0.25, 0.5, 0.75),
-    k: int = 10,
-    default_floor: float = 0.5,
-    z: float = 1.645,
-    min_queries: int = 20,
-) -> tuple[LearnedScorer, dict[str, Any]]:
-    """The scorer with its cold-start blend chosen on (validation) queries; what was tried.
-
-    w0 (the model's share for a never-shown asset) is chosen on the new-asset slice and v0
-    (for a partner without history) on the new-partner slice: the floor with the best NDCG@k,
-    but only if it beats the pure prior (floor 0) by a one-sided paired z-test at level `z`
-    over the slice's queries; otherwise 0, so the model takes a share of a newcomer's score
-    only where it has shown it earns it. A slice with fewer than `min_queries` queries (too few
-    to tell) gets `default_floor`. Then the
-    strength maximises NDCG@k on all queries. The model and prior are computed once.
-    """
-    from dataclasses import replace
-
-    from recommender.learning.metrics import evaluate_per_query
-
-    tried: dict[str, Any] = {}
-    if len(queries) == 0:
-        return replace(
-            scorer, cold_asset_weight=default_floor, new_partner_weight=default_floor
-        ), tried
-    cols = queries.columns
-    raw_model, raw_prior = raw_scores(scorer, queries)
-    p_model = scorer.model_calibration(raw_model)
-    p_prior = scorer.prior_calibration(raw_prior)
-    mid = float(strengths[len(strengths) // 2])
-    key = f"ndcg@{k}"
-
-    def per_query(
-        candidate: LearnedScorer, mask: np.ndarray | None, relevance: dict[str, dict[str, float]]
-    ) -> dict[Any, float]:
-        w = candidate.blend_weight(cols)
-        scores = w * p_model + (1.0 - w) * p_prior
-        run = rankings(scores, queries, k=k, mask=mask, relevance=relevance)
-        judged = {q: r for q, r in relevance.items() if q in run}
-        if not judged:
-            return {}
-        per = evaluate_per_query(cast(Any, judged), cast(Any, run), k=k)
-        return {q: m[key] for q, m in per.items()}
-
-    cold_ids = set(queries.asset_ids[np.unique(queries.asset_pos[queries.cold])].tolist())
-    cold_rel = {
-        q: {a: g for a, g in r.items() if a in cold_ids} for q, r in queries.relevance.items()
-    }
-    cold_rel = {q: r for q, r in cold_rel.items() if r}
-    new = set(queries.contexts["context"][queries.contexts["new_partner"].to_numpy()])
-    new_rel = {q: r for q, r in queries.relevance.items() if q in new}
-    chosen = replace(scorer, cold_start_strength=mid, cold_asset_weight=0.0, new_partner_weight=0.0)
-    for name, mask, rel in (
-        ("cold_asset_weight", queries.cold, cold_rel),
-        ("new_partner_weight", None, new_rel),
-    ):
-        if len(rel) < min_queries:
-            tried[name] = {"queries": len(rel), "chosen": default_floor}
-            chosen = _with_floor(chosen, name, float(default_floor))
-            continue
-        results = {f: per_query(_with_floor(chosen, name, float(f)), mask, rel) for f in floors}
-        base = results.get(0.0) or per_query(_with_floor(chosen, name, 0.0), mask, rel)
-        means = {f: float(np.mean(list(r.values()))) if r else 0.0 for f, r in results.items()}
-        best = max(floors, key=lambda f: (means[f], -f))
-        diff = np.array([results[best][q] - base[q] for q in base if q in results[best]])
-        se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else float("inf")
-        significant = bool(len(diff) > 1 and diff.mean() > 0 and (se == 0 or diff.mean() / se > z))
-        pick = float(best) if significant else 0.0
-        tried[name] = {
-            "queries": len(base),
-            "ndcg": {str(f): round(m, 6) for f, m in means.items()},
-            "best": float(best),
-            "z": None if not np.isfinite(se) or se == 0 else round(float(diff.mean() / se), 3),
-            "chosen": pick,
-        }
-        chosen = _with_floor(chosen, name, pick)
-    values = {}
-    for strength in strengths:
-        scores = per_query(
-            replace(chosen, cold_start_strength=float(strength)), None, queries.relevance
+    version: str | None = None,
+    embedder: Embedder | None = None,
+    events_path: Path | None = None,
+    progress: bool = False,
+    oracle: Oracle | None = None,
+) -> EvaluationResult:
+    """Re-run the evaluation of a stored model version (default: the promoted one, else the
+    newest) on its held-out window, with the settings recorded in its manifest (and against
+    the `oracle`, when one is given)."""
+    registry = Registry.of(workspace)
+    name = version or registry.promoted()
+    if name is None:
+        versions = registry.versions()
+        if not versions:
+            raise ModelRegistryError(
+                f"no trained model in {registry.root}; run `recommender train` first"
+            )
+        name = versions[-1].name
+    model_version = registry.get(name)
+    scorer = load_model(model_version)
+    manifest = model_version.manifest
+    embedder = embedder or get_embedder(DEFAULT_EMBEDDER)
+    if manifest.get("embedder_id") not in (None, embedder.id):
+        raise ValueError(
+            f"model {name} was trained with embedder {manifest['embedder_id']!r}; "
+            f"evaluate it with the same (got {embedder.id!r})"
         )
-        values[strength] = float(np.mean(list(scores.values()))) if scores else 0.0
-    tried["cold_start_strength"] = {str(s): round(v, 6) for s, v in values.items()}
-    best_s = max(strengths, key=lambda s: (values[s], -abs(s - mid)))
-    return replace(chosen, cold_start_strength=float(best_s)), tried
-
-
-def _with_floor(scorer: LearnedScorer, name: str, value: float) -> LearnedScorer:
-    from dataclasses import replace
-
-    if name == "cold_asset_weight":
-        return replace(scorer, cold_asset_weight=value)
-    return replace(scorer, new_partner_weight=value)
+    source = manifest.get("data_window", {}).get("source")
+    if (
+        events_path is None
+        and source
+        and not str(source).endswith(".sqlite")
+        and Path(source).exists()
+    ):
+        events_path = Path(source)  # trained on a parquet export: evaluate on the same
+    data = load_learning_data(
+        workspace,
+        events_path=events_path,
+        embedder_id=embedder.id,
+        dim=embedder.dim,
+        oracle=oracle,
+    )
+    split = Split.from_dict(manifest["data_window"])
+    settings = manifest.get("evaluation", {})
+    labels = LabelConfig(**manifest.get("labels", {}))
+    usage = data.usage_index(usage_config(manifest.get("usage")))
+    text = DealText.compute(
+        data.deals,
+        data.catalog,
+        data.table,
+        embedder,
+        cache_path=workspace.cache_path,
+        progress=progress,
+    )
+    encoder = PairEncoder(data.table, data.playbook, data.partners, data.deals, usage, text)
+    end = max(split.end, pd.Timestamp(data.events["ts"].max())) + pd.Timedelta(microseconds=1)
+    queries = prepare_queries(
+        data,
+        encoder,
+        start=split.test,
+        end=end,
+        labels=labels,
+        max_queries=settings.get("max_queries"),
+        seed=int(settings.get("seed", 0)),
+        visibility=settings.get("visibility", "frozen"),
+    )
+    result = evaluate(scorer, queries, data, k=int(settings.get("k", 10)), progress=progress)
+    result.details["version"] = name
+    return result

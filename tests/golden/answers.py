@@ -154,7 +154,7 @@ def answer_all(ws: Workspace, requests: list[dict[str, Any]]) -> dict[str, list[
 
 def record(root: Path) -> None:
     """Train the small model, then write the requests and both scorers' answers."""
-    from recommender.learning.training import TrainConfig, train
+    from recommender.learning.train import TrainConfig, train
 
     ws = build_workspace(root)
     result = train(ws, config=TrainConfig(n_estimators=40, progress=False), save=False)

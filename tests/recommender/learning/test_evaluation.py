@@ -13,17 +13,16 @@ import pytest
 from features.labels import LabelConfig
 from features.pairs import AssetTable
 from features.usage import UsageIndex
+from recommender.learning.calibration import calibration_bins
+from recommender.learning.encoder import PairEncoder
 from recommender.learning.evaluation import (
     MODEL_ORDER,
     EvaluationResult,
     _metrics,
-    calibration_bins,
     evaluate,
     model_scores,
-    prepare_queries,
-    rankings,
 )
-from recommender.learning.training import PairEncoder
+from recommender.learning.queries import prepare_queries, rankings
 from recommender.steering.playbook import Playbook
 
 ASSETS = pd.DataFrame(

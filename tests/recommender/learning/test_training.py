@@ -244,14 +244,10 @@ def test_examples_and_their_features_ignore_events_after_the_window(ws):
     from features.labels import LabelConfig
     from features.usage import UsageIndex
     from recommender.embedding.embedders import get_embedder
-    from recommender.learning.training import (
-        DealText,
-        PairEncoder,
-        Split,
-        build_context_examples,
-        build_examples,
-        load_learning_data,
-    )
+    from recommender.learning.data import Split, load_learning_data
+    from recommender.learning.deal_text import DealText
+    from recommender.learning.encoder import PairEncoder
+    from recommender.learning.examples import build_context_examples, build_examples
 
     emb = get_embedder("e5")
     data = load_learning_data(ws, embedder_id=emb.id, dim=emb.dim)
@@ -304,7 +300,7 @@ def test_evaluate_without_a_model_explains_what_to_do(tmp_path):
 def test_deal_text_matches_the_pipelines_similarity(ws):
     """Training's note similarity is the pipeline's (best chunk, same embedder)."""
     from recommender.embedding.embedders import get_embedder
-    from recommender.learning.training import DealText
+    from recommender.learning.deal_text import DealText
     from recommender.ranking.build import build_snapshot
     from recommender.ranking.candidates import candidate_similarity
 
@@ -342,7 +338,8 @@ def test_serving_usage_features_equal_trainings(ws):
     from features.pairs import USAGE_FEATURES
     from features.timebase import micros_to_day
     from recommender.embedding.embedders import get_embedder
-    from recommender.learning.training import PairEncoder, load_learning_data
+    from recommender.learning.data import load_learning_data
+    from recommender.learning.encoder import PairEncoder
     from recommender.ranking.build import build_snapshot, usage_provider
     from recommender.types import DealContext
 

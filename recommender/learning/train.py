@@ -1,0 +1,390 @@
+"""Training: usage events in, a registered model version out, in stages.
+
+    load        events (journal or parquet export), catalog, playbook, partners, deals
+                (`data.load_learning_data`); the log's time span split into fit,
+                validation and test windows (`data.Split`)
+    usage index the usage aggregates serving uses, point-in-time (`features.usage`)
+    deal text   each deal's notes against every asset, as serving compares a request's
+                notes (`deal_text.DealText`)
+    examples    request contexts and requests of the fit window, with graded gains and
+                sampled negatives; the groups the ranker learns from (`examples`)
+    features    each example's features at its own time, by the code serving runs
+                (`encoder.PairEncoder`: `features.pairs.pair_features` + `UsageIndex`)
+    fit         `GradientBoostedRanker` (LambdaRank over groups)
+    calibrate   model and prior mapped to probabilities on the validation window, the
+                cold-start blend chosen there (`calibration`)
+    evaluate    the test window against the baselines (`evaluation`)
+    save        models/<version>/: model, manifest (`training_manifest`), metrics, model card
+
+Nothing of a later window reaches an earlier one's examples or labels. Everything is
+vectorised over examples (numpy/pandas); the only per-group Python loops are over query groups
+(requests), for the prior's per-request normalisation.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from features.labels import LabelConfig, as_int_grades
+from features.pairs import CATEGORY_FEATURES, MODEL_FEATURES, feature_matrix
+from features.usage import UsageConfig
+from recommender.embedding.embedders import DEFAULT_EMBEDDER, Embedder, get_embedder
+from recommender.learning.calibration import calibrate, choose_cold_start
+from recommender.learning.data import LearningData, Split, load_learning_data
+from recommender.learning.deal_text import DealText
+from recommender.learning.encoder import PairEncoder
+from recommender.learning.evaluation import EvaluationResult, evaluate
+from recommender.learning.examples import (
+    Examples,
+    build_context_examples,
+    build_examples,
+    select_fit_rows,
+    with_new_asset_copies,
+)
+from recommender.learning.model_card import render_card
+from recommender.learning.oracle import Oracle
+from recommender.learning.queries import Queries, prepare_queries
+from recommender.ranking.learned import GradientBoostedRanker, LearnedScorer
+from recommender.storage.registry import ModelVersion, Registry, code_version
+from recommender.storage.usage import usage_settings
+from recommender.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything `train` can be told; defaults suit the demo data (200k events)."""
+
+    test_fraction: float = 0.2
+    validation_fraction: float = 0.15
+    labels: LabelConfig = field(default_factory=LabelConfig)
+    usage: UsageConfig = field(default_factory=UsageConfig)
+    # Few trees: serving cost grows with the number of trees (LightGBM pays per tree and row),
+    # and 80 trees of 15 leaves rank as well as 300 on the demo data (both variants).
+    n_estimators: int = 80
+    learning_rate: float = 0.2
+    num_leaves: int = 15
+    max_depth: int = -1
+    min_child_samples: int = 100
+    # Fit examples: "contexts" (each request context's engaged assets against sampled eligible
+    # ones: what the context ends up using out of the catalog), "impressions" (each request's
+    # impressions with their outcomes, plus engagements no impression explains against
+    # sampled negatives), or "both".
+    examples: str = "both"
+    context_negatives: int = 40  # sampled eligible assets per context
+    new_asset_copies: float = 0.2  # share of context groups copied with assets shown as new
+    negatives: int = 20  # sampled negatives per engagement without an impression
+    max_fit_rows: int = 400_000  # cap on fit rows (context groups first, whole groups sampled)
+    cold_start_strengths: tuple[float, ...] = (1.0, 3.0, 10.0, 30.0)
+    cold_start_floors: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75)
+    k: int = 10
+    max_eval_queries: int | None = 6000
+    visibility: str = "frozen"  # what the held-out queries' usage features may see
+    n_jobs: int = 2
+    seed: int = 0
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("test_fraction", "validation_fraction"):
+            value = getattr(self, name)
+            if not 0 < value < 0.9:
+                raise ValueError(f"{name}={value!r} must be in (0, 0.9)")
+        if self.negatives < 1 or self.context_negatives < 1:
+            raise ValueError(
+                f"negatives={self.negatives!r} and context_negatives={self.context_negatives!r} "
+                "must be >= 1"
+            )
+        if self.examples not in ("contexts", "impressions", "both"):
+            raise ValueError(
+                f"examples={self.examples!r} is not supported; expected 'contexts', "
+                "'impressions' or 'both'"
+            )
+        if self.visibility not in ("frozen", "rolling"):
+            raise ValueError(f"visibility={self.visibility!r}; expected 'frozen' or 'rolling'")
+
+
+@dataclass
+class TrainResult:
+    """What `train` made: the (calibrated) scorer, its manifest and metrics, and the evaluation
+    and split behind them (`details`); `version` once it is saved in the registry."""
+
+    scorer: LearnedScorer
+    manifest: dict[str, Any]
+    metrics: dict[str, Any]
+    details: dict[str, Any]
+    version: ModelVersion | None = None
+
+
+def train(
+    workspace: Workspace,
+    *,
+    config: TrainConfig | None = None,
+    events_path: Path | None = None,
+    embedder: Embedder | None = None,
+    save: bool = True,
+    report: Callable[[str], None] | None = None,
+    data: LearningData | None = None,
+    oracle: Oracle | None = None,
+) -> TrainResult:
+    """Train, evaluate and (with `save`) register a new model version; see the module doc.
+
+    `data` skips loading (already loaded inputs); with an `oracle` (generated data), the
+    evaluation also ranks by the true utility and scores every model against it. `report`
+    receives one line per stage with its duration."""
+    config = config or TrainConfig()
+    stages = _Stages(config.progress, report)
+    started = time.perf_counter()
+    embedder = embedder or get_embedder(DEFAULT_EMBEDDER)
+    with stages.stage("load"):
+        if data is None:
+            data = load_learning_data(
+                workspace,
+                events_path=events_path,
+                embedder_id=embedder.id,
+                dim=embedder.dim,
+                oracle=oracle,
+            )
+    split = Split.of(data.events["ts"], config.test_fraction, config.validation_fraction)
+    with stages.stage("usage index"):
+        usage = data.usage_index(config.usage)
+    with stages.stage("deal text"):
+        text = DealText.compute(
+            data.deals,
+            data.catalog,
+            data.table,
+            embedder,
+            cache_path=workspace.cache_path,
+            progress=config.progress,
+        )
+    encoder = PairEncoder(data.table, data.playbook, data.partners, data.deals, usage, text)
+    with stages.stage("examples"):
+        fit_examples = training_examples(data, encoder, split, config)
+    with stages.stage("features"):
+        fit_examples.encode(encoder)
+    with stages.stage("fit"):
+        scorer = fit_scorer(fit_examples, config, progress=config.progress)
+    with stages.stage("calibrate"):
+        valid_queries = window_queries(data, encoder, split.validation, split.test, config)
+        scorer = calibrate(scorer, valid_queries)
+        scorer, blend_scores = choose_cold_start(
+            scorer,
+            valid_queries,
+            strengths=config.cold_start_strengths,
+            floors=config.cold_start_floors,
+            k=config.k,
+        )
+    with stages.stage("evaluate"):
+        end = split.end + pd.Timedelta(microseconds=1)
+        test_queries = window_queries(data, encoder, split.test, end, config)
+        evaluation = evaluate(scorer, test_queries, data, k=config.k, progress=config.progress)
+    manifest = training_manifest(
+        scorer,
+        config,
+        data=data,
+        split=split,
+        fit_examples=fit_examples,
+        valid_queries=valid_queries,
+        text=text,
+        embedder_id=embedder.id,
+        evaluation=evaluation,
+        cold_start_validation=blend_scores,
+        seconds=time.perf_counter() - started,
+        stage_seconds=stages.seconds,
+    )
+    result = TrainResult(
+        scorer=scorer,
+        manifest=manifest,
+        metrics=evaluation.to_json(),
+        details={"evaluation": evaluation, "split": split},
+    )
+    return save_version(workspace, result) if save else result
+
+
+# ---- the stages ---------------------------------------------------------------------------------
+
+
+def training_examples(
+    data: LearningData, encoder: PairEncoder, split: Split, config: TrainConfig
+) -> Examples:
+    """The fit window's examples of the kinds `config.examples` names (contexts first), their
+    informative groups up to `config.max_fit_rows`, plus the copies shown as new assets.
+    Features are not computed yet (`Examples.encode`)."""
+    builders = (
+        ("contexts", build_context_examples, config.context_negatives),
+        ("impressions", build_examples, config.negatives),
+    )
+    parts = [
+        build(
+            data,
+            encoder,
+            start=split.start,
+            end=split.validation,
+            labels=config.labels,
+            negatives=negatives,
+            seed=config.seed,
+        )
+        for kind, build, negatives in builders
+        if config.examples in (kind, "both")
+    ]
+    fit = select_fit_rows(parts, config.max_fit_rows, config.seed)
+    return with_new_asset_copies(fit, config.new_asset_copies, config.seed)
+
+
+def window_queries(
+    data: LearningData,
+    encoder: PairEncoder,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    config: TrainConfig,
+) -> Queries:
+    """The query set of [start, end) with the config's labels, sample size and visibility."""
+    return prepare_queries(
+        data,
+        encoder,
+        start=start,
+        end=end,
+        labels=config.labels,
+        max_queries=config.max_eval_queries,
+        seed=config.seed,
+        visibility=config.visibility,
+    )
+
+
+def training_manifest(
+    scorer: LearnedScorer,
+    config: TrainConfig,
+    *,
+    data: LearningData,
+    split: Split,
+    fit_examples: Examples,
+    valid_queries: Queries,
+    text: DealText,
+    embedder_id: str,
+    evaluation: EvaluationResult,
+    cold_start_validation: dict[str, Any],
+    seconds: float,
+    stage_seconds: dict[str, float],
+) -> dict[str, Any]:
+    """The manifest of a trained version: data window and counts, features, code and
+    embedder, usage and label settings, training settings and timings, the evaluation's
+    details and the features' importance (the registry adds checksums when it saves)."""
+    counts = {
+        "events": len(data.events),
+        "events_by_type": {str(k): int(v) for k, v in data.events["type"].value_counts().items()},
+        "fit_examples": len(fit_examples),
+        "fit_groups": len(fit_examples.group_sizes),
+        "validation_queries": len(valid_queries),
+        "test_queries": evaluation.details["queries"],
+        "assets": len(data.table),
+        "partners": len(data.partners),
+        "deals": len(data.deals),
+        "deals_with_text": len(text.rows),
+    }
+    importances = dict(
+        zip(scorer.features, scorer.estimator.feature_importances_.tolist(), strict=True)
+    )
+    return {
+        "data_window": {**split.to_dict(), "source": data.source},
+        "counts": counts,
+        "features": list(scorer.features),
+        "code_version": code_version(),
+        "embedder_id": embedder_id,
+        "usage": usage_settings(config.usage),
+        "labels": asdict(config.labels),
+        "training": {
+            "objective": scorer.estimator.objective_,
+            "examples": config.examples,
+            "n_estimators": config.n_estimators,
+            "learning_rate": config.learning_rate,
+            "num_leaves": config.num_leaves,
+            "max_depth": config.max_depth,
+            "min_child_samples": config.min_child_samples,
+            "test_fraction": config.test_fraction,
+            "validation_fraction": config.validation_fraction,
+            "cold_start_strength": scorer.cold_start_strength,
+            "cold_asset_weight": scorer.cold_asset_weight,
+            "new_partner_weight": scorer.new_partner_weight,
+            "cold_start_validation": cold_start_validation,
+            "seed": config.seed,
+            "seconds": round(seconds, 2),
+            "stage_seconds": stage_seconds,
+        },
+        "evaluation": {
+            "k": config.k,
+            "max_queries": config.max_eval_queries,
+            "seed": config.seed,
+            **evaluation.details,
+        },
+        "feature_importance": importances,
+    }
+
+
+def save_version(workspace: Workspace, result: TrainResult) -> TrainResult:
+    """Register `result` as a new version of the workspace's models (model, manifest, metrics
+    and model card) and return it with its version set."""
+    evaluation = result.details["evaluation"]
+    card = render_card(result.manifest, result.metrics, evaluation)
+    version = Registry.of(workspace).save(
+        result.scorer.to_json(), result.manifest, metrics=result.metrics, card_html=card
+    )
+    result.version = version
+    result.scorer = replace(result.scorer, version=version.name)
+    return result
+
+
+def fit_scorer(
+    fit: Examples,
+    config: TrainConfig,
+    *,
+    features: Sequence[str] = MODEL_FEATURES,
+    progress: bool = False,
+) -> LearnedScorer:
+    """Fit the ranker on `fit` (already selected rows, consecutive groups). The result is not
+    calibrated yet: see `recommender.learning.calibration`."""
+    features = tuple(features)
+    if not len(fit):
+        raise ValueError(
+            "no request or context in the training window has both an engaged and an ignored "
+            "asset; there is nothing to learn from (is the log too short?)"
+        )
+    X = feature_matrix(fit.columns, features)
+    y = as_int_grades(fit.gain, config.labels)
+    cats = [features.index(c) for c in CATEGORY_FEATURES if c in features]
+    estimator = GradientBoostedRanker(
+        n_estimators=config.n_estimators,
+        learning_rate=config.learning_rate,
+        num_leaves=config.num_leaves,
+        max_depth=config.max_depth,
+        min_child_samples=config.min_child_samples,
+        categorical_features=cats,
+        n_jobs=config.n_jobs,
+        random_state=config.seed,
+    )
+    bar = tqdm(total=config.n_estimators, desc="fitting", unit=" trees", disable=not progress)
+    with bar:
+        estimator.fit(X, y, group=fit.group_sizes, callbacks=[lambda _env: bar.update(1)])
+    return LearnedScorer(estimator=estimator, features=features)
+
+
+class _Stages:
+    """Timing and a progress line per stage of training."""
+
+    def __init__(self, progress: bool, report: Callable[[str], None] | None) -> None:
+        self.progress = progress
+        self.report = report
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        yield
+        self.seconds[name] = round(time.perf_counter() - started, 3)
+        if self.report:
+            self.report(f"{name}: {self.seconds[name]:.1f} s")
