@@ -14,6 +14,8 @@ import io
 from html import escape
 from typing import Any
 
+from recommender.learning.evaluation import METRIC_NAMES, MODEL_ORDER
+
 _STYLE = (
     "<style>body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;"
     "padding:0 1em;color:#222}table{border-collapse:collapse;margin:.6em 0 1.2em}"
@@ -21,12 +23,10 @@ _STYLE = (
     "th{background:#f4f4f4;text-align:left}h2{margin-top:1.8em;border-bottom:1px solid #ddd}"
     "img{max-width:100%}.note{color:#555}</style>"
 )
-METRIC_ORDER = ("ndcg@{k}", "recall@{k}", "map@{k}", "mrr", "coverage@{k}")
-MODEL_ORDER = ("learned", "popularity", "segment_popularity", "semantic", "playbook", "oracle")
 
 
 def _png(fig: Any) -> str:
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # matplotlib loads only when a card is drawn (heavy)
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
@@ -39,7 +39,7 @@ def _png(fig: Any) -> str:
 
 
 def _plt() -> Any:
-    import matplotlib
+    import matplotlib  # loads only when a card is drawn (heavy); Agg: no display needed
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
@@ -50,7 +50,7 @@ def _plt() -> Any:
 def metrics_plot(models: dict[str, dict[str, float]], k: int) -> str:
     plt = _plt()
     names = [m for m in MODEL_ORDER if m in models]
-    metrics = [m.format(k=k) for m in METRIC_ORDER[:4]]
+    metrics = [m.format(k=k) for m in METRIC_NAMES[:4]]
     fig, ax = plt.subplots(figsize=(8, 3.4))
     width = 0.8 / max(len(names), 1)
     for i, name in enumerate(names):
@@ -113,7 +113,7 @@ def slice_plot(slices: dict[str, dict[str, dict[str, float]]], prefix: str, k: i
 
 
 def _table(models: dict[str, dict[str, float]], k: int) -> str:
-    metrics = [m.format(k=k) for m in METRIC_ORDER]
+    metrics = [m.format(k=k) for m in METRIC_NAMES]
     head = "".join(f"<th>{escape(m)}</th>" for m in metrics)
     rows = []
     for name in [m for m in MODEL_ORDER if m in models] + [
