@@ -8,13 +8,13 @@ import pandas as pd
 import pytest
 
 from features.pairs import STAGES, USAGE_FEATURES, AssetTable
+from features.point_in_time import stable_order
 from features.timebase import to_micros
 from features.usage import (
     ASSET_LEVEL_FEATURES,
     PARTNER_LEVEL_FEATURES,
     UsageConfig,
     UsageIndex,
-    _stable_order,
     lookup_codes,
     segment_code,
 )
@@ -343,7 +343,7 @@ def test_an_empty_log_gives_finite_priors():
 
 
 def test_a_time_ordered_log_and_the_same_log_shuffled_index_alike():
-    """A log in time order takes the key-only radix sort (`_stable_order`); shuffled, the
+    """A log in time order takes the key-only radix sort (`stable_order`); shuffled, the
     general (key, time) sort: both orders of the same events give the same features."""
     table = _table()
     log = random_log(3000, seed=11)
@@ -361,11 +361,11 @@ def test_a_time_ordered_log_and_the_same_log_shuffled_index_alike():
 
 
 @pytest.mark.parametrize("top", [9, 60_000, 3_000_000_000, 2**40])
-def test_stable_order_is_numpys_stable_argsort(top):
+def teststable_order_is_numpys_stable_argsort(top):
     keys = np.random.default_rng(top).integers(0, top, 50_000)
     keys[::7] = keys[0]  # many ties, whose order must be kept
-    np.testing.assert_array_equal(_stable_order(keys), np.argsort(keys, kind="stable"))
-    assert len(_stable_order(keys[:0])) == 0
+    np.testing.assert_array_equal(stable_order(keys), np.argsort(keys, kind="stable"))
+    assert len(stable_order(keys[:0])) == 0
 
 
 @pytest.mark.parametrize(
