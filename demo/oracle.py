@@ -1,8 +1,9 @@
 """The generator's oracle: the true utility of every (deal at a stage, asset) in a generated
 world, read back from the generator's output folder (`<workspace>/generated/`).
 
-It implements `recommender.learning.evaluation.Oracle`, so training and evaluation rank by the
-truth and score every model against it, without the engine knowing the generator exists.
+It implements `recommender.Oracle` (recommender.learning.oracle), so training and evaluation
+rank by the truth and score every model against it, without the engine knowing the generator
+exists.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from demo.generator import GeneratorConfig, true_utility
+from features.codes import table_positions
 from features.pairs import AssetTable
-from features.usage import table_positions
 from recommender import Workspace
 
 

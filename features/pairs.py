@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.codes import codes_of
 from features.schema import AssetType, BuyerRole, Depth, Language, Maturity, Stage, Tier, values
 from features.timebase import days_since_epoch
 
@@ -32,10 +33,9 @@ TIERS = values(Tier)
 
 
 def _codes(items: Sequence[object], vocab: Sequence[str]) -> np.ndarray:
-    lookup = {v: i for i, v in enumerate(vocab)}
-    return np.array(
-        [lookup.get(str(x), -1) if x is not None else -1 for x in items], dtype=np.int16
-    )
+    """int16 positions in `vocab` (-1 missing or unknown), as the asset table stores them."""
+    column = pd.Series(list(items), dtype=object)
+    return codes_of(column, list(vocab), len(column)).astype(np.int16)
 
 
 def multi_hot(lists: Sequence[Any], vocab: Sequence[str]) -> np.ndarray:

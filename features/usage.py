@@ -41,14 +41,13 @@ Features (`USAGE_FEATURES`, float32, one value per query):
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from features.codes import codes_of, lookup_codes, table_positions
 from features.pairs import MATURITIES, STAGES, TIERS, TYPES, USAGE_FEATURES, AssetTable
 from features.point_in_time import SumsBefore, key_time_order
 from features.timebase import EPOCH_US, US_PER_DAY, to_micros
@@ -628,42 +627,3 @@ class UsageIndex:
 
 def _broad(value: np.ndarray | int, n: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(value, dtype=np.int64), (n,))
-
-
-def lookup_codes(mapping: Mapping[str, int], ids: object) -> np.ndarray:
-    """mapping[id] for each id (as str; -1 for missing ids and ids not in the mapping).
-
-    Each distinct id is looked up once: the column is factorized (one hashing pass in C,
-    dictionary encoding for Arrow-backed strings), so a journal's million rows over a few
-    thousand ids cost about as much as the ids.
-    """
-    if isinstance(ids, pd.Series | pd.Index):
-        values: Any = ids
-    else:
-        values = np.asarray(ids, dtype=object)
-        if values.ndim == 0:
-            values = values.reshape(1)
-    n = len(values)
-    if not len(mapping) or not n:
-        return np.full(n, -1, dtype=np.int64)
-    codes, uniques = pd.factorize(values)  # missing values get -1
-    table = {str(k): int(v) for k, v in mapping.items()}
-    # One slot more than the distinct ids: code -1 (missing) picks the last, -1.
-    found = np.fromiter(
-        itertools.chain((table.get(str(u), -1) for u in uniques), (-1,)),
-        dtype=np.int64,
-        count=len(uniques) + 1,
-    )
-    return found[codes]
-
-
-def table_positions(table: AssetTable, asset_ids: pd.Series | np.ndarray) -> np.ndarray:
-    """Positions of asset ids in `table` (-1 for missing or unknown ids)."""
-    return lookup_codes(table.position, asset_ids)
-
-
-def codes_of(values: pd.Series | None, vocab: list[str], n: int) -> np.ndarray:
-    """Index of each value in `vocab` (-1 for missing or unknown)."""
-    if values is None:
-        return np.full(n, -1, dtype=np.int64)
-    return lookup_codes({v: i for i, v in enumerate(vocab)}, values)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.codes import codes_of, lookup_codes
 from features.eligibility import eligible
 from features.pairs import (
     LANGUAGES,
@@ -31,7 +32,7 @@ from features.pairs import (
     pair_features,
 )
 from features.timebase import micros_to_day
-from features.usage import UsageIndex, codes_of, lookup_codes
+from features.usage import UsageIndex
 from recommender.learning.deal_text import DealText
 
 

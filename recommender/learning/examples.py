@@ -24,11 +24,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from features.codes import codes_of, table_positions
 from features.labels import LabelConfig, context_keys, context_relevance, impression_labels
 from features.pairs import STAGES
 from features.schema import ENGAGEMENT_TYPES
 from features.timebase import to_micros
-from features.usage import codes_of, table_positions
 from recommender.learning.data import LearningData
 from recommender.learning.encoder import PairEncoder
 

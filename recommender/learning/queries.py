@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.codes import codes_of, table_positions
 from features.labels import LabelConfig, context_keys, context_relevance
 from features.pairs import MATURITIES, STAGES
 from features.schema import ENGAGEMENT_TYPES
 from features.timebase import micros_to_day, to_micros
-from features.usage import codes_of, table_positions
 from recommender.learning.data import LearningData
 from recommender.learning.encoder import PairEncoder
 

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features.codes import lookup_codes
 from features.pairs import STAGES, USAGE_FEATURES, AssetTable
 from features.point_in_time import stable_order
 from features.timebase import to_micros
@@ -15,7 +16,6 @@ from features.usage import (
     PARTNER_LEVEL_FEATURES,
     UsageConfig,
     UsageIndex,
-    lookup_codes,
     segment_code,
 )
 
