@@ -78,18 +78,10 @@ def passages_of(rows: Sequence[dict[str, Any]]) -> list[str]:
 
 def token_counts(embedder: Any, texts: Sequence[str]) -> tuple[list[int], list[int]]:
     """(tokens fed to the model, tokens before truncation) per passage, special tokens included."""
-    if hasattr(embedder, "token_count"):
-        # e5 (either engine) feeds every token: long texts run in windows, none is cut
-        fed = [embedder.token_count(t, False) for t in texts]
-        return fed, fed
-    model: Any = getattr(embedder, "_model", None)
-    tokenizer = getattr(model, "tokenizer", None)
-    if tokenizer is None:
-        return [0] * len(texts), [0] * len(texts)
-    limit = int(getattr(model, "max_seq_length", 512) or 512)
-    encoded = tokenizer(list(texts), truncation=False, verbose=False)  # no "longer than" warning
-    full = [len(ids) for ids in encoded["input_ids"]]
-    return [min(n, limit) for n in full], full
+    fed = [embedder.token_count(t, False) for t in texts]
+    # e5 (either engine) feeds every token, long texts in windows; sentence-transformers cut
+    untruncated = getattr(embedder, "text_token_count", None)
+    return fed, fed if untruncated is None else [untruncated(t) for t in texts]
 
 
 def make_embedder(name: str) -> Any:

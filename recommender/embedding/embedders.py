@@ -203,6 +203,16 @@ class SentenceTransformerEmbedder:
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts)
 
+    def text_token_count(self, text: str) -> int:
+        """Tokens of `text` (special tokens included) before the model's length limit."""
+        encoded = self._model.tokenizer([text], truncation=False, verbose=False)
+        return len(encoded["input_ids"][0])
+
+    def token_count(self, text: str, is_query: bool = False) -> int:
+        """Tokens the model reads for `text`: it cuts a text at `max_seq_length` (queries and
+        passages alike, so `is_query` changes nothing; e5 reads every token instead)."""
+        return min(self.text_token_count(text), int(self._model.max_seq_length or 512))
+
     def embed_passages(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         size = self.batch_size * 4

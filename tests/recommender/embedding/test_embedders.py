@@ -74,6 +74,14 @@ def test_minilm_loads_offline_from_its_package():
     assert v[0] @ v[1] > v[0] @ v[2]
 
 
+def test_minilm_counts_the_tokens_it_reads_and_the_ones_it_cuts():
+    st = get_embedder("minilm")
+    assert st.token_count("hello world") == st.text_token_count("hello world") == 4  # CLS, SEP
+    long = "enablement " * 600
+    assert st.text_token_count(long) > 600
+    assert st.token_count(long) == st._model.max_seq_length == 256
+
+
 def test_unknown_model_is_not_downloaded():
     with pytest.raises(FileNotFoundError, match="never downloaded"):
         get_embedder("intfloat/some-model-not-on-disk")
