@@ -50,3 +50,16 @@ def test_retrain_and_evaluate_notebook_runs_top_to_bottom(small_demo, monkeypatc
     assert registry.promoted() == registry.versions()[-1].name
     assert os.environ["RECO_WORKSPACE"] == str(small_demo.root)
     assert Path(registry.root, registry.promoted(), "card.html").exists()
+
+
+def test_notebooks_use_only_the_engines_public_api() -> None:
+    import re
+
+    import nbformat
+
+    for path in sorted(NOTEBOOK.parent.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+        inner = re.findall(r"^\s*(?:from|import) (recommender\.\S+)", code, flags=re.M)
+        assert inner == [], f"{path.name} imports the engine's inner modules: {inner}"
+        assert re.search(r"^from recommender import", code, flags=re.M), path.name
