@@ -98,8 +98,3 @@ def _require(needed: Scope):  # type: ignore[no-untyped-def]
 PortalKeyDep = Annotated[KeyInfo, Depends(_require(Scope.PORTAL))]
 ManagerKeyDep = Annotated[KeyInfo, Depends(_require(Scope.MANAGER))]
 AdminKeyDep = Annotated[KeyInfo, Depends(_require(Scope.ADMIN))]
-
-
-def actor(key: KeyInfo) -> str:
-    """How the audit log names the holder of `key`."""
-    return f"key:{key.key_id} ({key.name})"

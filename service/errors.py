@@ -5,7 +5,8 @@ Shapes (all `application/json`):
 - 422: ``{"detail": [{"loc": [...], "field": "context.stage", "msg": "...", "type": "enum",
   "allowed": ["prospecting", ...]}]}`` -- `allowed` is present when the field takes one of a
   fixed set of values;
-- 4xx from `HTTPException`: ``{"detail": "..."}``;
+- 4xx from `HTTPException` or an operation's refusal (`service.operations.errors`):
+  ``{"detail": "..."}`` (a 422 for a rule the schema cannot state: the list shape above);
 - 500: ``{"detail": "internal error", "request_id": "..."}`` -- the traceback goes to the log,
   under the same request id.
 """
@@ -21,6 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from features.validation import SchemaError
+from service.operations.errors import OperationError
 
 _QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
 _MAX_INPUT_CHARS = 200
@@ -93,6 +95,13 @@ async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=422, content={"detail": validation_details(exc.errors())})
 
 
+async def _operation_handler(request: Request, exc: Exception) -> JSONResponse:
+    """An operation's refusal (`service.operations.errors`), as an HTTPException would be."""
+    assert isinstance(exc, OperationError)
+    return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that give errors the shapes above."""
     app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_exception_handler(OperationError, _operation_handler)

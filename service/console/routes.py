@@ -40,7 +40,6 @@ from starlette.datastructures import ImmutableMultiDict
 from features.schema import ID_PATTERN, BuyerRole, Language, Maturity, Stage, Tier, values
 from recommender import (
     ContentScorer,
-    KeyInfo,
     OverrideScope,
     PartnerProfile,
     Snapshot,
@@ -56,6 +55,12 @@ from service.console.i18n import (
     normalise_lang,
     translate,
 )
+from service.middleware import request_info
+from service.operations import models as models_ops
+from service.operations import overrides as overrides_ops
+from service.operations.audit import actor
+from service.operations.errors import OperationError
+from service.operations.recommend import recommend
 from service.schemas.overrides import OverrideCreate
 from service.schemas.recommendations import RecommendationRequest
 
@@ -275,38 +280,23 @@ async def _form(request: Request) -> Params | None:
     return Params(ImmutableMultiDict(parse_qsl(text, keep_blank_values=True, max_num_fields=200)))
 
 
-# --- the API's code paths, called in-process ----------------------------------------------------
-class _PreviewState:
-    """The service state as the API's recommend function sees it, without the impression
-    writer: a manager's preview is not an impression the partner saw, so it must not reach
-    the journal (and the training data). Everything else is the real state."""
-
-    impressions = None
-
-    def __init__(self, state: Any) -> None:
-        self._state = state
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._state, name)
-
-
+# --- the API's operations, called in-process ----------------------------------------------------
 def api_recommend(
-    request: Request, state: Any, snapshot: Snapshot, key: KeyInfo, body: RecommendationRequest
+    request: Request, state: Any, snapshot: Snapshot, body: RecommendationRequest
 ) -> dict[str, Any]:
-    """The response body POST /v1/recommendations gives for `body` on `snapshot`.
+    """The response body POST /v1/recommendations gives for `body` on `snapshot`, not
+    journaled: a manager's preview is not an impression the partner saw.
 
-    Raises HTTPException as the API would (404 for an unknown partner).
+    Raises `OperationError` as the API would (NotFound for an unknown partner).
     """
-    from service.routes import recommendations
-
-    response = recommendations.recommend(
-        body=body,
-        request=request,
-        state=_PreviewState(state),  # type: ignore[arg-type]  # the real state, minus journaling
-        snapshot=snapshot,
-        key=key,
+    info = request_info(request.scope)
+    return recommend(
+        state,
+        snapshot,
+        body,
+        request_id=info.request_id if info is not None else None,
+        journal=False,
     )
-    return json.loads(bytes(response.body))
 
 
 _variants: dict[tuple[int, str], tuple[Snapshot, Snapshot]] = {}
@@ -336,9 +326,7 @@ def snapshot_for_model(state: Any, snapshot: Snapshot, version: str) -> Snapshot
 
 
 def _model_versions(state: Any) -> list[str]:
-    from service import registry_api
-
-    return [v.version for v in registry_api.versions(state.workspace)]
+    return models_ops.versions(state.workspace)
 
 
 # --- shared form pieces -------------------------------------------------------------------------
@@ -506,7 +494,7 @@ async def login(request: Request) -> Response:
         )
     await run_in_threadpool(
         page.state.overrides.audit,
-        _actor(info),
+        actor(info),
         "console.sign_in",
         info.key_id,
         {"scope": info.scope},
@@ -527,7 +515,7 @@ async def logout(request: Request) -> Response:
         return _error(page, 403, page.t("error.csrf"))
     await run_in_threadpool(
         page.state.overrides.audit,
-        _actor(page.user.key),
+        actor(page.user.key),
         "console.sign_out",
         page.user.key.key_id,
         {},
@@ -564,12 +552,6 @@ def static_file(name: str) -> Response:
     return response
 
 
-def _actor(key: KeyInfo) -> str:
-    from service.deps import actor
-
-    return actor(key)
-
-
 # --- preview ------------------------------------------------------------------------------------
 @router.get("/preview")
 def preview(request: Request) -> Response:
@@ -593,9 +575,9 @@ def preview(request: Request) -> Response:
         parsed, errors = _validate_body(page, body)
         if parsed is not None:
             try:
-                result = api_recommend(request, page.state, snapshot, page.user.key, parsed)
-            except HTTPException as exc:
-                errors.append(str(exc.detail))
+                result = api_recommend(request, page.state, snapshot, parsed)
+            except OperationError as exc:
+                errors.append(exc.message)
             else:
                 request_json = json.dumps(body, ensure_ascii=False, indent=2)
                 response_json = json.dumps(result, ensure_ascii=False, indent=2)
@@ -668,9 +650,9 @@ def compare(request: Request) -> Response:
                     if dim == "model"
                     else snapshot
                 )
-                result = api_recommend(request, page.state, snap, page.user.key, parsed)
-            except HTTPException as exc:
-                errors.append(str(exc.detail))
+                result = api_recommend(request, page.state, snap, parsed)
+            except OperationError as exc:
+                errors.append(exc.message)
                 break
             except Exception as exc:  # a model version that cannot be loaded
                 errors.append(page.t("models.failed", detail=str(exc)))
@@ -815,8 +797,6 @@ async def steer_create(request: Request) -> Response:
 
 
 def _steer_create(page: Page, f: Params) -> Response:
-    from service.routes import overrides as overrides_routes
-
     assert page.user is not None
     snapshot = page.state.snapshot
     form = {name: f.get(name, "") or "" for name in _STEER_FIELDS}
@@ -829,10 +809,10 @@ def _steer_create(page: Page, f: Params) -> Response:
             errors = [_field_error(page, e) for e in exc.errors()]
     if body is not None:
         try:
-            created = overrides_routes.create_override(
-                body=body, state=page.state, snapshot=snapshot, key=page.user.key
+            created = overrides_ops.create_override(
+                page.state, snapshot, body, actor=actor(page.user.key)
             )
-        except HTTPException as exc:
+        except OperationError as exc:
             detail = exc.detail
             errors = (
                 [_field_error(page, e) for e in detail]
@@ -852,17 +832,13 @@ async def steer_remove(request: Request) -> Response:
 
 
 def _steer_remove(page: Page, override_id: str) -> Response:
-    from service.routes import overrides as overrides_routes
-
     assert page.user is not None
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", override_id):
         return _error(page, 404, page.t("error.not_found"))
     try:
-        overrides_routes.delete_override(
-            override_id=override_id, state=page.state, key=page.user.key
-        )
-    except HTTPException as exc:
-        return _error(page, exc.status_code, str(exc.detail))
+        overrides_ops.remove_override(page.state, override_id, actor=actor(page.user.key))
+    except OperationError as exc:
+        return _error(page, exc.status_code, exc.message)
     return _redirect(f"/console/steer?{urlencode({'removed': override_id})}")
 
 
@@ -966,25 +942,15 @@ def awareness(request: Request) -> Response:
 
 
 # --- models (admin) -----------------------------------------------------------------------------
-def _registry(state: Any) -> Any:
-    try:
-        from recommender import Registry
-    except ImportError:
-        return None
-    return Registry.of(state.workspace)
-
-
 @router.get("/models")
 def models(request: Request) -> Response:
     page = _signed_in(request, admin=True)
     if isinstance(page, Response):
         return page
     assert page.user is not None
-    from service.routes import models as models_routes
-
     p = Params(request.query_params)
     snapshot = page.state.snapshot
-    listing = models_routes.list_models(state=page.state, snapshot=snapshot, key=page.user.key)
+    listing = models_ops.list_models(page.state, snapshot)
     if p.get("promoted"):
         page.messages.append(
             (
@@ -1007,13 +973,7 @@ def models(request: Request) -> Response:
         )
     card = p.get("card")
     versions = [m.version for m in listing.data]
-    has_card: dict[str, bool] = {}
-    registry = _registry(page.state)
-    for v in versions:
-        try:
-            has_card[v] = registry is not None and registry.get(v).card_path.is_file()
-        except Exception:
-            has_card[v] = False
+    has_card = {v: models_ops.card_path(page.state.workspace, v) is not None for v in versions}
     return render(
         page,
         "models.html",
@@ -1029,14 +989,8 @@ def model_card(request: Request, version: str) -> Response:
     page = _signed_in(request, admin=True)
     if isinstance(page, Response):
         return page
-    registry = _registry(page.state)
-    path = None
-    if registry is not None and _ID.match(version):
-        try:
-            path = registry.get(version).card_path
-        except Exception:
-            path = None
-    if path is None or not path.is_file():
+    path = models_ops.card_path(page.state.workspace, version) if _ID.match(version) else None
+    if path is None:
         return _error(page, 404, page.t("models.no_card"))
     response = HTMLResponse(path.read_text(encoding="utf-8"))
     return _security_headers(response, CARD_CSP)
@@ -1058,29 +1012,25 @@ async def _checked_post(
 
 
 def _promote(page: Page, f: Params) -> Response:
-    from service.routes import models as models_routes
-
     assert page.user is not None
     version = f.get("version", "") or ""
     if not _ID.match(version):
         return _error(page, 404, page.t("error.not_found"))
     try:
-        swap = models_routes.promote(version=version, state=page.state, key=page.user.key)
-    except HTTPException as exc:
-        return _error(page, exc.status_code, page.t("models.failed", detail=str(exc.detail)))
+        swap = models_ops.promote(page.state, version, actor=actor(page.user.key))
+    except OperationError as exc:
+        return _error(page, exc.status_code, page.t("models.failed", detail=exc.message))
     return _redirect(
         "/console/models?" + urlencode({"promoted": swap.model_version, "previous": swap.previous})
     )
 
 
 def _rollback(page: Page, f: Params) -> Response:
-    from service.routes import models as models_routes
-
     assert page.user is not None
     try:
-        swap = models_routes.rollback(state=page.state, key=page.user.key)
-    except HTTPException as exc:
-        return _error(page, exc.status_code, page.t("models.failed", detail=str(exc.detail)))
+        swap = models_ops.rollback(page.state, actor=actor(page.user.key))
+    except OperationError as exc:
+        return _error(page, exc.status_code, page.t("models.failed", detail=exc.message))
     return _redirect(
         "/console/models?"
         + urlencode({"rolled_back": swap.model_version, "previous": swap.previous})

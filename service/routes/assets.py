@@ -11,8 +11,10 @@ from fastapi.responses import JSONResponse
 from features.schema import ID_PATTERN, AssetStatus, AssetType, Language, Stage
 from features.validation import SchemaError
 from recommender import Snapshot, delete_assets, upsert_assets
-from service.deps import AdminKeyDep, PortalKeyDep, SnapshotDep, StateDep, actor
+from service.deps import AdminKeyDep, PortalKeyDep, SnapshotDep, StateDep
 from service.errors import schema_error_details
+from service.operations.audit import actor
+from service.operations.errors import Invalid
 from service.schemas.assets import AssetPublic, AssetsPublic, AssetUpsert, asset_public
 from service.schemas.common import API_RESPONSES, ErrorPublic, Slug
 
@@ -96,16 +98,8 @@ def put_asset(
     """Validate, embed only what changed, update catalog and index, and swap in a snapshot
     that serves the new asset; 201 when it is new, 200 when it replaced one."""
     if body.asset_id is not None and body.asset_id != asset_id:
-        raise HTTPException(
-            status_code=422,
-            detail=[
-                {
-                    "loc": ["body", "asset_id"],
-                    "field": "asset_id",
-                    "msg": f"asset_id {body.asset_id!r} differs from the path's {asset_id!r}",
-                    "type": "value_error",
-                }
-            ],
+        raise Invalid(
+            [("asset_id", f"asset_id {body.asset_id!r} differs from the path's {asset_id!r}")]
         )
     record = body.model_dump(mode="json", exclude={"asset_id"})
     record["asset_id"] = asset_id

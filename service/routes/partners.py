@@ -10,8 +10,10 @@ from fastapi.responses import JSONResponse
 from features.schema import ID_PATTERN
 from features.validation import SchemaError
 from recommender import find_partners, upsert_partner
-from service.deps import AdminKeyDep, ManagerKeyDep, PortalKeyDep, SnapshotDep, StateDep, actor
+from service.deps import AdminKeyDep, ManagerKeyDep, PortalKeyDep, SnapshotDep, StateDep
 from service.errors import schema_error_details
+from service.operations.audit import actor
+from service.operations.errors import Invalid
 from service.schemas.common import API_RESPONSES, ErrorPublic
 from service.schemas.partners import PartnerPublic, PartnersPublic, PartnerUpsert
 
@@ -55,16 +57,13 @@ def put_partner(
 ) -> JSONResponse:
     """Validate and store the profile; the next request sees it (200 replaced, 201 created)."""
     if body.partner_id is not None and body.partner_id != partner_id:
-        raise HTTPException(
-            status_code=422,
-            detail=[
-                {
-                    "loc": ["body", "partner_id"],
-                    "field": "partner_id",
-                    "msg": f"partner_id {body.partner_id!r} differs from the path's {partner_id!r}",
-                    "type": "value_error",
-                }
-            ],
+        raise Invalid(
+            [
+                (
+                    "partner_id",
+                    f"partner_id {body.partner_id!r} differs from the path's {partner_id!r}",
+                )
+            ]
         )
     record = body.model_dump(mode="json", exclude={"partner_id"})
     record["partner_id"] = partner_id

@@ -1,0 +1,125 @@
+"""Recommend: the answer POST /v1/recommendations gives, journaled or not.
+
+    payload = recommend(state, snapshot, body, request_id=rid)                 # the API
+    payload = recommend(state, snapshot, body, request_id=rid, journal=False)  # a preview
+
+The API journals the impressions it served (one event per item, 0-based position, under the
+response's request id) so that later opens can be joined to positions; the console's preview
+and compare do not (the partner did not see them, so they must not reach the training data).
+Everything else is the same code: the partner resolution, the already-seen handling, the
+ranking on the one snapshot the caller read, the metric of the time spent ranking.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from recommender import (
+    DealContext,
+    Filters,
+    Impression,
+    Recommendation,
+    Recommender,
+    Snapshot,
+    UnknownPartnerError,
+)
+from service.operations.errors import NotFound
+from service.schemas.recommendations import RecommendationRequest
+from service.state import ServiceState
+
+
+def deal_context(body: RecommendationRequest) -> DealContext:
+    """The engine's `DealContext` of a validated request."""
+    c = body.context
+    return DealContext(
+        stage=c.stage.value,
+        industry=c.industry,
+        products=tuple(c.products),
+        size=c.size,
+        competitors=tuple(c.competitors),
+        buyer_role=c.buyer_role.value if c.buyer_role else None,
+        notes=c.notes,
+        language=c.language.value if c.language else None,
+        deal_id=c.deal_id,
+    )
+
+
+def recommend(
+    state: ServiceState,
+    snapshot: Snapshot,
+    body: RecommendationRequest,
+    *,
+    request_id: str | None = None,
+    journal: bool = True,
+) -> dict[str, Any]:
+    """The response body of POST /v1/recommendations for `body`, ranked on `snapshot`.
+
+    `request_id` (the HTTP request's id) becomes the response's, so that the response, the
+    log lines and the impressions share one id; None keeps the engine's own. With `journal`
+    the impressions are queued for the journal. Raises `NotFound` for a `partner_id` the
+    service does not know when no inline profile is given.
+    """
+    engine = Recommender(snapshot)  # resolve and rank against this one snapshot
+    stated = body.partner.stated() if body.partner is not None else None
+    try:
+        partner = engine.resolve_partner(body.partner_id, stated)
+    except UnknownPartnerError:
+        raise NotFound(
+            f"partner {body.partner_id!r} not found; send an inline 'partner' profile "
+            "to get recommendations for a partner the service does not know"
+        ) from None
+    known = partner.partner_id in snapshot.partners
+    seen = state.seen.get(partner.partner_id) if known else frozenset()
+    filters = Filters(
+        types=tuple(t.value for t in body.filters.types),
+        languages=tuple(lang.value for lang in body.filters.languages),
+        exclude_seen=body.exclude_seen,
+    )
+    now = datetime.now(UTC)
+    started = time.perf_counter()
+    result = engine.recommend(
+        deal_context(body), partner, n=body.n, filters=filters, seen=seen, now=now,
+        snapshot=snapshot,
+    )  # fmt: skip
+    state.metrics.recommend_seconds.observe(time.perf_counter() - started)
+    if request_id is not None:
+        result = dataclasses.replace(result, request_id=request_id)
+    if journal:
+        _journal_impressions(state, snapshot, result, now)
+    return {
+        "request_id": result.request_id,
+        "model_version": result.model_version,
+        "items": [item.to_dict() for item in result.items],
+    }
+
+
+def _journal_impressions(
+    state: ServiceState, snapshot: Snapshot, result: Recommendation, served_at: datetime
+) -> None:
+    """Queue one impression per item (0-based position) for the background writer."""
+    writer = state.impressions
+    if writer is None or not result.items:
+        return
+    partner_id = result.partner.partner_id
+    if partner_id is None or partner_id not in snapshot.partners:
+        # The journal keeps events of known partners only (training joins them to profiles).
+        state.metrics.impressions.labels(outcome="skipped").inc(len(result.items))
+        return
+    records = [
+        Impression(
+            event_id=f"imp-{result.request_id}-{position}",
+            ts=served_at,
+            partner_id=partner_id,
+            asset_id=item.asset_id,
+            request_id=result.request_id,
+            position=position,
+            stage=result.context.stage,
+            deal_id=result.context.deal_id,
+        )
+        for position, item in enumerate(result.items)
+    ]
+    writer.submit(records)
+    state.metrics.impression_queue.set(writer.depth)
