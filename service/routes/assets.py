@@ -15,10 +15,13 @@ from service.deps import AdminKeyDep, PortalKeyDep, SnapshotDep, StateDep
 from service.errors import schema_error_details
 from service.operations.audit import actor
 from service.operations.errors import Invalid
+from service.routes import ApiRoute
 from service.schemas.assets import AssetPublic, AssetsPublic, AssetUpsert, asset_public
 from service.schemas.common import API_RESPONSES, ErrorPublic, Slug
 
-router = APIRouter(prefix="/v1/assets", tags=["assets"], responses=API_RESPONSES)
+router = APIRouter(
+    route_class=ApiRoute, prefix="/v1/assets", tags=["assets"], responses=API_RESPONSES
+)
 
 AssetId = Annotated[str, Path(pattern=ID_PATTERN, description="the asset's id")]
 

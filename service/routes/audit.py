@@ -8,10 +8,13 @@ from fastapi import APIRouter, Query
 
 from service.deps import AdminKeyDep, StateDep
 from service.operations.audit import audit_log
+from service.routes import ApiRoute
 from service.schemas.audit import AuditEntry, AuditPublic
 from service.schemas.common import API_RESPONSES
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=API_RESPONSES)
+router = APIRouter(
+    route_class=ApiRoute, prefix="/v1/audit", tags=["audit"], responses=API_RESPONSES
+)
 
 
 @router.get("", response_model=AuditPublic, summary="Who changed what, newest first (admin)")

@@ -5,10 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from service.deps import PortalKeyDep, SnapshotDep, StateDep
+from service.routes import ApiRoute
 from service.schemas.common import API_RESPONSES
 from service.schemas.events import EventsCreate, EventsResult, RejectedEvent
 
-router = APIRouter(prefix="/v1/events", tags=["events"], responses=API_RESPONSES)
+router = APIRouter(
+    route_class=ApiRoute, prefix="/v1/events", tags=["events"], responses=API_RESPONSES
+)
 
 
 @router.post(

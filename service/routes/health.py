@@ -7,9 +7,10 @@ import time
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from service.routes import ApiRoute
 from service.schemas.health import Health, Readiness
 
-router = APIRouter(tags=["health"])
+router = APIRouter(route_class=ApiRoute, tags=["health"])
 
 
 @router.get("/healthz", response_model=Health, summary="The process is alive")

@@ -14,10 +14,13 @@ from fastapi import APIRouter, Path
 from service.deps import AdminKeyDep, ManagerKeyDep, SnapshotDep, StateDep
 from service.operations import models
 from service.operations.audit import actor
+from service.routes import ApiRoute
 from service.schemas.common import API_RESPONSES, ErrorPublic
 from service.schemas.models import ModelPublic, ModelsPublic, ModelSwap
 
-router = APIRouter(prefix="/v1/models", tags=["models"], responses=API_RESPONSES)
+router = APIRouter(
+    route_class=ApiRoute, prefix="/v1/models", tags=["models"], responses=API_RESPONSES
+)
 
 Version = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
 

@@ -10,10 +10,13 @@ from fastapi import APIRouter, Path, Query, Response, status
 from service.deps import ManagerKeyDep, SnapshotDep, StateDep
 from service.operations import overrides
 from service.operations.audit import actor
+from service.routes import ApiRoute
 from service.schemas.common import API_RESPONSES, ErrorPublic
 from service.schemas.overrides import OverrideCreate, OverridePublic, OverridesPublic
 
-router = APIRouter(prefix="/v1/overrides", tags=["overrides"], responses=API_RESPONSES)
+router = APIRouter(
+    route_class=ApiRoute, prefix="/v1/overrides", tags=["overrides"], responses=API_RESPONSES
+)
 
 OverrideId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 

@@ -14,10 +14,13 @@ from service.deps import AdminKeyDep, ManagerKeyDep, PortalKeyDep, SnapshotDep, 
 from service.errors import schema_error_details
 from service.operations.audit import actor
 from service.operations.errors import Invalid
+from service.routes import ApiRoute
 from service.schemas.common import API_RESPONSES, ErrorPublic
 from service.schemas.partners import PartnerPublic, PartnersPublic, PartnerUpsert
 
-router = APIRouter(prefix="/v1/partners", tags=["partners"], responses=API_RESPONSES)
+router = APIRouter(
+    route_class=ApiRoute, prefix="/v1/partners", tags=["partners"], responses=API_RESPONSES
+)
 
 PartnerId = Annotated[str, Path(pattern=ID_PATTERN, description="the partner's id")]
 

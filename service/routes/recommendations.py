@@ -10,10 +10,12 @@ from fastapi.responses import Response
 from service.deps import PortalKeyDep, SnapshotDep, StateDep
 from service.middleware import request_info
 from service.operations.recommend import deal_context, recommend
+from service.routes import ApiRoute
 from service.schemas.common import API_RESPONSES, ErrorPublic
 from service.schemas.recommendations import RecommendationRequest, RecommendationsPublic
 
 router = APIRouter(
+    route_class=ApiRoute,
     prefix="/v1/recommendations",
     tags=["recommendations"],
     responses=API_RESPONSES,

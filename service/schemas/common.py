@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
 
 from features.schema import ID_PATTERN, SLUG_PATTERN
 
@@ -15,8 +15,24 @@ Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
 """An industry, product, region or competitor: a lowercase slug."""
 
-Day = Annotated[date, Field(ge=date(1990, 1, 1), le=date(2100, 12, 31))]
-"""A calendar date between 1990 and 2100 (the catalog's accepted range)."""
+# JSON types are taken as the OpenAPI document states them. Pydantic's lax mode would read
+# `true` as the number 1, "5" as an integer, 1 or "yes" as a boolean and a number as Unix time:
+# a client's mistake would pass silently (and schemathesis' negative tests failed by chance).
+# Numbers, integers and booleans of request bodies are declared `Field(strict=True)`; dates
+# and times, strings in JSON, refuse numbers with `IsoText`.
+
+
+def _not_a_number(value: Any) -> Any:
+    if isinstance(value, (int, float)):  # bool is an int too
+        raise ValueError("must be an ISO 8601 string, not a number")
+    return value
+
+
+IsoText = BeforeValidator(_not_a_number)
+"""A date or time in a request: an ISO 8601 string (or a date/datetime object from Python)."""
+
+Day = Annotated[date, Field(ge=date(1990, 1, 1), le=date(2100, 12, 31)), IsoText]
+"""A calendar date between 1990 and 2100 (the catalog's accepted range), as ISO 8601 text."""
 
 MAX_LIST = 50
 

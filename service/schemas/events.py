@@ -39,13 +39,19 @@ class EventIn(BaseModel):
     request_id: str | None = Field(
         default=None, max_length=200, description="the recommendation that showed the asset"
     )
-    position: int | None = Field(default=None, description="0-based rank in that recommendation")
+    position: int | None = Field(
+        default=None, strict=True, description="0-based rank in that recommendation"
+    )
     stage: str | None = Field(default=None, max_length=64, description=f"one of {values(Stage)}")
-    value: float | None = Field(default=None, allow_inf_nan=False, description="feedback, -1..1")
+    value: float | None = Field(
+        default=None, strict=True, allow_inf_nan=False, description="feedback, -1..1"
+    )
     outcome: str | None = Field(
         default=None, max_length=64, description=f"one of {values(Outcome)}"
     )
-    amount: float | None = Field(default=None, allow_inf_nan=False, description="deal amount, >= 0")
+    amount: float | None = Field(
+        default=None, strict=True, allow_inf_nan=False, description="deal amount, >= 0"
+    )
 
 
 class EventsCreate(BaseModel):

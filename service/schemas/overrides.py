@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from features.schema import Maturity, Tier
 from recommender import Override, OverrideScope
 from recommender import OverrideAction as Action
-from service.schemas.common import Id, Slug
+from service.schemas.common import Id, IsoText, Slug
 
 
 class OverrideCreate(BaseModel):
@@ -43,12 +44,13 @@ class OverrideCreate(BaseModel):
     industry: Slug | None = None
     boost: float | None = Field(
         default=None,
+        strict=True,
         ge=-1,
         le=1,
         allow_inf_nan=False,
         description="for 'boost': added to the score",
     )
-    expires_at: AwareDatetime | None = Field(
+    expires_at: Annotated[AwareDatetime, IsoText] | None = Field(
         default=None, description="when it stops acting (with a UTC offset, e.g. ...Z)"
     )
     comment: str = Field(default="", max_length=500)

@@ -47,7 +47,7 @@ class DealContextIn(BaseModel):
     stage: Stage
     industry: Slug | None = None
     products: list[Slug] = Field(default_factory=list, max_length=MAX_LIST)
-    size: float | None = Field(default=None, ge=0, le=1e13, allow_inf_nan=False)
+    size: float | None = Field(default=None, strict=True, ge=0, le=1e13, allow_inf_nan=False)
     competitors: list[Slug] = Field(default_factory=list, max_length=MAX_LIST)
     buyer_role: BuyerRole | None = None
     notes: str | None = Field(default=None, max_length=5000, description="free text, any language")
@@ -88,10 +88,11 @@ class RecommendationRequest(BaseModel):
     partner_id: Id | None = None
     partner: PartnerInline | None = None
     context: DealContextIn
-    n: int = Field(default=10, ge=1, le=50)
+    n: int = Field(default=10, strict=True, ge=1, le=50)
     filters: FiltersIn = Field(default_factory=FiltersIn)
     exclude_seen: bool = Field(
         default=False,
+        strict=True,
         description="leave out assets the partner already opened, downloaded or shared "
         "(otherwise they are only demoted)",
     )
