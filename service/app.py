@@ -95,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.service = None
     install_error_handlers(app)
+    console.install(app)  # the console's sign-in redirects and error pages
     app.add_middleware(RequestMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
     for router in ROUTERS:
         app.include_router(router)

@@ -675,6 +675,12 @@ def enum_label(lang: str, kind: str, value: str | None) -> str:
     return translate(lang, f"{kind}.{value}")
 
 
+def reason_label(lang: str, code: str) -> str:
+    """The label of one of the engine's reason codes ("reason.other" for a code without one)."""
+    key = f"reason.{code}"
+    return translate(lang, key if key in TABLES[DEFAULT_LANG] else "reason.other")
+
+
 def enum_keys() -> Iterable[str]:
     """Every `<kind>.<value>` key the enums need (for the completeness test)."""
     for kind, enum in ENUM_KINDS.items():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+from importlib import resources
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -15,9 +16,11 @@ from starlette.requests import Request
 
 from recommender.storage.keys import KeyInfo
 from service.console import analysis, i18n, session
-from service.console.routes import TEMPLATES_DIR, _env
+from service.console.pages import env
 
-CONSOLE_DIR = Path(i18n.__file__).resolve().parent
+CONSOLE = resources.files("service.console")
+TEMPLATES = [p for p in (CONSOLE / "templates").iterdir() if p.name.endswith(".html")]
+MODULES = [p for p in CONSOLE.iterdir() if p.name.endswith(".py")]
 
 
 # --- labels -------------------------------------------------------------------------------------
@@ -49,13 +52,13 @@ def test_placeholders_match_between_languages() -> None:
 
 def _used_keys() -> set[str]:
     keys: set[str] = set()
-    for path in [*TEMPLATES_DIR.glob("*.html"), CONSOLE_DIR / "routes.py"]:
+    for path in [*TEMPLATES, *MODULES]:
         text = path.read_text(encoding="utf-8")
         keys |= set(re.findall(r"""\bt\(\s*['"]([a-z_.]+)['"]""", text))
     return {k for k in keys if not k.endswith((".", "_"))}  # prefixes: the families below
 
 
-def test_every_label_the_templates_and_routes_use_exists() -> None:
+def test_every_label_the_templates_and_pages_use_exist() -> None:
     used = _used_keys()
     assert len(used) > 100
     assert sorted(k for k in used if k not in i18n.TABLES["en"]) == []
@@ -91,8 +94,8 @@ def test_language_from_cookie_or_accept_language() -> None:
 
 # --- escaping -----------------------------------------------------------------------------------
 def test_templates_autoescape_and_never_mark_text_safe() -> None:
-    assert _env.autoescape is True
-    for path in TEMPLATES_DIR.glob("*.html"):
+    assert env.autoescape is True
+    for path in TEMPLATES:
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"\|\s*safe\b", text) and "autoescape false" not in text, path.name
         assert "<script>" not in text and " style=" not in text, path.name  # the CSP forbids inline
@@ -108,7 +111,7 @@ def test_a_hostile_result_item_renders_as_text() -> None:
         "score": 0.5,
         "reasons": [{"code": "stage", "text": "<img src=x onerror=alert(3)>"}],
     }
-    macros = _env.get_template("_macros.html").make_module(
+    macros = env.get_template("_macros.html").make_module(
         {"t": lambda k, **kw: k, "label": lambda kind, v: v, "reason": lambda c: c}
     )
     html = str(macros.result_item(item, 1))  # type: ignore[attr-defined]
