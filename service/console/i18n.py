@@ -1,21 +1,27 @@
-# ruff: noqa: E501  (labels are sentences; wrapping them would hurt more than long lines)
-"""The console's labels in English and Ukrainian: one table per language, the same keys in both.
+"""The console's labels: one locale file per language (`locales/en.yaml`, `locales/uk.yaml`).
 
-Every label the templates show comes from here through `translate(lang, key, **values)`; the
-allowed values of the schema enums (stages, maturities, asset types...) have a label each under
-`<kind>.<value>` so that selects list exactly the enum's values, translated. Catalog text
-(titles, summaries) and the engine's reason texts are content, not labels: they are shown as
-they are (escaped).
+Every label the templates and pages show comes from there through `translate(lang, key,
+**values)`; the allowed values of the schema enums (stages, maturities, asset types...) have
+a label each under `<kind>.<value>`, so selects list exactly the enum's values, translated.
+Catalog text (titles, summaries) and the engine's reason texts are content, not labels: they
+are shown as they are (escaped).
 
-A test checks that both tables have exactly the same keys, that every enum value has a label,
-and that every key the templates use exists.
+The files are package data, read with importlib.resources on first use and checked then: each
+is a flat mapping of keys to non-empty strings, every language has exactly the English keys
+with the same {placeholders}, and every enum value has a label. A translator's slip (a key
+left out, `yes` unquoted, which YAML reads as a boolean) fails with the file and the key.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from enum import StrEnum
+from functools import cache
+from importlib import resources
+
+import yaml
 
 from features.schema import AssetType, BuyerRole, Language, Maturity, PartnerType, Stage, Tier
 from recommender import OverrideAction as Action
@@ -39,605 +45,46 @@ ENUM_KINDS: dict[str, type[StrEnum]] = {
     "oscope": OverrideScope,
 }
 
-EN: dict[str, str] = {
-    # --- layout -------------------------------------------------------------------------------
-    "app.title": "Channel manager console",
-    "skip": "Skip to main content",
-    "nav.label": "Console pages",
-    "nav.preview": "Preview",
-    "nav.compare": "Compare",
-    "nav.steer": "Steer",
-    "nav.coverage": "Coverage",
-    "nav.awareness": "Awareness",
-    "nav.models": "Models",
-    "lang.label": "Language",
-    "lang.en": "English",
-    "lang.uk": "Українська",
-    "user.signed_in": "Signed in as {name} ({scope})",
-    "user.sign_out": "Sign out",
-    "keyscope.manager": "manager",
-    "keyscope.admin": "admin",
-    "common.any": "any",
-    "common.not_stated": "not stated",
-    "common.yes": "yes",
-    "common.no": "no",
-    "common.none": "none",
-    "common.apply": "Apply",
-    "common.errors": "Please correct the following:",
-    "common.dismiss": "Messages",
-    # --- errors -------------------------------------------------------------------------------
-    "error.title": "Something went wrong",
-    "error.csrf": "This form expired or did not come from this console. Reload the page and try again.",
-    "error.forbidden": "This page needs an admin key.",
-    "error.not_ready": "The service is starting; try again in a moment.",
-    "error.not_found": "Not found.",
-    "error.back": "Back to the console",
-    # --- sign-in ------------------------------------------------------------------------------
-    "login.title": "Sign in",
-    "login.intro": "Sign in with a manager or admin API key. The key itself is not stored in your browser: the console keeps a signed session cookie for {hours} hours.",
-    "login.key": "API key",
-    "login.key_help": "It starts with reco_manager_ or reco_admin_.",
-    "login.submit": "Sign in",
-    "login.invalid": "This key is not valid (unknown, revoked or mistyped).",
-    "login.scope": "A {scope} key cannot use the console; sign in with a manager or admin key.",
-    "login.signed_out": "You have signed out.",
-    "login.expired": "Your session has ended; please sign in again.",
-    # --- partner and deal context -------------------------------------------------------------
-    "partner.find": "Find a partner",
-    "partner.query": "Partner name or id",
-    "partner.find_submit": "Find",
-    "partner.matches": "Partners matching “{q}”",
-    "partner.no_match": "No partner matches “{q}”.",
-    "partner.choose_hint": "Choose a partner to continue.",
-    "partner.selected": "Partner",
-    "partner.change": "Choose another partner",
-    "partner.id": "Id",
-    "partner.tier": "Tier",
-    "partner.maturity": "Maturity",
-    "partner.type": "Type",
-    "partner.industries": "Industries",
-    "partner.languages": "Languages",
-    "partner.unknown": "Partner {id} is not known.",
-    "context.legend": "Deal context",
-    "field.stage": "Deal stage",
-    "field.industry": "Industry",
-    "field.products": "Products",
-    "field.products_help": "Hold Ctrl (or Cmd) to choose several.",
-    "field.buyer_role": "Buyer role",
-    "field.notes": "Notes",
-    "field.notes_help": "Free text in any language, as the partner would describe the deal.",
-    "field.n": "Number of assets",
-    # --- preview ------------------------------------------------------------------------------
-    "preview.title": "Preview",
-    "preview.intro": "See what the portal API returns for a partner's deal: the same request, the same code, the same answer.",
-    "preview.submit": "Show recommendations",
-    "preview.results": "Top {n}, exactly as the portal API returns it",
-    "preview.meta": "Model version {model}, request {request}",
-    "preview.empty": "No asset is eligible for this partner and deal.",
-    "preview.request_json": "The request (POST /v1/recommendations)",
-    "preview.response_json": "The API response",
-    "preview.not_journaled": "Previews are not recorded as impressions: the partner did not see them.",
-    "result.rank": "Rank",
-    "result.asset": "Asset",
-    "result.score": "Score",
-    "result.reasons": "Reasons",
-    "result.badges": "Type and language",
-    "result.steer": "Steer this asset",
-    "result.open": "open",
-    "result.no_link": "no link",
-    # --- reasons (codes of the engine's reasons) ----------------------------------------------
-    "reason.pinned": "Pinned",
-    "reason.boosted": "Boosted",
-    "reason.stage": "Stage",
-    "reason.playbook_stage": "Playbook",
-    "reason.competitor": "Competitor",
-    "reason.industry": "Industry",
-    "reason.notes": "Notes",
-    "reason.product": "Product",
-    "reason.won_with": "Won deals",
-    "reason.popular": "Popular",
-    "reason.maturity": "Maturity",
-    "reason.buyer_role": "Buyer role",
-    "reason.language": "Language",
-    "reason.playbook": "Playbook",
-    "reason.other": "Reason",
-    # --- compare ------------------------------------------------------------------------------
-    "compare.title": "Compare",
-    "compare.intro": "The same deal side by side for two maturity levels, two stages or two model versions: what moved up, down, in and out.",
-    "compare.dimension": "Compare by",
-    "compare.dim.maturity": "Two maturity levels",
-    "compare.dim.stage": "Two deal stages",
-    "compare.dim.model": "Two model versions",
-    "compare.left": "Left",
-    "compare.right": "Right",
-    "compare.maturity_a": "Left maturity",
-    "compare.maturity_b": "Right maturity",
-    "compare.stage_a": "Left stage",
-    "compare.stage_b": "Right stage",
-    "compare.model_a": "Left model version",
-    "compare.model_b": "Right model version",
-    "compare.pair_hint": "Only the pair of the chosen dimension is used.",
-    "compare.playbook": "playbook (no model)",
-    "compare.serving": "{version} (serving)",
-    "compare.submit": "Compare",
-    "compare.summary": "{up} moved up, {down} moved down, {new} came in, {out} dropped out, {same} stayed.",
-    "compare.up": "up {n}",
-    "compare.down": "down {n}",
-    "compare.new": "new",
-    "compare.out": "out",
-    "compare.same": "same",
-    "compare.movement": "Change",
-    "compare.same_choice": "Choose two different values to compare.",
-    # --- steer --------------------------------------------------------------------------------
-    "steer.title": "Steer",
-    "steer.intro": "Pin, boost or hide an asset for one partner, a segment (tier × maturity × industry) or everyone. It acts from the next request, in the console and the API alike.",
-    "steer.new": "New override",
-    "steer.action": "Action",
-    "steer.asset": "Asset id",
-    "steer.asset_help": "Type to search the catalog by id or title.",
-    "steer.scope": "Applies to",
-    "steer.partner": "Partner id",
-    "steer.partner_help": "For “one partner”.",
-    "steer.segment": "Segment (for “a segment”; leave a field on “any” to leave it open)",
-    "steer.tier": "Tier",
-    "steer.maturity": "Maturity",
-    "steer.industry": "Industry",
-    "steer.boost": "Boost",
-    "steer.boost_help": "For “boost”: added to the score, between -1 and 1 (scores are roughly 0 to 1).",
-    "steer.expires": "Expires (UTC)",
-    "steer.expires_help": "Leave empty for no expiry.",
-    "steer.comment": "Comment",
-    "steer.comment_help": "Why: shown in the list and kept in the audit log.",
-    "steer.submit": "Save override",
-    "steer.saved": "Override {id} saved. It acts from the next request.",
-    "steer.removed": "Override {id} removed.",
-    "steer.list": "Overrides",
-    "steer.include_expired": "Also show expired overrides",
-    "steer.none": "No overrides.",
-    "steer.remove": "Remove",
-    "steer.remove_label": "Remove override {id}",
-    "steer.col.id": "Id",
-    "steer.col.action": "Action",
-    "steer.col.asset": "Asset",
-    "steer.col.scope": "Applies to",
-    "steer.col.expires": "Expires",
-    "steer.col.comment": "Comment",
-    "steer.col.by": "By",
-    "steer.col.active": "Active",
-    "steer.never": "never",
-    "steer.everyone": "everyone",
-    "steer.partner_scope": "partner {id}",
-    "steer.segment_scope": "segment {parts}",
-    "steer.unknown_asset": "asset not in the catalog",
-    "audit.title": "Audit log",
-    "audit.intro": "Who changed what, and when (newest first).",
-    "audit.none": "Nothing recorded yet.",
-    "audit.at": "When (UTC)",
-    "audit.actor": "Who",
-    "audit.action": "What",
-    "audit.target": "Target",
-    "audit.detail": "Detail",
-    # --- coverage -----------------------------------------------------------------------------
-    "coverage.title": "Coverage",
-    "coverage.intro": "How many eligible, well-scored assets exist for each deal stage and partner maturity, so that marketing sees where content is missing.",
-    "coverage.definition": "A cell counts the assets that are published, already published and not expired, in the chosen language and written for the chosen industry (or for no particular industry), whose content score for a representative deal reaches {threshold}. The representative deal has the cell's stage, the chosen industry (with none chosen: one of the asset's own industries) and no notes; the partner has the cell's maturity, the top tier and every region and reads the chosen language (with none chosen: every language), so a filter only removes assets and never changes a score. The content score is the engine's cold-start score (playbook prior and metadata fit, 0 to 1), not the learned model, and overrides are not applied.",
-    "coverage.threshold": "Score threshold",
-    "coverage.language": "Asset language",
-    "coverage.industry": "Industry",
-    "coverage.caption": "Assets per stage and maturity",
-    "coverage.stage": "Stage",
-    "coverage.total": "Eligible assets before scoring: {n}",
-    "coverage.legend": "Legend",
-    "coverage.level.none": "none",
-    "coverage.level.thin": "thin (1–2)",
-    "coverage.level.fair": "fair (3–5)",
-    "coverage.level.good": "good (6 or more)",
-    "coverage.cell": "{count} assets for {stage} × {maturity}",
-    "coverage.cell_title": "Assets for {stage} × {maturity}",
-    "coverage.cell_empty": "No asset reaches the threshold here.",
-    # --- awareness ----------------------------------------------------------------------------
-    "awareness.title": "Awareness",
-    "awareness.intro": "Relevant assets this partner has never opened, most relevant first.",
-    "awareness.definition": "The recommender ranks the catalog for the partner's typical deals (every stage, in each of its industries, with its certified products). An asset's relevance is the mean reciprocal rank it reaches over those deals (1 = first everywhere). Assets the partner has opened, downloaded or shared (event journal) are left out.",
-    "awareness.submit": "Show unopened assets",
-    "awareness.opened": "The partner has opened {n} assets so far.",
-    "awareness.results": "Relevant, never opened",
-    "awareness.none": "Nothing relevant is left unopened.",
-    "awareness.relevance": "Relevance",
-    "awareness.stages": "Relevant at stages",
-    "awareness.contexts": "Ranked over {n} typical deals.",
-    # --- models -------------------------------------------------------------------------------
-    "models.title": "Models",
-    "models.intro": "Model versions in the registry with their metrics. Promoting builds the new snapshot fully before it is swapped in; requests never fail during a swap.",
-    "models.serving": "Serving now: {version}",
-    "models.none": "No model version yet: the playbook scorer serves.",
-    "models.col.version": "Version",
-    "models.col.created": "Created",
-    "models.col.metrics": "Metrics",
-    "models.col.state": "State",
-    "models.col.actions": "Actions",
-    "models.promoted": "promoted",
-    "models.serving_badge": "serving",
-    "models.promote": "Promote",
-    "models.promote_label": "Promote {version}",
-    "models.rollback": "Roll back to the previous version",
-    "models.card": "Model card",
-    "models.card_of": "Model card of {version}",
-    "models.no_card": "This version has no model card.",
-    "models.promoted_msg": "{version} promoted; it serves from the next request (previously {previous}).",
-    "models.rolled_back_msg": "Rolled back: {version} serves now (previously {previous}).",
-    "models.failed": "The registry refused: {detail}",
-}
-
-UK: dict[str, str] = {
-    # --- layout -------------------------------------------------------------------------------
-    "app.title": "Консоль менеджера каналу",
-    "skip": "Перейти до основного вмісту",
-    "nav.label": "Сторінки консолі",
-    "nav.preview": "Перегляд",
-    "nav.compare": "Порівняння",
-    "nav.steer": "Керування",
-    "nav.coverage": "Покриття",
-    "nav.awareness": "Обізнаність",
-    "nav.models": "Моделі",
-    "lang.label": "Мова",
-    "lang.en": "English",
-    "lang.uk": "Українська",
-    "user.signed_in": "Ви увійшли як {name} ({scope})",
-    "user.sign_out": "Вийти",
-    "keyscope.manager": "менеджер",
-    "keyscope.admin": "адміністратор",
-    "common.any": "будь-яке",
-    "common.not_stated": "не вказано",
-    "common.yes": "так",
-    "common.no": "ні",
-    "common.none": "немає",
-    "common.apply": "Застосувати",
-    "common.errors": "Виправте, будь ласка:",
-    "common.dismiss": "Повідомлення",
-    # --- errors -------------------------------------------------------------------------------
-    "error.title": "Щось пішло не так",
-    "error.csrf": "Ця форма застаріла або надіслана не з цієї консолі. Оновіть сторінку й спробуйте ще раз.",
-    "error.forbidden": "Ця сторінка потребує ключа адміністратора.",
-    "error.not_ready": "Сервіс запускається; спробуйте за мить.",
-    "error.not_found": "Не знайдено.",
-    "error.back": "Повернутися до консолі",
-    # --- sign-in ------------------------------------------------------------------------------
-    "login.title": "Вхід",
-    "login.intro": "Увійдіть з API-ключем менеджера або адміністратора. Сам ключ не зберігається у вашому браузері: консоль тримає підписаний cookie сеансу {hours} год.",
-    "login.key": "API-ключ",
-    "login.key_help": "Він починається з reco_manager_ або reco_admin_.",
-    "login.submit": "Увійти",
-    "login.invalid": "Цей ключ недійсний (невідомий, відкликаний або введений з помилкою).",
-    "login.scope": "Ключ рівня «{scope}» не дає доступу до консолі; увійдіть з ключем менеджера або адміністратора.",
-    "login.signed_out": "Ви вийшли з консолі.",
-    "login.expired": "Ваш сеанс завершився; увійдіть знову.",
-    # --- partner and deal context -------------------------------------------------------------
-    "partner.find": "Знайти партнера",
-    "partner.query": "Назва або ідентифікатор партнера",
-    "partner.find_submit": "Знайти",
-    "partner.matches": "Партнери, що відповідають «{q}»",
-    "partner.no_match": "Жоден партнер не відповідає «{q}».",
-    "partner.choose_hint": "Виберіть партнера, щоб продовжити.",
-    "partner.selected": "Партнер",
-    "partner.change": "Вибрати іншого партнера",
-    "partner.id": "Ідентифікатор",
-    "partner.tier": "Рівень",
-    "partner.maturity": "Зрілість",
-    "partner.type": "Тип",
-    "partner.industries": "Галузі",
-    "partner.languages": "Мови",
-    "partner.unknown": "Партнер {id} невідомий.",
-    "context.legend": "Контекст угоди",
-    "field.stage": "Етап угоди",
-    "field.industry": "Галузь",
-    "field.products": "Продукти",
-    "field.products_help": "Утримуйте Ctrl (або Cmd), щоб вибрати кілька.",
-    "field.buyer_role": "Роль покупця",
-    "field.notes": "Нотатки",
-    "field.notes_help": "Вільний текст будь-якою мовою, як партнер описав би угоду.",
-    "field.n": "Кількість матеріалів",
-    # --- preview ------------------------------------------------------------------------------
-    "preview.title": "Перегляд",
-    "preview.intro": "Подивіться, що API порталу повертає для угоди партнера: той самий запит, той самий код, та сама відповідь.",
-    "preview.submit": "Показати рекомендації",
-    "preview.results": "Перші {n} — точно так, як їх повертає API порталу",
-    "preview.meta": "Версія моделі {model}, запит {request}",
-    "preview.empty": "Для цього партнера й угоди немає жодного доступного матеріалу.",
-    "preview.request_json": "Запит (POST /v1/recommendations)",
-    "preview.response_json": "Відповідь API",
-    "preview.not_journaled": "Перегляди не записуються як покази: партнер їх не бачив.",
-    "result.rank": "Місце",
-    "result.asset": "Матеріал",
-    "result.score": "Оцінка",
-    "result.reasons": "Причини",
-    "result.badges": "Тип і мова",
-    "result.steer": "Керувати цим матеріалом",
-    "result.open": "відкрити",
-    "result.no_link": "без посилання",
-    # --- reasons ------------------------------------------------------------------------------
-    "reason.pinned": "Закріплено",
-    "reason.boosted": "Підсилено",
-    "reason.stage": "Етап",
-    "reason.playbook_stage": "Плейбук",
-    "reason.competitor": "Конкурент",
-    "reason.industry": "Галузь",
-    "reason.notes": "Нотатки",
-    "reason.product": "Продукт",
-    "reason.won_with": "Виграні угоди",
-    "reason.popular": "Популярне",
-    "reason.maturity": "Зрілість",
-    "reason.buyer_role": "Роль покупця",
-    "reason.language": "Мова",
-    "reason.playbook": "Плейбук",
-    "reason.other": "Причина",
-    # --- compare ------------------------------------------------------------------------------
-    "compare.title": "Порівняння",
-    "compare.intro": "Та сама угода поруч для двох рівнів зрілості, двох етапів або двох версій моделі: що піднялося, опустилося, з'явилося й зникло.",
-    "compare.dimension": "Порівняти за",
-    "compare.dim.maturity": "Два рівні зрілості",
-    "compare.dim.stage": "Два етапи угоди",
-    "compare.dim.model": "Дві версії моделі",
-    "compare.left": "Ліворуч",
-    "compare.right": "Праворуч",
-    "compare.maturity_a": "Зрілість ліворуч",
-    "compare.maturity_b": "Зрілість праворуч",
-    "compare.stage_a": "Етап ліворуч",
-    "compare.stage_b": "Етап праворуч",
-    "compare.model_a": "Версія моделі ліворуч",
-    "compare.model_b": "Версія моделі праворуч",
-    "compare.pair_hint": "Використовується лише пара вибраного виміру.",
-    "compare.playbook": "плейбук (без моделі)",
-    "compare.serving": "{version} (працює зараз)",
-    "compare.submit": "Порівняти",
-    "compare.summary": "Піднялося: {up}, опустилося: {down}, з'явилося: {new}, зникло: {out}, без змін: {same}.",
-    "compare.up": "вгору на {n}",
-    "compare.down": "вниз на {n}",
-    "compare.new": "нове",
-    "compare.out": "зникло",
-    "compare.same": "без змін",
-    "compare.movement": "Зміна",
-    "compare.same_choice": "Виберіть два різні значення для порівняння.",
-    # --- steer --------------------------------------------------------------------------------
-    "steer.title": "Керування",
-    "steer.intro": "Закріпіть, підсильте або приховайте матеріал для одного партнера, сегмента (рівень × зрілість × галузь) або для всіх. Зміна діє з наступного запиту — і в консолі, і в API.",
-    "steer.new": "Нове правило",
-    "steer.action": "Дія",
-    "steer.asset": "Ідентифікатор матеріалу",
-    "steer.asset_help": "Почніть вводити ідентифікатор або назву, щоб знайти в каталозі.",
-    "steer.scope": "Для кого",
-    "steer.partner": "Ідентифікатор партнера",
-    "steer.partner_help": "Для варіанта «один партнер».",
-    "steer.segment": "Сегмент (для варіанта «сегмент»; залиште «будь-яке», щоб не обмежувати)",
-    "steer.tier": "Рівень",
-    "steer.maturity": "Зрілість",
-    "steer.industry": "Галузь",
-    "steer.boost": "Підсилення",
-    "steer.boost_help": "Для «підсилити»: додається до оцінки, від -1 до 1 (оцінки приблизно від 0 до 1).",
-    "steer.expires": "Діє до (UTC)",
-    "steer.expires_help": "Залиште порожнім, щоб правило діяло безстроково.",
-    "steer.comment": "Коментар",
-    "steer.comment_help": "Чому: показується у списку й зберігається в журналі аудиту.",
-    "steer.submit": "Зберегти правило",
-    "steer.saved": "Правило {id} збережено. Воно діє з наступного запиту.",
-    "steer.removed": "Правило {id} видалено.",
-    "steer.list": "Правила",
-    "steer.include_expired": "Показати також прострочені правила",
-    "steer.none": "Правил немає.",
-    "steer.remove": "Видалити",
-    "steer.remove_label": "Видалити правило {id}",
-    "steer.col.id": "Ідентифікатор",
-    "steer.col.action": "Дія",
-    "steer.col.asset": "Матеріал",
-    "steer.col.scope": "Для кого",
-    "steer.col.expires": "Діє до",
-    "steer.col.comment": "Коментар",
-    "steer.col.by": "Автор",
-    "steer.col.active": "Діє",
-    "steer.never": "безстроково",
-    "steer.everyone": "усі",
-    "steer.partner_scope": "партнер {id}",
-    "steer.segment_scope": "сегмент {parts}",
-    "steer.unknown_asset": "матеріалу немає в каталозі",
-    "audit.title": "Журнал аудиту",
-    "audit.intro": "Хто що змінив і коли (спершу найновіше).",
-    "audit.none": "Ще нічого не записано.",
-    "audit.at": "Коли (UTC)",
-    "audit.actor": "Хто",
-    "audit.action": "Що",
-    "audit.target": "Об'єкт",
-    "audit.detail": "Подробиці",
-    # --- coverage -----------------------------------------------------------------------------
-    "coverage.title": "Покриття",
-    "coverage.intro": "Скільки доступних і добре оцінених матеріалів є для кожного етапу угоди й рівня зрілості партнера, щоб маркетинг бачив, де бракує контенту.",
-    "coverage.definition": "Клітинка рахує матеріали, які опубліковані, вже вийшли й не прострочені, вибраною мовою й для вибраної галузі (або без прив'язки до галузі), чия контентна оцінка для типової угоди сягає {threshold}. Типова угода має етап клітинки, вибрану галузь (якщо галузь не вибрано — одну з галузей самого матеріалу) і не має нотаток; партнер має зрілість клітинки, найвищий рівень і всі регіони та читає вибраною мовою (якщо мову не вибрано — усіма мовами), тож фільтр лише прибирає матеріали й ніколи не змінює оцінку. Контентна оцінка — це оцінка рушія без історії використання (апріорі плейбука й відповідність метаданих, від 0 до 1), а не навчена модель; правила керування не застосовуються.",
-    "coverage.threshold": "Поріг оцінки",
-    "coverage.language": "Мова матеріалу",
-    "coverage.industry": "Галузь",
-    "coverage.caption": "Матеріали за етапом і зрілістю",
-    "coverage.stage": "Етап",
-    "coverage.total": "Доступних матеріалів до оцінювання: {n}",
-    "coverage.legend": "Умовні позначення",
-    "coverage.level.none": "немає",
-    "coverage.level.thin": "мало (1–2)",
-    "coverage.level.fair": "достатньо (3–5)",
-    "coverage.level.good": "добре (6 і більше)",
-    "coverage.cell": "{count} матеріалів для {stage} × {maturity}",
-    "coverage.cell_title": "Матеріали для {stage} × {maturity}",
-    "coverage.cell_empty": "Тут жоден матеріал не досягає порогу.",
-    # --- awareness ----------------------------------------------------------------------------
-    "awareness.title": "Обізнаність",
-    "awareness.intro": "Релевантні матеріали, яких цей партнер ще ніколи не відкривав, — спершу найрелевантніші.",
-    "awareness.definition": "Рекомендатор упорядковує каталог для типових угод партнера (кожен етап, у кожній його галузі, з його сертифікованими продуктами). Релевантність матеріалу — це середній обернений ранг, якого він досягає в цих угодах (1 = перший скрізь). Матеріали, які партнер відкривав, завантажував або надсилав (журнал подій), не показуються.",
-    "awareness.submit": "Показати невідкриті матеріали",
-    "awareness.opened": "Партнер уже відкрив матеріалів: {n}.",
-    "awareness.results": "Релевантні, ще не відкриті",
-    "awareness.none": "Усі релевантні матеріали вже відкрито.",
-    "awareness.relevance": "Релевантність",
-    "awareness.stages": "Релевантні на етапах",
-    "awareness.contexts": "Упорядковано за {n} типовими угодами.",
-    # --- models -------------------------------------------------------------------------------
-    "models.title": "Моделі",
-    "models.intro": "Версії моделей у реєстрі з їхніми метриками. Просування спершу повністю будує новий знімок, а потім підміняє його; під час підміни запити не падають.",
-    "models.serving": "Зараз працює: {version}",
-    "models.none": "Версій моделі ще немає: працює оцінювач плейбука.",
-    "models.col.version": "Версія",
-    "models.col.created": "Створено",
-    "models.col.metrics": "Метрики",
-    "models.col.state": "Стан",
-    "models.col.actions": "Дії",
-    "models.promoted": "просунута",
-    "models.serving_badge": "працює",
-    "models.promote": "Просунути",
-    "models.promote_label": "Просунути {version}",
-    "models.rollback": "Повернутися до попередньої версії",
-    "models.card": "Картка моделі",
-    "models.card_of": "Картка моделі {version}",
-    "models.no_card": "Ця версія не має картки моделі.",
-    "models.promoted_msg": "{version} просунуто; вона працює з наступного запиту (раніше {previous}).",
-    "models.rolled_back_msg": "Повернуто: зараз працює {version} (раніше {previous}).",
-    "models.failed": "Реєстр відмовив: {detail}",
-}
-
-_ENUM_EN: dict[str, dict[str, str]] = {
-    "stage": {
-        "prospecting": "Prospecting",
-        "qualification": "Qualification",
-        "discovery": "Discovery",
-        "solution": "Solution / proposal",
-        "negotiation": "Negotiation",
-        "closing": "Closing",
-        "post_sale": "Post-sale",
-    },
-    "maturity": {
-        "new": "New",
-        "developing": "Developing",
-        "established": "Established",
-        "advanced": "Advanced",
-        "strategic": "Strategic",
-    },
-    "tier": {
-        "registered": "Registered",
-        "silver": "Silver",
-        "gold": "Gold",
-        "platinum": "Platinum",
-    },
-    "type": {
-        "white_paper": "White paper",
-        "article": "Article",
-        "case_study": "Case study",
-        "roi_calculator": "ROI calculator",
-        "tco_calculator": "TCO calculator",
-        "tech_commercial_calculator": "Technical-commercial calculator",
-        "battlecard": "Battlecard",
-        "datasheet": "Datasheet",
-        "presentation": "Presentation",
-        "webinar": "Webinar",
-        "training_course": "Training course",
-        "onboarding_guide": "Onboarding guide",
-        "playbook": "Playbook",
-        "proposal_template": "Proposal template",
-        "reference_architecture": "Reference architecture",
-        "faq": "FAQ",
-    },
-    "language": {"uk": "Ukrainian", "ru": "Russian", "en": "English"},
-    "role": {
-        "cio": "CIO",
-        "cfo": "CFO",
-        "cto": "CTO",
-        "technical_buyer": "Technical buyer",
-        "business_owner": "Business owner",
-        "procurement": "Procurement",
-        "end_user": "End user",
-    },
-    "ptype": {
-        "reseller": "Reseller",
-        "integrator": "Integrator",
-        "distributor": "Distributor",
-        "service_provider": "Service provider",
-    },
-    "action": {"pin": "Pin (show first)", "boost": "Boost (raise the score)", "hide": "Hide"},
-    "oscope": {"partner": "One partner", "segment": "A segment", "global": "Everyone"},
-}
-
-_ENUM_UK: dict[str, dict[str, str]] = {
-    "stage": {
-        "prospecting": "Пошук клієнтів",
-        "qualification": "Кваліфікація",
-        "discovery": "Виявлення потреб",
-        "solution": "Рішення / пропозиція",
-        "negotiation": "Переговори",
-        "closing": "Закриття",
-        "post_sale": "Після продажу",
-    },
-    "maturity": {
-        "new": "Новий",
-        "developing": "Розвивається",
-        "established": "Сформований",
-        "advanced": "Просунутий",
-        "strategic": "Стратегічний",
-    },
-    "tier": {
-        "registered": "Зареєстрований",
-        "silver": "Срібний",
-        "gold": "Золотий",
-        "platinum": "Платиновий",
-    },
-    "type": {
-        "white_paper": "Біла книга",
-        "article": "Стаття",
-        "case_study": "Кейс",
-        "roi_calculator": "Калькулятор ROI",
-        "tco_calculator": "Калькулятор TCO",
-        "tech_commercial_calculator": "Техніко-комерційний калькулятор",
-        "battlecard": "Бойова картка",
-        "datasheet": "Технічний опис",
-        "presentation": "Презентація",
-        "webinar": "Вебінар",
-        "training_course": "Навчальний курс",
-        "onboarding_guide": "Посібник для початку роботи",
-        "playbook": "Плейбук",
-        "proposal_template": "Шаблон пропозиції",
-        "reference_architecture": "Референтна архітектура",
-        "faq": "Часті запитання",
-    },
-    "language": {"uk": "Українська", "ru": "Російська", "en": "Англійська"},
-    "role": {
-        "cio": "ІТ-директор (CIO)",
-        "cfo": "Фінансовий директор (CFO)",
-        "cto": "Технічний директор (CTO)",
-        "technical_buyer": "Технічний покупець",
-        "business_owner": "Власник бізнесу",
-        "procurement": "Закупівлі",
-        "end_user": "Кінцевий користувач",
-    },
-    "ptype": {
-        "reseller": "Реселер",
-        "integrator": "Інтегратор",
-        "distributor": "Дистриб'ютор",
-        "service_provider": "Сервісний провайдер",
-    },
-    "action": {
-        "pin": "Закріпити (показати першим)",
-        "boost": "Підсилити (підняти оцінку)",
-        "hide": "Приховати",
-    },
-    "oscope": {"partner": "Один партнер", "segment": "Сегмент", "global": "Усі"},
-}
+_PLACEHOLDER = re.compile(r"{(\w+)}")
 
 
-def _with_enums(table: dict[str, str], enums: dict[str, dict[str, str]]) -> dict[str, str]:
-    out = dict(table)
-    for kind, labels in enums.items():
-        for value, text in labels.items():
-            out[f"{kind}.{value}"] = text
+class LocaleError(ValueError):
+    """A locale file that the console cannot use (names the file and the keys at fault)."""
+
+
+def _read(lang: str) -> dict[str, str]:
+    path = resources.files("service.console").joinpath("locales", f"{lang}.yaml")
+    table = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(table, dict):
+        raise LocaleError(f"locales/{lang}.yaml must be a mapping of label keys to texts")
+    bad = sorted(str(k) for k, v in table.items() if not isinstance(v, str) or not v.strip())
+    if bad:
+        raise LocaleError(f"locales/{lang}.yaml: these labels are not non-empty text: {bad}")
+    return {str(k): v for k, v in table.items()}
+
+
+@cache
+def tables() -> dict[str, dict[str, str]]:
+    """{language: {key: label}} for every console language, read and checked once."""
+    out = {lang: _read(lang) for lang in LANGS}
+    english = out[DEFAULT_LANG]
+    missing = sorted(k for k in enum_keys() if k not in english)
+    if missing:
+        raise LocaleError(f"locales/{DEFAULT_LANG}.yaml has no label for {missing}")
+    for lang, table in out.items():
+        if set(table) != set(english):
+            raise LocaleError(
+                f"locales/{lang}.yaml: missing {sorted(set(english) - set(table))}, "
+                f"unknown {sorted(set(table) - set(english))}"
+            )
+        odd = [
+            k
+            for k, text in table.items()
+            if set(_PLACEHOLDER.findall(text)) != set(_PLACEHOLDER.findall(english[k]))
+        ]
+        if odd:
+            raise LocaleError(f"locales/{lang}.yaml: placeholders differ from English in {odd}")
     return out
-
-
-TABLES: dict[str, dict[str, str]] = {
-    "en": _with_enums(EN, _ENUM_EN),
-    "uk": _with_enums(UK, _ENUM_UK),
-}
 
 
 def normalise_lang(value: str | None) -> str | None:
@@ -660,11 +107,12 @@ def translate(lang: str, key: str, /, **values: object) -> str:
     A missing key is a bug (the tests catch it); in production it shows the English label,
     or the key itself, rather than failing the page.
     """
-    table = TABLES.get(lang, TABLES[DEFAULT_LANG])
+    all_tables = tables()
+    table = all_tables.get(lang, all_tables[DEFAULT_LANG])
     text = table.get(key)
     if text is None:
         log.warning("console label missing", extra={"key": key, "lang": lang})
-        text = TABLES[DEFAULT_LANG].get(key, key)
+        text = all_tables[DEFAULT_LANG].get(key, key)
     return text.format(**values) if values else text
 
 
@@ -678,11 +126,11 @@ def enum_label(lang: str, kind: str, value: str | None) -> str:
 def reason_label(lang: str, code: str) -> str:
     """The label of one of the engine's reason codes ("reason.other" for a code without one)."""
     key = f"reason.{code}"
-    return translate(lang, key if key in TABLES[DEFAULT_LANG] else "reason.other")
+    return translate(lang, key if key in tables()[DEFAULT_LANG] else "reason.other")
 
 
 def enum_keys() -> Iterable[str]:
-    """Every `<kind>.<value>` key the enums need (for the completeness test)."""
+    """Every `<kind>.<value>` key the enums need."""
     for kind, enum in ENUM_KINDS.items():
         for member in enum:
             yield f"{kind}.{member.value}"

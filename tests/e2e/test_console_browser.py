@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from service.console.analysis import coverage_level, rank_diff
-from service.console.i18n import TABLES
+from service.console.i18n import tables
 from tests.e2e.workspace import (
     AWARE_PARTNER,
     HOSTILE_ID,
@@ -319,7 +319,7 @@ def test_language_switch_translates_every_label(console_page: Any, e2e: E2EWorks
     page.get_by_role("link", name="Українська").click()
     expect(page.locator("html")).to_have_attribute("lang", "uk")
     assert "partner_id=P0003" in page.url  # back on the same page
-    uk = TABLES["uk"]
+    uk = tables()["uk"]
     nav = page.get_by_role("navigation", name=uk["nav.label"])
     assert nav.get_by_role("link").all_text_contents() == [
         uk[f"nav.{k}"] for k in ("preview", "compare", "steer", "coverage", "awareness")
@@ -345,7 +345,7 @@ def test_language_switch_translates_every_label(console_page: Any, e2e: E2EWorks
     expect(page.get_by_role("heading", name=re.compile("точно так"))).to_be_visible()
     # No English label is left on the page (catalog titles and reason texts are content).
     labels = page.locator("label, legend, h1, h2, th, button, .main-nav a").all_text_contents()
-    english = {v for k, v in TABLES["en"].items() if v != uk.get(k)}
+    english = {v for k, v in tables()["en"].items() if v != uk.get(k)}
     assert not [text for text in labels if text.strip() in english]
     screenshot(page, "preview-uk")
 

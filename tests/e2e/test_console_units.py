@@ -25,7 +25,7 @@ MODULES = [p for p in CONSOLE.iterdir() if p.name.endswith(".py")]
 
 # --- labels -------------------------------------------------------------------------------------
 def test_both_languages_have_exactly_the_same_labels() -> None:
-    en, uk = i18n.TABLES["en"], i18n.TABLES["uk"]
+    en, uk = i18n.tables()["en"], i18n.tables()["uk"]
     assert sorted(set(en) - set(uk)) == []
     assert sorted(set(uk) - set(en)) == []
     assert all(v.strip() for v in (*en.values(), *uk.values()))
@@ -33,21 +33,51 @@ def test_both_languages_have_exactly_the_same_labels() -> None:
 
 def test_every_enum_value_has_a_label_in_both_languages() -> None:
     for lang in i18n.LANGS:
-        missing = [k for k in i18n.enum_keys() if k not in i18n.TABLES[lang]]
+        missing = [k for k in i18n.enum_keys() if k not in i18n.tables()[lang]]
         assert missing == [], lang
 
 
+def test_the_labels_are_locale_files_that_are_checked_when_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert [p.name for p in (CONSOLE / "locales").iterdir() if p.name.endswith(".yaml")] != []
+    english = dict(i18n.tables()["en"])
+    ukrainian = {k: v for k, v in i18n.tables()["uk"].items() if k != "steer.title"}
+    monkeypatch.setattr(i18n, "_read", lambda lang: english if lang == "en" else ukrainian)
+    i18n.tables.cache_clear()
+    try:
+        with pytest.raises(i18n.LocaleError, match=r"uk\.yaml: missing \['steer\.title'\]"):
+            i18n.tables()
+        ukrainian["steer.title"] = "Керування {id}"
+        with pytest.raises(i18n.LocaleError, match=r"placeholders differ .*'steer\.title'"):
+            i18n.tables()
+    finally:
+        i18n.tables.cache_clear()
+
+
+def test_a_label_that_yaml_reads_as_a_boolean_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "locales").mkdir()
+    text = (CONSOLE / "locales" / "en.yaml").read_text(encoding="utf-8")
+    assert "common.yes: 'yes'" in text  # quoted: unquoted, YAML reads a boolean
+    broken = text.replace("common.yes: 'yes'", "common.yes: yes")
+    (tmp_path / "locales" / "en.yaml").write_text(broken, encoding="utf-8")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(i18n.resources, "files", lambda package: tmp_path)
+        with pytest.raises(i18n.LocaleError, match=r"en\.yaml: .*\['common\.yes'\]"):
+            i18n._read("en")
+
+
 def test_ukrainian_labels_are_translated() -> None:
-    en, uk = i18n.TABLES["en"], i18n.TABLES["uk"]
+    en, uk = i18n.tables()["en"], i18n.tables()["uk"]
     # Only names that are the same in both languages may stay equal.
     same = sorted(k for k in en if en[k] == uk[k])
     assert same == ["lang.en", "lang.uk"]
 
 
 def test_placeholders_match_between_languages() -> None:
-    for key, text in i18n.TABLES["en"].items():
+    for key, text in i18n.tables()["en"].items():
         fields = set(re.findall(r"{(\w+)}", text))
-        assert fields == set(re.findall(r"{(\w+)}", i18n.TABLES["uk"][key])), key
+        assert fields == set(re.findall(r"{(\w+)}", i18n.tables()["uk"][key])), key
 
 
 def _used_keys() -> set[str]:
@@ -61,7 +91,7 @@ def _used_keys() -> set[str]:
 def test_every_label_the_templates_and_pages_use_exist() -> None:
     used = _used_keys()
     assert len(used) > 100
-    assert sorted(k for k in used if k not in i18n.TABLES["en"]) == []
+    assert sorted(k for k in used if k not in i18n.tables()["en"]) == []
     # Keys built from a prefix in the templates: every member of each family exists.
     families = {
         "nav.": ["preview", "compare", "steer", "coverage", "awareness", "models"],
@@ -73,7 +103,7 @@ def test_every_label_the_templates_and_pages_use_exist() -> None:
     }
     for prefix, members in families.items():
         for lang in i18n.LANGS:
-            assert all(prefix + m in i18n.TABLES[lang] for m in members), prefix
+            assert all(prefix + m in i18n.tables()[lang] for m in members), prefix
 
 
 def test_every_reason_code_of_the_engine_has_a_label() -> None:
@@ -83,7 +113,7 @@ def test_every_reason_code_of_the_engine_has_a_label() -> None:
 
     source = inspect.getsource(reasons)
     codes = set(re.findall(r'Reason\("([a-z_]+)"', source))
-    assert codes and sorted(c for c in codes if f"reason.{c}" not in i18n.TABLES["en"]) == []
+    assert codes and sorted(c for c in codes if f"reason.{c}" not in i18n.tables()["en"]) == []
 
 
 def test_language_from_cookie_or_accept_language() -> None:
