@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from features.pairs import PairBatch, pair_features
+from features.pairs import pair_features
 from features.schema import Language, Maturity, Stage, Tier, values
 from features.timebase import days_since_epoch
 from recommender import (
@@ -24,6 +24,7 @@ from recommender import (
     Recommender,
     Snapshot,
     eligibility_mask,
+    request_batch,
 )
 
 DEFAULT_THRESHOLD = 0.6
@@ -150,12 +151,13 @@ def coverage(
     Eligible: published, already published and not expired at `now` (the engine's own
     `eligibility_mask`, for a top-tier partner present in every region), in `language` when
     given, and tagged for `industry` or for no industry when given. Scored by the engine's
-    cold-start `ContentScorer` on the real pair features of a representative deal: the cell's
-    stage; `industry`, or when none is chosen one of the asset's own industries; no notes,
-    products or competitors; for a partner of the cell's maturity who reads `language` (every
-    language when none is chosen). So a filter only removes assets and never changes a score:
-    a filtered count is never above the unfiltered one. Overrides and the learned model are
-    left out on purpose: coverage is about the content that exists, not this week's steering.
+    cold-start `ContentScorer` on the pair features serving computes (`request_batch`) for a
+    representative deal: the cell's stage; `industry`, or when none is chosen one of the
+    asset's own industries; no notes, products or competitors; for a partner of the cell's
+    maturity who reads `language` (every language when none is chosen). So a filter only
+    removes assets and never changes a score: a filtered count is never above the unfiltered
+    one. Overrides and the learned model are left out on purpose: coverage is about the
+    content that exists, not this week's steering.
     """
     now = now or datetime.now(UTC)
     table = snapshot.table
@@ -187,11 +189,9 @@ def coverage(
             if len(positions) == 0:
                 cells[(stage, maturity)] = CoverageCell(stage, maturity, ())
                 continue
-            batch = PairBatch.single(
-                table, positions, stage=stage, maturity=maturity, industry=industry,
-                products=(), competitors=(), role=None, languages=languages, day=day,
-                semantic=None,
-            )  # fmt: skip
+            deal = DealContext(stage=stage, industry=industry)
+            reader = replace(partner, maturity=maturity)
+            batch = request_batch(table, positions, deal, reader, day=day, semantic=None)
             if not industry:  # each asset's deal is in one of its own industries
                 batch = replace(batch, industry=table.industries[positions])
             scores = scorer.score(pair_features(table, batch, snapshot.playbook.matrices))
