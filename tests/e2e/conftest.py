@@ -1,9 +1,10 @@
 """Fixtures for the console's end-to-end tests: a real workspace, a real server, Chromium.
 
-One workspace and one uvicorn process serve the whole session (building the workspace embeds
-~60 summaries with the real e5 model; the server loads it again). Browser tests drive Debian's
-Chromium through Playwright and are skipped, with the reason, when /usr/bin/chromium is
-absent (`apt-get install chromium`). Screenshots go to artifacts/screenshots/<page>.png.
+One workspace and one `recommender serve` process serve the whole session (building the
+workspace embeds ~60 summaries with the real e5 model; the server loads it again). Browser
+tests drive Debian's Chromium through Playwright and are skipped, with the reason, when
+/usr/bin/chromium is absent (`apt-get install chromium`). Screenshots go to
+artifacts/screenshots/<page>.png.
 """
 
 from __future__ import annotations
@@ -19,25 +20,19 @@ from tests.support import PROJECT_ROOT
 if str(PROJECT_ROOT) not in sys.path:  # `pytest` as well as `python -m pytest` finds tests.*
     sys.path.insert(0, str(PROJECT_ROOT))
 
-from tests.e2e.workspace import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    E2EWorkspace,
-    Server,
-    build_workspace,
-    start_server,
-    stop_server,
-)
+from tests.e2e.workspace import CHROMIUM, CHROMIUM_ARGS, E2EWorkspace, build_e2e_workspace
+from tests.support import Server, start_server, stop_server
 
 
 @pytest.fixture(scope="session")
 def e2e(tmp_path_factory: pytest.TempPathFactory) -> E2EWorkspace:
-    return build_workspace(tmp_path_factory.mktemp("console-e2e"))
+    return build_e2e_workspace(tmp_path_factory.mktemp("console-e2e"))
 
 
 @pytest.fixture(scope="session")
 def server(e2e: E2EWorkspace, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start_server(e2e.workspace, tmp_path_factory.mktemp("console-server") / "server.log")
+    log = tmp_path_factory.mktemp("console-server") / "server.log"
+    srv = start_server(e2e.workspace, log, keys=e2e.keys)
     try:
         yield srv
     finally:

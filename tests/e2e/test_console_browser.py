@@ -26,9 +26,9 @@ from tests.e2e.workspace import (
     HOSTILE_IMG_TITLE,
     HOSTILE_TITLE,
     E2EWorkspace,
-    Server,
     screenshot,
 )
+from tests.support import Server
 
 pytestmark = pytest.mark.browser
 expect = pytest.importorskip(

@@ -19,7 +19,8 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from recommender.storage.keys import create_key, key_id_of, revoke
 from service.console import session
-from tests.e2e.workspace import E2EWorkspace, Server
+from tests.e2e.workspace import E2EWorkspace
+from tests.support import Server
 
 
 def _client(server: Server) -> httpx.Client:

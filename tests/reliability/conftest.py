@@ -1,10 +1,10 @@
 """Fixtures for the reliability tests: the service tests' template workspace, copied per test.
 
-The template (30 demo assets embedded with the real multilingual-e5 model, 20 partners, a
-seeded usage log and two tiny model versions in the registry) is built once per session by
-`tests/service/conftest.py`; its fixtures are imported here so that this folder runs on its own
-too. Every test that starts a server gets its own copy, so killing, corrupting and hostile
-input never leak from one test into another.
+The template (`tests.support.service_template`: 30 demo assets embedded with the real
+multilingual-e5 model, 20 partners, a seeded usage log and two tiny model versions in the
+registry) is built once per session, whichever folder asks first. Every test that starts a
+server gets its own copy, so killing, corrupting and hostile input never leak from one test
+into another.
 """
 
 from __future__ import annotations
@@ -14,17 +14,22 @@ from pathlib import Path
 
 import pytest
 
+from recommender.embedding.embedders import get_embedder
 from recommender.workspace import Workspace
 from tests.support import PROJECT_ROOT
 
 if str(PROJECT_ROOT) not in sys.path:  # `pytest` as well as `python -m pytest` finds tests.*
     sys.path.insert(0, str(PROJECT_ROOT))
 
-from tests.service.conftest import embedder, template  # noqa: F401  (fixtures)
-from tests.service.helpers import Template, copy_workspace
+from tests.support import Template, copy_workspace, service_template
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
+    return service_template(tmp_path_factory, get_embedder("e5"))
 
 
 @pytest.fixture
-def fresh_workspace(template: Template, tmp_path: Path) -> Workspace:  # noqa: F811
+def fresh_workspace(template: Template, tmp_path: Path) -> Workspace:
     """A private copy of the template workspace for one test."""
     return copy_workspace(template, tmp_path / "ws")

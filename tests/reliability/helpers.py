@@ -1,133 +1,22 @@
-"""Helpers for the reliability tests: a real server process we can configure, kill and restart,
-and digests of what the workspace stores.
+"""The reliability tests' own helpers: digests of what a workspace stores, to show that a
+crash, a hostile request or a refused change left it as it was.
 
-The server is started the way a user starts it (`recommender serve`, one uvicorn worker in the
-process itself, so SIGKILL to that pid kills the server with no chance to clean up), on a free
-loopback port, with its stdout and stderr captured in one log file.
+The real servers these tests start, kill and restart are `tests.support.start_server`
+(`recommender serve`, one uvicorn worker in the process itself, so SIGKILL to that pid kills
+the server with no chance to clean up).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
-import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from recommender.workspace import Workspace
-from tests.service.helpers import free_port
-from tests.support import PROJECT_ROOT
-
-CLI = "import sys; from cli import main; sys.exit(main())"
 
 
-@dataclass
-class Server:
-    """A running `recommender serve` process (see `start`)."""
-
-    url: str
-    keys: dict[str, str]
-    process: subprocess.Popen[bytes]
-    workspace: Workspace
-    log: Path
-
-    def headers(self, scope: str) -> dict[str, str]:
-        return {"X-API-Key": self.keys[scope]}
-
-    def client(self, scope: str | None = None, **kw: Any) -> httpx.Client:
-        headers = self.headers(scope) if scope else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=kw.pop("timeout", 60), **kw)
-
-    def log_text(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-
-def start(
-    ws: Workspace,
-    log_path: Path,
-    *,
-    env: dict[str, str] | None = None,
-    log_level: str = "warning",
-    workers: int = 1,
-    timeout: float = 180,
-) -> Server:
-    """Start `recommender serve` on `ws` and return once /readyz says ready.
-
-    `env` adds RECO_* settings (the rate limiter is off unless `env` turns it on); the log
-    file is appended to, so a restart on the same path keeps the first run's lines.
-    """
-    port = free_port()
-    full_env = {
-        **os.environ,
-        "RECO_RATE_LIMIT_PER_SECOND": "0",
-        "RECO_EMBEDDER_THREADS": "1",  # the machine is shared: one engine thread per server
-        "PYTHONUNBUFFERED": "1",
-        **(env or {}),
-    }
-    cmd = [
-        sys.executable, "-c", CLI, "--workspace", str(ws.root), "--models", str(ws.models_dir),
-        "serve", "--port", str(port), "--workers", str(workers), "--log-level", log_level,
-    ]  # fmt: skip
-    log = log_path.open("ab")
-    process = subprocess.Popen(
-        cmd, cwd=PROJECT_ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT
-    )
-    log.close()  # the child holds its own descriptor
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}:\n{log_path.read_text()}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    else:
-        kill(process)
-        raise RuntimeError(f"server not ready in {timeout} s:\n{log_path.read_text()}")
-    keys = json.loads((ws.root / "demo-keys.json").read_text())
-    return Server(url, keys, process, ws, log_path)
-
-
-def stop(server: Server) -> int | None:
-    """SIGTERM (a graceful stop: uvicorn drains, the lifespan flushes); returns the exit code."""
-    server.process.terminate()
-    try:
-        return server.process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        kill(server.process)
-        return None
-
-
-def kill(process: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the process and any children it has (no cleanup of any kind runs)."""
-    try:
-        import psutil
-
-        children = psutil.Process(process.pid).children(recursive=True)
-    except Exception:  # psutil missing or the process already gone
-        children = []
-    for child in children:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(child.pid, signal.SIGKILL)
-    if process.poll() is None:
-        process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
-
-
-# --- what the workspace stores ------------------------------------------------------------------
 def journal_counts(ws: Workspace) -> dict[str, int]:
     """event_id -> number of rows with that id, read through the journal's public API."""
     from recommender.storage.events import EventJournal
@@ -178,7 +67,3 @@ def stored_state(ws: Workspace) -> dict[str, Any]:
         if (ws.models_dir / "PROMOTED").exists()
         else None,
     }
-
-
-def recommendation(partner_id: str = "P0001", n: int = 5, **context: Any) -> dict[str, Any]:
-    return {"partner_id": partner_id, "context": {"stage": "negotiation", **context}, "n": n}

@@ -24,9 +24,16 @@ import pytest
 
 from recommender.storage.keys import key_id_of
 from recommender.workspace import Workspace
-from tests.reliability.helpers import CLI, Server, start, stop
-from tests.service.helpers import Template, copy_workspace, secret_of
-from tests.support import PROJECT_ROOT
+from tests.support import (
+    CLI,
+    PROJECT_ROOT,
+    Server,
+    Template,
+    copy_workspace,
+    secret_of,
+    start_server,
+    stop_server,
+)
 
 RATE, BURST, SESSION_SECONDS = 5, 20, 3
 HOSTILE_TITLE = '<script>alert("rel-xss")</script> Battlecard'
@@ -48,11 +55,11 @@ def server(template: Template, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "RECO_RATE_LIMIT_BURST": str(BURST),
         "RECO_CONSOLE_SESSION_SECONDS": str(SESSION_SECONDS),
     }
-    srv = start(ws, base / "server.log", env=env, log_level="debug")
+    srv = start_server(ws, base / "server.log", env=env, log_level="debug")
     try:
         yield srv
     finally:
-        stop(srv)
+        stop_server(srv)
 
 
 @pytest.fixture(scope="module")
@@ -167,14 +174,14 @@ def test_a_restart_does_not_print_the_demo_keys_again(template: Template, tmp_pa
     workspace). Every later start must not write them to its output again: in a deployment
     stdout is a log (journald, docker logs), and the admin key would land in it each restart."""
     ws = copy_workspace(template, tmp_path / "ws")
-    first = start(ws, tmp_path / "first.log")
-    stop(first)
+    first = start_server(ws, tmp_path / "first.log")
+    stop_server(first)
     assert first.keys["admin"] in first.log_text()  # created now: shown once
-    second = start(ws, tmp_path / "second.log")
+    second = start_server(ws, tmp_path / "second.log")
     try:
         assert second.keys == first.keys
     finally:
-        stop(second)
+        stop_server(second)
     text = second.log_text()
     leaked = [scope for scope, key in first.keys.items() if secret_of(key) in text]
     assert not leaked, f"a restart printed the {leaked} demo key(s) again:\n{text[:2000]}"

@@ -21,8 +21,8 @@ import httpx
 import pytest
 
 from recommender.workspace import Workspace
-from tests.reliability.helpers import journal_counts, kill, recommendation, start, stop
-from tests.service.helpers import Template
+from tests.reliability.helpers import journal_counts
+from tests.support import Template, kill, recommendation_body, start_server, stop_server
 
 BATCH = 20
 POSTERS = 3
@@ -76,7 +76,7 @@ def _recommend_until_dead(url: str, key: str, stop: threading.Event, out: Counte
         i = 0
         while not stop.is_set():
             try:
-                r = c.post("/v1/recommendations", json=recommendation(f"P000{1 + i % 9}"))
+                r = c.post("/v1/recommendations", json=recommendation_body(f"P000{1 + i % 9}"))
                 out[r.status_code] += 1
             except httpx.HTTPError:
                 return
@@ -89,7 +89,7 @@ def test_sigkill_mid_stream_loses_no_acknowledged_event(
 ) -> None:
     ws = fresh_workspace
     before = journal_counts(ws)
-    server = start(ws, tmp_path / "server.log")
+    server = start_server(ws, tmp_path / "server.log")
     posters = [Poster(server.url, server.keys["portal"], template, n) for n in range(POSTERS)]
     reco_stop, reco_codes = threading.Event(), Counter[int]()
     reco = threading.Thread(
@@ -132,7 +132,7 @@ def test_sigkill_mid_stream_loses_no_acknowledged_event(
     assert all(counts.get(k) == v for k, v in before.items()), "older events changed"
 
     # Restart on the same workspace; the clients retry what never got an answer.
-    server = start(ws, tmp_path / "server.log")
+    server = start_server(ws, tmp_path / "server.log")
     try:
         with server.client("portal") as c:
             for batch in unanswered:
@@ -141,11 +141,11 @@ def test_sigkill_mid_stream_loses_no_acknowledged_event(
                 body = r.json()
                 assert body["rejected"] == [] and body["accepted"] + body["duplicates"] == BATCH
             # ... and the restarted server serves and records as before.
-            assert c.post("/v1/recommendations", json=recommendation()).status_code == 200
+            assert c.post("/v1/recommendations", json=recommendation_body()).status_code == 200
             again = c.post("/v1/events", json={"events": posters[0].acknowledged[0]}).json()
             assert again == {"accepted": 0, "duplicates": BATCH, "rejected": []}
     finally:
-        stop(server)
+        stop_server(server)
     counts = journal_counts(ws)
     everything = acknowledged + [e for b in unanswered for e in b]
     assert all(counts.get(str(e["event_id"])) == 1 for e in everything)
@@ -169,7 +169,7 @@ def test_a_crash_in_the_middle_of_a_catalog_swap_leaves_a_catalog_to_serve(
     from fastapi.testclient import TestClient
 
     from service.app import create_app
-    from tests.service.helpers import make_settings
+    from tests.support import make_settings
 
     ws = fresh_workspace
     catalog = ws.catalog_dir
@@ -179,5 +179,7 @@ def test_a_crash_in_the_middle_of_a_catalog_swap_leaves_a_catalog_to_serve(
     with TestClient(app) as client:
         assert client.get("/readyz").json()["assets"] == len(template.asset_ids)
         key = app.state.service.demo_keys["portal"]
-        r = client.post("/v1/recommendations", json=recommendation(), headers={"X-API-Key": key})
+        r = client.post(
+            "/v1/recommendations", json=recommendation_body(), headers={"X-API-Key": key}
+        )
         assert r.status_code == 200

@@ -28,9 +28,16 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.reliability.helpers import CLI, Server, start, stop, stored_state
-from tests.service.helpers import Template, copy_workspace
-from tests.support import PROJECT_ROOT
+from tests.reliability.helpers import stored_state
+from tests.support import (
+    CLI,
+    PROJECT_ROOT,
+    Server,
+    Template,
+    copy_workspace,
+    start_server,
+    stop_server,
+)
 
 LIMIT = 1_048_576  # the default RECO_MAX_BODY_BYTES
 
@@ -39,11 +46,11 @@ LIMIT = 1_048_576  # the default RECO_MAX_BODY_BYTES
 def server(template: Template, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     base = tmp_path_factory.mktemp("hostile")
     ws = copy_workspace(template, base / "ws")
-    srv = start(ws, base / "server.log", env={"RECO_IMPRESSIONS": "off"})
+    srv = start_server(ws, base / "server.log", env={"RECO_IMPRESSIONS": "off"})
     try:
         yield srv
     finally:
-        stop(srv)
+        stop_server(srv)
 
 
 @pytest.fixture

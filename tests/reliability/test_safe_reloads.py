@@ -34,8 +34,7 @@ import httpx
 import pytest
 
 from recommender.storage.registry import Registry
-from tests.reliability.helpers import Server, start, stop
-from tests.service.helpers import Template, copy_workspace
+from tests.support import Server, Template, copy_workspace, start_server, stop_server
 
 RELOAD_CHECK = 0.2
 PROBE_ID = "rel-probe-1"
@@ -68,7 +67,7 @@ def server(template: Template, tmp_path_factory: pytest.TempPathFactory) -> Iter
     base = tmp_path_factory.mktemp("reloads")
     ws = copy_workspace(template, base / "ws")
     env = {"RECO_IMPRESSIONS": "off", "RECO_RELOAD_CHECK_SECONDS": str(RELOAD_CHECK)}
-    srv = start(ws, base / "server.log", env=env)
+    srv = start_server(ws, base / "server.log", env=env)
     try:
         v1 = template.versions[0]
         r = httpx.post(
@@ -77,7 +76,7 @@ def server(template: Template, tmp_path_factory: pytest.TempPathFactory) -> Iter
         assert r.status_code == 200, r.text
         yield srv
     finally:
-        stop(srv)
+        stop_server(srv)
 
 
 def _serving(server: Server) -> str:
@@ -390,7 +389,7 @@ def test_a_promoted_model_with_an_empty_journal_still_starts_and_serves(
     from fastapi.testclient import TestClient
 
     from service.app import create_app
-    from tests.service.helpers import make_settings
+    from tests.support import make_settings
 
     ws = copy_workspace(template, tmp_path / "ws")
     for suffix in ("", "-wal", "-shm"):

@@ -33,8 +33,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
 
-from tests.reliability.helpers import Server, journal_rows, start, stop
-from tests.service.helpers import Template, copy_workspace
+from tests.reliability.helpers import journal_rows
+from tests.support import Server, Template, copy_workspace, start_server, stop_server
 
 MAX_EXAMPLES = 12
 DOMAIN_RULES = {
@@ -66,11 +66,11 @@ CASES = _cases()
 def server(template: Template, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     base = tmp_path_factory.mktemp("schemathesis-all")
     ws = copy_workspace(template, base / "ws")
-    srv = start(ws, base / "server.log")
+    srv = start_server(ws, base / "server.log")
     try:
         yield srv
     finally:
-        stop(srv)
+        stop_server(srv)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.service.helpers import Template
+from tests.support import Template
 
 
 @pytest.mark.slow

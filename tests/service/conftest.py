@@ -1,83 +1,43 @@
 """Fixtures for the service tests: a small real workspace, apps on it, and a real server.
 
-The workspace is built once per session with the real engine: the first 30 assets of the demo
-catalog (without their documents) ingested with the real multilingual-e5 embedder, 20 demo
-partners, the default playbook, and two model versions in the registry (tiny LightGBM models on
-the real feature list, written through `Registry.save`, so promotion loads them as it would
-any trained model). Each test module gets its own copy, so modules that change the catalog do
-not see each other's changes.
+The workspace is `tests.support.service_template`, built once per session with the real
+engine: the first 30 assets of the demo catalog (without their documents) ingested with the
+real multilingual-e5 embedder, 20 demo partners, the default playbook, a seeded usage log and
+two model versions in the registry (tiny LightGBM models on the real feature list, written
+through `Registry.save`, so promotion loads them as it would any trained model). Each test
+module gets its own copy, so modules that change the catalog do not see each other's changes.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
-from demo import DEMO_DATA
-from recommender.embedding.embedders import Embedder, get_embedder
+from recommender.embedding.embedders import get_embedder
 from recommender.workspace import Workspace
 from tests.support import PROJECT_ROOT
 
 if str(PROJECT_ROOT) not in sys.path:  # `pytest` as well as `python -m pytest` finds tests.*
     sys.path.insert(0, str(PROJECT_ROOT))
 
-from tests.service.helpers import (
-    N_ASSETS,
-    N_PARTNERS,
-    Api,
+from tests.service.helpers import Api
+from tests.support import (
     Server,
     Template,
     copy_workspace,
-    make_model_versions,
     make_settings,
-    seed_usage,
+    service_template,
     start_server,
     stop_server,
 )
 
 
 @pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    """The real multilingual-e5-small embedder, loaded once."""
-    return get_embedder("e5")
-
-
-@pytest.fixture(scope="session")
-def template(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Template:
-    from recommender.catalog.ingest import ingest
-    from recommender.steering.partners import import_partners
-    from recommender.steering.playbook import load_playbook
-
-    base = tmp_path_factory.mktemp("service-template")
-    rows = []
-    with (DEMO_DATA / "assets.jsonl").open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                row = json.loads(line)
-                row.pop("document", None)  # documents are the ingest tests' business
-                rows.append(row)
-            if len(rows) == N_ASSETS:
-                break
-    src = base / "src"
-    src.mkdir()
-    (src / "assets.jsonl").write_text(
-        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
-    )
-    lines = (DEMO_DATA / "partners.csv").read_text(encoding="utf-8").splitlines()
-    (src / "partners.csv").write_text("\n".join(lines[: N_PARTNERS + 1]) + "\n", encoding="utf-8")
-    ws = Workspace.at(base / "ws").ensure()
-    load_playbook(ws)
-    ingest(ws, [src / "assets.jsonl"], embedder=embedder, replace=True, progress=False)
-    import_partners(ws, src / "partners.csv")
-    asset_ids = [r["asset_id"] for r in rows]
-    partner_ids = [line.split(",", 1)[0] for line in lines[1 : N_PARTNERS + 1]]
-    seed_usage(ws, asset_ids, partner_ids)
-    versions = make_model_versions(ws, 2)
-    return Template(ws, versions, asset_ids, partner_ids)
+def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
+    return service_template(tmp_path_factory, get_embedder("e5"))
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from features.schema import AssetType, values
-from tests.service.helpers import N_ASSETS, Api, recommendation_body
+from tests.service.helpers import Api
+from tests.support import TEMPLATE_ASSETS, recommendation_body
 
 NEW_ASSET = {
     "title": "Battlecard: winning against Globex in cold-chain logistics",
@@ -25,11 +26,11 @@ def test_list_is_paged_and_counts_all_matches(api: Api) -> None:
     r = api.get("/v1/assets", params={"limit": 7, "offset": 0})
     assert r.status_code == 200
     page = r.json()
-    assert page["count"] == N_ASSETS and len(page["data"]) == 7
+    assert page["count"] == TEMPLATE_ASSETS and len(page["data"]) == 7
     rest = api.get("/v1/assets", params={"limit": 200, "offset": 7}).json()
-    assert len(rest["data"]) == N_ASSETS - 7
+    assert len(rest["data"]) == TEMPLATE_ASSETS - 7
     ids = [a["asset_id"] for a in page["data"] + rest["data"]]
-    assert len(set(ids)) == N_ASSETS
+    assert len(set(ids)) == TEMPLATE_ASSETS
 
 
 def test_list_filters_combine(api: Api) -> None:

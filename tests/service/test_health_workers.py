@@ -9,8 +9,9 @@ import httpx
 import pytest
 
 from service.state import ServiceState
-from tests.service.helpers import (
-    Api,
+from tests.service.helpers import Api
+from tests.support import (
+    PROJECT_ROOT,
     Template,
     copy_workspace,
     make_settings,
@@ -18,7 +19,6 @@ from tests.service.helpers import (
     start_server,
     stop_server,
 )
-from tests.support import PROJECT_ROOT
 
 
 def test_healthz_and_readyz(api: Api) -> None:

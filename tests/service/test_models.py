@@ -8,7 +8,8 @@ from collections import Counter
 import httpx
 
 from recommender.storage.registry import Registry
-from tests.service.helpers import Api, Server, Template, recommendation_body
+from tests.service.helpers import Api
+from tests.support import Server, Template, recommendation_body
 
 
 def test_list_shows_versions_and_what_serves(api: Api, template: Template) -> None:

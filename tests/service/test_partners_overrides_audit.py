@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from features.schema import Tier, values
-from tests.service.helpers import Api, recommendation_body
+from tests.service.helpers import Api
+from tests.support import recommendation_body
 
 PARTNER = {
     "name": "Kyiv Cold Chain Integrators",

@@ -8,7 +8,8 @@ import pytest
 
 from features.schema import Stage, values
 from recommender.ranking.recommender import SEEN_PENALTY
-from tests.service.helpers import Api, recommendation_body
+from tests.service.helpers import Api
+from tests.support import recommendation_body
 
 
 def test_happy_path_returns_items_with_reasons_and_the_model_version(api: Api) -> None:

@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.service.helpers import Server
+from tests.support import Server
 
 CHECKS = [
     not_a_server_error,
