@@ -22,8 +22,8 @@ from recommender.storage.keys import (
     scope_allows,
 )
 from recommender.workspace import Workspace
-from tests.service.helpers import Api, make_settings, recommendation_body, secret_of
-from tests.support import PROJECT_ROOT
+from tests.service.helpers import Api
+from tests.support import PROJECT_ROOT, make_settings, recommendation_body, secret_of
 
 
 # --- the key store ----------------------------------------------------------------------------
@@ -176,19 +176,30 @@ def test_logs_name_the_key_id_never_the_key(api: Api, capfd) -> None:
         assert key not in err and secret_of(key) not in err
 
 
-def test_the_service_key_cache_forgets_a_revoked_key_within_its_ttl(tmp_path) -> None:
+def test_the_service_key_cache_forgets_a_revoked_key_within_its_ttl(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import time
+    from types import SimpleNamespace
 
+    from service import state
     from service.state import CachedKeys
 
+    # The cache's clock, moved by hand: with the real one a slow revocation (two SQLite
+    # transactions on a busy disk) could outlast the TTL and fail the test by chance.
+    now = [1000.0]
+    monkeypatch.setattr(
+        state, "time", SimpleNamespace(monotonic=lambda: now[0], perf_counter=time.perf_counter)
+    )
     ws = Workspace.at(tmp_path / "ws").ensure()
     key = create_key(ws, "portal", "cached")
     keys = CachedKeys(KeyStore(ws.console_path), ttl=0.3)
     try:
         assert keys.verify(key) is not None
         revoke(ws, key_id_of(key) or "")
+        now[0] += 0.29
         assert keys.verify(key) is not None  # still trusted from the cache
-        time.sleep(0.35)
+        now[0] += 0.02
         assert keys.verify(key) is None
         assert keys.verify(key + "x") is None
     finally:
