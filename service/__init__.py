@@ -12,6 +12,12 @@ per worker (`service.state`). Endpoints (OpenAPI at /docs), by the API key scope
            POST /v1/models/{version}/promote, POST /v1/models/rollback, GET /v1/audit
 - none:    GET /healthz, /readyz, /metrics, /docs
 
+Where things live: `routes/` (one router per resource: validate, call, shape), `operations/`
+(what the service does, as plain functions the routes and the console both call: recommend,
+overrides, models, audit), `console/` (one module per page, locale files, templates),
+`runtime/` (workers, HTTP protocol, process tuning), `schemas/` (the request and response
+models), `state.py` (the worker's snapshot and stores).
+
 Settings are `RECO_*` environment variables (`service.config.Settings`). Imports the engine's
 public API only; the engine never imports this package.
 """
