@@ -81,9 +81,9 @@ _API: dict[str, tuple[str, str]] = {
     "EventJournal": ("recommender.storage.events", "EventJournal"),
     "Impression": ("recommender.storage.events", "Impression"),
     "SEEN_ASSETS_SQL": ("recommender.storage.events", "SEEN_ASSETS_SQL"),
-    "import_events": ("recommender.storage.events", "import_file"),
-    "export_events": ("recommender.storage.events", "export_parquet"),
-    "read_events_parquet": ("recommender.storage.events", "read_events_parquet"),
+    "import_events": ("recommender.storage.event_files", "import_file"),
+    "export_events": ("recommender.storage.event_files", "export_parquet"),
+    "read_events_parquet": ("recommender.storage.event_files", "read_events_parquet"),
     "AuditLog": ("recommender.storage.audit", "AuditLog"),
     "KeyInfo": ("recommender.storage.keys", "KeyInfo"),
     "KeyScope": ("recommender.storage.keys", "Scope"),
@@ -188,14 +188,10 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (a test keeps
     )
     from recommender.steering.playbook import DEFAULT_PLAYBOOK, Playbook, load_playbook
     from recommender.storage.audit import AuditLog
-    from recommender.storage.events import (
-        SEEN_ASSETS_SQL,
-        EventJournal,
-        Impression,
-        read_events_parquet,
-    )
-    from recommender.storage.events import export_parquet as export_events
-    from recommender.storage.events import import_file as import_events
+    from recommender.storage.event_files import export_parquet as export_events
+    from recommender.storage.event_files import import_file as import_events
+    from recommender.storage.event_files import read_events_parquet
+    from recommender.storage.events import SEEN_ASSETS_SQL, EventJournal, Impression
     from recommender.storage.keys import (
         KeyInfo,
         KeyStore,

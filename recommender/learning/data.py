@@ -22,7 +22,7 @@ from recommender.catalog.catalog import Catalog, load_catalog
 from recommender.learning.oracle import Oracle
 from recommender.steering.partners import load_partner_frame
 from recommender.steering.playbook import load_playbook
-from recommender.storage.events import read_events_parquet
+from recommender.storage.event_files import read_events_parquet
 from recommender.storage.usage import EVENT_READ_COLUMNS, asset_vectors, read_journal
 from recommender.workspace import Workspace
 

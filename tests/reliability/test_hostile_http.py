@@ -350,7 +350,8 @@ FORMULAS = ['=HYPERLINK("http://evil.example","x")', "+1+1", "-2+3", "@SUM(A1:A2
 
 
 def test_formulas_are_stored_verbatim_and_exported_as_text(server: Server, tmp_path: Path) -> None:
-    from recommender.storage.events import EventJournal, export_csv
+    from recommender.storage.event_files import export_csv
+    from recommender.storage.events import EventJournal
 
     events = [
         {"event_id": f"formula-{i}", "ts": "2026-01-06T10:00:00Z", "type": "impression",
