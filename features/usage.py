@@ -1,4 +1,4 @@
-"""Usage aggregates from the event log, point-in-time correct.
+"""Usage aggregates from the event log, point-in-time correct (one index that reads best whole).
 
 `UsageIndex.build(events, table, partners)` sorts the log once into cumulative sums keyed by
 (asset), (segment, asset), (asset, stage), (partner, asset), ... ; `UsageIndex.features`

@@ -15,7 +15,7 @@ import numpy as np
 
 from features.pairs import pair_features
 from features.schema import Language, Maturity, Stage, Tier, values
-from features.timebase import days_since_epoch
+from features.timebase import day_number
 from recommender import (
     ContentScorer,
     DealContext,
@@ -161,7 +161,7 @@ def coverage(
     """
     now = now or datetime.now(UTC)
     table = snapshot.table
-    day = float(days_since_epoch([now.replace(tzinfo=None)])[0])
+    day = day_number(now)  # the serving clock (a time in any zone)
     languages = (language,) if language else tuple(values(Language))
     partner = PartnerProfile(
         tier=values(Tier)[-1], maturity=Maturity.NEW.value, regions=table.region_vocab,

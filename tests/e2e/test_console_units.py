@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import UTC
 from importlib import resources
 from pathlib import Path
 from types import SimpleNamespace
@@ -287,3 +288,26 @@ def test_rank_diff_names_what_moved() -> None:
 )
 def test_coverage_levels(count: int, level: str) -> None:
     assert analysis.coverage_level(count) == level
+
+
+def test_coverage_reads_one_instant_the_same_in_any_time_zone(demo_workspace) -> None:
+    """Coverage dates its deals with the serving clock. An hour before an asset is published
+    (00:00 UTC) it is 01:00 the next day in Kyiv: read as a wall clock, that time would count
+    the asset as published already."""
+    from datetime import timedelta, timezone
+
+    import pandas as pd
+
+    from recommender import build_snapshot, get_embedder
+    from service.console import analysis
+
+    snapshot = build_snapshot(demo_workspace, embedder=get_embedder("e5"), use_model=False)
+    published = pd.to_datetime(snapshot.catalog.assets["published_at"]).dropna()
+    debut = published[published > published.min()].min().to_pydatetime()
+    before_utc = (debut - timedelta(hours=1)).replace(tzinfo=UTC)
+    before_kyiv = before_utc.astimezone(timezone(timedelta(hours=2)))
+    assert before_kyiv.date() == debut.date()
+    at_utc = analysis.coverage(snapshot, now=before_utc)
+    assert analysis.coverage(snapshot, now=before_kyiv) == at_utc
+    after = analysis.coverage(snapshot, now=before_utc + timedelta(hours=2))
+    assert after.eligible > at_utc.eligible  # the debut is the hour that tells them apart
