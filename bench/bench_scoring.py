@@ -62,7 +62,9 @@ def ensure_model(root: Path, cache: Path, quick: bool) -> Any:
         from recommender import TrainConfig, train
 
         print("training a model", flush=True)
-        versions = [train(ws, config=TrainConfig(progress=False)).version]
+        trained = train(ws, config=TrainConfig(progress=False)).version
+        assert trained is not None  # train saves the version it trains
+        versions = [trained]
     if registry.promoted() != versions[-1].name:
         registry.promote(versions[-1].name)  # the bench's own workspace: serve the newest
     return ws

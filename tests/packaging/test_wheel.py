@@ -73,6 +73,9 @@ def test_the_wheel_carries_the_data_the_package_reads(wheel: Path) -> None:
         "demo/data/playbook.yaml",
         "demo/data/documents/partner-enablement-faq.uk.txt",
         "service/console/templates/base.html",
+        "service/console/locales/en.yaml",
+        "service/console/locales/uk.yaml",
+        "demo/data/phrases/titles.yaml",
     ):
         assert needed in names, f"{needed} is missing from {wheel.name}"
     assert not any(n.startswith(("tests/", "bench/", "notebooks/")) for n in names)
