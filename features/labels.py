@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from features.schema import ENGAGEMENT_TYPES
+from features.timebase import to_micros
 
 _NONE = "-"
 
@@ -191,3 +192,39 @@ def as_int_grades(
         return np.round(gain).astype(np.int32)
     scale = (levels - 1) / (config.max_gain if config else max(top, 1e-9))
     return np.clip(np.round(gain * scale), 0, levels - 1).astype(np.int32)
+
+
+def window_judgements(
+    events: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, config: LabelConfig
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(judged, window) for the time window [start, end) of a ts-sorted log.
+
+    judged: `context_relevance` of the window's engagement (a deal's outcome known by `end`
+    counts for the won bonus); window: the window's events that name a partner and a stage,
+    the events a request context is made of.
+    """
+    in_window = (events["ts"] >= start) & (events["ts"] < end)
+    known_outcome = (events["type"] == "deal_outcome") & (events["ts"] < end)
+    judged = context_relevance(events[in_window | known_outcome], config)
+    window = events[in_window]
+    window = window[window["stage"].notna() & window["partner_id"].notna()]
+    return judged, window
+
+
+def context_starts(window: pd.DataFrame) -> pd.DataFrame:
+    """Each request context's first event in `window`: columns context, partner_id, deal_id,
+    stage (text) and t_us (epoch microseconds), one row per context in order of appearance."""
+    return (
+        pd.DataFrame(
+            {
+                "context": context_keys(window).to_numpy(),
+                "partner_id": window["partner_id"].astype(str).to_numpy(),
+                "deal_id": window["deal_id"].astype(object).to_numpy(),
+                "stage": window["stage"].astype(str).to_numpy(),
+                "t_us": to_micros(window["ts"]),
+            }
+        )
+        .groupby("context", sort=False)
+        .first()
+        .reset_index()
+    )

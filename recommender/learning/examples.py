@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from features.codes import codes_of, table_positions
-from features.labels import LabelConfig, context_keys, context_relevance, impression_labels
+from features.labels import LabelConfig, context_starts, impression_labels, window_judgements
 from features.pairs import STAGES
 from features.schema import ENGAGEMENT_TYPES
 from features.timebase import to_micros
@@ -195,32 +195,14 @@ def build_context_examples(
     with, at the context's first event. These teach what a context ends up using out of the
     whole catalog (what the evaluation asks), where impressions teach what gets opened once
     shown."""
-    ev = data.events
-    in_window = (ev["ts"] >= start) & (ev["ts"] < end)
-    # Engagement inside the window; deal outcomes known by its end (for the won bonus).
-    judged = context_relevance(
-        ev[in_window | ((ev["type"] == "deal_outcome") & (ev["ts"] < end))], labels
-    )
-    window = ev[in_window]
-    window = window[window["stage"].notna() & window["partner_id"].notna()]
+    judged, window = window_judgements(data.events, start, end, labels)
     judged = judged.assign(asset_pos=table_positions(data.table, judged["asset_id"]))
     judged = judged[judged["asset_pos"] >= 0]
     if not len(judged):
         return _empty_examples()
-    first = (
-        pd.DataFrame(
-            {
-                "context": context_keys(window).to_numpy(),
-                "partner_id": window["partner_id"].astype(str).to_numpy(),
-                "deal_id": window["deal_id"].astype(object).to_numpy(),
-                "stage": codes_of(window["stage"], STAGES, len(window)),
-                "t_us": to_micros(window["ts"]),
-            }
-        )
-        .groupby("context", sort=False)
-        .first()
-    )
-    ctx = first.loc[first.index.isin(set(judged["context"]))].reset_index()
+    first = context_starts(window)
+    ctx = first[first["context"].isin(set(judged["context"]))].reset_index(drop=True)
+    ctx["stage"] = codes_of(ctx["stage"], STAGES, len(ctx))
     ctx_row = {c: i for i, c in enumerate(ctx["context"])}
     judged = judged[judged["context"].isin(ctx_row)]
     rng = np.random.default_rng(seed)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from features.codes import codes_of, table_positions
-from features.labels import LabelConfig, context_keys, context_relevance
+from features.labels import LabelConfig, context_starts, window_judgements
 from features.pairs import MATURITIES, STAGES
 from features.schema import ENGAGEMENT_TYPES
 from features.timebase import micros_to_day, to_micros
@@ -69,30 +69,10 @@ def prepare_queries(
         )
     labels = labels or LabelConfig()
     ev = data.events
-    in_window = (ev["ts"] >= start) & (ev["ts"] < end)
-    # Engagement inside the window; deal outcomes known by its end (for the won bonus).
-    judged = context_relevance(
-        ev[in_window | ((ev["type"] == "deal_outcome") & (ev["ts"] < end))], labels
-    )
-    window = ev[in_window]
-    window = window[window["stage"].notna() & window["partner_id"].notna()]
+    judged, window = window_judgements(ev, start, end, labels)
     judged = judged[table_positions(data.table, judged["asset_id"]) >= 0]
     relevant_contexts = set(judged["context"])
-    keys = context_keys(window)
-    first = (
-        pd.DataFrame(
-            {
-                "context": keys.to_numpy(),
-                "partner_id": window["partner_id"].astype(str).to_numpy(),
-                "deal_id": window["deal_id"].astype(object).to_numpy(),
-                "stage": window["stage"].astype(str).to_numpy(),
-                "t_us": to_micros(window["ts"]),
-            }
-        )
-        .groupby("context", sort=False)
-        .first()
-        .reset_index()
-    )
+    first = context_starts(window)
     ctx = first[first["context"].isin(relevant_contexts)].reset_index(drop=True)
     if max_queries is not None and len(ctx) > max_queries:
         pick = np.sort(np.random.default_rng(seed).choice(len(ctx), max_queries, replace=False))
