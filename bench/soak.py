@@ -60,6 +60,7 @@ from bench.common import (
     write_result,
 )
 from demo import DEMO_DATA
+from demo.workspace import demo_asset_rows
 from recommender import Workspace
 
 SHARED_EMBED_CACHE = PROJECT_ROOT / ".cache" / "test-embeddings.sqlite"
@@ -81,15 +82,7 @@ def build_workspace(root: Path, *, n_assets: int = 60, n_partners: int = 40) -> 
         load_playbook,
     )
 
-    rows = []
-    with (DEMO_DATA / "assets.jsonl").open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                row = json.loads(line)
-                row.pop("document", None)
-                rows.append(row)
-            if len(rows) == n_assets:
-                break
+    rows = demo_asset_rows(n_assets)
     src = root / "src"
     src.mkdir(parents=True)
     (src / "assets.jsonl").write_text(

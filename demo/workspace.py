@@ -8,8 +8,10 @@ when empty (or when `regenerate` asks for fresh logs).
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -100,3 +102,18 @@ def build_demo_workspace(
         deals = pd.read_parquet(ws.deals_path)
         lines.append(f"deals: {len(deals)} in {ws.deals_path}")
     return lines
+
+
+def demo_asset_rows(count: int) -> list[dict[str, Any]]:
+    """The first `count` assets of the demo catalog as ASSETS rows, without their documents
+    (a small real catalog for tests and benchmarks that are not about document reading)."""
+    rows: list[dict[str, Any]] = []
+    with (DEMO_DATA / "assets.jsonl").open(encoding="utf-8") as fh:
+        for line in fh:
+            if len(rows) == count:
+                break
+            if line.strip():
+                row = json.loads(line)
+                row.pop("document", None)
+                rows.append(row)
+    return rows

@@ -57,23 +57,6 @@ class Built:
     partner_ids: list[str]
 
 
-def demo_assets(count: int) -> list[dict[str, Any]]:
-    """The first `count` assets of the demo catalog, without their documents (documents are
-    the ingest tests' business)."""
-    from demo import DEMO_DATA
-
-    rows: list[dict[str, Any]] = []
-    with (DEMO_DATA / "assets.jsonl").open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                row = json.loads(line)
-                row.pop("document", None)
-                rows.append(row)
-            if len(rows) == count:
-                break
-    return rows
-
-
 def build_workspace(
     root: Path,
     *,
@@ -86,11 +69,12 @@ def build_workspace(
     with `embedder`, the first `partners` demo partners and the default playbook; the source
     files are left in `root/src`."""
     from demo import DEMO_DATA
+    from demo.workspace import demo_asset_rows
     from recommender.catalog.ingest import ingest
     from recommender.steering.partners import import_partners
     from recommender.steering.playbook import load_playbook
 
-    rows = [*demo_assets(assets), *extra_assets]
+    rows = [*demo_asset_rows(assets), *extra_assets]
     src = root / "src"
     src.mkdir(parents=True)
     (src / "assets.jsonl").write_text(

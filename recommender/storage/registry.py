@@ -62,6 +62,14 @@ def sha256_bytes(data: bytes) -> str:
 _SOURCE = Path(str(resources.files("recommender")))
 
 
+def _git(*args: str) -> str:
+    """The output of one git command in the package's checkout (raises when there is none)."""
+    done = subprocess.run(
+        ["git", *args], cwd=_SOURCE, capture_output=True, text=True, timeout=5, check=True
+    )
+    return done.stdout.strip()
+
+
 def code_version() -> dict[str, Any]:
     """The code that trained a model: package version, git commit (+dirty), features hash."""
     from importlib.metadata import PackageNotFoundError, version
@@ -70,31 +78,16 @@ def code_version() -> dict[str, Any]:
         package = version("enablement-recommender")
     except PackageNotFoundError:  # pragma: no cover - running from a plain checkout
         package = "unknown"
-    git = None
     try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"],
-            cwd=_SOURCE,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=_SOURCE,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
-        git = head + ("+dirty" if dirty else "")
+        head = _git("rev-parse", "--short=12", "HEAD")
+        dirty = _git("status", "--porcelain", "--untracked-files=no")
+        git: str | None = head + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         git = None
+    # every module the features are computed by, so a model records which definitions it saw
     digest = hashlib.sha256()
-    for name in ("pairs.py", "usage.py", "labels.py"):
-        source = resources.files("features") / name
-        if source.is_file():
+    for source in sorted(resources.files("features").iterdir(), key=lambda p: p.name):
+        if source.name.endswith(".py") and source.is_file():
             digest.update(source.read_bytes())
     return {"package": package, "git": git, "features_sha256": digest.hexdigest()[:16]}
 
