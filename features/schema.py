@@ -153,6 +153,8 @@ class Column:
     max_value: float | None = None
     max_length: int | None = None
     nullable: bool = False
+    # min_value itself is not allowed (a probability of a shown item must be above 0)
+    exclusive_min: bool = False
 
 
 @dataclass(frozen=True)
@@ -253,6 +255,16 @@ EVENTS = TableContract(
         Column("value", "float", required=False, nullable=True, min_value=-1, max_value=1),
         Column("outcome", "enum", enum=Outcome, required=False, nullable=True),
         Column("amount", "float", required=False, nullable=True, min_value=0),
+        # Impressions only: the probability that the serving policy put this asset in this
+        # slot, and that it showed this asset anywhere in the response (>= the first).
+        Column(
+            "propensity", "float", required=False, nullable=True, min_value=0, max_value=1,
+            exclusive_min=True,
+        ),
+        Column(
+            "propensity_shown", "float", required=False, nullable=True, min_value=0,
+            max_value=1, exclusive_min=True,
+        ),
     ),
 )
 

@@ -179,6 +179,8 @@ def _check_cell(col: Column, raw: Any) -> Any:
             number = int(number)
         if col.min_value is not None and number < col.min_value:
             raise ValueError(f"{raw!r} is below the minimum {col.min_value:g}")
+        if col.exclusive_min and col.min_value is not None and number == col.min_value:
+            raise ValueError(f"{raw!r} must be above {col.min_value:g}")
         if col.max_value is not None and number > col.max_value:
             raise ValueError(f"{raw!r} is above the maximum {col.max_value:g}")
         return number

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from features.schema import EVENT_REQUIRED_FIELDS, EVENTS
+from features.schema import EVENT_REQUIRED_FIELDS, EVENTS, EventType
 from features.validation import Problem, check_table
 
 EVENT_COLUMNS: tuple[str, ...] = tuple(EVENTS.names)
@@ -32,7 +32,7 @@ TIME_COLUMNS = ("ts", "ingested_at")
 INT_COLUMNS = ("position",)
 
 
-FLOAT_COLUMNS = ("value", "amount")
+FLOAT_COLUMNS = ("value", "amount", "propensity", "propensity_shown")
 
 
 STR_COLUMNS = tuple(
@@ -59,7 +59,11 @@ COLUMNS_SQL = """
     stage       TEXT,
     value       REAL,
     outcome     TEXT,
-    amount      REAL"""
+    amount      REAL,
+    propensity  REAL,              -- impressions: P(this asset in this slot)
+    -- impressions: P(this asset anywhere in the response)
+    propensity_shown REAL
+"""
 
 
 ARROW_SCHEMA = pa.schema(
@@ -76,6 +80,8 @@ ARROW_SCHEMA = pa.schema(
         ("value", pa.float64()),
         ("outcome", pa.string()),
         ("amount", pa.float64()),
+        ("propensity", pa.float64()),
+        ("propensity_shown", pa.float64()),
     ]
 )
 
@@ -161,6 +167,7 @@ def validate(
                 if (int(row), name) not in flagged:
                     reason = f"value is missing; {event_type.value} events need {', '.join(fields)}"
                     problems.append(Problem(source, int(row), name, reason))
+    problems += _propensity_problems(normalised, rows, types, flagged, source)
     for name, known, what in (
         ("asset_id", known_assets, "the catalog"),
         ("partner_id", known_partners, "the partner table"),
@@ -176,6 +183,32 @@ def validate(
     # Report in file order: whole-file problems first, then row by row (stable within a row).
     problems.sort(key=lambda p: -1 if p.row is None else p.row)
     return normalised, problems
+
+
+def _propensity_problems(
+    events: pd.DataFrame,
+    rows: np.ndarray,
+    types: np.ndarray,
+    flagged: set[tuple[int | None, str | None]],
+    source: str,
+) -> list[Problem]:
+    """Propensities belong to impressions, and an asset is shown in its slot no more often than
+    it is shown at all (propensity <= propensity_shown)."""
+    out: list[Problem] = []
+    slot = pd.to_numeric(events["propensity"], errors="coerce").to_numpy(dtype=np.float64)
+    shown = pd.to_numeric(events["propensity_shown"], errors="coerce").to_numpy(dtype=np.float64)
+    not_impression = types != EventType.IMPRESSION.value
+    for name, values in (("propensity", slot), ("propensity_shown", shown)):
+        for row in rows[not_impression & ~np.isnan(values)]:
+            if (int(row), name) not in flagged:
+                reason = "only impressions carry a propensity; leave it empty for other events"
+                out.append(Problem(source, int(row), name, reason))
+    above = ~not_impression & (shown < slot)  # NaN compares False
+    for row, a, b in zip(rows[above], slot[above], shown[above], strict=True):
+        if (int(row), "propensity_shown") not in flagged:
+            reason = f"{b:g} is below propensity {a:g}: shown anywhere is at least shown here"
+            out.append(Problem(source, int(row), "propensity_shown", reason))
+    return out
 
 
 def as_frame(frame_or_records: pd.DataFrame | Iterable[Mapping[str, Any]]) -> pd.DataFrame:

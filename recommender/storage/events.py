@@ -62,7 +62,8 @@ from recommender.storage.event_rows import (
 __all__ = ["SEEN_ASSETS_SQL", "AppendResult", "EventJournal", "Impression"]
 
 
-_SCHEMA_VERSION = 1
+# 1: the EVENTS contract's first columns; 2: + propensity, propensity_shown (impressions)
+_SCHEMA_VERSION = 2
 _COPY_CACHE_KIB = -65_536  # negative: KiB, i.e. 64 MiB
 
 
@@ -82,22 +83,45 @@ _SEEN_WHERE = f"type IN ({', '.join(repr(t) for t in ENGAGEMENT_TYPES)}) AND ass
 SEEN_ASSETS_SQL = f"SELECT DISTINCT asset_id FROM events WHERE partner_id = ? AND {_SEEN_WHERE}"
 
 
-_SCHEMA_SQL = f"""
-CREATE TABLE IF NOT EXISTS events ({COLUMNS_SQL},
+_SCHEMA_STATEMENTS = (
+    f"""CREATE TABLE IF NOT EXISTS events ({COLUMNS_SQL},
     ingested_at INTEGER NOT NULL   -- UTC epoch microseconds
-);
-CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
-CREATE INDEX IF NOT EXISTS events_partner_ts ON events (partner_id, ts);
-CREATE INDEX IF NOT EXISTS events_asset ON events (asset_id);
-CREATE INDEX IF NOT EXISTS events_seen ON events (partner_id, asset_id) WHERE {_SEEN_WHERE};
-CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
-BEGIN SELECT RAISE(ABORT, 'the event journal is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
-BEGIN SELECT RAISE(ABORT, 'the event journal is append-only'); END;
-"""
+)""",
+    "CREATE INDEX IF NOT EXISTS events_ts ON events (ts)",
+    "CREATE INDEX IF NOT EXISTS events_partner_ts ON events (partner_id, ts)",
+    "CREATE INDEX IF NOT EXISTS events_asset ON events (asset_id)",
+    f"CREATE INDEX IF NOT EXISTS events_seen ON events (partner_id, asset_id) WHERE {_SEEN_WHERE}",
+    """CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'the event journal is append-only'); END;""",
+    """CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'the event journal is append-only'); END;""",
+)
+_SCHEMA_SQL = "\n".join(s if s.endswith(";") else s + ";" for s in _SCHEMA_STATEMENTS)
 
 
 _SCHEMA_OBJECTS = frozenset(re.findall(r"IF NOT EXISTS (\w+)", _SCHEMA_SQL))
+
+
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """Create what is missing and add the columns a journal of an older schema lacks, in one
+    transaction (stored events keep their values; the new columns are NULL for them)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in _SCHEMA_STATEMENTS:
+            conn.execute(statement)
+        have = {row[1] for row in conn.execute("PRAGMA table_info(events)")}
+        for name, kind in _ADDED_COLUMNS:
+            if name not in have:
+                conn.execute(f"ALTER TABLE events ADD COLUMN {name} {kind}")
+        conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+# Columns added after schema version 1, with their SQL type.
+_ADDED_COLUMNS = (("propensity", "REAL"), ("propensity_shown", "REAL"))
 
 
 @dataclass(frozen=True)
@@ -193,6 +217,10 @@ class Impression:
     position: int
     stage: str | None = None
     deal_id: str | None = None
+    # P(this asset in this slot) and P(this asset anywhere in the response) under the serving
+    # policy (recommender.ranking.exploration); None when not known.
+    propensity: float | None = None
+    propensity_shown: float | None = None
 
     def row(self) -> tuple[Any, ...]:
         """The journal row, in EVENT_COLUMNS order."""
@@ -201,6 +229,7 @@ class Impression:
         return (
             self.event_id, micros, EventType.IMPRESSION.value, self.partner_id, self.asset_id,
             self.deal_id, self.request_id, self.position, self.stage, None, None, None,
+            self.propensity, self.propensity_shown,
         )  # fmt: skip
 
 
@@ -236,8 +265,7 @@ class EventJournal:
             # busy impression writer (it did, for 30 s, and the promotion failed).
             present = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
             if version < _SCHEMA_VERSION or not present >= _SCHEMA_OBJECTS:
-                conn.executescript(_SCHEMA_SQL)
-                conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+                _upgrade(conn)
         except BaseException:
             conn.close()
             raise

@@ -52,6 +52,18 @@ class EventIn(BaseModel):
     amount: float | None = Field(
         default=None, strict=True, allow_inf_nan=False, description="deal amount, >= 0"
     )
+    propensity: float | None = Field(
+        default=None,
+        strict=True,
+        allow_inf_nan=False,
+        description="impressions a portal ranked itself: P(this asset in this slot), 0 < p <= 1",
+    )
+    propensity_shown: float | None = Field(
+        default=None,
+        strict=True,
+        allow_inf_nan=False,
+        description="impressions: P(this asset anywhere in the response), >= propensity",
+    )
 
 
 class EventsCreate(BaseModel):

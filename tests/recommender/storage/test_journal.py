@@ -85,6 +85,70 @@ def test_a_journal_made_before_the_seen_index_gets_it_on_open(tmp_path):
         assert j.count() == 2
 
 
+VERSION_1_TABLE = """CREATE TABLE events (
+    event_id TEXT PRIMARY KEY NOT NULL, ts INTEGER NOT NULL, type TEXT NOT NULL,
+    partner_id TEXT NOT NULL, asset_id TEXT, deal_id TEXT, request_id TEXT, position INTEGER,
+    stage TEXT, value REAL, outcome TEXT, amount REAL, ingested_at INTEGER NOT NULL)"""
+
+
+def test_a_version_1_journal_gains_the_propensity_columns_and_keeps_its_events(tmp_path):
+    path = tmp_path / "events.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute(VERSION_1_TABLE)
+    conn.execute(
+        "INSERT INTO events VALUES ('old1', 1772355600000000, 'impression', 'p1', 'a1', NULL,"
+        " 'r0', 0, 'discovery', NULL, NULL, NULL, 1772355600000000)"
+    )
+    conn.execute("PRAGMA user_version=1")
+    conn.commit()
+    conn.close()
+    with EventJournal(path) as j:
+        old = j.read()
+        assert old["event_id"].tolist() == ["old1"] and old["propensity"].isna().all()
+        j.append([ev(5, type="impression", request_id="r1", position=3, propensity=0.25)])
+        assert j.read()["propensity"].tolist()[1] == 0.25
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        conn.execute("DELETE FROM events")  # the triggers survived the upgrade
+
+
+@pytest.mark.parametrize(
+    ("overrides", "column", "reason"),
+    [
+        ({"propensity": 0.5}, "propensity", "only impressions carry a propensity"),
+        ({"propensity_shown": 0.5}, "propensity_shown", "only impressions carry a propensity"),
+        (
+            {"type": "impression", "request_id": "r", "position": 0, "propensity": 0.0},
+            "propensity",
+            "must be above 0",
+        ),
+        (
+            {"type": "impression", "request_id": "r", "position": 0, "propensity": 1.5},
+            "propensity",
+            "above the maximum 1",
+        ),
+        (
+            {
+                "type": "impression",
+                "request_id": "r",
+                "position": 0,
+                "propensity": 0.5,
+                "propensity_shown": 0.25,
+            },
+            "propensity_shown",
+            "below propensity 0.5",
+        ),
+    ],
+    ids=["open", "open-shown", "zero", "above-one", "shown-below-slot"],
+)
+def test_propensities_are_checked(journal, overrides, column, reason):
+    result = journal.append([ev(1, **overrides)])
+    assert result.accepted == 0
+    ((index, error),) = result.rejected
+    assert index == 0 and column in error and reason in error
+
+
 def test_opening_a_current_journal_to_read_needs_no_write_lock(tmp_path):
     """A snapshot build opens the journal to read it while the impression writer is busy:
     opening must not wait for the write lock (it once waited 30 s and failed a promotion)."""
