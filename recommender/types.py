@@ -114,6 +114,11 @@ class RecommendedItem:
     score: float
     reasons: tuple[Reason, ...]
     features: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
+    # The serving policy's probability of this asset in this slot and anywhere in the response
+    # (recommender.ranking.exploration); 1 when the ranking was served as it is.
+    propensity: float = 1.0
+    propensity_shown: float = 1.0
+    explored: bool = False  # a reserve that exploration put in this slot
 
     def to_dict(self, *, reasons_as_text: bool = False) -> dict[str, Any]:
         return {

@@ -48,6 +48,17 @@ class Settings(BaseSettings):
         ge=0,
         description="how long a verified key is trusted before the store is asked again",
     )
+    exploration: float = Field(
+        default=0.05,
+        ge=0,
+        lt=1,
+        description="share of unpinned slots the API gives to one of the next-ranked "
+        "candidates, with the propensities journaled (recommender.ranking.exploration); "
+        "0 serves the ranking as it is. Console previews never explore",
+    )
+    exploration_reserve: int = Field(
+        default=30, ge=1, le=1000, description="how many next-ranked candidates may be explored"
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     workers: int = Field(default=1, ge=1, le=32)

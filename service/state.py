@@ -44,6 +44,7 @@ from recommender import (
     SEEN_ASSETS_SQL,
     Embedder,
     EventJournal,
+    Exploration,
     KeyInfo,
     KeyStore,
     OverrideStore,
@@ -214,6 +215,10 @@ class ServiceState:
         self.overrides = OverrideStore(workspace.console_path)
         self.seen = SeenAssets(workspace.events_path, settings.seen_ttl_seconds)
         self.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+        # what the API serves explores a little, with the propensities journaled
+        self.exploration = Exploration(
+            rate=settings.exploration, reserve=settings.exploration_reserve
+        )
         self.embed_limiter = anyio.CapacityLimiter(settings.embedding_threads)
         self.impressions: ImpressionWriter | None = None
         if settings.impressions == "on":

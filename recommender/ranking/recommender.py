@@ -19,6 +19,7 @@ from features.pairs import AssetTable, PairBatch, pair_features
 from features.timebase import day_number
 from recommender.ranking.candidates import candidate_similarity, candidates, eligibility_mask
 from recommender.ranking.diversity import diversify
+from recommender.ranking.exploration import Exploration
 from recommender.ranking.reasons import explain, text_rank
 from recommender.ranking.snapshot import Snapshot
 from recommender.steering.overrides import Action, applicable
@@ -112,8 +113,14 @@ class Recommender:
         now: datetime | None = None,
         max_per_type: int = 3,
         snapshot: Snapshot | None = None,
+        request_id: str | None = None,
+        exploration: Exploration | None = None,
     ) -> Recommendation:
-        """Top-n assets for `partner` in `context`, with reasons; see the module docstring."""
+        """Top-n assets for `partner` in `context`, with reasons; see the module docstring.
+
+        `request_id` names the response (a new one when None) and seeds `exploration`, which
+        may give a few unpinned slots to next-ranked candidates; each item carries its
+        propensities (1 without exploration)."""
         snap = snapshot or self._snapshot
         now = now or datetime.now(UTC)
         filters = filters or Filters()
@@ -144,7 +151,7 @@ class Recommender:
         ]
         if pins:
             cands = np.unique(np.concatenate([cands, np.array(pins, dtype=np.int64)]))
-        request_id = new_request_id()
+        request_id = request_id or new_request_id()
         if len(cands) == 0:
             return Recommendation(request_id, snap.model_version, partner, context, (), 0)
 
@@ -178,6 +185,14 @@ class Recommender:
         chosen = diversify(
             order, table.type_code[cands], n, max_per_type, protected=len(pinned_rank)
         )
+        served = None
+        if exploration is not None and exploration.active:
+            taken = set(chosen)
+            reserves = [i for i in order if i not in taken][: exploration.reserve]
+            served = exploration.serve(
+                chosen, reserves, pinned=len(pinned_rank), request_id=request_id
+            )
+            chosen = served.items
 
         display = snap.display
         rows = [{k: col[int(cands[i])] for k, col in display.items()} for i in chosen]
@@ -187,7 +202,7 @@ class Recommender:
         # the chosen items' features as Python floats, one conversion for all of them
         values = np.stack([columns[k][picked] for k in names], axis=1).tolist() if chosen else []
         items = []
-        for i, row, vals in zip(chosen, rows, values, strict=True):
+        for slot, (i, row, vals) in enumerate(zip(chosen, rows, values, strict=True)):
             pos = int(cands[i])
             feats = dict(zip(names, vals, strict=True))
             reasons = explain(
@@ -209,6 +224,9 @@ class Recommender:
                     score=float(scores[i]),
                     reasons=tuple(reasons),
                     features=feats,
+                    propensity=1.0 if served is None else served.propensity[slot],
+                    propensity_shown=1.0 if served is None else served.propensity_shown[slot],
+                    explored=served is not None and served.explored[slot],
                 )
             )
         return Recommendation(

@@ -12,7 +12,6 @@ ranking on the one snapshot the caller read, the metric of the time spent rankin
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -58,9 +57,10 @@ def recommend(
     """The response body of POST /v1/recommendations for `body`, ranked on `snapshot`.
 
     `request_id` (the HTTP request's id) becomes the response's, so that the response, the
-    log lines and the impressions share one id; None keeps the engine's own. With `journal`
-    the impressions are queued for the journal. Raises `NotFound` for a `partner_id` the
-    service does not know when no inline profile is given.
+    log lines and the impressions share one id (it also seeds the exploration); None keeps
+    the engine's own. With `journal` the slate explores as the settings say and its
+    impressions are queued for the journal with their propensities. Raises `NotFound` for a
+    `partner_id` the service does not know when no inline profile is given.
     """
     engine = Recommender(snapshot)  # resolve and rank against this one snapshot
     stated = body.partner.stated() if body.partner is not None else None
@@ -80,13 +80,13 @@ def recommend(
     )
     now = datetime.now(UTC)
     started = time.perf_counter()
+    # Only what a partner sees explores: a preview shows a manager the ranking as it is.
+    exploration = state.exploration if journal else None
     result = engine.recommend(
         deal_context(body), partner, n=body.n, filters=filters, seen=seen, now=now,
-        snapshot=snapshot,
+        snapshot=snapshot, request_id=request_id, exploration=exploration,
     )  # fmt: skip
     state.metrics.recommend_seconds.observe(time.perf_counter() - started)
-    if request_id is not None:
-        result = dataclasses.replace(result, request_id=request_id)
     if journal:
         _journal_impressions(state, snapshot, result, now)
     return {
@@ -118,6 +118,8 @@ def _journal_impressions(
             position=position,
             stage=result.context.stage,
             deal_id=result.context.deal_id,
+            propensity=item.propensity,
+            propensity_shown=item.propensity_shown,
         )
         for position, item in enumerate(result.items)
     ]

@@ -32,7 +32,9 @@ def e2e(tmp_path_factory: pytest.TempPathFactory) -> E2EWorkspace:
 @pytest.fixture(scope="session")
 def server(e2e: E2EWorkspace, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     log = tmp_path_factory.mktemp("console-server") / "server.log"
-    srv = start_server(e2e.workspace, log, keys=e2e.keys)
+    # The console's tests compare its preview with the API's answer: the API serves the
+    # ranking as it is (RECO_EXPLORATION=0), which is what a preview shows.
+    srv = start_server(e2e.workspace, log, keys=e2e.keys, env={"RECO_EXPLORATION": "0"})
     try:
         yield srv
     finally:

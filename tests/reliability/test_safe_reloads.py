@@ -66,7 +66,13 @@ PROBE_REQUEST: dict[str, Any] = {
 def server(template: Template, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     base = tmp_path_factory.mktemp("reloads")
     ws = copy_workspace(template, base / "ws")
-    env = {"RECO_IMPRESSIONS": "off", "RECO_RELOAD_CHECK_SECONDS": str(RELOAD_CHECK)}
+    # Answers are compared with each snapshot's reference answer, so the API serves its
+    # ranking as it is (no exploration: RECO_EXPLORATION=0).
+    env = {
+        "RECO_IMPRESSIONS": "off",
+        "RECO_RELOAD_CHECK_SECONDS": str(RELOAD_CHECK),
+        "RECO_EXPLORATION": "0",
+    }
     srv = start_server(ws, base / "server.log", env=env)
     try:
         v1 = template.versions[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from features.schema import Stage, values
@@ -150,6 +151,42 @@ def test_impressions_are_journaled_with_positions(api: Api) -> None:
     assert mine["position"].tolist() == list(range(len(data["items"])))
     assert set(mine["partner_id"]) == {"P0002"}
     assert set(mine["stage"]) == {"negotiation"}
+
+
+def test_impressions_carry_the_propensities_of_the_slate_served(api: Api) -> None:
+    """The API explores (RECO_EXPLORATION, 5% of slots by default): every impression is
+    journaled with its propensities, explored ones with the small ones, and the same request
+    id would get the same slate."""
+    rate = api.state.exploration.rate
+    assert rate > 0
+    ids = []
+    for _ in range(40):
+        r = api.post("/v1/recommendations", recommendation_body("P0003") | {"n": 10})
+        ids.append(r.json()["request_id"])
+    assert api.state.impressions.flush(timeout=10)
+    events = api.state.journal.read(types=["impression"])
+    mine = events[events["request_id"].isin(ids)]
+    assert len(mine) == 400 and mine["propensity"].notna().all()
+    kept = np.isclose(mine["propensity"], 1 - rate)
+    explored = ~kept
+    assert kept.sum() + explored.sum() == 400 and 0 < explored.sum() < 100
+    assert (mine["propensity_shown"] >= mine["propensity"]).all()
+    assert np.allclose(
+        mine.loc[explored, "propensity_shown"], 10 * mine.loc[explored, "propensity"]
+    )
+
+
+def test_a_preview_does_not_explore(api: Api) -> None:
+    from service.operations.recommend import recommend
+    from service.schemas.recommendations import RecommendationRequest
+
+    body = RecommendationRequest.model_validate(recommendation_body("P0003") | {"n": 10})
+    snapshot = api.state.snapshot
+    served = [
+        recommend(api.state, snapshot, body, request_id=f"{k:032x}", journal=False)
+        for k in range(30)
+    ]
+    assert len({tuple(i["asset_id"] for i in p["items"]) for p in served}) == 1
 
 
 def test_requests_for_partners_outside_the_table_journal_nothing(api: Api) -> None:

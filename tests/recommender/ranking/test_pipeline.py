@@ -12,6 +12,7 @@ import pytest
 from features.schema import Depth, rank
 from recommender.ranking.build import build_snapshot
 from recommender.ranking.diversity import diversify
+from recommender.ranking.exploration import Exploration
 from recommender.ranking.recommender import Recommender, UnknownPartnerError
 from recommender.steering.overrides import Override
 from recommender.types import DealContext, Filters, PartnerProfile
@@ -231,6 +232,43 @@ def test_overrides_pin_boost_hide(engine):
         ctx, PLATINUM, n=10, now=NOW + timedelta(days=2), snapshot=steered
     ).ids()
     assert later[0] != last
+
+
+def test_exploration_keeps_pins_never_shows_hidden_assets_and_logs_propensities(engine):
+    snap = engine.snapshot
+    ctx = DealContext(stage="prospecting")
+    ranked = everything(engine, PLATINUM, ctx)
+    overrides = (
+        Override("p1", "pin", ranked[40], "global"),
+        *(Override(f"h{i}", "hide", a, "global") for i, a in enumerate(ranked[10:30])),
+    )
+    steered = snap.with_changes(overrides=overrides)
+    policy = Exploration(rate=0.3, reserve=20)
+    plain = engine.recommend(ctx, PLATINUM, n=10, now=NOW, snapshot=steered, request_id="r0")
+    assert [i.propensity for i in plain.items] == [1.0] * 10  # no exploration asked for
+    hidden = {o.asset_id for o in overrides if o.action == "hide"}
+    explored_any = 0
+    for k in range(60):
+        got = engine.recommend(
+            ctx, PLATINUM, n=10, now=NOW, snapshot=steered, request_id=f"req-{k}",
+            exploration=policy,
+        )  # fmt: skip
+        again = engine.recommend(
+            ctx, PLATINUM, n=10, now=NOW, snapshot=steered, request_id=f"req-{k}",
+            exploration=policy,
+        )  # fmt: skip
+        assert got.ids() == again.ids() and got.request_id == f"req-{k}"
+        assert got.ids()[0] == ranked[40] and got.items[0].propensity == 1.0  # the pin stays
+        assert not hidden & set(got.ids())
+        for item, kept in zip(got.items[1:], plain.items[1:], strict=True):
+            if item.explored:
+                explored_any += 1
+                assert item.asset_id not in plain.ids()
+                assert item.propensity == pytest.approx(0.3 / 20)
+                assert item.propensity_shown == pytest.approx(9 * 0.3 / 20)
+            else:
+                assert item.asset_id == kept.asset_id and item.propensity == pytest.approx(0.7)
+    assert explored_any > 60  # about 60 x 9 x 0.3 = 162 explored slots
 
 
 def test_seen_assets_are_demoted_or_excluded(engine):
