@@ -47,11 +47,36 @@ def _fmt(value: Any, pct: bool = False) -> str:
     return f"{100 * value:+.1f}%" if pct else f"{value:.4f}"
 
 
-def print_metrics_table(metrics: dict[str, Any]) -> None:
+def print_report(metrics: dict[str, Any], summary: dict[str, Any]) -> None:
+    """The evaluation as `train` and `evaluate` print it: against the true utility first (when
+    an oracle knows it), then the logged engagement, labelled as biased by exposure."""
     k = metrics["k"]
-    names = [f"ndcg@{k}", f"recall@{k}", f"map@{k}", "mrr", f"coverage@{k}"]
+    truth = metrics.get("true_utility") or {}
+    if truth.get("models"):
+        say(f"against the true utility ({truth['queries']} queries; gain {truth['gain']}):")
+        _table(truth["models"], [f"ndcg@{k}", f"recall@{k}"])
+        t = truth.get("summary", {})
+        say(
+            f"learned true NDCG@{k} {_fmt(t.get('learned_ndcg'))}; best baseline "
+            f"{t.get('best_baseline')} {_fmt(t.get('best_baseline_ndcg'))}; closes "
+            f"{_fmt(t.get('gap_closed'), pct=True).lstrip('+')} of the gap to the oracle"
+        )
+        cold = truth.get("slices", {}).get("cold_start_assets", {})
+        if "learned" in cold and "playbook" in cold:
+            key = f"ndcg@{k}"
+            say(
+                f"cold-start assets, true NDCG@{k}: learned {cold['learned'][key]:.4f} vs "
+                f"playbook {cold['playbook'][key]:.4f}"
+            )
+        say("")
+    say("logged engagement (biased by exposure: what was never shown was never opened):")
+    _table(metrics["models"], [f"ndcg@{k}", f"recall@{k}", f"map@{k}", "mrr", f"coverage@{k}"])
+    print_summary(summary, metrics["slices"], k)
+
+
+def _table(models: dict[str, dict[str, float]], names: list[str]) -> None:
     say(f"{'model':<20}" + "".join(f"{n:>13}" for n in names))
-    for model, values in metrics["models"].items():
+    for model, values in models.items():
         say(f"{model:<20}" + "".join(f"{_fmt(values.get(n)):>13}" for n in names))
 
 
@@ -159,10 +184,7 @@ def _train(args: argparse.Namespace) -> int:
     assert version is not None  # train saves by default
     seconds = result.manifest["training"]["seconds"]
     say(f"trained {version.name} in {seconds:.1f} s -> {version.path}")
-    print_metrics_table(result.metrics)
-    print_summary(
-        result.manifest["evaluation"]["summary"], result.metrics["slices"], result.metrics["k"]
-    )
+    print_report(result.metrics, result.manifest["evaluation"]["summary"])
     say(f"model card: {version.card_path}")
     if args.promote:
         Registry.of(ws).promote(version.name)
@@ -212,8 +234,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         f"model {result.details['version']}: {result.details['queries']} queries in "
         f"{result.details['window']['start']} .. {result.details['window']['end']}"
     )
-    print_metrics_table(metrics)
-    print_summary(result.summary, metrics["slices"], metrics["k"])
+    print_report(metrics, result.summary)
     return 0
 
 

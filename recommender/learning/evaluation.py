@@ -53,6 +53,7 @@ from recommender.learning.encoder import PairEncoder
 from recommender.learning.metrics import evaluate_rankings
 from recommender.learning.oracle import Oracle
 from recommender.learning.queries import Queries, prepare_queries, rankings, score_by_query
+from recommender.learning.truth import TRUTH_GAIN, TRUTH_RELEVANT, truth_metrics, truth_summary
 from recommender.ranking.build import load_model
 from recommender.ranking.content import ContentScorer
 from recommender.ranking.learned import LearnedScorer
@@ -124,10 +125,20 @@ class EvaluationResult:
     slices: dict[str, dict[str, dict[str, float]]]
     details: dict[str, Any]
     calibration: dict[str, list[float]] = field(default_factory=dict)
+    # Against the generator's true utility (`learning.truth`), when an oracle knows it: the
+    # honest figures, free of what the logging policy happened to show. {} for real logs.
+    true_utility: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        """The `recommender evaluate --json` shape: {"k", "models", "slices"}."""
-        return {"k": self.k, "models": self.models, "slices": self.slices}
+        """The `recommender evaluate --json` shape: {"k", "models", "slices", "true_utility"};
+        "models" and "slices" judge by logged engagement (biased towards what was shown),
+        "true_utility" by the truth ({} when no oracle knows it)."""
+        return {
+            "k": self.k,
+            "models": self.models,
+            "slices": self.slices,
+            "true_utility": self.true_utility,
+        }
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -237,32 +248,31 @@ def evaluate(
         result.calibration = calibration_bins(scores["learned"], queries.gain > 0)
         result.details["calibration"] = result.calibration
     if "oracle" in scores:
-        result.details["truth"] = truth_ndcg(scores, queries, k=k)
+        result.true_utility = true_utility_block(scores, queries, k=k)
     return result
 
 
-def truth_ndcg(scores: dict[str, np.ndarray], queries: Queries, *, k: int = 10) -> dict[str, Any]:
-    """NDCG@k of each model against the generator's truth instead of the logs: the gain of an
-    asset is sigmoid(true utility), its probability of being opened once examined. The oracle
-    scores 1 by construction; this shows how much of the truth a model recovered, free of the
-    logging policy's exposure (which the observed-engagement metrics also reward)."""
-    gains = 1.0 / (1.0 + np.exp(-np.clip(scores["oracle"], -30, 30)))
-    discount = 1.0 / np.log2(np.arange(2, k + 2))
-    out: dict[str, float] = {}
-    for name, s in scores.items():
-        values = []
-        for lo, hi in zip(queries.offsets[:-1].tolist(), queries.offsets[1:].tolist(), strict=True):
-            g = gains[lo:hi]
-            if hi - lo == 0 or not np.isfinite(g).all():
-                continue
-            top = np.lexsort((queries.asset_pos[lo:hi], -s[lo:hi]))[:k]
-            ideal = np.sort(g)[::-1][:k]
-            values.append(
-                float(g[top] @ discount[: len(top)]) / float(ideal @ discount[: len(ideal)])
-            )
-        if values:
-            out[name] = round(float(np.mean(values)), 6)
-    return {f"ndcg@{k}": out, "gain": "sigmoid(true utility)", "queries": len(queries)}
+def true_utility_block(
+    scores: dict[str, np.ndarray], queries: Queries, *, k: int = 10
+) -> dict[str, Any]:
+    """Every model against the oracle's true utility (its own scores), overall and on the
+    cold-start slice (assets new in the window ranked among themselves), with the summary."""
+    utility = scores["oracle"]
+    models = truth_metrics(scores, utility, queries, k=k)
+    slices: dict[str, dict[str, dict[str, float]]] = {}
+    if queries.cold.any():
+        cold = truth_metrics(scores, utility, queries, k=k, mask=queries.cold)
+        if cold:
+            slices["cold_start_assets"] = cold
+    return {
+        "k": k,
+        "gain": TRUTH_GAIN,
+        "relevant": TRUTH_RELEVANT.format(k=k),
+        "queries": len(queries),
+        "models": models,
+        "slices": slices,
+        "summary": truth_summary(models, BASELINES, k=k),
+    }
 
 
 def evaluate_version(

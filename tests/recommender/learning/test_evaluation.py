@@ -219,7 +219,8 @@ def test_evaluation_json_shape_and_slices(world):
     data, _enc, q = world
     result = evaluate(None, q, data)
     out = result.to_json()
-    assert set(out) == {"k", "models", "slices"} and out["k"] == 10
+    assert set(out) == {"k", "models", "slices", "true_utility"} and out["k"] == 10
+    assert out["true_utility"] == {}  # no oracle knows these data
     assert list(out["models"]) == [m for m in MODEL_ORDER if m in out["models"]]
     assert "cold_start_assets" in out["slices"] and "new_partners" in out["slices"]
     assert "stage=negotiation" in out["slices"] and "maturity=new" in out["slices"]
@@ -227,6 +228,33 @@ def test_evaluation_json_shape_and_slices(world):
     cold = out["slices"]["cold_start_assets"]
     assert all(m["ndcg@10"] == pytest.approx(1.0) for m in cold.values())
     assert result.details["slice_queries"]["new_partners"] == 1
+
+
+def test_metrics_against_the_truth_by_hand():
+    """One query over four assets (catalog order A, B, C, D) with true utilities 2, 0, -2 and
+    0 (gains sigmoid: .8808, .5, .1192, .5) and k = 2. The oracle orders A, B (B before D:
+    catalog order), ideal DCG = .8808 + .5/log2(3) = 1.1963. A model ranking D, A scores
+    (.5 + .8808/log2(3)) / 1.1963 = .8825 and recall 1/2 (A of {A, B}); one ranking C, B scores
+    (.1192 + .5/log2(3)) / 1.1963 = .3634 and recall 1/2."""
+    from types import SimpleNamespace
+
+    from recommender.learning.truth import truth_metrics
+
+    u = np.array([2.0, 0.0, -2.0, 0.0])
+    queries = SimpleNamespace(offsets=np.array([0, 4]), asset_pos=np.arange(4))
+    scores = {
+        "oracle": u,
+        "d_then_a": np.array([3.0, 0.0, 0.0, 4.0]),
+        "c_then_b": np.array([0.0, 1.0, 2.0, 0.0]),
+    }
+    got = truth_metrics(scores, u, queries, k=2)  # type: ignore[arg-type]
+    assert got["oracle"] == {"ndcg@2": 1.0, "recall@2": 1.0}
+    assert got["d_then_a"]["ndcg@2"] == pytest.approx(0.8825, abs=1e-4)
+    assert got["c_then_b"]["ndcg@2"] == pytest.approx(0.3634, abs=1e-4)
+    assert got["d_then_a"]["recall@2"] == got["c_then_b"]["recall@2"] == 0.5
+    # the cold slice ranks B and D only (tie broken by catalog order): B first for the oracle
+    cold = truth_metrics(scores, u, queries, k=2, mask=np.array([False, True, False, True]))
+    assert cold["oracle"]["ndcg@2"] == 1.0 and cold["d_then_a"]["ndcg@2"] == 1.0  # equal gains
 
 
 def test_summary_lift_and_gap():

@@ -85,7 +85,15 @@ def test_train_writes_a_complete_version(trained):
 def test_metrics_have_the_contract_shape(trained):
     version, _ = trained
     metrics = version.metrics()
-    assert set(metrics) == {"k", "models", "slices"} and metrics["k"] == 10
+    assert set(metrics) == {"k", "models", "slices", "true_utility"} and metrics["k"] == 10
+    truth = metrics["true_utility"]  # the demo's generator knows the truth
+    assert set(truth["models"]) == {"learned", *BASELINES, "oracle"}
+    assert truth["models"]["oracle"] == {"ndcg@10": 1.0, "recall@10": 1.0}
+    for values in truth["models"].values():
+        assert set(values) == {"ndcg@10", "recall@10"}
+        assert all(0.0 <= v <= 1.0 for v in values.values())
+    assert "learned" in truth["slices"]["cold_start_assets"]
+    assert truth["summary"]["best_baseline"] in BASELINES
     assert set(metrics["models"]) == {"learned", *BASELINES, "oracle"}
     for values in metrics["models"].values():
         assert set(values) == METRICS
@@ -116,7 +124,8 @@ def test_model_card_is_self_contained_and_escaped(trained):
     assert "ws&lt;b&gt;demo&lt;/b&gt;" in html and "<b>demo</b>" not in html
     assert "http://" not in html and "https://" not in html  # nothing fetched from elsewhere
     for heading in (
-        "Metrics on the held-out window",
+        "Against the true utility",
+        "Logged engagement on the held-out window",
         "Feature importance",
         "Calibration",
         "Per stage",
