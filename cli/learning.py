@@ -206,6 +206,12 @@ def _evaluate_args(p: argparse.ArgumentParser) -> None:
         default=None,
         help="evaluate on this parquet file or export (default: what the model was trained on)",
     )
+    p.add_argument(
+        "--after-training",
+        action="store_true",
+        help="evaluate the served model on the events logged after its data ended (default: "
+        "the evaluated model on its own held-out window, the figures recorded at training)",
+    )
     p.add_argument("--embedder", default=os.environ.get("RECO_EMBEDDER", "e5"))
     p.add_argument("--no-progress", action="store_true")
 
@@ -225,6 +231,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         embedder=get_embedder(args.embedder),
         progress=not (args.no_progress or args.json),
         oracle=oracle_for(ws),
+        after_training=args.after_training,
     )
     metrics = result.to_json()
     if args.json:

@@ -123,6 +123,12 @@ class Split:
         validation = start + (test - start) * (1.0 - validation_fraction)
         return cls(start=start, validation=validation, test=test, end=end)
 
+    def refit(self) -> Split:
+        """The windows of the refit on all data: fit from the start to a validation window as
+        long as this one's, which ends with the log (no test window: it was evaluated)."""
+        validation = self.end - (self.test - self.validation)
+        return Split(start=self.start, validation=validation, test=self.end, end=self.end)
+
     def to_dict(self) -> dict[str, str]:
         return {k: pd.Timestamp(v).isoformat() for k, v in asdict(self).items()}
 

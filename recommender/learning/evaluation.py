@@ -283,10 +283,16 @@ def evaluate_version(
     events_path: Path | None = None,
     progress: bool = False,
     oracle: Oracle | None = None,
+    after_training: bool = False,
 ) -> EvaluationResult:
     """Re-run the evaluation of a stored model version (default: the promoted one, else the
-    newest) on its held-out window, with the settings recorded in its manifest (and against
-    the `oracle`, when one is given)."""
+    newest) with the settings recorded in its manifest (and against the `oracle`, when one is
+    given).
+
+    By default the model the version's metrics were measured on is evaluated on its own
+    held-out window again: the same figures, however many events arrived since. With
+    `after_training`, the model the version serves (refit on all its data) is evaluated on the
+    events logged after its data ended instead: how it does on what it has not seen."""
     registry = Registry.of(workspace)
     name = version or registry.promoted()
     if name is None:
@@ -297,7 +303,7 @@ def evaluate_version(
             )
         name = versions[-1].name
     model_version = registry.get(name)
-    scorer = load_model(model_version)
+    scorer = load_model(model_version, evaluated=not after_training)
     manifest = model_version.manifest
     embedder = embedder or get_embedder(DEFAULT_EMBEDDER)
     if manifest.get("embedder_id") not in (None, embedder.id):
@@ -333,11 +339,19 @@ def evaluate_version(
         progress=progress,
     )
     encoder = PairEncoder(data.table, data.playbook, data.partners, data.deals, usage, text)
-    end = max(split.end, pd.Timestamp(data.events["ts"].max())) + pd.Timedelta(microseconds=1)
+    tick = pd.Timedelta(microseconds=1)
+    start, end = split.test, split.end + tick
+    if after_training:
+        start, end = split.end + tick, pd.Timestamp(data.events["ts"].max()) + tick
+        if start >= end:
+            raise ValueError(
+                f"no event was logged after model {name}'s data ended ({split.end.isoformat()}); "
+                "evaluate it on its own held-out window (without --after-training) instead"
+            )
     queries = prepare_queries(
         data,
         encoder,
-        start=split.test,
+        start=start,
         end=end,
         labels=labels,
         max_queries=settings.get("max_queries"),
@@ -346,4 +360,5 @@ def evaluate_version(
     )
     result = evaluate(scorer, queries, data, k=int(settings.get("k", 10)), progress=progress)
     result.details["version"] = name
+    result.details["evaluated_model"] = "served" if after_training else "evaluated"
     return result

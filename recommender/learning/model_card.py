@@ -134,6 +134,18 @@ def _kv(data: dict[str, Any]) -> str:
     return f"<table>{rows}</table>"
 
 
+def _refit_text(refit: dict[str, Any] | None) -> str:
+    """How the served model differs from the evaluated one."""
+    if not refit:
+        return "the evaluated model itself"
+    fit, cal = refit.get("fit_window", {}), refit.get("calibration_window", {})
+    return (
+        f"refit on all data after the evaluation: fit {fit.get('start')} .. {fit.get('end')}, "
+        f"calibrated on {cal.get('start')} .. {cal.get('end')} (the metrics below are the "
+        "evaluated model's, measured on the held-out window before the refit)"
+    )
+
+
 def _pct(value: Any) -> str:
     return "-" if value is None else f"{100 * float(value):+.1f}%"
 
@@ -206,6 +218,7 @@ def render_card(manifest: dict[str, Any], metrics: dict[str, Any], evaluation: A
                 "fit window": f"{window.get('start')} .. {window.get('validation')}",
                 "validation window": f"{window.get('validation')} .. {window.get('test')}",
                 "held-out (test) window": f"{window.get('test')} .. {window.get('end')}",
+                "served model": _refit_text(manifest.get("refit")),
                 "events": counts.get("events"),
                 "fit examples / groups": (
                     f"{counts.get('fit_examples')} / {counts.get('fit_groups')}"

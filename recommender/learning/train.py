@@ -14,7 +14,11 @@
     calibrate   model and prior mapped to probabilities on the validation window, the
                 cold-start blend chosen there (`calibration`)
     evaluate    the test window against the baselines (`evaluation`)
-    save        models/<version>/: model, manifest (`training_manifest`), metrics, model card
+    refit       the same fit and calibration again on all data: fit up to a validation
+                window as long as the first, at the end of the log (`Split.refit`); this
+                is the model served, the evaluated one is kept beside it
+    save        models/<version>/: model, evaluated model, manifest (`training_manifest`),
+                metrics, model card
 
 Nothing of a later window reaches an earlier one's examples or labels. Everything is
 vectorised over examples (numpy/pandas); the only per-group Python loops are over query groups
@@ -90,6 +94,9 @@ class TrainConfig:
     n_jobs: int = 2
     seed: int = 0
     progress: bool = True
+    # After the evaluation, fit the model that is registered and served again on all data
+    # (the evaluated model's metrics stay in the manifest, and its file beside the served one).
+    refit: bool = True
 
     def __post_init__(self) -> None:
         for name in ("test_fraction", "validation_fraction"):
@@ -172,18 +179,15 @@ def train(
         scorer = fit_scorer(fit_examples, config, progress=config.progress)
     with stages.stage("calibrate"):
         valid_queries = window_queries(data, encoder, split.validation, split.test, config)
-        scorer = calibrate(scorer, valid_queries)
-        scorer, blend_scores = choose_cold_start(
-            scorer,
-            valid_queries,
-            strengths=config.cold_start_strengths,
-            floors=config.cold_start_floors,
-            k=config.k,
-        )
+        scorer, blend_scores = calibrated(scorer, valid_queries, config)
     with stages.stage("evaluate"):
         end = split.end + pd.Timedelta(microseconds=1)
         test_queries = window_queries(data, encoder, split.test, end, config)
         evaluation = evaluate(scorer, test_queries, data, k=config.k, progress=config.progress)
+    served, refit = scorer, None
+    if config.refit:
+        with stages.stage("refit"):
+            served, refit = refit_on_all_data(data, encoder, split, config)
     manifest = training_manifest(
         scorer,
         config,
@@ -198,11 +202,13 @@ def train(
         seconds=time.perf_counter() - started,
         stage_seconds=stages.seconds,
     )
+    if refit is not None:
+        manifest["refit"] = refit
     result = TrainResult(
-        scorer=scorer,
+        scorer=served,
         manifest=manifest,
         metrics=evaluation.to_json(),
-        details={"evaluation": evaluation, "split": split},
+        details={"evaluation": evaluation, "split": split, "evaluated": scorer},
     )
     return save_version(workspace, result) if save else result
 
@@ -235,6 +241,49 @@ def training_examples(
     ]
     fit = select_fit_rows(parts, config.max_fit_rows, config.seed)
     return with_new_asset_copies(fit, config.new_asset_copies, config.seed)
+
+
+def calibrated(
+    scorer: LearnedScorer, queries: Queries, config: TrainConfig
+) -> tuple[LearnedScorer, dict[str, Any]]:
+    """`scorer` with its probabilities calibrated and its cold-start blend chosen on `queries`
+    (a validation window), and what the blend's choice tried."""
+    scorer = calibrate(scorer, queries)
+    return choose_cold_start(
+        scorer,
+        queries,
+        strengths=config.cold_start_strengths,
+        floors=config.cold_start_floors,
+        k=config.k,
+    )
+
+
+def refit_on_all_data(
+    data: LearningData, encoder: PairEncoder, split: Split, config: TrainConfig
+) -> tuple[LearnedScorer, dict[str, Any]]:
+    """The model to serve: fit and calibrated as the evaluated one, on the windows of
+    `split.refit()` (the whole log, the last part for calibration), and what it was fit on."""
+    windows = split.refit()
+    examples = training_examples(data, encoder, windows, config)
+    examples.encode(encoder)
+    scorer = fit_scorer(examples, config)
+    end = windows.end + pd.Timedelta(microseconds=1)
+    queries = window_queries(data, encoder, windows.validation, end, config)
+    scorer, blend = calibrated(scorer, queries, config)
+    return scorer, {
+        "fit_window": {"start": windows.start.isoformat(), "end": windows.validation.isoformat()},
+        "calibration_window": {
+            "start": windows.validation.isoformat(),
+            "end": windows.end.isoformat(),
+        },
+        "fit_examples": len(examples),
+        "fit_groups": len(examples.group_sizes),
+        "calibration_queries": len(queries),
+        "cold_start_strength": scorer.cold_start_strength,
+        "cold_asset_weight": scorer.cold_asset_weight,
+        "new_partner_weight": scorer.new_partner_weight,
+        "cold_start_validation": blend,
+    }
 
 
 def window_queries(
@@ -331,8 +380,17 @@ def save_version(workspace: Workspace, result: TrainResult) -> TrainResult:
     and model card) and return it with its version set."""
     evaluation = result.details["evaluation"]
     card = render_card(result.manifest, result.metrics, evaluation)
+    evaluated = result.details.get("evaluated")
     version = Registry.of(workspace).save(
-        result.scorer.to_json(), result.manifest, metrics=result.metrics, card_html=card
+        result.scorer.to_json(),
+        result.manifest,
+        metrics=result.metrics,
+        card_html=card,
+        evaluated_bytes=(
+            evaluated.to_json()
+            if evaluated is not None and evaluated is not result.scorer
+            else None
+        ),
     )
     result.version = version
     result.scorer = replace(result.scorer, version=version.name)

@@ -74,10 +74,11 @@ def open_recommender(workspace: Workspace, *, embedder: Embedder | None = None) 
     return Recommender(build_snapshot(workspace, embedder=embedder))
 
 
-def load_model(version: ModelVersion) -> LearnedScorer:
+def load_model(version: ModelVersion, *, evaluated: bool = False) -> LearnedScorer:
     """The verified LearnedScorer of one registered version (`read_verified` checks size,
-    checksum and features); a damaged or mismatched model raises `ModelIntegrityError`."""
-    data = read_verified(version)
+    checksum and features); a damaged or mismatched model raises `ModelIntegrityError`.
+    `evaluated` loads the model the version's metrics were measured on (see `read_verified`)."""
+    data = read_verified(version, evaluated=evaluated)
     try:
         scorer = LearnedScorer.from_json(data, version=version.name)
     except (ValueError, KeyError, TypeError) as exc:

@@ -37,6 +37,7 @@ from features.pairs import MODEL_FEATURES
 from recommender.workspace import Workspace, atomic_write_bytes
 
 MODEL_FILE = "model.json"
+EVALUATED_FILE = "evaluated-model.json"
 MANIFEST_FILE = "manifest.json"
 METRICS_FILE = "metrics.json"
 CARD_FILE = "card.html"
@@ -132,9 +133,13 @@ class Registry:
         *,
         metrics: dict[str, Any] | None = None,
         card_html: str | None = None,
+        evaluated_bytes: bytes | None = None,
         now: datetime | None = None,
     ) -> ModelVersion:
-        """Write a new version (model, manifest with checksum, metrics, card) atomically."""
+        """Write a new version (model, manifest with checksum, metrics, card) atomically.
+
+        `evaluated_bytes` is the model the metrics were measured on, when the served model is
+        a refit of it on more data (`EVALUATED_FILE`, checksummed like the model)."""
         checksum = sha256_bytes(model_bytes)
         stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
         name = f"v{stamp}-{checksum[:7]}"
@@ -150,10 +155,16 @@ class Registry:
             "model_bytes": len(model_bytes),
             "model_sha256": checksum,
         }
+        if evaluated_bytes is not None:
+            full["evaluated_model_file"] = EVALUATED_FILE
+            full["evaluated_model_bytes"] = len(evaluated_bytes)
+            full["evaluated_model_sha256"] = sha256_bytes(evaluated_bytes)
         self.root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=self.root))
         try:
             (tmp / MODEL_FILE).write_bytes(model_bytes)
+            if evaluated_bytes is not None:
+                (tmp / EVALUATED_FILE).write_bytes(evaluated_bytes)
             (tmp / MANIFEST_FILE).write_text(
                 json.dumps(full, indent=2, default=str), encoding="utf-8"
             )
@@ -273,21 +284,25 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def read_verified(version: ModelVersion) -> bytes:
-    """The model file's bytes, after checking size, checksum and feature list."""
+def read_verified(version: ModelVersion, *, evaluated: bool = False) -> bytes:
+    """The model file's bytes, after checking size, checksum and feature list.
+
+    With `evaluated`, the model the version's metrics were measured on: its own file when the
+    served model is a refit on all data, else the served model itself (which was evaluated)."""
     manifest = version.manifest
-    path = version.path / str(manifest.get("model_file", MODEL_FILE))
+    prefix = "evaluated_model" if evaluated and "evaluated_model_file" in manifest else "model"
+    path = version.path / str(manifest.get(f"{prefix}_file", MODEL_FILE))
     if not path.exists():
         raise ModelIntegrityError(f"{path} is missing; the version {version.name} is incomplete")
     data = path.read_bytes()
-    expected_size = manifest.get("model_bytes")
+    expected_size = manifest.get(f"{prefix}_bytes")
     if expected_size is not None and len(data) != int(expected_size):
         raise ModelIntegrityError(
             f"{path} has {len(data)} bytes but the manifest recorded {expected_size}: "
             "the file is truncated or was replaced; retrain or restore it"
         )
     actual = sha256_bytes(data)
-    expected = manifest.get("model_sha256")
+    expected = manifest.get(f"{prefix}_sha256")
     if actual != expected:
         raise ModelIntegrityError(
             f"{path} has checksum {actual[:12]}..., the manifest says {str(expected)[:12]}...: "

@@ -143,6 +143,56 @@ def test_evaluate_json_reproduces_the_training_metrics(ws, trained):
     assert json.loads(out) == version.metrics()
 
 
+def test_the_served_model_is_refit_on_all_data_and_the_evaluated_one_is_kept(trained):
+    from recommender.ranking.build import load_model
+
+    version, out = trained
+    manifest = version.manifest
+    window, refit = manifest["data_window"], manifest["refit"]
+    assert "  refit:" in out
+    # the served model was fit past the evaluated one's validation start, up to a calibration
+    # window as long as the evaluated one's, which ends with the log
+    assert refit["fit_window"]["start"] == window["start"]
+    assert refit["fit_window"]["end"] > window["test"]
+    assert refit["calibration_window"]["end"] == window["end"]
+    assert refit["fit_examples"] > manifest["counts"]["fit_examples"]
+    served, evaluated = load_model(version), load_model(version, evaluated=True)
+    assert (version.path / "evaluated-model.json").is_file()
+    assert served.to_json() != evaluated.to_json()
+    assert manifest["evaluated_model_sha256"] != manifest["model_sha256"]
+
+
+def test_evaluate_keeps_to_its_window_as_events_arrive(ws, trained, tmp_path):
+    """New events do not move a version's figures (they did: the window ran to the latest
+    event); --after-training evaluates the served model on the new events instead."""
+    import shutil
+
+    from recommender.storage.events import EventJournal
+
+    version, _ = trained
+    copy = tmp_path / "ws"
+    shutil.copytree(ws.root, copy)
+    base = ("--workspace", str(copy))
+    code, out, err = cli(*base, "evaluate", "--json", "--version", version.name, "--after-training")
+    assert code == 2 and "no event was logged after" in err
+    with EventJournal(copy / "events.sqlite") as journal:
+        events = journal.read()
+        later = events[events["ts"] >= events["ts"].max() - pd.Timedelta(days=20)].copy()
+        later["ts"] = later["ts"] + pd.Timedelta(days=30)
+        later["event_id"] = "later-" + later["event_id"].astype(str)
+        later["request_id"] = later["request_id"].map(
+            lambda r: None if r is None or pd.isna(r) else f"later-{r}"
+        )
+        assert journal.append(later, all_or_nothing=True).accepted == len(later)
+    code, out, err = cli(*base, "evaluate", "--json", "--version", version.name)
+    assert code == 0, err
+    assert json.loads(out) == version.metrics()
+    code, out, err = cli(*base, "evaluate", "--version", version.name, "--after-training")
+    assert code == 0, err
+    window = out.split(" queries in ")[1].split()[0]  # the window's start
+    assert pd.Timestamp(window) > pd.Timestamp(version.manifest["data_window"]["end"])
+
+
 def test_promote_serve_and_roll_back(ws, trained):
     version, _ = trained
     base = ("--workspace", str(ws.root))
@@ -337,5 +387,6 @@ def test_train_report_lists_stages(trained):
         "fit",
         "calibrate",
         "evaluate",
+        "refit",
     ):
         assert f"  {stage}:" in out
