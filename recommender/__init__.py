@@ -126,6 +126,17 @@ _API: dict[str, tuple[str, str]] = {
     "EvaluationResult": ("recommender.learning.evaluation", "EvaluationResult"),
     "Oracle": ("recommender.learning.oracle", "Oracle"),
     "evaluate_rankings": ("recommender.learning.metrics", "evaluate_rankings"),
+    "SlateLog": ("recommender.learning.off_policy", "SlateLog"),
+    "PositionBias": ("recommender.learning.off_policy", "PositionBias"),
+    "OffPolicyEstimate": ("recommender.learning.off_policy", "OffPolicyEstimate"),
+    "estimate_position_bias": ("recommender.learning.off_policy", "estimate_position_bias"),
+    "position_bias_from_exploration": (
+        "recommender.learning.off_policy",
+        "position_bias_from_exploration",
+    ),
+    "estimate_ips": ("recommender.learning.off_policy", "estimate_ips"),
+    "estimate_snips": ("recommender.learning.off_policy", "estimate_snips"),
+    "estimate_dr": ("recommender.learning.off_policy", "estimate_dr"),
 }
 
 __all__ = sorted(_API)
@@ -168,6 +179,16 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (a test keeps
     from recommender.learning.deal_text import DealText, embed_deal_notes
     from recommender.learning.evaluation import EvaluationResult, evaluate_version
     from recommender.learning.metrics import evaluate_rankings
+    from recommender.learning.off_policy import (
+        OffPolicyEstimate,
+        PositionBias,
+        SlateLog,
+        estimate_dr,
+        estimate_ips,
+        estimate_position_bias,
+        estimate_snips,
+        position_bias_from_exploration,
+    )
     from recommender.learning.oracle import Oracle
     from recommender.learning.train import TrainConfig, TrainResult, train
     from recommender.ranking.build import attach_model, build_snapshot, load_model, open_recommender
