@@ -268,7 +268,8 @@ class PositionBias:
     """Examination probability per slot, theta (theta[0] = 1), and what informed it.
 
     theta            (n_positions,) float; NaN for a slot the log cannot relate to slot 0
-    n_impressions    (n_positions,) impressions used for each slot
+    n_impressions    (n_positions,) impressions logged in each slot (explored ones, for
+                     the exploration estimate)
     n_items          (n_positions,) distinct items (assets, or (context, asset) pairs) seen
                      in each slot
     n_linking_items  (n_positions,) of those, the items also seen in another slot: they are
