@@ -69,9 +69,35 @@ def print_report(metrics: dict[str, Any], summary: dict[str, Any]) -> None:
                 f"playbook {cold['playbook'][key]:.4f}"
             )
         say("")
+    _print_off_policy(metrics.get("off_policy") or {})
     say("logged engagement (biased by exposure: what was never shown was never opened):")
     _table(metrics["models"], [f"ndcg@{k}", f"recall@{k}", f"map@{k}", "mrr", f"coverage@{k}"])
     print_summary(summary, metrics["slices"], k)
+
+
+def _print_off_policy(block: dict[str, Any]) -> None:
+    """The off-policy estimates, when the held-out window logged propensities."""
+    if not block:
+        return
+    if not block.get("available"):
+        say(f"off-policy estimates: none ({block.get('reason')})")
+        say("")
+        return
+    theta = ", ".join("-" if t is None else f"{t:.2f}" for t in block["position_bias"]["theta"])
+    say(
+        f"off-policy estimates of {block['reward']} ({block['requests']} logged requests, "
+        f"{block['slots']} slots; examination per slot {theta}; the logging policy "
+        f"{block['logged_policy_value']:.4f}):"
+    )
+    say(f"{'model':<20}{'IPS':>26}{'SNIPS':>10}{'DR':>10}{'ESS':>9}{'support':>9}")
+    for model, est in block["models"].items():
+        ips, snips, dr = est["ips"], est["snips"], est["dr"]
+        interval = f"{ips['value']:.4f} [{ips['ci_low']:.3f}, {ips['ci_high']:.3f}]"
+        say(
+            f"{model:<20}{interval:>26}{snips['value']:>10.4f}{dr['value']:>10.4f}"
+            f"{ips['ess']:>9.0f}{ips['support']:>9.2f}"
+        )
+    say("")
 
 
 def _table(models: dict[str, dict[str, float]], names: list[str]) -> None:

@@ -120,7 +120,7 @@ _API: dict[str, tuple[str, str]] = {
     "TrainConfig": ("recommender.learning.train", "TrainConfig"),
     "TrainResult": ("recommender.learning.train", "TrainResult"),
     "train": ("recommender.learning.train", "train"),
-    "evaluate_version": ("recommender.learning.evaluation", "evaluate_version"),
+    "evaluate_version": ("recommender.learning.versions", "evaluate_version"),
     "embed_deal_notes": ("recommender.learning.deal_text", "embed_deal_notes"),
     "DealText": ("recommender.learning.deal_text", "DealText"),
     "EvaluationResult": ("recommender.learning.evaluation", "EvaluationResult"),
@@ -177,7 +177,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (a test keeps
     )
     from recommender.embedding.index import IndexMismatchError, VectorIndex
     from recommender.learning.deal_text import DealText, embed_deal_notes
-    from recommender.learning.evaluation import EvaluationResult, evaluate_version
+    from recommender.learning.evaluation import EvaluationResult
     from recommender.learning.metrics import evaluate_rankings
     from recommender.learning.off_policy import (
         OffPolicyEstimate,
@@ -191,6 +191,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (a test keeps
     )
     from recommender.learning.oracle import Oracle
     from recommender.learning.train import TrainConfig, TrainResult, train
+    from recommender.learning.versions import evaluate_version
     from recommender.ranking.build import attach_model, build_snapshot, load_model, open_recommender
     from recommender.ranking.candidates import eligibility_mask
     from recommender.ranking.content import ContentScorer

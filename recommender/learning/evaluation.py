@@ -36,30 +36,19 @@ Protocol (the same for every model, k = 10 by default):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
-import pandas as pd
 
-from features.labels import LabelConfig
 from features.pairs import MATURITIES, STAGES
 from features.usage import segment_code
-from recommender.embedding.embedders import DEFAULT_EMBEDDER, Embedder, get_embedder
 from recommender.learning.calibration import calibration_bins, learned_scores
-from recommender.learning.data import LearningData, Split, load_learning_data
-from recommender.learning.deal_text import DealText
-from recommender.learning.encoder import PairEncoder
+from recommender.learning.data import LearningData
 from recommender.learning.metrics import evaluate_rankings
-from recommender.learning.oracle import Oracle
-from recommender.learning.queries import Queries, prepare_queries, rankings, score_by_query
+from recommender.learning.queries import Queries, rankings, score_by_query
 from recommender.learning.truth import TRUTH_GAIN, TRUTH_RELEVANT, truth_metrics, truth_summary
-from recommender.ranking.build import load_model
 from recommender.ranking.content import ContentScorer
 from recommender.ranking.learned import LearnedScorer
-from recommender.storage.registry import ModelRegistryError, Registry
-from recommender.storage.usage import usage_config
-from recommender.workspace import Workspace
 
 BASELINES = ("popularity", "segment_popularity", "semantic", "playbook")
 MODEL_ORDER = ("learned", *BASELINES, "oracle")
@@ -128,16 +117,21 @@ class EvaluationResult:
     # Against the generator's true utility (`learning.truth`), when an oracle knows it: the
     # honest figures, free of what the logging policy happened to show. {} for real logs.
     true_utility: dict[str, Any] = field(default_factory=dict)
+    # Each model's engaged impressions per logged request, estimated off-policy from the
+    # window's logged propensities (`learning.policy_value`); {} when not computed.
+    off_policy: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        """The `recommender evaluate --json` shape: {"k", "models", "slices", "true_utility"};
-        "models" and "slices" judge by logged engagement (biased towards what was shown),
-        "true_utility" by the truth ({} when no oracle knows it)."""
+        """The `recommender evaluate --json` shape: {"k", "models", "slices", "true_utility",
+        "off_policy"}; "models" and "slices" judge by logged engagement (biased towards what
+        was shown), "true_utility" by the truth ({} when no oracle knows it), "off_policy"
+        by off-policy estimates from the logged propensities (usable on real logs)."""
         return {
             "k": self.k,
             "models": self.models,
             "slices": self.slices,
             "true_utility": self.true_utility,
+            "off_policy": self.off_policy,
         }
 
     @property
@@ -273,92 +267,3 @@ def true_utility_block(
         "slices": slices,
         "summary": truth_summary(models, BASELINES, k=k),
     }
-
-
-def evaluate_version(
-    workspace: Workspace,
-    *,
-    version: str | None = None,
-    embedder: Embedder | None = None,
-    events_path: Path | None = None,
-    progress: bool = False,
-    oracle: Oracle | None = None,
-    after_training: bool = False,
-) -> EvaluationResult:
-    """Re-run the evaluation of a stored model version (default: the promoted one, else the
-    newest) with the settings recorded in its manifest (and against the `oracle`, when one is
-    given).
-
-    By default the model the version's metrics were measured on is evaluated on its own
-    held-out window again: the same figures, however many events arrived since. With
-    `after_training`, the model the version serves (refit on all its data) is evaluated on the
-    events logged after its data ended instead: how it does on what it has not seen."""
-    registry = Registry.of(workspace)
-    name = version or registry.promoted()
-    if name is None:
-        versions = registry.versions()
-        if not versions:
-            raise ModelRegistryError(
-                f"no trained model in {registry.root}; run `recommender train` first"
-            )
-        name = versions[-1].name
-    model_version = registry.get(name)
-    scorer = load_model(model_version, evaluated=not after_training)
-    manifest = model_version.manifest
-    embedder = embedder or get_embedder(DEFAULT_EMBEDDER)
-    if manifest.get("embedder_id") not in (None, embedder.id):
-        raise ValueError(
-            f"model {name} was trained with embedder {manifest['embedder_id']!r}; "
-            f"evaluate it with the same (got {embedder.id!r})"
-        )
-    source = manifest.get("data_window", {}).get("source")
-    if (
-        events_path is None
-        and source
-        and not str(source).endswith(".sqlite")
-        and Path(source).exists()
-    ):
-        events_path = Path(source)  # trained on a parquet export: evaluate on the same
-    data = load_learning_data(
-        workspace,
-        events_path=events_path,
-        embedder_id=embedder.id,
-        dim=embedder.dim,
-        oracle=oracle,
-    )
-    split = Split.from_dict(manifest["data_window"])
-    settings = manifest.get("evaluation", {})
-    labels = LabelConfig(**manifest.get("labels", {}))
-    usage = data.usage_index(usage_config(manifest.get("usage")))
-    text = DealText.compute(
-        data.deals,
-        data.catalog,
-        data.table,
-        embedder,
-        cache_path=workspace.cache_path,
-        progress=progress,
-    )
-    encoder = PairEncoder(data.table, data.playbook, data.partners, data.deals, usage, text)
-    tick = pd.Timedelta(microseconds=1)
-    start, end = split.test, split.end + tick
-    if after_training:
-        start, end = split.end + tick, pd.Timestamp(data.events["ts"].max()) + tick
-        if start >= end:
-            raise ValueError(
-                f"no event was logged after model {name}'s data ended ({split.end.isoformat()}); "
-                "evaluate it on its own held-out window (without --after-training) instead"
-            )
-    queries = prepare_queries(
-        data,
-        encoder,
-        start=start,
-        end=end,
-        labels=labels,
-        max_queries=settings.get("max_queries"),
-        seed=int(settings.get("seed", 0)),
-        visibility=settings.get("visibility", "frozen"),
-    )
-    result = evaluate(scorer, queries, data, k=int(settings.get("k", 10)), progress=progress)
-    result.details["version"] = name
-    result.details["evaluated_model"] = "served" if after_training else "evaluated"
-    return result

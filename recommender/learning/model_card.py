@@ -134,6 +134,37 @@ def _kv(data: dict[str, Any]) -> str:
     return f"<table>{rows}</table>"
 
 
+def _off_policy_section(block: dict[str, Any] | None) -> str:
+    """The off-policy estimates from the held-out window's logged propensities."""
+    if not block:
+        return ""
+    if not block.get("available"):
+        reason = escape(str(block.get("reason")))
+        return f"<h2>Off-policy estimates</h2><p class='note'>None: {reason}.</p>"
+    rows = []
+    for model in MODEL_ORDER:
+        est = block["models"].get(model)
+        if est is None:
+            continue
+        ips, snips, dr = est["ips"], est["snips"], est["dr"]
+        rows.append(
+            f"<tr><th>{escape(model)}</th><td>{ips['value']:.4f} "
+            f"[{ips['ci_low']:.3f}, {ips['ci_high']:.3f}]</td><td>{snips['value']:.4f}</td>"
+            f"<td>{dr['value']:.4f}</td><td>{ips['ess']:.0f}</td><td>{ips['support']:.2f}</td></tr>"
+        )
+    theta = ", ".join("-" if t is None else f"{t:.2f}" for t in block["position_bias"]["theta"])
+    return (
+        "<h2>Off-policy estimates</h2><p class='note'>"
+        f"{escape(block['reward'])}, on {block['requests']} requests of the held-out window "
+        "that logged propensities: each model's top slate on each of them, estimated from "
+        f"what partners did with what was shown (examination per slot from the log: {theta}; "
+        f"the logging policy itself: {block['logged_policy_value']:.4f}). Support: the share "
+        "of a model's slots the log saw shown on the same request (a lower bound).</p>"
+        "<table><tr><th>model</th><th>IPS [95% interval]</th><th>SNIPS</th><th>DR</th>"
+        f"<th>ESS</th><th>support</th></tr>{''.join(rows)}</table>"
+    )
+
+
 def _refit_text(refit: dict[str, Any] | None) -> str:
     """How the served model differs from the evaluated one."""
     if not refit:
@@ -238,6 +269,7 @@ def render_card(manifest: dict[str, Any], metrics: dict[str, Any], evaluation: A
             }
         ),
         _truth_section(metrics.get("true_utility"), k),
+        _off_policy_section(metrics.get("off_policy")),
         "<h2>Logged engagement on the held-out window</h2>",
         "<p class='note'>Biased by exposure: an asset the logging policy never showed cannot "
         "have been opened, so these figures reward ranking what was shown. "

@@ -77,6 +77,29 @@ def prepare_queries(
     if max_queries is not None and len(ctx) > max_queries:
         pick = np.sort(np.random.default_rng(seed).choice(len(ctx), max_queries, replace=False))
         ctx = ctx.iloc[pick].reset_index(drop=True)
+    return contexts_queries(
+        data, encoder, ctx, start=start, end=end, visibility=visibility, judged=judged
+    )
+
+
+def contexts_queries(
+    data: LearningData,
+    encoder: PairEncoder,
+    ctx: pd.DataFrame,
+    *,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    visibility: str = "frozen",
+    judged: pd.DataFrame | None = None,
+) -> Queries:
+    """Queries of the given contexts (columns context, partner_id, deal_id, stage, t_us: one
+    query each, e.g. the logged requests of a window), every eligible asset of each, with the
+    features the models score; `judged` (context, asset_id, gain) grades the pairs (none: no
+    relevance, for scoring only)."""
+    ev = data.events
+    ctx = ctx.reset_index(drop=True).copy()
+    if judged is None:
+        judged = pd.DataFrame({"context": [], "asset_id": [], "gain": []})
     before = ev[ev["ts"] < start]
     seen_partners = set(before["partner_id"].astype(str))
     ctx["new_partner"] = ~ctx["partner_id"].isin(seen_partners)

@@ -55,6 +55,7 @@ from recommender.learning.examples import (
 )
 from recommender.learning.model_card import render_card
 from recommender.learning.oracle import Oracle
+from recommender.learning.policy_value import off_policy_block
 from recommender.learning.queries import Queries, prepare_queries
 from recommender.ranking.learned import GradientBoostedRanker, LearnedScorer
 from recommender.storage.registry import ModelVersion, Registry, code_version
@@ -184,6 +185,16 @@ def train(
         end = split.end + pd.Timedelta(microseconds=1)
         test_queries = window_queries(data, encoder, split.test, end, config)
         evaluation = evaluate(scorer, test_queries, data, k=config.k, progress=config.progress)
+    with stages.stage("off-policy"):
+        evaluation.off_policy = off_policy_block(
+            data,
+            encoder,
+            scorer,
+            start=split.test,
+            end=end,
+            visibility=config.visibility,
+            seed=config.seed,
+        )
     served, refit = scorer, None
     if config.refit:
         with stages.stage("refit"):

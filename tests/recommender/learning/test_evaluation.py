@@ -219,7 +219,7 @@ def test_evaluation_json_shape_and_slices(world):
     data, _enc, q = world
     result = evaluate(None, q, data)
     out = result.to_json()
-    assert set(out) == {"k", "models", "slices", "true_utility"} and out["k"] == 10
+    assert set(out) == {"k", "models", "slices", "true_utility", "off_policy"} and out["k"] == 10
     assert out["true_utility"] == {}  # no oracle knows these data
     assert list(out["models"]) == [m for m in MODEL_ORDER if m in out["models"]]
     assert "cold_start_assets" in out["slices"] and "new_partners" in out["slices"]

@@ -85,7 +85,10 @@ def test_train_writes_a_complete_version(trained):
 def test_metrics_have_the_contract_shape(trained):
     version, _ = trained
     metrics = version.metrics()
-    assert set(metrics) == {"k", "models", "slices", "true_utility"} and metrics["k"] == 10
+    assert set(metrics) == {"k", "models", "slices", "true_utility", "off_policy"}
+    assert metrics["k"] == 10
+    # the demo's open-loop logs carry no propensities yet: the estimates say why they are absent
+    assert metrics["off_policy"]["available"] is False and metrics["off_policy"]["reason"]
     truth = metrics["true_utility"]  # the demo's generator knows the truth
     assert set(truth["models"]) == {"learned", *BASELINES, "oracle"}
     assert truth["models"]["oracle"] == {"ndcg@10": 1.0, "recall@10": 1.0}
