@@ -20,8 +20,10 @@ Features (`USAGE_FEATURES`, float32, one value per query):
   more popular than average with partners like this one.
 - segment_engagement: log1p of the asset's decayed engagement within the segment.
 - exposure: log1p of the impressions and opens the asset had (the evidence its rates rest on).
-- ctr: opens / examined impressions (an impression at position p counts
-  (1 / log2(p + 2)) ** position_bias), smoothed towards the asset type's rate, itself smoothed
+- ctr: opens / examined impressions (an impression at position p counts as
+  `examination[p]` impressions: how likely a partner is to look at slot p, estimated from the
+  logs at training; no correction without one), smoothed towards the asset type's rate, itself
+  smoothed
   towards the global rate (hierarchical Beta prior with strength `prior_strength`).
 - ctr_stage: the same per (asset, deal stage), smoothed towards (type, stage).
 - ctr_maturity: the same per (asset, partner maturity), smoothed towards (type, maturity).
@@ -41,7 +43,7 @@ Features (`USAGE_FEATURES`, float32, one value per query):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -73,6 +75,16 @@ N_SEGMENTS = len(TIERS) * len(MATURITIES)
 _I63 = 2**62
 
 
+def examination_of(examination: Sequence[float], position: np.ndarray) -> np.ndarray:
+    """The examination probability of each (0-based) position: `examination[p]`, the last
+    value beyond its end, 1 when `examination` is empty."""
+    if not len(examination):
+        return np.ones(len(position))
+    curve = np.asarray(examination, dtype=np.float64)
+    index = np.clip(np.asarray(position, dtype=np.int64), 0, len(curve) - 1)
+    return curve[index]
+
+
 def segment_code(tier: str | None, maturity: str | None) -> int:
     """tier x maturity as one integer (-1 when either is unknown)."""
     if tier not in TIERS or maturity not in MATURITIES:
@@ -89,9 +101,11 @@ class UsageConfig:
     win_prior_strength: float = 5.0  # closed deals' worth of prior for win rates
     affinity_prior_strength: float = 10.0  # engagements' worth of prior for partner affinity
     recent_assets: int = 10  # co-usage looks at the partner's last N engaged assets
-    # Impressions count as examined with probability (1 / log2(position + 2)) ** position_bias
-    # (position 0 = top), so an asset always shown at the bottom is not blamed for it.
-    position_bias: float = 1.0
+    # How likely a partner is to look at each slot (position 0 = top; later positions take the
+    # last value), estimated from the logs by training (`recommender.learning.off_policy`):
+    # an impression counts as that many examined ones, so an asset always shown at the bottom
+    # is not blamed for it. Empty: every impression counts as examined.
+    examination: tuple[float, ...] = ()
     engagement_weights: Mapping[str, float] = field(
         default_factory=lambda: dict(DEFAULT_ENGAGEMENT_WEIGHTS)
     )
@@ -229,7 +243,7 @@ class UsageIndex:
         else:
             pos = np.zeros(len(events))
         pos = np.where(np.isfinite(pos), np.maximum(pos, 0.0), 0.0)
-        examined = np.where(is_imp, (1.0 / np.log2(pos + 2.0)) ** config.position_bias, 0.0)
+        examined = np.where(is_imp, examination_of(config.examination, pos), 0.0)
         rate_w = np.column_stack([examined, is_open, np.where(is_eng, eng_w, 0.0), is_imp]).astype(
             float
         )

@@ -11,8 +11,9 @@ partner would have engaged with:
 
 - reward: 1 for an impression the partner then opened, downloaded or shared (joined by
   request id and asset), else 0; the value is engaged impressions per request;
-- position bias: examination per slot from the log itself (the EM click model), on every
-  impression up to the window's end;
+- position bias: examination per slot from the log itself, on every impression up to the
+  window's end (`estimate_examination`: the exploration's randomisation, else an EM click
+  model);
 - IPS, SNIPS and DR, with bootstrap intervals, effective sample size and support; DR's
   reward model is each asset's examination-corrected engagement rate before the window.
 
@@ -41,6 +42,7 @@ from recommender.learning.off_policy import (
     estimate_ips,
     estimate_position_bias,
     estimate_snips,
+    position_bias_from_exploration,
 )
 from recommender.learning.queries import Queries, contexts_queries
 from recommender.ranking.learned import LearnedScorer
@@ -140,15 +142,69 @@ def logged_requests(
 def position_bias(data: LearningData, end: pd.Timestamp, slots: int) -> PositionBias:
     """Examination per slot from every logged impression before `end` (the EM click model)."""
     imp = _impressions(data, data.events["ts"].min(), end, with_propensity=False)
-    code = pd.factorize(imp["request_id"].astype(str))[0]
-    log = SlateLog(
-        request=code,
+    return estimate_position_bias(_slate_log(data, imp, end), n_positions=slots)
+
+
+# explored engagements per slot (on average) above which the exploration's estimate is used
+MIN_EXPLORED_ENGAGEMENTS = 40
+
+
+def examination_curve(data: LearningData, before: pd.Timestamp) -> tuple[float, ...]:
+    """How likely a partner is to look at each slot (`estimate_examination`'s curve)."""
+    return estimate_examination(data, before)[0]
+
+
+def estimate_examination(data: LearningData, before: pd.Timestamp) -> tuple[tuple[float, ...], str]:
+    """How likely a partner is to look at each slot, and how that was found, from the
+    impressions logged before
+    `before`: the usage features' examination (`UsageConfig`), made non-increasing.
+
+    From the exploration's randomisation when the log has enough of it (an explored asset
+    lands in a uniformly random slot, and shows as propensity_shown > propensity): unbiased
+    whatever the logging policy ranked. Otherwise by the EM click model with attractiveness per
+    (asset, deal stage), which leans low for lower slots when the logging policy put what
+    suited each deal on top (it cannot tell a deal's liking from the slot). Slots the log
+    cannot tell take the value above them; () when the log has no impressions with positions
+    or no engagement to tell the slots apart. The method: "exploration", "em" or "none"."""
+    imp = _impressions(data, data.events["ts"].min(), before, with_propensity=False)
+    if not len(imp):
+        return (), "none"
+    slots = int(imp["position"].max()) + 1
+    log = _slate_log(data, imp, before)
+    theta: np.ndarray | None = None
+    method = "exploration"
+    if "propensity_shown" in imp:
+        explored = (imp["propensity_shown"] > imp["propensity"]).to_numpy()
+        engaged = log.reward[explored]
+        if engaged.sum() >= MIN_EXPLORED_ENGAGEMENTS * slots:
+            try:
+                theta = position_bias_from_exploration(log, explored, n_positions=slots).theta
+            except ValueError:
+                theta = None
+    if theta is None:
+        method = "em"
+        stage = pd.factorize(imp["stage"].astype(str))[0]
+        try:
+            theta = estimate_position_bias(log, context=stage, n_positions=slots).theta
+        except ValueError:  # e.g. no impression was ever engaged with
+            return (), "none"
+    filled = pd.Series(theta).ffill().to_numpy()
+    if not np.isfinite(filled).all():
+        return (), "none"
+    # later slots are looked at no more than earlier ones (noise aside)
+    monotone = np.minimum.accumulate(np.clip(filled, 0.0, 1.0))
+    return tuple(round(float(t), 6) for t in monotone), method
+
+
+def _slate_log(data: LearningData, imp: pd.DataFrame, end: pd.Timestamp) -> SlateLog:
+    """Impressions as a slate log for the position bias (propensities are not needed)."""
+    return SlateLog(
+        request=pd.factorize(imp["request_id"].astype(str))[0],
         position=imp["position"].to_numpy(dtype=np.int64),
         asset=imp["asset_pos"].to_numpy(dtype=np.int64),
         propensity=np.ones(len(imp)),
         reward=_rewards(data, imp, end),
     )
-    return estimate_position_bias(log, n_positions=slots)
 
 
 def engagement_rates(
@@ -202,19 +258,18 @@ def off_policy_block(
     logged = logged_requests(data, start, end, max_requests=max_requests, seed=seed)
     if logged is None:
         return {"available": False, "reason": "no impression of the window carries a propensity"}
-    bias = position_bias(data, end, logged.slots)
-    if not bias.identified.all():
-        missing = np.flatnonzero(~bias.identified).tolist()
+    curve, method = estimate_examination(data, end)
+    if len(curve) < logged.slots:
         return {
             "available": False,
-            "reason": f"the log cannot tell how often slots {missing} are looked at",
-            "position_bias": bias.to_json(),
+            "reason": "the log cannot tell how often each slot is looked at",
         }
+    bias = np.asarray(curve[: logged.slots])
     queries = contexts_queries(
         data, encoder, logged.requests, start=start, end=end, visibility=visibility
     )
     scores = model_scores(scorer, queries, data)
-    rate, _overall = engagement_rates(data, bias.theta, start)
+    rate, _overall = engagement_rates(data, bias, start)
     models: dict[str, dict[str, Any]] = {}
     logged_value = float(logged.log.reward.sum() / len(logged.log.requests))
     for name, values in scores.items():
@@ -232,6 +287,6 @@ def off_policy_block(
         "requests": len(logged.log.requests),
         "slots": logged.slots,
         "logged_policy_value": round(logged_value, 6),
-        "position_bias": bias.to_json(),
+        "position_bias": {"method": method, "theta": [float(t) for t in bias]},
         "models": models,
     }

@@ -3,6 +3,9 @@
     load        events (journal or parquet export), catalog, playbook, partners, deals
                 (`data.load_learning_data`); the log's time span split into fit,
                 validation and test windows (`data.Split`)
+    position bias how likely partners look at each slot, from the logged impressions before the
+                test window (an EM click model, `policy_value.examination_curve`): the usage
+                features' examination, recorded in the manifest for serving
     usage index the usage aggregates serving uses, point-in-time (`features.usage`)
     deal text   each deal's notes against every asset, as serving compares a request's
                 notes (`deal_text.DealText`)
@@ -55,7 +58,7 @@ from recommender.learning.examples import (
 )
 from recommender.learning.model_card import render_card
 from recommender.learning.oracle import Oracle
-from recommender.learning.policy_value import off_policy_block
+from recommender.learning.policy_value import examination_curve, off_policy_block
 from recommender.learning.queries import Queries, prepare_queries
 from recommender.ranking.learned import GradientBoostedRanker, LearnedScorer
 from recommender.storage.registry import ModelVersion, Registry, code_version
@@ -160,6 +163,10 @@ def train(
                 oracle=oracle,
             )
     split = Split.of(data.events["ts"], config.test_fraction, config.validation_fraction)
+    with stages.stage("position bias"):
+        # estimated from the logs before the test window (the evaluated model may see them)
+        examination = examination_curve(data, split.test)
+        config = replace(config, usage=replace(config.usage, examination=examination))
     with stages.stage("usage index"):
         usage = data.usage_index(config.usage)
     with stages.stage("deal text"):

@@ -49,10 +49,22 @@ VECTOR_DIMS = 32
 
 
 def usage_config(settings: Mapping[str, Any] | None) -> UsageConfig:
-    """A UsageConfig from a manifest's "usage" mapping (unknown keys are ignored)."""
+    """A UsageConfig from a manifest's "usage" mapping (unknown keys are ignored).
+
+    Models trained before the examination curve was estimated from the logs recorded a
+    `position_bias` exponent of a fixed curve, (1 / log2(p + 2)) ** position_bias: their
+    features are computed with that curve, as they were trained."""
     settings = dict(settings or {})
     names = {f.name for f in fields(UsageConfig)}
-    return UsageConfig(**{k: v for k, v in settings.items() if k in names})
+    chosen = {k: v for k, v in settings.items() if k in names}
+    if "examination" in chosen:
+        chosen["examination"] = tuple(float(x) for x in chosen["examination"])
+    elif "position_bias" in settings:
+        exponent = float(settings["position_bias"])
+        chosen["examination"] = tuple(
+            float((1.0 / np.log2(p + 2.0)) ** exponent) for p in range(LEGACY_POSITIONS)
+        )
+    return UsageConfig(**chosen)
 
 
 def usage_settings(config: UsageConfig) -> dict[str, Any]:
@@ -60,8 +72,16 @@ def usage_settings(config: UsageConfig) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in fields(UsageConfig):
         value = getattr(config, f.name)
-        out[f.name] = dict(value) if isinstance(value, Mapping) else value
+        if isinstance(value, Mapping):
+            value = dict(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[f.name] = value
     return out
+
+
+# positions of the fixed curve older models were trained with (beyond: the last value)
+LEGACY_POSITIONS = 1000
 
 
 def asset_vectors(catalog: Any, table: AssetTable, dims: int = VECTOR_DIMS) -> np.ndarray | None:

@@ -387,3 +387,11 @@ def test_lookup_codes_matches_a_dict_lookup(ids):
         for v in (np.asarray(ids, dtype=object).reshape(-1))
     ]  # fmt: skip
     assert lookup_codes(mapping, ids).tolist() == expected
+
+
+def test_examination_is_the_estimated_curve_the_last_value_beyond_it_or_none() -> None:
+    from features.usage import examination_of
+
+    position = np.array([0, 1, 2, 5])
+    assert examination_of((), position).tolist() == [1.0, 1.0, 1.0, 1.0]
+    assert examination_of((1.0, 0.5, 0.25), position).tolist() == [1.0, 0.5, 0.25, 0.25]

@@ -117,7 +117,7 @@ def _world(events: pd.DataFrame):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def estimated() -> dict:
-    events = _log(6000)
+    events = _log(20_000)
     data, encoder = _world(events)
     end = events["ts"].max() + pd.Timedelta(microseconds=1)
     return off_policy_block(data, encoder, None, start=WINDOW, end=end, n_bootstrap=200)
@@ -142,6 +142,8 @@ def test_the_log_becomes_slates_with_rewards_joined_by_request() -> None:
 
 def test_the_position_bias_and_the_oracles_value_are_found(estimated: dict) -> None:
     assert estimated["available"] and estimated["slots"] == 4
+    # the log explored enough: examination from the randomisation, free of the ranking
+    assert estimated["position_bias"]["method"] == "exploration"
     theta = np.array(estimated["position_bias"]["theta"])
     assert np.allclose(theta, THETA, atol=0.08)
     top = np.argsort(-UTILITY, kind="stable")[:4]

@@ -146,6 +146,18 @@ def test_evaluate_json_reproduces_the_training_metrics(ws, trained):
     assert json.loads(out) == version.metrics()
 
 
+def test_the_examination_curve_is_estimated_from_the_logs(trained):
+    """No feature reads the generator's click model: the slots' examination comes from the
+    logged impressions (EM), and still finds what the generator did, top slot first."""
+    version, out = trained
+    curve = np.array(version.manifest["usage"]["examination"])
+    assert "  position bias:" in out
+    assert len(curve) == 10 and curve[0] == 1.0
+    assert np.all(np.diff(curve) < 0.02)  # later slots are looked at less (up to noise)
+    assert 0.1 < curve[-1] < 0.8
+    assert "position_bias" not in version.manifest["usage"]
+
+
 def test_the_served_model_is_refit_on_all_data_and_the_evaluated_one_is_kept(trained):
     from recommender.ranking.build import load_model
 
