@@ -19,7 +19,7 @@ import pandas as pd
 
 from demo.generator import GeneratorConfig, true_utility
 from features.codes import table_positions
-from features.pairs import AssetTable
+from features.pairs import STAGES, AssetTable
 from recommender import Workspace
 
 
@@ -53,11 +53,15 @@ class GeneratorOracle:
         self, deal_ids: Sequence[Any], stages: Sequence[str], table: AssetTable
     ) -> np.ndarray:
         """(n, len(table)) true utility of each (deal at stage) for every catalog asset;
-        -inf for assets or deals the generator did not make."""
+        -inf for assets or deals the generator did not make, and for a context of no known
+        stage (the truth is a deal's at a stage)."""
         n = len(deal_ids)
         out = np.full((n, len(table)), -np.inf)
         deals = self.deals.set_index(self.deals["deal_id"].astype(str), drop=False)
-        known = np.array([str(d) in deals.index for d in deal_ids], dtype=bool)
+        known = np.array(
+            [str(d) in deals.index and s in STAGES for d, s in zip(deal_ids, stages, strict=True)],
+            dtype=bool,
+        )
         if not known.any():
             return out
         rows = deals.loc[[str(d) for d, k in zip(deal_ids, known, strict=True) if k]].copy()

@@ -200,14 +200,15 @@ def window_judgements(
     """(judged, window) for the time window [start, end) of a ts-sorted log.
 
     judged: `context_relevance` of the window's engagement (a deal's outcome known by `end`
-    counts for the won bonus); window: the window's events that name a partner and a stage,
-    the events a request context is made of.
+    counts for the won bonus); window: the window's events that name a partner, the events a
+    request context is made of (a context without deal or stage, e.g. a partner browsing the
+    portal, is one as well: partner|-|-).
     """
     in_window = (events["ts"] >= start) & (events["ts"] < end)
     known_outcome = (events["type"] == "deal_outcome") & (events["ts"] < end)
     judged = context_relevance(events[in_window | known_outcome], config)
     window = events[in_window]
-    window = window[window["stage"].notna() & window["partner_id"].notna()]
+    window = window[window["partner_id"].notna()]
     return judged, window
 
 

@@ -191,7 +191,7 @@ class PairBatch:
     """
 
     asset_pos: np.ndarray  # (p,) int
-    stage: np.ndarray  # (p,) index into STAGES
+    stage: np.ndarray  # (p,) index into STAGES, -1 unknown (a log that names no stage)
     maturity: np.ndarray  # (p,) index into MATURITIES
     industry: np.ndarray  # (p, n_industries) bool: the deal's industry (and partner focus)
     products: np.ndarray  # (p, n_products) bool
@@ -329,10 +329,14 @@ def prior_components(
     table: AssetTable, batch: PairBatch, playbook: PlaybookMatrices
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The three playbook affinities of each pair: stage x type, maturity x depth and
-    maturity x type."""
+    maturity x type. A pair of no known stage (-1: a log that names none) takes the
+    playbook's default for stage x type."""
     pos = batch.asset_pos
     types = table.type_code[pos]
     stage_type = playbook.stage_type[batch.stage, types]
+    unknown = batch.stage < 0
+    if unknown.any():
+        stage_type = np.where(unknown, playbook.default, stage_type)
     depth = table.depth_code[pos]
     maturity_depth = np.where(
         depth >= 0, playbook.maturity_depth[batch.maturity, np.maximum(depth, 0)], playbook.default
@@ -361,7 +365,7 @@ def pair_features(
     w_st, w_md, w_mt = playbook.weights
     stages = table.stages[pos]
     maturities = table.maturities[pos]
-    stage_tagged = stages[np.arange(n), batch.stage]
+    stage_tagged = stages[np.arange(n), batch.stage] & (batch.stage >= 0)
     maturity_tagged = maturities[np.arange(n), batch.maturity]
     # Distance from the partner's maturity to the nearest maturity the asset was written for.
     dist = table.maturity_distance[pos, batch.maturity]

@@ -100,7 +100,9 @@ def build_examples(
     asset_pos = table_positions(table, window["asset_id"])
     stage = codes_of(window["stage"], STAGES, len(window))
     kind = window["type"].astype(str).to_numpy()
-    usable = (asset_pos >= 0) & (stage >= 0)
+    # an event of no known stage (browsing outside a deal, a log that names none) counts as
+    # well: its pairs take stage -1, which the pair features read as "unknown"
+    usable = asset_pos >= 0
     imp_mask = usable & (kind == "impression") & window["request_id"].notna().to_numpy()
     imp = window[imp_mask]
     gain_imp = impression_labels(imp, in_window, labels, cutoff=end)
@@ -137,11 +139,13 @@ def build_examples(
                 "gain": free_gain,
             }
         )
-        # One positive per (partner, deal, stage, asset): its best engagement, first time.
-        f["deal_key"] = f["deal_id"].astype(str)
+        # One positive per (partner, deal, stage, asset): its best engagement, first time. A
+        # missing deal id is a key of its own ("-"), not a key groupby drops: engagement
+        # outside any deal (a partner browsing) counts.
+        f["deal_key"] = f["deal_id"].astype(object).where(f["deal_id"].notna(), "-").astype(str)
         f = (
             f.sort_values("t_us", kind="stable")
-            .groupby(["partner_id", "deal_key", "stage", "asset_pos"], sort=False)
+            .groupby(["partner_id", "deal_key", "stage", "asset_pos"], sort=False, dropna=False)
             .agg(deal_id=("deal_id", "first"), t_us=("t_us", "first"), gain=("gain", "max"))
             .reset_index()
         )
@@ -205,9 +209,11 @@ def build_context_examples(
     ctx["stage"] = codes_of(ctx["stage"], STAGES, len(ctx))
     ctx_row = {c: i for i, c in enumerate(ctx["context"])}
     judged = judged[judged["context"].isin(ctx_row)]
+    if not len(judged):
+        return _empty_examples()
     rng = np.random.default_rng(seed)
     ok = encoder.eligible(ctx["partner_id"].to_numpy(), ctx["t_us"].to_numpy(), data.static_ok)
-    rows = judged["context"].map(ctx_row).to_numpy()
+    rows = judged["context"].map(ctx_row).to_numpy(dtype=np.int64)
     engaged = np.zeros_like(ok)
     engaged[rows, judged["asset_pos"].to_numpy()] = True
     neg = _sample_eligible(ok & ~engaged, negatives, rng)

@@ -291,6 +291,26 @@ def test_events_export_import_and_train_from_parquet(ws, tmp_path, trained):
     assert json.loads(out) == newest.metrics()
 
 
+def test_a_log_that_names_no_stage_or_deal_trains_and_evaluates(ws, trained, tmp_path):
+    """Events without stage or deal import fine; training then failed with an indexing
+    error. Such a log (a public ratings set, say) trains and is evaluated by partner."""
+    from recommender.storage.events import EventJournal
+
+    with EventJournal(ws.events_path) as journal:
+        events = journal.read()
+    bare = events.assign(stage=None, deal_id=None)
+    path = tmp_path / "bare.parquet"
+    bare.to_parquet(path, index=False)
+    base = ("--workspace", str(ws.root))
+    code, _, err = cli(*base, "train", "--no-progress", "--trees", "20", "--events", str(path))
+    assert code == 0, err
+    newest = Registry.of(ws).versions()[-1]
+    metrics = newest.metrics()
+    assert metrics["models"]["learned"]["ndcg@10"] > 0
+    assert metrics["true_utility"] == {}  # the truth is a deal's at a stage: none here
+    assert newest.manifest["counts"]["fit_examples"] > 0
+
+
 def test_events_import_rejects_unknown_ids_and_writes_nothing(ws, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text(
