@@ -310,6 +310,7 @@ USAGE_FEATURES = (
     "partner_similarity",
     "deal_engaged",
     "co_usage",
+    "co_engagement",
     "won_rate",
     "won_deals",
 )

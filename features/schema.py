@@ -258,12 +258,22 @@ EVENTS = TableContract(
         # Impressions only: the probability that the serving policy put this asset in this
         # slot, and that it showed this asset anywhere in the response (>= the first).
         Column(
-            "propensity", "float", required=False, nullable=True, min_value=0, max_value=1,
+            "propensity",
+            "float",
+            required=False,
+            nullable=True,
+            min_value=0,
+            max_value=1,
             exclusive_min=True,
         ),
         Column(
-            "propensity_shown", "float", required=False, nullable=True, min_value=0,
-            max_value=1, exclusive_min=True,
+            "propensity_shown",
+            "float",
+            required=False,
+            nullable=True,
+            min_value=0,
+            max_value=1,
+            exclusive_min=True,
         ),
     ),
 )

@@ -35,6 +35,9 @@ Features (`USAGE_FEATURES`, float32, one value per query):
 - partner_similarity: cosine of the asset's vector to the sum of the vectors of the assets
   the partner engaged with (0 without history or without vectors).
 - deal_engaged: 1 if the asset was already engaged with in this deal.
+- co_engagement: the strongest co-engagement across partners (partners who engaged with both,
+  in or out of a deal, cosine-normalised) of the asset with the partner's most recent engaged
+  assets: "partners who used what you used also used this"; it needs no deal ids.
 - co_usage: the strongest co-usage (deals in which both were used, cosine-normalised) of the
   asset with the partner's most recent engaged assets.
 - won_rate: smoothed win rate of the closed deals in which the asset was used before the
@@ -101,6 +104,7 @@ class UsageConfig:
     win_prior_strength: float = 5.0  # closed deals' worth of prior for win rates
     affinity_prior_strength: float = 10.0  # engagements' worth of prior for partner affinity
     recent_assets: int = 10  # co-usage looks at the partner's last N engaged assets
+    co_engagement_window: int = 50  # each asset pairs with the partner's previous N (see build)
     # How likely a partner is to look at each slot (position 0 = top; later positions take the
     # last value), estimated from the logs by training (`recommender.learning.off_policy`):
     # an impression counts as that many examined ones, so an asset always shown at the bottom
@@ -307,6 +311,14 @@ class UsageIndex:
         s["co_asset"] = SumsBefore(
             first["asset"].to_numpy(), first["t"].to_numpy(), None, t0=t0, tick=tick, span=span
         )
+        # Co-engagement across partners: assets a, b engaged with by the same partner, in or
+        # out of a deal, count once per partner, from the time the later of the two was first
+        # engaged with; each asset is paired with the partner's `co_engagement_window` assets
+        # engaged with just before it (bounded work on long histories).
+        s["pco_pair"], s["pco_asset"] = _partner_pairs(
+            partner, asset, t, is_eng & (partner >= 0), config.co_engagement_window,
+            n_assets=n_assets, t0=t0, tick=tick, span=span,
+        )  # fmt: skip
 
         # Win influence: at the time a deal's outcome is logged, every asset used in the deal
         # before then gains a closed deal (and a won deal if it was won).
@@ -553,10 +565,11 @@ class UsageIndex:
         b = cfg.affinity_prior_strength
         affinity = ((p_type + b * g_share) / (p_total + b)) / g_share
         if (partner >= 0).any():
-            similarity, co_usage = self._sequence_features(partner, asset, t)
+            similarity, co_usage, co_engagement = self._sequence_features(partner, asset, t)
         else:
-            similarity, co_usage = np.zeros(n), np.zeros(n)
+            similarity, co_usage, co_engagement = np.zeros(n), np.zeros(n), np.zeros(n)
         co_usage = np.where(new, 0.0, co_usage)
+        co_engagement = np.where(new, 0.0, co_engagement)
         ok = (deal >= 0) & (asset >= 0) & ~new
         deal_eng = s["deal_asset"].before(key(ok, deal * n_assets + asset), t)[:, 0] > 0
         cols = {
@@ -566,13 +579,15 @@ class UsageIndex:
             "partner_similarity": similarity,
             "deal_engaged": deal_eng,
             "co_usage": co_usage,
+            "co_engagement": co_engagement,
         }
         return {name: np.asarray(cols[name], dtype=np.float32) for name in PARTNER_LEVEL_FEATURES}
 
     def _sequence_features(
         self, partner: np.ndarray, asset: np.ndarray, t: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """partner_similarity and co_usage from the partner's engagement sequence before t."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """partner_similarity, co_usage and co_engagement from the partner's engagement
+        sequence before t."""
         n = len(asset)
         seq = self._sums["partner_seq"]
         if n and (partner == partner[0]).all() and (t == t[0]).all():
@@ -590,6 +605,7 @@ class UsageIndex:
                 v = self.vectors[asset[has]].astype(np.float64)
                 similarity[has] = np.einsum("ij,ij->i", total[has], v) / norm[has]
         co = np.zeros(n)
+        pco = np.zeros(n)
         start = np.maximum(lo, hi - self.config.recent_assets)
         lengths = np.where(asset >= 0, hi - start, 0)
         total_len = int(lengths.sum())
@@ -605,38 +621,90 @@ class UsageIndex:
                 # One time for every pair (a request; a held-out window seen as of its start):
                 # one dense matrix of every asset pair at that time, computed once.
                 same = bool((tt == tt[0]).all())
-                dense = self._co_usage_at(int(tt[0])) if same else None
-                value = dense[mine, other] if dense is not None else self._co_usage(mine, other, tt)
                 # owner is sorted: the best value per owner is a segmented max.
                 starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-                co[owner[starts]] = np.maximum.reduceat(value, starts)
-        return similarity, co
+                for basket, out in (("co", co), ("pco", pco)):
+                    dense = self._co_usage_at(int(tt[0]), basket) if same else None
+                    value = (
+                        dense[mine, other]
+                        if dense is not None
+                        else self._co_usage(mine, other, tt, basket)
+                    )
+                    out[owner[starts]] = np.maximum.reduceat(value, starts)
+        return similarity, co, pco
 
-    def _co_usage(self, mine: np.ndarray, other: np.ndarray, t: np.ndarray) -> np.ndarray:
-        """Deals in which both assets were used before t, cosine-normalised."""
-        both = self._sums["co_pair"].before(mine * self.n_assets + other, t)[:, 0]
-        n_mine = self._sums["co_asset"].before(mine, t)[:, 0]
-        n_other = self._sums["co_asset"].before(other, t)[:, 0]
+    def _co_usage(
+        self, mine: np.ndarray, other: np.ndarray, t: np.ndarray, basket: str = "co"
+    ) -> np.ndarray:
+        """Baskets (deals: "co"; partners: "pco") in which both assets were used before t,
+        cosine-normalised."""
+        both = self._sums[f"{basket}_pair"].before(mine * self.n_assets + other, t)[:, 0]
+        n_mine = self._sums[f"{basket}_asset"].before(mine, t)[:, 0]
+        n_other = self._sums[f"{basket}_asset"].before(other, t)[:, 0]
         return both / np.sqrt(np.maximum(n_mine * n_other, 1.0))
 
-    def _co_usage_at(self, t: int, max_assets: int = 3000) -> np.ndarray | None:
+    def _co_usage_at(self, t: int, basket: str = "co", max_assets: int = 3000) -> np.ndarray | None:
         """`_co_usage` of every asset pair at time t as a dense matrix (a few are cached;
         None for catalogs too large for one). Any t after the last event is the same."""
         if self.n_assets > max_assets:
             return None
         t = min(t, self.t_ref + 1)
         cache = self.__dict__.setdefault("_co_dense", {})
-        matrix = cache.get(t)
+        matrix = cache.get((basket, t))
         if matrix is None:
             n = self.n_assets
             mine = np.repeat(np.arange(n), n)
             other = np.tile(np.arange(n), n)
             at = np.full(n * n, t, dtype=np.int64)
-            matrix = self._co_usage(mine, other, at).reshape(n, n).astype(np.float32)
-            if len(cache) >= 4:
+            matrix = self._co_usage(mine, other, at, basket).reshape(n, n).astype(np.float32)
+            if len(cache) >= 8:
                 cache.pop(next(iter(cache)))
-            cache[t] = matrix
+            cache[(basket, t)] = matrix
         return matrix
+
+
+def _partner_pairs(
+    partner: np.ndarray,
+    asset: np.ndarray,
+    t: np.ndarray,
+    mask: np.ndarray,
+    window: int,
+    *,
+    n_assets: int,
+    t0: int,
+    tick: int,
+    span: int,
+) -> tuple[SumsBefore, SumsBefore]:
+    """Sums of co-engaged asset pairs (both orders) and of engaged assets per partner basket:
+    each (partner, asset) counted once, at its first engagement, paired with the `window`
+    assets the partner first engaged with just before it, at the later of the two times."""
+    first = (
+        pd.DataFrame({"partner": partner[mask], "asset": asset[mask], "t": t[mask]})
+        .groupby(["partner", "asset"], sort=False)["t"]
+        .min()
+        .reset_index()
+        .sort_values(["partner", "t", "asset"], kind="stable")
+    )
+    p = first["partner"].to_numpy()
+    a = first["asset"].to_numpy()
+    tt = first["t"].to_numpy()
+    mine, other, when = [], [], []
+    for lag in range(1, max(window, 0) + 1):
+        same = p[lag:] == p[:-lag]
+        if not same.any():
+            break
+        mine.append(a[lag:][same])
+        other.append(a[:-lag][same])
+        when.append(tt[lag:][same])
+    if mine:
+        m, o, w = np.concatenate(mine), np.concatenate(other), np.concatenate(when)
+        keys = np.concatenate([m * n_assets + o, o * n_assets + m])
+        times = np.concatenate([w, w])
+    else:
+        keys, times = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    pairs = SumsBefore(keys, times, None, t0=t0, tick=tick, span=span)
+    singles = SumsBefore(a, tt, None, t0=t0, tick=tick, span=span)
+    return pairs, singles
 
 
 def _broad(value: np.ndarray | int, n: int) -> np.ndarray:

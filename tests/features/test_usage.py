@@ -285,6 +285,80 @@ def test_co_usage_links_assets_used_in_the_same_deal():
     assert got["co_usage"][1] == 0
 
 
+def test_co_engagement_links_assets_engaged_with_by_the_same_partners_without_deals():
+    table = _table(4)
+    day = pd.Timestamp("2026-01-01")
+    log = pd.DataFrame(
+        {
+            "ts": [day + pd.Timedelta(days=i) for i in range(7)],
+            "type": "open",
+            "partner_id": ["P1", "P1", "P2", "P2", "P3", "P0", "P3"],
+            "asset_id": ["A0", "A1", "A0", "A1", "A2", "A0", "A3"],
+            "deal_id": None,
+        }
+    )
+    index = UsageIndex.build(log, table, PARTNERS)
+    p0 = index.partner_codes(["P0"])[0]
+    # P0 opened A0 on Jan 6. A1 was engaged with by both partners who engaged with A0 before
+    # (P1, P2); A2 and A3 by neither. Cosine: both / sqrt(partners(A0) * partners(A1)).
+    at = to_micros(pd.Series([day + pd.Timedelta(days=5, hours=12)]))[0]
+    got = index.features(np.array([1, 2, 3]), at, partner=p0)
+    assert got["co_engagement"][0] == pytest.approx(2 / np.sqrt(3 * 2))
+    assert got["co_engagement"][1] == 0 and got["co_engagement"][2] == 0
+    assert np.all(got["co_usage"] == 0)  # no deals: co-usage knows nothing
+    # Before P2's second engagement (Jan 4) only P1 had engaged with both.
+    early = to_micros(pd.Series([day + pd.Timedelta(days=2, hours=12)]))[0]
+    p1 = index.partner_codes(["P1"])[0]
+    got = index.features(np.array([1]), early, partner=p1)
+    assert got["co_engagement"][0] == pytest.approx(1 / np.sqrt(2 * 1))
+
+
+@pytest.mark.parametrize("window", [1, 3, 50])
+def test_co_engagement_matches_brute_force(window):
+    """Against a direct count over the log: each partner's first engagements, each asset
+    paired with the `window` assets the partner first engaged with just before it."""
+    n_assets = 8
+    table = _table(n_assets)
+    log = random_log(1500, seed=11, n_assets=n_assets)
+    # Distinct timestamps: the order of first engagements is unambiguous.
+    log["ts"] = pd.Timestamp("2026-01-01") + pd.to_timedelta(np.arange(len(log)), unit="min")
+    config = UsageConfig(co_engagement_window=window, recent_assets=4)
+    index = UsageIndex.build(log, table, PARTNERS, config=config)
+    eng = log[log["type"].isin(["open", "download", "share"]) & log["asset_id"].notna()]
+    # Every partner the log names counts (P9 is in the log only).
+    firsts = eng.groupby(["partner_id", "asset_id"])["ts"].min().reset_index()
+    firsts = firsts.sort_values(["partner_id", "ts"])
+
+    def reference(partner: str, asset: str, t: pd.Timestamp) -> float:
+        recent = eng[(eng["partner_id"] == partner) & (eng["ts"] < t)]["asset_id"].tail(4)
+        n_of = {a: 0 for a in table.ids}
+        both: dict[tuple[str, str], int] = {}
+        for _, rows in firsts.groupby("partner_id"):
+            order = list(zip(rows["asset_id"], rows["ts"], strict=True))
+            for a, ta in order:
+                n_of[a] += ta < t
+            for i, (a, ta) in enumerate(order):
+                for b, _tb in order[max(0, i - window) : i]:
+                    if ta < t:  # the later of the two, a, was first engaged with before t
+                        both[(a, b)] = both.get((a, b), 0) + 1
+                        both[(b, a)] = both.get((b, a), 0) + 1
+        values = [
+            both.get((asset, other), 0) / np.sqrt(max(n_of[asset] * n_of[other], 1))
+            for other in recent
+            if other != asset
+        ]
+        return max(values, default=0.0)
+
+    for when in ["2026-01-01 12:00", "2026-01-02 03:00"]:
+        t = pd.Timestamp(when)
+        at = to_micros(pd.Series([t]))[0]
+        for partner in ["P0", "P2"]:
+            code = index.partner_codes([partner])[0]
+            got = index.features(np.arange(n_assets), at, partner=code)["co_engagement"]
+            want = [reference(partner, a, t) for a in table.ids]
+            np.testing.assert_allclose(got, want, rtol=1e-6, err_msg=f"{partner} {when}")
+
+
 def test_serving_fast_path_equals_the_general_path():
     """After the last event, per-key totals and the dense co-usage matrix give the same values
     as the binary searches training uses."""

@@ -12,6 +12,7 @@ import contextlib
 import io
 import json
 import os
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -309,6 +310,45 @@ def test_a_log_that_names_no_stage_or_deal_trains_and_evaluates(ws, trained, tmp
     assert metrics["models"]["learned"]["ndcg@10"] > 0
     assert metrics["true_utility"] == {}  # the truth is a deal's at a stage: none here
     assert newest.manifest["counts"]["fit_examples"] > 0
+
+
+def test_partners_of_one_profile_with_different_histories_get_different_top10s(ws, tmp_path):
+    """A log with no deal ids (partners browsing the portal) in a workspace of its own: a
+    model trained on it ranks by each partner's history (co-engagement across partners, the
+    partner's own engagements), not by the profile alone. Each partner is served with one and
+    the same profile; only the history behind its id differs."""
+    from dataclasses import replace
+
+    from recommender import DealContext, Recommender, build_snapshot
+    from recommender.storage.events import EventJournal
+
+    with EventJournal(ws.events_path) as journal:
+        events = journal.read()
+    bare = tmp_path / "bare.parquet"
+    browsing = events[events["type"] != "deal_outcome"].assign(stage=None, deal_id=None)
+    browsing.to_parquet(bare, index=False)
+    root = tmp_path / "browsing"
+    skip = shutil.ignore_patterns("models", "events.sqlite*", "deals.parquet", "generated")
+    shutil.copytree(ws.root, root, ignore=skip)
+    copy = Workspace.at(root, embed_cache=SHARED_EMBED_CACHE)
+    base = ("--workspace", str(root))
+    code, _, err = cli(*base, "events", "import", str(bare), "--no-progress")
+    assert code == 0, err
+    code, _, err = cli(*base, "train", "--no-progress", "--trees", "60")
+    assert code == 0, err
+    version = Registry.of(copy).versions()[-1].name
+    engine = Recommender(build_snapshot(copy, model_version=version))
+    active = events[events["type"].isin(["open", "download", "share"])]
+    counts = active["partner_id"].value_counts()
+    partners = sorted(counts[counts >= 5].index)[:20]
+    assert len(partners) == 20
+    profile = engine.resolve_partner(partners[0])
+    context = DealContext(stage="discovery")
+    tops = {
+        tuple(engine.recommend(context, replace(profile, partner_id=p), n=10).ids())
+        for p in partners
+    }
+    assert len(tops) >= 18, f"{len(tops)} distinct top-10s for 20 partners of one profile"
 
 
 def test_events_import_rejects_unknown_ids_and_writes_nothing(ws, tmp_path):
