@@ -61,9 +61,12 @@ class LoggedRequests:
     slots: int
 
 
-def _impressions(
+def logged_impressions(
     data: LearningData, start: pd.Timestamp, end: pd.Timestamp, *, with_propensity: bool
 ) -> pd.DataFrame:
+    """The impressions logged in [start, end) with a request, a slot, a stage and an asset of
+    the catalog (its table position as asset_pos); only those carrying a propensity when
+    `with_propensity`."""
     ev = data.events
     imp = ev[(ev["type"] == "impression") & (ev["ts"] >= start) & (ev["ts"] < end)]
     imp = imp[imp["request_id"].notna() & imp["position"].notna() & imp["stage"].notna()]
@@ -76,7 +79,9 @@ def _impressions(
     )
 
 
-def _rewards(data: LearningData, impressions: pd.DataFrame, end: pd.Timestamp) -> np.ndarray:
+def impression_rewards(
+    data: LearningData, impressions: pd.DataFrame, end: pd.Timestamp
+) -> np.ndarray:
     """1 where the shown asset was engaged with after the impression (same request), else 0."""
     gains = impression_labels(impressions, data.events, LabelConfig(), cutoff=end)
     return (gains > 0).astype(np.float64)
@@ -92,7 +97,7 @@ def logged_requests(
 ) -> LoggedRequests | None:
     """The window's impressions that carry propensities, as slates (None when there are
     none); at most `max_requests` requests, sampled whole."""
-    imp = _impressions(data, start, end, with_propensity=True)
+    imp = logged_impressions(data, start, end, with_propensity=True)
     if not len(imp):
         return None
     ids = imp["request_id"].astype(str).to_numpy()
@@ -103,7 +108,7 @@ def logged_requests(
         mask = np.isin(ids, list(keep))
         imp, ids = imp[mask], ids[mask]
     code, names = pd.factorize(ids, sort=True)
-    reward = _rewards(data, imp, end)
+    reward = impression_rewards(data, imp, end)
     shown = imp.get("propensity_shown")
     log = SlateLog(
         request=code,
@@ -141,7 +146,7 @@ def logged_requests(
 
 def position_bias(data: LearningData, end: pd.Timestamp, slots: int) -> PositionBias:
     """Examination per slot from every logged impression before `end` (the EM click model)."""
-    imp = _impressions(data, data.events["ts"].min(), end, with_propensity=False)
+    imp = logged_impressions(data, data.events["ts"].min(), end, with_propensity=False)
     return estimate_position_bias(_slate_log(data, imp, end), n_positions=slots)
 
 
@@ -166,7 +171,7 @@ def estimate_examination(data: LearningData, before: pd.Timestamp) -> tuple[tupl
     suited each deal on top (it cannot tell a deal's liking from the slot). Slots the log
     cannot tell take the value above them; () when the log has no impressions with positions
     or no engagement to tell the slots apart. The method: "exploration", "em" or "none"."""
-    imp = _impressions(data, data.events["ts"].min(), before, with_propensity=False)
+    imp = logged_impressions(data, data.events["ts"].min(), before, with_propensity=False)
     if not len(imp):
         return (), "none"
     slots = int(imp["position"].max()) + 1
@@ -203,7 +208,7 @@ def _slate_log(data: LearningData, imp: pd.DataFrame, end: pd.Timestamp) -> Slat
         position=imp["position"].to_numpy(dtype=np.int64),
         asset=imp["asset_pos"].to_numpy(dtype=np.int64),
         propensity=np.ones(len(imp)),
-        reward=_rewards(data, imp, end),
+        reward=impression_rewards(data, imp, end),
     )
 
 
@@ -212,14 +217,14 @@ def engagement_rates(
 ) -> tuple[np.ndarray, float]:
     """Each asset's engagement per examined impression before `before` (reward / theta of its
     slot), in [0, 1], and the overall rate for assets never shown: DR's reward model."""
-    imp = _impressions(data, data.events["ts"].min(), before, with_propensity=False)
+    imp = logged_impressions(data, data.events["ts"].min(), before, with_propensity=False)
     n = len(data.table)
     if not len(imp):
         return np.zeros(n), 0.0
     pos = imp["position"].to_numpy(dtype=np.int64)
     ok = pos < len(theta)
     pos, assets = pos[ok], imp["asset_pos"].to_numpy(dtype=np.int64)[ok]
-    reward = _rewards(data, imp, before)[ok]
+    reward = impression_rewards(data, imp, before)[ok]
     examined = np.nan_to_num(theta[pos], nan=0.0)
     looked = np.bincount(assets, weights=examined, minlength=n)
     engaged = np.bincount(assets, weights=reward, minlength=n)

@@ -20,6 +20,8 @@
     refit       the same fit and calibration again on all data: fit up to a validation
                 window as long as the first, at the end of the log (`Split.refit`); this
                 is the model served, the evaluated one is kept beside it
+    returns     how much less (or more) partners engage again with what they used, from the
+                whole log (`returns.return_ratio`), recorded for serving's seen handling
     save        models/<version>/: model, evaluated model, manifest (`training_manifest`),
                 metrics, model card
 
@@ -60,6 +62,7 @@ from recommender.learning.model_card import render_card
 from recommender.learning.oracle import Oracle
 from recommender.learning.policy_value import examination_curve, off_policy_block
 from recommender.learning.queries import Queries, prepare_queries
+from recommender.learning.returns import return_ratio
 from recommender.ranking.learned import GradientBoostedRanker, LearnedScorer
 from recommender.storage.registry import ModelVersion, Registry, code_version
 from recommender.storage.usage import usage_settings
@@ -222,6 +225,9 @@ def train(
     )
     if refit is not None:
         manifest["refit"] = refit
+    with stages.stage("returns"):
+        # how partners come back to what they used: for serving only, so from the whole log
+        manifest["returns"] = return_ratio(data, examination, split.end + pd.Timedelta(1, "us"))
     result = TrainResult(
         scorer=served,
         manifest=manifest,

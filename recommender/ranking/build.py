@@ -11,6 +11,7 @@ from recommender.catalog.catalog import load_catalog
 from recommender.embedding.embedders import DEFAULT_EMBEDDER, Embedder, QueryCache, get_embedder
 from recommender.ranking.learned import LearnedScorer
 from recommender.ranking.recommender import Recommender
+from recommender.ranking.seen import DEFAULT_RETURN_RATIO
 from recommender.ranking.snapshot import Snapshot
 from recommender.steering.overrides import OverrideStore
 from recommender.steering.partners import load_partner_frame, load_partners
@@ -66,8 +67,8 @@ def attach_model(
     loaded = load_scorer(workspace, snapshot, version=version)
     if loaded is None:
         return snapshot
-    scorer, usage = loaded
-    return snapshot.with_changes(scorer=scorer, usage=usage)
+    scorer, usage, returns = loaded
+    return snapshot.with_changes(scorer=scorer, usage=usage, return_ratio=returns)
 
 
 def open_recommender(workspace: Workspace, *, embedder: Embedder | None = None) -> Recommender:
@@ -107,8 +108,10 @@ def usage_provider(
 
 def load_scorer(
     workspace: Workspace, snapshot: Snapshot, version: str | None = None
-) -> tuple[LearnedScorer, JournalUsageProvider] | None:
-    """The promoted (or given) model and its usage provider for `snapshot`, or None.
+) -> tuple[LearnedScorer, JournalUsageProvider, float] | None:
+    """The promoted (or given) model, its usage provider for `snapshot` and the return ratio
+    it was trained with (`recommender.ranking.seen`; the default for models trained before
+    it was measured), or None.
 
     None when no version is given and none is promoted: the snapshot keeps the content
     scorer. A damaged or mismatched model raises `ModelIntegrityError`.
@@ -120,4 +123,5 @@ def load_scorer(
     model_version = registry.get(name)
     scorer = load_model(model_version)
     provider = usage_provider(workspace, snapshot, settings=model_version.manifest.get("usage"))
-    return scorer, provider
+    returns = model_version.manifest.get("returns") or {}
+    return scorer, provider, float(returns.get("ratio", DEFAULT_RETURN_RATIO))

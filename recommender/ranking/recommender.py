@@ -6,6 +6,12 @@ Scoring before any usage log exists is the `ContentScorer` (recommender.ranking.
 playbook prior, the deal text's semantic similarity and metadata matches. A learned scorer
 (recommender.ranking.learned) replaces it when a model is promoted; it consumes the same
 `pair_features` columns plus usage features.
+
+Assets the partner already engaged with are excluded on request (`Filters.exclude_seen`),
+else ranked by one rule for every scorer (recommender.ranking.seen): on ranks, by the return
+ratio the model measured (a default before any model); a learned scorer's own features
+already count what the partner engaged with up to the snapshot, so the rule then moves only
+what it engaged with since.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from recommender.ranking.candidates import candidate_similarity, candidates, eli
 from recommender.ranking.diversity import diversify
 from recommender.ranking.exploration import Exploration
 from recommender.ranking.reasons import explain, text_rank
+from recommender.ranking.seen import seen_order
 from recommender.ranking.snapshot import Snapshot
 from recommender.steering.overrides import Action, applicable
 from recommender.types import (
@@ -31,8 +38,6 @@ from recommender.types import (
     RecommendedItem,
     new_request_id,
 )
-
-SEEN_PENALTY = 0.15
 
 
 def request_batch(
@@ -175,10 +180,14 @@ class Recommender:
                 if b:
                     scores[i] += b
                     boosted[i] = True
+        seen_mask = np.zeros(len(cands), dtype=bool)
         if seen and not filters.exclude_seen:
             seen_mask = np.isin(table.ids[cands], list(seen))
-            scores = scores - SEEN_PENALTY * seen_mask
-        order: list[int] = np.argsort(-scores, kind="stable").tolist()
+            if usage is not None and "partner_engaged" in usage:
+                # a learned scorer already weighs what the partner engaged with up to the
+                # snapshot; only what it engaged with since is news to it
+                seen_mask &= np.asarray(usage["partner_engaged"]) == 0
+        order = seen_order(scores, seen_mask, snap.return_ratio)
         pinned_rank = {pos: r for r, pos in enumerate(dict.fromkeys(pins))}
         if pinned_rank:
             order.sort(key=lambda i: pinned_rank.get(int(cands[i]), len(pinned_rank)))

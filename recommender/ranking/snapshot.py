@@ -18,6 +18,7 @@ from features.pairs import AssetTable
 from recommender.catalog.catalog import Catalog
 from recommender.embedding.embedders import Embedder, QueryCache
 from recommender.ranking.content import ContentScorer
+from recommender.ranking.seen import DEFAULT_RETURN_RATIO
 from recommender.steering.overrides import Override
 from recommender.steering.playbook import Playbook
 from recommender.types import DealContext, PartnerProfile
@@ -56,6 +57,8 @@ class Snapshot:
     scorer: Scorer = field(default_factory=ContentScorer)
     usage: UsageProvider | None = None
     overrides: tuple[Override, ...] = ()
+    # how much less (or more) partners engage again with what they used (recommender.ranking.seen)
+    return_ratio: float = DEFAULT_RETURN_RATIO
     created_at: float = field(default_factory=time.time)
     # Per-asset arrays aligned with `table`, derived once.
     index_pos: np.ndarray = field(default=None)  # type: ignore[arg-type]

@@ -159,7 +159,7 @@ def record(root: Path) -> None:
     ws = build_workspace(root)
     result = train(ws, config=TrainConfig(n_estimators=40, progress=False), save=False)
     MODEL.write_bytes(result.scorer.to_json())
-    manifest = {k: result.manifest[k] for k in ("features", "usage", "embedder_id")}
+    manifest = {k: result.manifest[k] for k in ("features", "usage", "embedder_id", "returns")}
     MODEL_MANIFEST.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     requests = golden_requests(ws)
     answers = answer_all(ws, requests)

@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from recommender.embedding.embedders import get_embedder
+from recommender.ranking.exploration import Exploration
 from recommender.workspace import Workspace
 from tests.support import PROJECT_ROOT
 
@@ -55,6 +56,15 @@ def api(workspace: Workspace) -> Iterator[Api]:
     with TestClient(app) as client:
         keys = dict(app.state.service.demo_keys)
         yield Api(client, keys, workspace)
+
+
+@pytest.fixture
+def steady(api: Api, monkeypatch: pytest.MonkeyPatch) -> Api:
+    """`api` serving each ranking as it is (no exploration), for a test that compares the
+    slots of two responses: the exploration would move a slot at random (its own tests check
+    it)."""
+    monkeypatch.setattr(api.state, "exploration", Exploration(rate=0.0))
+    return api
 
 
 @pytest.fixture(scope="module")

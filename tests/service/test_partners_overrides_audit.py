@@ -78,7 +78,8 @@ def test_overrides_need_a_manager_key(api: Api) -> None:
     assert api.get("/v1/overrides", scope="manager").status_code == 200
 
 
-def test_pin_puts_an_asset_first_for_one_partner_until_removed(api: Api) -> None:
+def test_pin_puts_an_asset_first_for_one_partner_until_removed(steady: Api) -> None:
+    api = steady
     before = _top(api)
     target = before[-1]
     r = api.post(

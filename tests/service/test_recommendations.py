@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from features.schema import Stage, values
-from recommender.ranking.recommender import SEEN_PENALTY
 from tests.service.helpers import Api
 from tests.support import recommendation_body
 
@@ -120,7 +119,10 @@ def test_filters_restrict_types_and_languages(api: Api) -> None:
     assert {i["language"] for i in items} == {"uk"}
 
 
-def test_seen_assets_are_demoted_or_excluded(api: Api) -> None:
+def test_seen_assets_are_demoted_or_excluded(steady: Api) -> None:
+    """An asset the partner opened since the snapshot moves down by the snapshot's return
+    ratio, on ranks (its score is the scorer's, unchanged); exclude_seen drops it."""
+    api = steady
     partner = "P0003"
     body = recommendation_body(partner) | {"n": 10}
     first = api.post("/v1/recommendations", body).json()["items"]
@@ -134,9 +136,17 @@ def test_seen_assets_are_demoted_or_excluded(api: Api) -> None:
     }
     assert api.post("/v1/events", {"events": [event]}).json()["accepted"] == 1
     demoted = api.post("/v1/recommendations", body).json()["items"]
-    after = {i["asset_id"]: i["score"] for i in demoted}
-    if top in after:  # still shown, with the already-seen penalty taken off its score
-        assert after[top] == pytest.approx(first[0]["score"] - SEEN_PENALTY, abs=1e-5)
+    ratio = api.state.snapshot.return_ratio
+    assert 0 < ratio < 1.0
+    # rank 0 is worth 1, the seen top `ratio`: every rank k >= 1 with 1/(k+1) >= ratio goes
+    # before it (within the first three no type cap of the diversity reorders anything)
+    ahead = int(np.floor(1.0 / ratio + 1e-9)) - 1
+    ids = [i["asset_id"] for i in demoted]
+    if ahead <= 2:
+        assert ids[: ahead + 1] == [i["asset_id"] for i in first[1 : ahead + 1]] + [top]
+        assert demoted[ahead]["score"] == pytest.approx(first[0]["score"], abs=1e-6)
+    else:
+        assert top not in ids[:ahead]
     excluded = api.post("/v1/recommendations", body | {"exclude_seen": True}).json()["items"]
     assert top not in [i["asset_id"] for i in excluded]
 
@@ -258,11 +268,13 @@ def test_notes_in_another_language_still_match(api: Api) -> None:
     assert any("calculator" in i["type"] for i in items), json.dumps(items, ensure_ascii=False)
 
 
-def test_a_new_note_is_embedded_once_off_the_event_loop(api: Api, monkeypatch) -> None:
+def test_a_new_note_is_embedded_once_off_the_event_loop(steady: Api, monkeypatch) -> None:
     """A note the worker has not seen is embedded on an embedding thread (not the event
-    loop's), once: the same note again, or with other spacing, ranks from the cache."""
+    loop's), once: the same note again, or with other spacing, ranks from the cache: the
+    same ranking."""
     import threading
 
+    api = steady
     cache = api.state.snapshot.query_cache
     threads: list[str] = []
     embed = cache.embedder.embed_queries
