@@ -2,10 +2,15 @@
 
 Why: a recommender of enablement content can only be evaluated against a truth it does not see.
 This module invents one (a utility of every (deal context, asset) pair), simulates partners
-working deals through their stages on a portal whose logging policy is *not* that truth, and
-records what they saw, opened, downloaded, shared, rated and won. A model trained on the logs
-should recover the truth; the "alt" variant has a different truth, so a model that merely
-restates the playbook loses there.
+working deals through their stages on a portal, and records what they saw, opened, downloaded,
+shared, rated and won. In the closed loop (`closed_loop`, what `recommender demo` runs) the
+portal is served by the engine itself: its current model answers every request, with
+exploration and logged propensities, and is retrained and promoted period after period, so a
+model trained on the logs cannot learn a display rule of the generator, only the truth. The open
+loop (`generate`) ranks by a heuristic of its own: it is imitable (a model learns that rule)
+and stays for benchmarks and fast tests only. The "second" configuration has another seed,
+another truth, another click model and another display policy, so a model that merely restates
+the playbook, or this generator's habits, loses there.
 
 Ground truth (`true_utility`, deterministic given the config's seed and variant)::
 
@@ -51,16 +56,27 @@ Behaviour (simulation, on top of the truth):
   continue into post_sale. Activity stops at the end of the window; open deals have no outcome.
 - requests: spread over the (deal, stage) visits (1 + Poisson per visit) so that there are about
   n_events * (1 - organic_share) / (1.1 * impressions_per_request) in all, at business-hours
-  times (08:00-18:00) inside the visit. Each shows impressions_per_request assets (positions
-  0..k-1), ranked by a logging policy that is NOT the truth: it ranks the
-  eligible assets by a playbook-like heuristic (DEFAULT_AFFINITY, stage and maturity tags,
-  partner language, industry) plus log popularity plus uniform noise; 10% of requests are
-  pure exploration (random order). Eligible: published, published_at <= request day,
-  not expired, partner tier >= min_tier, regions overlap (or none).
-- a partner examines position p with probability (1 / log2(p + 2)) ** position_bias, opens
-  an examined asset with probability sigmoid(u + noise * e), e ~ N(0, 1) per impression, then
-  downloads with sigmoid(u' - 1) and shares with sigmoid(u' - 2) (u' = the noisy utility);
-  10% of opens leave feedback +1 with probability sigmoid(2 u'), else -1.
+  times (08:00-18:00) inside the visit. Each shows impressions_per_request assets (slots
+  0..k-1). Closed loop: the engine ranks them (`Recommender.recommend` on the snapshot of the
+  period's start, the deal's context at its stage, the partner's stored profile, its
+  already-seen assets, exploration `Exploration(exploration, exploration_reserve)` seeded by
+  the request id; see demo.generator.loop). Open loop: a playbook-like heuristic
+  (DEFAULT_AFFINITY, stage and maturity tags, partner language, industry) plus log
+  popularity plus uniform noise ranks the eligible assets; 10% of requests are pure
+  exploration (random order). Eligible: published, published_at <= request day, not expired,
+  partner tier >= min_tier, regions overlap (or none).
+- click model (demo.generator.clicks; hidden: no feature may encode it, the engine has to
+  estimate position bias from its logs): a partner examines slot p with probability
+  examine(p), a curve of the family `attention_curve` with parameter `attention_decay`:
+
+      geometric   decay ** p                    default configuration: decay 0.8
+      power       (1 + p) ** -decay             second configuration:  decay 0.9
+      log         (1 / log2(p + 2)) ** decay
+
+  opens an examined asset with probability sigmoid(u + click_noise * e), e ~ N(0, 1) per
+  impression (click_noise 0.5 default, 0.8 second), then downloads with sigmoid(u' - 1) and
+  shares with sigmoid(u' - 2) (u' = the noisy utility); 10% of opens leave feedback +1 with
+  probability sigmoid(2 u'), else -1.
 - organic opens (about organic_share of the events, no request id or position): searches;
   the partner opens the best of 40 random eligible assets by u + Gumbel noise, and downloads
   it with sigmoid(u - 1); a quarter are browsing outside a deal (no deal id, no stage).
@@ -68,35 +84,64 @@ Behaviour (simulation, on top of the truth):
   few minutes after it; a deal's outcome comes at the end of its last stage, with amount =
   the booked value (won) or the value at stake (lost).
 - the quality_std term and the whole truth are deterministic given (seed, variant); the
-  noise above is drawn from the seed too, so equal configs give identical frames.
-- every event has a unique, deterministic id f"e{seed}-{i}" in timestamp order.
+  noise above is drawn from the seed too, so equal configs give identical frames (and, in the
+  closed loop, an identical journal: the engine's exploration is seeded by request ids).
+- every event has a unique, deterministic id f"e{seed}-{i}" in timestamp order (in the closed
+  loop: in journal order, period by period), every request the id f"r{seed}-{j}".
+
+Configurations (`CONFIGS`, `GeneratorConfig.preset(name, **changes)`):
+
+    name     seed variant curve      decay noise slate exploration reserve rounds
+    default  7    default geometric  0.8   0.5   10    0.05        30      4
+    second   8    alt     power      0.9   0.8   8     0.10        20      4
+
+On-policy value (`on_policy_value`): a policy (the engine on any snapshot, the oracle's or a
+random ranking) served on a seeded sample of the world's requests, its expected opens and
+graded engagement per request computed exactly under the click model (demo.generator.value).
 
 Modules (this package's public names are re-exported here; `_resolve_tables` too, for bench/):
-    config      GeneratorConfig, the variants (weights, affinity tables)
+    config      GeneratorConfig, CONFIGS, the variants (weights, affinity tables)
+    clicks      the click model: examination curves, noise, exact expectations
     truth       true_utility, true_utility_pairs, asset_quality, truth_parameters
     encoding    the tables as arrays (masks, positions, days) the truth and simulation use
     tables      the demo catalog and partners, or synthesized ones (demo.content)
     deals       deals, their context and stage timelines
-    policy      the logging policy (what the portal shows)
+    world       World: tables, deals, encodings, truth and random streams; outcomes
+    policy      the open loop's display heuristic (what its portal shows)
     behaviour   requests, impressions and what partners do with them; organic opens
     events      the event log and its EVENTS frame
-    simulate    generate: one world, end to end
+    simulate    generate: the open loop, end to end
+    portal      the portal asking the engine: request contexts, slates, note vectors
+    loop        closed_loop: serve, log with propensities, retrain, promote, serve again
+    value       on_policy_value and the policies it measures
     writing     write_generated: parquet files and ground_truth.json
 """
 
-from demo.generator.config import ALT_AFFINITY, DEFAULT_AFFINITY, VARIANTS, GeneratorConfig
+from demo.generator.clicks import CURVES, ClickModel
+from demo.generator.config import (
+    ALT_AFFINITY,
+    CONFIGS,
+    DEFAULT_AFFINITY,
+    VARIANTS,
+    GeneratorConfig,
+)
 from demo.generator.simulate import GeneratedData, generate
 from demo.generator.tables import DEMO_DIR, load_demo_assets, load_demo_partners, resolve_tables
 from demo.generator.truth import asset_quality, true_utility, true_utility_pairs, truth_parameters
+from demo.generator.world import World
 from demo.generator.writing import write_generated
 
 __all__ = [
     "ALT_AFFINITY",
+    "CONFIGS",
+    "CURVES",
     "DEFAULT_AFFINITY",
     "DEMO_DIR",
     "VARIANTS",
+    "ClickModel",
     "GeneratedData",
     "GeneratorConfig",
+    "World",
     "asset_quality",
     "generate",
     "load_demo_assets",

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from demo.generator.clicks import DOWNLOAD_SHIFT, SHARE_SHIFT, sigmoid
 from demo.generator.config import GeneratorConfig
 from demo.generator.deals import business_hours
 from demo.generator.encoding import Assets, Deals, Partners
@@ -18,27 +19,73 @@ from demo.generator.policy import Policy, eligible, show
 from demo.generator.truth import Truth, utility
 from features.schema import EventType
 
-__all__ = ["Behaviour", "organic", "sigmoid", "simulate_requests"]
+__all__ = [
+    "Behaviour",
+    "Requests",
+    "organic",
+    "respond",
+    "schedule_requests",
+    "sigmoid",
+    "simulate_requests",
+]
 
 # Simulation constants (documented in the package docstring).
 _ORGANIC_CANDIDATES = 40
 _FEEDBACK_RATE = 0.1
 
 
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    """The logistic function, elementwise."""
-    return 1.0 / (1.0 + np.exp(-x))
-
-
 @dataclass
 class Behaviour:
     """Per deal: the summed true utility and the count of the assets its partner shared and
-    opened (what decides whether the deal is won)."""
+    opened (what decides whether the deal is won). Accumulates over batches of requests."""
 
     shared_sum: np.ndarray
     shared_n: np.ndarray
     opened_sum: np.ndarray
     opened_n: np.ndarray
+
+    @classmethod
+    def zeros(cls, n_deals: int) -> Behaviour:
+        return cls(*(np.zeros(n_deals) for _ in range(4)))
+
+    def add(self, other: Behaviour) -> None:
+        for name in ("shared_sum", "shared_n", "opened_sum", "opened_n"):
+            getattr(self, name)[:] += getattr(other, name)
+
+
+@dataclass
+class Requests:
+    """Requests as arrays, sorted by time: the deal, its stage at the request and the time
+    (days since the window start)."""
+
+    deal: np.ndarray
+    stage: np.ndarray
+    t: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.deal)
+
+    def take(self, index: np.ndarray) -> Requests:
+        return Requests(self.deal[index], self.stage[index], self.t[index])
+
+
+def schedule_requests(
+    rng: np.random.Generator, visits: dict[str, np.ndarray], lam: float
+) -> Requests:
+    """1 + Poisson(lam - 1) requests per stage visit (a Bernoulli(lam) one when lam < 1), at
+    business-hours times inside the visit, sorted by time (ties by deal)."""
+    n_visits = len(visits["deal"])
+    if lam >= 1.0:
+        counts = 1 + rng.poisson(lam - 1.0, size=n_visits)
+    else:
+        counts = (rng.random(n_visits) < lam).astype(np.int64)
+    req_visit = np.repeat(np.arange(n_visits), counts)
+    req_deal = visits["deal"][req_visit]
+    req_stage = visits["stage"][req_visit]
+    t0, t1 = visits["t0"][req_visit], visits["t1"][req_visit]
+    req_t = business_hours(t0 + rng.random(len(req_visit)) * (t1 - t0))
+    order = np.lexsort((req_deal, req_t))  # request ids in time order
+    return Requests(req_deal[order], req_stage[order], req_t[order])
 
 
 def simulate_requests(
@@ -54,34 +101,47 @@ def simulate_requests(
     first_request: int,
     events: Events,
 ) -> tuple[Behaviour, int]:
-    """Requests inside `visits`, their impressions and what the partner did with them."""
-    n_visits = len(visits["deal"])
-    if lam >= 1.0:
-        counts = 1 + rng.poisson(lam - 1.0, size=n_visits)
-    else:
-        counts = (rng.random(n_visits) < lam).astype(np.int64)
-    req_visit = np.repeat(np.arange(n_visits), counts)
-    req_deal = visits["deal"][req_visit]
-    req_stage = visits["stage"][req_visit]
-    t0, t1 = visits["t0"][req_visit], visits["t1"][req_visit]
-    req_t = business_hours(t0 + rng.random(len(req_visit)) * (t1 - t0))
-    order = np.lexsort((req_deal, req_t))  # request ids in time order
-    req_deal, req_stage, req_t = req_deal[order], req_stage[order], req_t[order]
-    n_req = len(req_deal)
-    k = config.impressions_per_request
-    n_deals = len(d.partner)
-    empty = Behaviour(*(np.zeros(n_deals) for _ in range(4)))
+    """The open loop: requests inside `visits`, ranked by the heuristic `policy`, and what
+    the partner did with them."""
+    requests = schedule_requests(rng, visits, lam)
+    n_req = len(requests)
     if n_req == 0 or a.n == 0:
-        return empty, 0
+        return Behaviour.zeros(len(d.partner)), 0
+    k = config.impressions_per_request
+    shown = show(rng, a, p, d, policy, requests.deal, requests.stage, requests.t, k)
+    behaviour = respond(rng, config, a, p, d, truth, requests, shown, first_request, events)
+    return behaviour, n_req
 
-    shown = show(rng, a, p, d, policy, req_deal, req_stage, req_t, k)
+
+def respond(
+    rng: np.random.Generator,
+    config: GeneratorConfig,
+    a: Assets,
+    p: Partners,
+    d: Deals,
+    truth: Truth,
+    requests: Requests,
+    shown: np.ndarray,
+    first_request: int,
+    events: Events,
+    propensity: np.ndarray | None = None,
+    propensity_shown: np.ndarray | None = None,
+) -> Behaviour:
+    """Impressions of the slates `shown` ((n_requests, k) asset indices, -1 = empty slot) and
+    what the partners did with them, by the click model (`demo.generator.clicks`); request
+    j is numbered `first_request + j`. `propensity` / `propensity_shown` (same shape as
+    `shown`) are journaled with the impressions when the serving policy knows them."""
+    clicks = config.click_model
+    n_deals = len(d.partner)
     r_idx, pos = np.nonzero(shown >= 0)
+    if len(r_idx) == 0:
+        return Behaviour.zeros(n_deals)
     ai = shown[r_idx, pos]
-    di = req_deal[r_idx]
+    di = requests.deal[r_idx]
     # The deal's stage at this request (the encoding holds the current stage per deal).
     d_at = Deals(
         partner=d.partner[di],
-        stage=req_stage[r_idx],
+        stage=requests.stage[r_idx],
         ind=d.ind[di],
         prod=d.prod[di],
         comp=d.comp[di],
@@ -90,18 +150,32 @@ def simulate_requests(
     k_rows = np.arange(len(ai))
     u = utility(a, p, d_at, k_rows, ai, truth)
     pi = d.partner[di]
-    t = req_t[r_idx]
+    t = requests.t[r_idx]
     request = first_request + r_idx
-    stage = req_stage[r_idx]
+    stage = requests.stage[r_idx]
+    logged = {}
+    if propensity is not None and propensity_shown is not None:
+        logged = {
+            "propensity": propensity[r_idx, pos],
+            "propensity_shown": propensity_shown[r_idx, pos],
+        }
     events.add(
-        t, EventType.IMPRESSION, pi, asset=ai, deal=di, request=request, position=pos, stage=stage
+        t,
+        EventType.IMPRESSION,
+        pi,
+        asset=ai,
+        deal=di,
+        request=request,
+        position=pos,
+        stage=stage,
+        **logged,
     )
 
-    examine = rng.random(len(ai)) < (1.0 / np.log2(pos + 2.0)) ** config.position_bias
-    u_noisy = u + config.noise * rng.standard_normal(len(ai))
+    examine = rng.random(len(ai)) < clicks.examine(pos)
+    u_noisy = u + clicks.noise * rng.standard_normal(len(ai))
     opened = examine & (rng.random(len(ai)) < sigmoid(u_noisy))
-    downloaded = opened & (rng.random(len(ai)) < sigmoid(u_noisy - 1.0))
-    shared = opened & (rng.random(len(ai)) < sigmoid(u_noisy - 2.0))
+    downloaded = opened & (rng.random(len(ai)) < sigmoid(u_noisy - DOWNLOAD_SHIFT))
+    shared = opened & (rng.random(len(ai)) < sigmoid(u_noisy - SHARE_SHIFT))
     feedback = opened & (rng.random(len(ai)) < _FEEDBACK_RATE)
     fb_value = np.where(rng.random(len(ai)) < sigmoid(2.0 * u_noisy), 1.0, -1.0)
     minute = 1.0 / 1440.0
@@ -133,13 +207,12 @@ def simulate_requests(
         stage=stage[feedback],
         value=fb_value[feedback],
     )
-    behaviour = Behaviour(
+    return Behaviour(
         shared_sum=np.bincount(di[shared], weights=u[shared], minlength=n_deals),
         shared_n=np.bincount(di[shared], minlength=n_deals).astype(np.float64),
         opened_sum=np.bincount(di[opened], weights=u[opened], minlength=n_deals),
         opened_n=np.bincount(di[opened], minlength=n_deals).astype(np.float64),
     )
-    return behaviour, n_req
 
 
 def organic(

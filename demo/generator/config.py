@@ -7,11 +7,12 @@ The formula these parameters enter is documented in the package docstring (demo.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
 
+from demo.generator.clicks import ClickModel
 from features.schema import (
     AssetType,
     Depth,
@@ -25,6 +26,7 @@ from features.schema import (
 
 __all__ = [
     "ALT_AFFINITY",
+    "CONFIGS",
     "DEFAULT_AFFINITY",
     "DEPTHS",
     "EVENT_TYPES",
@@ -112,8 +114,19 @@ class GeneratorConfig:
     n_assets / n_partners: None uses the committed demo catalog / partners; a number
     synthesizes that many with the demo's distributions. n_events is a target, met within a
     few percent. stage_type_affinity overrides cells ({stage: {asset_type: value}}) of the
-    variant's table. position_bias: exponent of the 1/log2(p+2) examination curve (0 = none).
-    noise: std of the per-impression utility noise. quality_std: None = the variant's.
+    variant's table. quality_std: None = the variant's.
+
+    The click model (`demo.generator.clicks`, hidden from the engine): attention_curve
+    ("geometric", "power" or "log") and its attention_decay; click_noise, the std of the
+    per-impression utility noise.
+
+    The display policy of the closed loop (`demo.generator.loop`): the portal shows
+    impressions_per_request assets per request, exploring with the engine's
+    `Exploration(exploration, exploration_reserve)`; the window is served in `rounds`
+    periods, the engine retrained and promoted after each. The open loop (`generate`) shows
+    impressions_per_request assets ranked by its own heuristic and ignores the other three.
+
+    `CONFIGS` names the two documented configurations; `GeneratorConfig.preset` starts from one.
     """
 
     seed: int = 7
@@ -125,11 +138,29 @@ class GeneratorConfig:
     days: int = 365
     stage_type_affinity: dict[str, dict[str, float]] | None = None
     variant: str = "default"
-    position_bias: float = 1.0
-    noise: float = 0.5
+    attention_curve: str = "geometric"
+    attention_decay: float = 0.8
+    click_noise: float = 0.5
     impressions_per_request: int = 10
     quality_std: float | None = None
     organic_share: float = 0.04
+    exploration: float = 0.05
+    exploration_reserve: int = 30
+    rounds: int = 4
+
+    @classmethod
+    def preset(cls, name: str, **changes: Any) -> GeneratorConfig:
+        """The configuration `CONFIGS[name]` with `changes` (e.g. seed, n_deals) applied."""
+        if name not in CONFIGS:
+            raise ValueError(f"preset={name!r} is unknown; expected one of {sorted(CONFIGS)}")
+        return replace(CONFIGS[name], **changes)
+
+    @property
+    def click_model(self) -> ClickModel:
+        """The click model these parameters describe (`demo.generator.clicks`)."""
+        return ClickModel(
+            curve=self.attention_curve, decay=self.attention_decay, noise=self.click_noise
+        )
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
@@ -150,10 +181,13 @@ class GeneratorConfig:
             raise ValueError(
                 f"impressions_per_request={self.impressions_per_request!r} must be at least 1"
             )
-        if self.position_bias < 0 or self.noise < 0:
-            raise ValueError(
-                f"position_bias={self.position_bias!r} and noise={self.noise!r} must be >= 0"
-            )
+        self.click_model  # noqa: B018 - validates the curve, its decay and the noise
+        if not 0.0 <= self.exploration < 1.0:
+            raise ValueError(f"exploration={self.exploration!r} must be in [0, 1)")
+        if self.exploration_reserve < 1:
+            raise ValueError(f"exploration_reserve={self.exploration_reserve!r} must be at least 1")
+        if self.rounds < 1:
+            raise ValueError(f"rounds={self.rounds!r} must be at least 1")
         if not 0 <= self.organic_share < 1:
             raise ValueError(f"organic_share={self.organic_share!r} must be in [0, 1)")
         try:
@@ -168,3 +202,22 @@ class GeneratorConfig:
                     raise ValueError(f"{atype!r} is not an asset type; expected one of {TYPES}")
                 if not math.isfinite(float(value)):
                     raise ValueError(f"affinity[{stage!r}][{atype!r}]={value!r} is not finite")
+
+
+# The two documented configurations. They differ in everything a model could overfit to: the
+# seed (deals, partners' activity, noise), the truth (variant: weights and affinity table), the
+# click model (examination curve and its parameter, noise) and the display policy
+# (exploration rate and reserve, slate size).
+CONFIGS: dict[str, GeneratorConfig] = {
+    "default": GeneratorConfig(),
+    "second": GeneratorConfig(
+        seed=8,
+        variant="alt",
+        attention_curve="power",
+        attention_decay=0.9,
+        click_noise=0.8,
+        impressions_per_request=8,
+        exploration=0.1,
+        exploration_reserve=20,
+    ),
+}

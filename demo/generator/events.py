@@ -29,6 +29,8 @@ class Events:
         "value",
         "outcome",
         "amount",
+        "propensity",
+        "propensity_shown",
     )
 
     def __init__(self) -> None:
@@ -47,6 +49,8 @@ class Events:
             "value": np.full(n, np.nan),
             "outcome": np.full(n, -1, np.int64),
             "amount": np.full(n, np.nan),
+            "propensity": np.full(n, np.nan),
+            "propensity_shown": np.full(n, np.nan),
         }
         defaults.update(cols)
         self.parts["t"].append(np.asarray(t, np.float64))
@@ -61,6 +65,20 @@ class Events:
             out[name] = np.concatenate(chunks) if chunks else np.empty(0)
         return out
 
+    def extend(self, ev: dict[str, np.ndarray]) -> None:
+        """Add accumulated arrays (another `Events`' `arrays()`, or a selection of them)."""
+        if len(ev["t"]):
+            for name in self._FIELDS:
+                self.parts[name].append(ev[name])
+
+    def pop_before(self, t: float) -> dict[str, np.ndarray]:
+        """The events before time `t` (days) as arrays; the others stay."""
+        ev = self.arrays()
+        early = ev["t"] < t
+        self.parts = {f: [] for f in self._FIELDS}
+        self.extend({name: column[~early] for name, column in ev.items()})
+        return {name: column[early] for name, column in ev.items()}
+
 
 def events_frame(
     ev: dict[str, np.ndarray],
@@ -69,9 +87,12 @@ def events_frame(
     deal_ids: np.ndarray,
     start: pd.Timestamp,
     seed: int,
+    *,
+    first_event: int = 0,
 ) -> pd.DataFrame:
-    """The EVENTS frame of the accumulated arrays: sorted by time, ids e{seed}-{i} and
-    r{seed}-{j}, positions and stages as nullable values."""
+    """The EVENTS frame of the accumulated arrays: sorted by time, ids e{seed}-{i} (i from
+    `first_event`) and r{seed}-{j} (j the request's number), positions and stages as nullable
+    values, the impressions' propensities where the serving policy logged them (else NaN)."""
     n = len(ev["t"])
     ms = np.round(ev["t"] * 86_400_000).astype(np.int64)
     order = np.lexsort((ev["asset"], ev["position"], ev["type"], ev["request"], ms))
@@ -92,7 +113,7 @@ def events_frame(
     outcome = take("outcome").astype(np.int64)
     frame = pd.DataFrame(
         {
-            "event_id": [f"e{seed}-{i}" for i in range(n)],
+            "event_id": [f"e{seed}-{i}" for i in range(first_event, first_event + n)],
             "ts": start + pd.to_timedelta(ms[order], unit="ms"),
             "type": np.array(EVENT_TYPES, dtype=object)[take("type").astype(np.int64)],
             "partner_id": p.ids[take("partner").astype(np.int64)],
@@ -104,6 +125,8 @@ def events_frame(
             "value": take("value").astype(np.float64),
             "outcome": lookup(np.array(values(Outcome), dtype=object), outcome),
             "amount": take("amount").astype(np.float64),
+            "propensity": take("propensity").astype(np.float64),
+            "propensity_shown": take("propensity_shown").astype(np.float64),
         }
     )
     frame.loc[position < 0, "position"] = pd.NA
