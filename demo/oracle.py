@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from demo.generator import GeneratorConfig, true_utility
+from demo.generator.config import GeneratorConfig
+from demo.generator.truth import true_utility
 from features.codes import table_positions
 from features.pairs import STAGES, AssetTable
 from recommender import Workspace

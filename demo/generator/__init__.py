@@ -125,9 +125,19 @@ from demo.generator.config import (
     VARIANTS,
     GeneratorConfig,
 )
+from demo.generator.loop import LoopResult, Period, closed_loop
+from demo.generator.portal import PortalError
 from demo.generator.simulate import GeneratedData, generate
 from demo.generator.tables import DEMO_DIR, load_demo_assets, load_demo_partners, resolve_tables
 from demo.generator.truth import asset_quality, true_utility, true_utility_pairs, truth_parameters
+from demo.generator.value import (
+    EnginePolicy,
+    OraclePolicy,
+    PolicyValue,
+    RandomPolicy,
+    on_policy_value,
+    request_sample,
+)
 from demo.generator.world import World
 from demo.generator.writing import write_generated
 
@@ -139,13 +149,23 @@ __all__ = [
     "DEMO_DIR",
     "VARIANTS",
     "ClickModel",
+    "EnginePolicy",
     "GeneratedData",
     "GeneratorConfig",
+    "LoopResult",
+    "OraclePolicy",
+    "Period",
+    "PolicyValue",
+    "PortalError",
+    "RandomPolicy",
     "World",
     "asset_quality",
+    "closed_loop",
     "generate",
     "load_demo_assets",
     "load_demo_partners",
+    "on_policy_value",
+    "request_sample",
     "true_utility",
     "true_utility_pairs",
     "truth_parameters",

@@ -7,11 +7,16 @@ import re
 from dataclasses import fields
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
-from demo.generator import CONFIGS, VARIANTS, ClickModel, GeneratorConfig
-from demo.generator.config import STAGES, TYPES
+from demo.generator import CONFIGS, VARIANTS, ClickModel, GeneratorConfig, World
+from demo.generator.behaviour import respond, schedule_requests
+from demo.generator.config import EVENT_TYPES, STAGES, TYPES
+from demo.generator.events import Events
+from demo.generator.value import slate_value
+from features.schema import EventType
 from tests.support import PROJECT_ROOT
 
 SLOTS = np.arange(10)
@@ -61,6 +66,43 @@ def test_expected_engagement_matches_sampling():
     gain = np.where(share, 3.0, np.where(down, 2.0, np.where(opened, 1.0, 0.0)))
     np.testing.assert_allclose(p_open, opened.mean(axis=1), atol=0.003)
     np.testing.assert_allclose(graded, gain.mean(axis=1), atol=0.01)
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_slate_value_is_the_mean_of_the_simulated_behaviour(name):
+    """The on-policy value's exact expectation equals what `respond` (the behaviour the loop
+    journals) produces on average, for each configuration's click model."""
+    config = GeneratorConfig.preset(name, n_assets=40, n_partners=8, n_deals=30, n_events=3000)
+    world = World.build(config)
+    requests = schedule_requests(world.rng("requests"), world.sim.visits, world.lam)
+    requests = requests.take(np.arange(min(40, len(requests))))
+    k = config.impressions_per_request
+    rng = np.random.default_rng(1)
+    shown = np.stack([rng.permutation(world.a.n)[:k] for _ in range(len(requests))])
+    opens, graded = slate_value(world, requests, shown)
+
+    reps = 3000
+    repeated = requests.take(np.tile(np.arange(len(requests)), reps))
+    events = Events()
+    respond(
+        rng, config, world.a, world.p, world.d, world.truth, repeated, np.tile(shown, (reps, 1)),
+        0, events,
+    )  # fmt: skip
+    ev = pd.DataFrame(events.arrays())
+    gains = {EventType.OPEN: 1.0, EventType.DOWNLOAD: 2.0, EventType.SHARE: 3.0}
+    ev["gain"] = [gains.get(EVENT_TYPES[code]) for code in ev["type"].astype(int)]
+    engaged = ev.dropna(subset=["gain"])
+    best = engaged.groupby(["request", "asset"])["gain"].max().groupby(level=0).sum()
+    n_opens = engaged[engaged["gain"] == 1.0].groupby("request").size()
+    per_request_graded = best.reindex(range(len(repeated)), fill_value=0.0).to_numpy()
+    per_request_opens = n_opens.reindex(range(len(repeated)), fill_value=0).to_numpy()
+    sim_graded = per_request_graded.reshape(reps, len(requests)).mean(axis=0)
+    sim_opens = per_request_opens.reshape(reps, len(requests)).mean(axis=0)
+    se = per_request_graded.std() / np.sqrt(reps)
+    assert abs(sim_opens.mean() - opens.mean()) < 4 * per_request_opens.std() / np.sqrt(
+        reps * len(requests)
+    )
+    assert np.max(np.abs(sim_graded - graded)) < 5 * se
 
 
 # ---- nothing the engine reads encodes a hidden parameter of the generator ---------------------
