@@ -40,7 +40,11 @@ def prepare(root: Path, n_events: int, cache: Path, seed: int = 7) -> dict[str, 
     if not ws.events_path.exists():
         from demo.workspace import build_demo_workspace
 
-        build_demo_workspace(ws, seed=seed, n_events=n_events, regenerate=True, progress=False)
+        # one round of the closed loop: the playbook serves the whole log (the timed training
+        # cares about its size, not about which policy served it), trained once at its end
+        build_demo_workspace(
+            ws, seed=seed, n_events=n_events, rounds=1, regenerate=True, progress=False
+        )
     info["prepare_s"] = round(time.perf_counter() - started, 1)
     # Embed the deal notes once (cached by content hash), so the timed run measures training.
     import pandas as pd

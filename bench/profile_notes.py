@@ -82,7 +82,12 @@ def _training(args: argparse.Namespace) -> dict[str, Any]:
         else:
             ws = Workspace.at(Path(tmp) / "ws", embed_cache=args.embed_cache)
             build_demo_workspace(
-                ws, n_events=args.events, n_deals=args.deals, n_assets=args.assets, progress=False
+                ws,
+                n_events=args.events,
+                n_deals=args.deals,
+                n_assets=args.assets,
+                rounds=1,  # a log of this size served by the playbook: training is profiled
+                progress=False,
             )
             label = f"{args.events:,} events"
         _, prof = profile_call(

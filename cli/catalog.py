@@ -16,8 +16,12 @@ from features.schema import BuyerRole, Language, Stage, values
 def _demo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--generate", action="store_true", help="(re)generate deals and usage logs")
     p.add_argument("--no-events", action="store_true", help="build catalog and index only")
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--variant", default="default", help="generator variant: default or alt")
+    p.add_argument("--preset", default="default", help="generator configuration: default or second")
+    p.add_argument("--seed", type=int, default=None, help="another seed than the preset's")
+    p.add_argument("--variant", default=None, help="generator variant (truth): default or alt")
+    p.add_argument(
+        "--rounds", type=int, default=None, help="closed-loop periods, each retrained and promoted"
+    )
     p.add_argument("--assets", type=int, default=None, help="synthesize this many assets")
     p.add_argument("--partners", type=int, default=None, help="synthesize this many partners")
     p.add_argument("--deals", type=int, default=3000)
@@ -36,8 +40,10 @@ def _demo(args: argparse.Namespace) -> int:
         ws,
         events=not args.no_events,
         regenerate=args.generate,
+        preset=args.preset,
         seed=args.seed,
         variant=args.variant,
+        rounds=args.rounds,
         n_assets=args.assets,
         n_partners=args.partners,
         n_deals=args.deals,

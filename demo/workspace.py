@@ -1,14 +1,17 @@
 """`recommender demo`: turn the shipped demo data into a working workspace.
 
 Catalog and index from data/demo/assets.jsonl (+ documents), partners from partners.csv, the
-default playbook, and usage logs from the seeded generator imported into the event journal.
-Re-running is cheap: vectors come from the content-hash cache and the journal is filled only
-when empty (or when `regenerate` asks for fresh logs).
+default playbook, and usage logs made by the closed loop (`demo.generator.closed_loop`): the
+engine serves the simulated portal period after period, is retrained on what it served and
+promoted, so the workspace ends with a promoted model trained on the whole log. Re-running is
+cheap: vectors come from the content-hash cache and the journal is filled only when empty (or
+when `regenerate` asks for fresh logs).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -24,48 +27,51 @@ def build_demo_workspace(
     *,
     events: bool = True,
     regenerate: bool = False,
-    seed: int = 7,
-    variant: str = "default",
+    preset: str = "default",
+    seed: int | None = None,
+    variant: str | None = None,
     n_assets: int | None = None,
     n_partners: int | None = None,
     n_deals: int = 3000,
     n_events: int = 200_000,
+    rounds: int | None = None,
     out: Path | None = None,
     progress: bool = True,
 ) -> list[str]:
-    """Build (or refresh) the demo workspace; returns the lines of a human-readable report."""
-    from demo.generator import GeneratorConfig, generate, write_generated
+    """Build (or refresh) the demo workspace; returns the lines of a human-readable report.
+
+    The generator's configuration is the `preset` (`demo.generator.CONFIGS`: "default" or
+    "second") with the sizes given and, when given, another seed, variant or number of
+    rounds (periods of the closed loop, each ending with a retraining and a promotion)."""
+    from demo.generator import GeneratorConfig, World, closed_loop, write_generated
     from recommender import EventJournal, import_partners, ingest, load_playbook, save_partners
 
     ws.ensure()
     lines: list[str] = [f"workspace: {ws.root}"]
     load_playbook(ws)
+    changes: dict[str, Any] = {
+        "n_assets": n_assets,
+        "n_partners": n_partners,
+        "n_deals": n_deals,
+        "n_events": n_events,
+    }
+    for name, value in (("seed", seed), ("variant", variant), ("rounds", rounds)):
+        if value is not None:
+            changes[name] = value
+    config = GeneratorConfig.preset(preset, **changes)
     synthetic = n_assets is not None or n_partners is not None
-    data = None
-    if synthetic or (events and (regenerate or not ws.events_path.exists())):
-        config = GeneratorConfig(
-            seed=seed,
-            variant=variant,
-            n_assets=n_assets,
-            n_partners=n_partners,
-            n_deals=n_deals,
-            n_events=n_events,
-        )
-        started = time.perf_counter()
-        data = generate(config)
-        lines.append(
-            f"generated {len(data.deals)} deals and {len(data.events)} events "
-            f"(seed {seed}, variant {variant}) in {time.perf_counter() - started:.1f} s"
-        )
-        out_dir = out or ws.generated_dir
-        write_generated(data, out_dir)
-        lines.append(f"generated data written to {out_dir}")
+    if events and regenerate:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{ws.events_path}{suffix}").unlink(missing_ok=True)
+    logs = events and _journal_count(ws) == 0
+    world = World.build(config) if synthetic or logs else None
 
-    if synthetic and data is not None:
-        save_partners(ws, data.partners)
-        lines.append(f"partners: {len(data.partners)} (synthesized)")
+    if synthetic and world is not None:
+        save_partners(ws, world.partners)
+        lines.append(f"partners: {len(world.partners)} (synthesized)")
         table = ws.generated_dir / "assets.parquet"
-        data.assets.to_parquet(table, index=False)
+        table.parent.mkdir(parents=True, exist_ok=True)
+        world.assets.to_parquet(table, index=False)
         report = ingest(ws, [table], replace=True, progress=progress)
     else:
         count = import_partners(ws, DEMO_DATA / "partners.csv")
@@ -76,32 +82,52 @@ def build_demo_workspace(
         f"({report.embedded} embedded, {report.cached} from cache) in {report.seconds:.1f} s"
     )
 
-    if data is not None and events:
-        if regenerate and ws.events_path.exists():
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{ws.events_path}{suffix}").unlink(missing_ok=True)
-        data.deals.to_parquet(ws.deals_path, index=False)
-        with EventJournal(ws.events_path) as journal:
-            result = journal.append(
-                data.events,
-                known_assets=set(data.assets["asset_id"]),
-                known_partners=set(data.partners["partner_id"]),
-                all_or_nothing=True,
-            )
-            total = journal.count()
-        lines.append(
-            f"event journal: {result.accepted} events added, {result.duplicates} already there; "
-            f"{total} in {ws.events_path}"
-        )
-    elif events:
-        from recommender import EventJournal as _Journal
+    if logs and world is not None:
+        periods: list[str] = []
 
-        with _Journal(ws.events_path) as journal:
+        def say(line: str) -> None:
+            periods.append(f"  {line}")
+            if progress:
+                print(line, file=sys.stderr, flush=True)
+
+        started = time.perf_counter()
+        result = closed_loop(ws, config, world=world, report=say)
+        data = result.data
+        lines.append(
+            f"closed loop: {len(data.deals)} deals, {len(result.requests)} requests served by "
+            f"the engine, {len(data.events)} events (preset {preset}, seed {config.seed}, "
+            f"variant {config.variant}, {config.rounds} rounds) in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
+        lines.extend(periods)
+        out_dir = out or ws.generated_dir
+        write_generated(data, out_dir)
+        lines.append(f"generated data written to {out_dir}")
+        data.deals.to_parquet(ws.deals_path, index=False)
+        last = result.periods[-1]
+        model = (
+            f"model {last.trained} (trained on all of them) promoted"
+            if last.trained
+            else f"no model trained ({last.not_trained}): the playbook serves"
+        )
+        lines.append(f"event journal: {len(data.events)} events in {ws.events_path}; {model}")
+    elif events:
+        with EventJournal(ws.events_path) as journal:
             lines.append(f"event journal: {journal.count()} events in {ws.events_path} (kept)")
     if ws.deals_path.exists():
         deals = pd.read_parquet(ws.deals_path)
         lines.append(f"deals: {len(deals)} in {ws.deals_path}")
     return lines
+
+
+def _journal_count(ws: Workspace) -> int:
+    """How many events the workspace's journal holds (0 without one)."""
+    from recommender import EventJournal
+
+    if not ws.events_path.exists():
+        return 0
+    with EventJournal(ws.events_path) as journal:
+        return journal.count()
 
 
 def demo_asset_rows(count: int) -> list[dict[str, Any]]:

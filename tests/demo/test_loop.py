@@ -31,6 +31,7 @@ from demo.generator import (
 )
 from demo.generator.behaviour import Requests
 from demo.generator.portal import Portal, PortalError
+from demo.oracle import oracle_for
 from recommender import (
     EventJournal,
     Recommender,
@@ -74,15 +75,21 @@ def _journal(ws: Workspace) -> pd.DataFrame:
 
 
 def test_the_same_config_gives_the_same_journal(run, tmp_path):
-    ws = _demo_catalog_workspace(tmp_path / "again")
-    closed_loop(ws, SMALL)
+    from demo.workspace import build_demo_workspace
+
+    ws = Workspace.at(tmp_path / "again", embed_cache=SHARED_EMBED_CACHE)
+    lines = build_demo_workspace(
+        ws, n_deals=SMALL.n_deals, n_events=SMALL.n_events, rounds=SMALL.rounds, progress=False
+    )
+    assert any(line.startswith("closed loop:") for line in lines)
     first, again = _journal(run.ws), _journal(ws)
     assert len(first) > 10_000
     pd.testing.assert_frame_equal(first, again)
     # Request ids come from the seed, in serving order.
     ids = first["request_id"].dropna().unique()
     assert set(ids) == {f"r{SMALL.seed}-{j}" for j in range(len(ids))}
-    # The journal is the loop's event frame, in order, and the models are the same.
+    # The journal is the loop's event frame, in order; the demo ends with the last model
+    # promoted and the generator's output beside it (the oracle reads it).
     events = run.result.data.events
     assert first["event_id"].tolist() == events["event_id"].tolist()
     assert first["ts"].is_monotonic_increasing
@@ -91,6 +98,7 @@ def test_the_same_config_gives_the_same_journal(run, tmp_path):
     first_promoted = first_registry.get(first_registry.promoted() or "")
     assert promoted.manifest["model_sha256"] == first_promoted.manifest["model_sha256"]
     assert len(registry.versions()) == SMALL.rounds
+    assert oracle_for(ws) is not None
 
 
 def test_every_impression_carries_the_propensities_the_engine_served(run):
@@ -226,3 +234,41 @@ def test_on_policy_value_ranks_oracle_over_playbook_over_random(run):
     # Every request counts: exact expectations, one row per sampled request.
     assert len(values["oracle"].per_request) == 300
     assert values["oracle"].graded > values["oracle"].opens  # downloads and shares weigh more
+
+
+def test_the_demo_command_takes_a_preset_and_rounds_and_survives_a_tiny_log(
+    tmp_path, monkeypatch, capsys
+):
+    """`recommender demo --preset second --rounds 2` on a log too small to learn from at first:
+    the first period reports why no model was trained, the playbook serves on, and the
+    second configuration's slate size and exploration are what was served."""
+    import json
+
+    from cli import main
+
+    monkeypatch.setenv("RECO_EMBED_CACHE", str(SHARED_EMBED_CACHE))
+    root = tmp_path / "ws"
+    code = main(
+        ["--workspace", str(root), "demo", "--generate", "--preset", "second",
+         "--deals", "10", "--events", "300", "--rounds", "3"]
+    )  # fmt: skip
+    assert code == 0
+    periods = [line for line in capsys.readouterr().out.splitlines() if "period " in line]
+    assert len(periods) == 3
+    assert "no model trained (" in periods[0] and "nothing to evaluate" in periods[0]
+    assert "served by the playbook" in periods[1]  # the playbook went on serving
+    assert "model v" in periods[2] or "served by v" in periods[2]
+    ws = Workspace.at(root, embed_cache=SHARED_EMBED_CACHE)
+    truth = json.loads((ws.generated_dir / "ground_truth.json").read_text("utf-8"))
+    second = CONFIGS["second"]
+    assert truth["config"]["seed"] == second.seed and truth["truth"]["variant"] == "alt"
+    assert truth["config"]["rounds"] == 3 and truth["config"]["n_deals"] == 10
+    imp = _journal(ws).query("type == 'impression'")
+    assert imp.groupby("request_id").size().max() == second.impressions_per_request
+    explored = imp[imp["propensity"] < 1 - second.exploration - 1e-9]
+    # An explored reserve's propensity is rate / reserves (all 20 reserves are there).
+    assert len(explored) and np.allclose(
+        explored["propensity"], second.exploration / second.exploration_reserve
+    )
+    kept = imp.drop(explored.index)
+    assert np.isin(kept["propensity"].round(9), [round(1 - second.exploration, 9), 1.0]).all()

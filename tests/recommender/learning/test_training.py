@@ -59,11 +59,12 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
 
 @pytest.fixture(scope="module")
 def trained(ws: Workspace):
+    before = {v.name for v in Registry.of(ws).versions()}  # the demo's closed loop trained some
     code, out, err = cli("--workspace", str(ws.root), "train", "--no-progress", "--trees", "60")
     assert code == 0, err
-    versions = Registry.of(ws).versions()
-    assert len(versions) == 1
-    return versions[0], out
+    new = [v for v in Registry.of(ws).versions() if v.name not in before]
+    assert len(new) == 1
+    return new[0], out
 
 
 def test_train_writes_a_complete_version(trained):
@@ -111,11 +112,15 @@ def test_metrics_have_the_contract_shape(trained):
         assert "learned" in per_model and "playbook" in per_model
 
 
-def test_the_learned_model_beats_the_content_scorer_and_is_no_worse_on_new_assets(trained):
-    models = trained[0].metrics()["models"]
+def test_the_learned_model_beats_the_baselines_against_the_truth(trained):
+    """Judged by the generator's true utility, not by what the portal happened to show (the
+    logged metrics reward imitating the logging policy)."""
+    truth = trained[0].metrics()["true_utility"]
+    models = truth["models"]
     assert models["learned"]["ndcg@10"] > models["playbook"]["ndcg@10"]
     assert models["learned"]["ndcg@10"] > models["popularity"]["ndcg@10"]
-    cold = trained[0].metrics()["slices"]["cold_start_assets"]
+    assert models["oracle"]["ndcg@10"] == pytest.approx(1.0)
+    cold = truth["slices"]["cold_start_assets"]
     assert cold["learned"]["ndcg@10"] >= cold["playbook"]["ndcg@10"] - 1e-9
 
 
@@ -246,6 +251,8 @@ def test_evaluate_keeps_to_its_window_as_events_arrive(ws, trained, tmp_path):
 def test_promote_serve_and_roll_back(ws, trained):
     version, _ = trained
     base = ("--workspace", str(ws.root))
+    previous = Registry.of(ws).promoted()  # the demo's closed loop ends with a promotion
+    assert previous is not None and previous != version.name
     code, out, _ = cli(*base, "models", "promote", version.name)
     assert code == 0 and f"promoted {version.name}" in out
     code, out, _ = cli(*base, "models", "list")
@@ -267,9 +274,9 @@ def test_promote_serve_and_roll_back(ws, trained):
     payload = json.loads(out)
     assert payload["model_version"] == version.name and len(payload["items"]) == 5
     code, out, _ = cli(*base, "models", "rollback")
-    assert code == 0 and "no model is promoted" in out
+    assert code == 0 and previous in out
     code, out, _ = cli(*base, "recommend", "--partner", "P0001", "--stage", "negotiation", "--json")
-    assert json.loads(out)["model_version"] == "playbook"
+    assert json.loads(out)["model_version"] == previous
 
 
 def test_models_promote_an_unknown_version_exits_2(ws):
