@@ -114,6 +114,7 @@ Modules (this package's public names are re-exported here; `_resolve_tables` too
     portal      the portal asking the engine: request contexts, slates, note vectors
     loop        closed_loop: serve, log with propensities, retrain, promote, serve again
     value       on_policy_value and the policies it measures
+    oracle      GeneratorOracle (recommender.Oracle of a world), oracle_for (demo.oracle)
     writing     write_generated: parquet files and ground_truth.json
 """
 

@@ -39,10 +39,10 @@ from demo.generator.behaviour import Behaviour, Requests, organic, respond, sche
 from demo.generator.config import STAGES, GeneratorConfig
 from demo.generator.deals import POST_SALE
 from demo.generator.events import Events, events_frame
+from demo.generator.oracle import GeneratorOracle
 from demo.generator.portal import NoteVectors, Portal, quantize
 from demo.generator.simulate import GeneratedData
 from demo.generator.world import World
-from demo.oracle import GeneratorOracle
 from features.schema import ENGAGEMENT_TYPES
 from recommender import (
     DEFAULT_EMBEDDER,
