@@ -136,6 +136,7 @@ from demo.generator.value import (
     OraclePolicy,
     PolicyValue,
     RandomPolicy,
+    logged_requests,
     on_policy_value,
     request_sample,
 )
@@ -165,6 +166,7 @@ __all__ = [
     "generate",
     "load_demo_assets",
     "load_demo_partners",
+    "logged_requests",
     "on_policy_value",
     "request_sample",
     "true_utility",

@@ -112,8 +112,10 @@ class GeneratorConfig:
     """What to generate. All randomness flows from `seed`; equal configs give equal data.
 
     n_assets / n_partners: None uses the committed demo catalog / partners; a number
-    synthesizes that many with the demo's distributions. n_events is a target, met within a
-    few percent. stage_type_affinity overrides cells ({stage: {asset_type: value}}) of the
+    synthesizes that many with the demo's distributions. n_events is a target: the number of
+    impressions is set for it (1.1 events per impression), so the open loop meets it within a
+    few percent; in the closed loop the engine's slates engage more (about +10% events at the
+    demo's size). stage_type_affinity overrides cells ({stage: {asset_type: value}}) of the
     variant's table. quality_std: None = the variant's.
 
     The click model (`demo.generator.clicks`, hidden from the engine): attention_curve

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from demo.generator.behaviour import Requests
+from demo.generator.config import STAGES
 from demo.generator.encoding import Deals
 from demo.generator.policy import eligible
 from demo.generator.portal import Portal
@@ -40,6 +41,7 @@ __all__ = [
     "Policy",
     "PolicyValue",
     "RandomPolicy",
+    "logged_requests",
     "on_policy_value",
     "request_sample",
     "slate_value",
@@ -122,6 +124,33 @@ class PolicyValue:
         }
 
 
+def logged_requests(world: World, events: pd.DataFrame) -> pd.DataFrame:
+    """The requests of a log of `world` (its impressions, one row per request id): request_id,
+    deal, deal_id, partner_id, stage, t (days), as `LoopResult.requests` has them, so that a
+    workspace's journal (`recommender.read_journal`) can be sampled without the loop's result.
+    Impressions of deals the world does not have raise ValueError."""
+    imp = events[events["type"].astype(str) == "impression"]
+    first = imp.sort_values("ts", kind="stable").drop_duplicates("request_id")
+    deal_index = {str(d): i for i, d in enumerate(world.deal_ids.tolist())}
+    deal = first["deal_id"].astype(str).map(deal_index)
+    if deal.isna().any():
+        unknown = first.loc[deal.isna(), "deal_id"].iloc[0]
+        raise ValueError(f"deal_id={unknown!r} is not a deal of this world")
+    ts = pd.to_datetime(first["ts"])
+    if ts.dt.tz is not None:
+        ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
+    return pd.DataFrame(
+        {
+            "request_id": first["request_id"].astype(str).to_numpy(),
+            "deal": deal.to_numpy(dtype=np.int64),
+            "deal_id": first["deal_id"].astype(str).to_numpy(),
+            "partner_id": first["partner_id"].astype(str).to_numpy(),
+            "stage": first["stage"].astype(str).map(STAGES.index).to_numpy(dtype=np.int64),
+            "t": ((ts - world.start) / pd.Timedelta(days=1)).to_numpy(dtype=np.float64),
+        }
+    ).reset_index(drop=True)
+
+
 def request_sample(
     requests: pd.DataFrame,
     n: int = 2000,
@@ -130,8 +159,9 @@ def request_sample(
     start: float | None = None,
     end: float | None = None,
 ) -> pd.DataFrame:
-    """A fixed, seeded sample of `n` requests (rows of `LoopResult.requests`: request_id,
-    deal, stage, t in days, ...) dated in [start, end) days; all of them when fewer."""
+    """A fixed, seeded sample of `n` requests (rows of `LoopResult.requests` or
+    `logged_requests`: request_id, deal, stage, t in days, ...) dated in [start, end) days;
+    all of them when fewer."""
     rows = requests
     if start is not None:
         rows = rows[rows["t"] >= start]

@@ -26,6 +26,7 @@ from demo.generator import (
     OraclePolicy,
     RandomPolicy,
     closed_loop,
+    logged_requests,
     on_policy_value,
     request_sample,
 )
@@ -231,6 +232,12 @@ def test_on_policy_value_ranks_oracle_over_playbook_over_random(run):
         assert v["oracle"] > v["playbook"] > v["random"] > 0, (metric, v)
         for value in values.values():
             assert getattr(value, f"{metric}_se") < 0.1 * getattr(value, metric)
+    # The journal alone gives the same requests to sample from (for evaluations that start
+    # from a workspace, not from the loop's result).
+    logged = logged_requests(world, _journal(run.ws))
+    served = run.result.requests.sort_values("request_id").reset_index(drop=True)
+    logged = logged.sort_values("request_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(logged, served[logged.columns.tolist()], check_dtype=False)
     # Every request counts: exact expectations, one row per sampled request.
     assert len(values["oracle"].per_request) == 300
     assert values["oracle"].graded > values["oracle"].opens  # downloads and shares weigh more
