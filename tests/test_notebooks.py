@@ -43,6 +43,9 @@ def test_retrain_and_evaluate_notebook_runs_top_to_bottom(small_demo, monkeypatc
     )
     assert "new version: v" in outputs
     assert "served by model v" in outputs
+    # the evaluation it shows: against the truth (generated data), then off-policy estimates
+    assert "gap closed" in outputs and "new assets (ranked among themselves)" in outputs
+    assert "logged requests" in outputs and "position bias (" in outputs
     # The notebook promoted the version it trained.
     from recommender.storage.registry import Registry
 

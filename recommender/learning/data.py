@@ -23,7 +23,7 @@ from recommender.learning.oracle import Oracle
 from recommender.steering.partners import load_partner_frame
 from recommender.steering.playbook import load_playbook
 from recommender.storage.event_files import read_events_parquet
-from recommender.storage.usage import EVENT_READ_COLUMNS, asset_vectors, read_journal
+from recommender.storage.usage import LEARNING_READ_COLUMNS, asset_vectors, read_journal
 from recommender.workspace import Workspace
 
 
@@ -78,9 +78,9 @@ def load_learning_data(
                 f"no event journal at {workspace.events_path}; run `recommender demo` or "
                 "`recommender events import FILE` first"
             )
-        events = read_journal(workspace)
+        events = read_journal(workspace, columns=LEARNING_READ_COLUMNS)
         source = str(workspace.events_path)
-    columns = [c for c in (*EVENT_READ_COLUMNS, "position") if c in events]
+    columns = [c for c in LEARNING_READ_COLUMNS if c in events]
     events = (
         events[list(dict.fromkeys(columns))].sort_values("ts", kind="stable").reset_index(drop=True)
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -45,6 +45,8 @@ EVENT_READ_COLUMNS = (
     "stage",
     "outcome",
 )
+# training also reads what the serving policy logged with each impression (off-policy values)
+LEARNING_READ_COLUMNS = (*EVENT_READ_COLUMNS, "propensity", "propensity_shown")
 VECTOR_DIMS = 32
 
 
@@ -112,16 +114,19 @@ def asset_vectors(catalog: Any, table: AssetTable, dims: int = VECTOR_DIMS) -> n
     return projected.astype(np.float32)
 
 
-def read_journal(workspace: Workspace, *, end: Any = None) -> pd.DataFrame:
-    """The journal's events (the columns usage needs), or an empty frame without a journal."""
+def read_journal(
+    workspace: Workspace, *, end: Any = None, columns: Sequence[str] = EVENT_READ_COLUMNS
+) -> pd.DataFrame:
+    """The journal's events (by default the columns usage needs), or an empty frame without a
+    journal."""
     if not workspace.events_path.exists():
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in EVENT_READ_COLUMNS}).assign(
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns}).assign(
             ts=pd.Series(dtype="datetime64[us]")
         )
     from recommender.storage.events import EventJournal
 
     with EventJournal(workspace.events_path) as journal:
-        return journal.read(columns=list(EVENT_READ_COLUMNS), end=end)
+        return journal.read(columns=list(columns), end=end)
 
 
 @dataclass

@@ -89,8 +89,11 @@ def test_metrics_have_the_contract_shape(trained):
     metrics = version.metrics()
     assert set(metrics) == {"k", "models", "slices", "true_utility", "off_policy"}
     assert metrics["k"] == 10
-    # the demo's open-loop logs carry no propensities yet: the estimates say why they are absent
-    assert metrics["off_policy"]["available"] is False and metrics["off_policy"]["reason"]
+    # the demo's closed loop journals propensities, as the API does
+    assert set(metrics["off_policy"]) == {
+        "available", "reward", "requests", "slots", "logged_policy_value", "position_bias",
+        "models",
+    }  # fmt: skip
     truth = metrics["true_utility"]  # the demo's generator knows the truth
     assert set(truth["models"]) == {"learned", *BASELINES, "oracle"}
     assert truth["models"]["oracle"] == {"ndcg@10": 1.0, "recall@10": 1.0}
@@ -162,6 +165,19 @@ def test_the_examination_curve_is_estimated_from_the_logs(trained):
     assert np.all(np.diff(curve) < 0.02)  # later slots are looked at less (up to noise)
     assert 0.1 < curve[-1] < 0.8
     assert "position_bias" not in version.manifest["usage"]
+
+
+def test_the_off_policy_block_reads_the_journals_propensities(trained):
+    """The demo's closed loop journals propensities with every impression, as the API does;
+    training reads them and values every model off-policy."""
+    off = trained[0].metrics()["off_policy"]
+    assert off["available"], off
+    assert off["requests"] > 100 and {"learned", "playbook"} <= set(off["models"])
+    for by_estimator in off["models"].values():
+        assert set(by_estimator) == {"ips", "snips", "dr"}
+        for estimate in by_estimator.values():
+            assert estimate["ci_low"] <= estimate["value"] <= estimate["ci_high"]
+            assert estimate["ess"] > 0
 
 
 def test_the_served_model_is_refit_on_all_data_and_the_evaluated_one_is_kept(trained):
