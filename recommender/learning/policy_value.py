@@ -270,6 +270,13 @@ def off_policy_block(
             "reason": "the log cannot tell how often each slot is looked at",
         }
     bias = np.asarray(curve[: logged.slots])
+    if not (bias > 0).all():
+        slot = int(np.flatnonzero(~(bias > 0))[0])
+        return {
+            "available": False,
+            "reason": f"no engagement was logged in slot {slot} or below: the log cannot tell "
+            "how often those slots are looked at",
+        }
     queries = contexts_queries(
         data, encoder, logged.requests, start=start, end=end, visibility=visibility
     )

@@ -61,7 +61,9 @@ class Oracle:
         return np.tile(UTILITY[[int(a[1:]) for a in table.ids]], (len(deal_ids), 1))
 
 
-def _log(n_requests: int, *, propensities: bool = True, seed: int = 3) -> pd.DataFrame:
+def _log(
+    n_requests: int, *, propensities: bool = True, seed: int = 3, theta: np.ndarray = THETA
+) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     policy = Exploration(rate=0.25, reserve=6)
     ranked, reserves = [0, 1, 2, 3], [4, 5, 6, 7, 8, 9]
@@ -85,7 +87,7 @@ def _log(n_requests: int, *, propensities: bool = True, seed: int = 3) -> pd.Dat
                 "propensity_shown": served.propensity_shown[slot] if propensities else np.nan,
             }
             rows.append(row)
-            if rng.random() < THETA[slot] * GAMMA[asset]:
+            if rng.random() < theta[slot] * GAMMA[asset]:
                 rows.append(
                     row
                     | {
@@ -166,6 +168,18 @@ def test_a_log_without_propensities_gets_no_estimate() -> None:
         "available": False,
         "reason": "no impression of the window carries a propensity",
     }
+
+
+def test_a_slot_nobody_engaged_in_gets_no_estimate_instead_of_an_error() -> None:
+    """A small log may have no engagement at all in the last slot: its examination is
+    estimated 0, which no estimator can divide by, so the block says why it has no figures
+    (a training run on such a log goes on) instead of raising."""
+    events = _log(2600, theta=np.array([1.0, 0.6, 0.4, 0.0]))
+    data, encoder = _world(events)
+    end = events["ts"].max() + pd.Timedelta(microseconds=1)
+    block = off_policy_block(data, encoder, None, start=WINDOW, end=end, n_bootstrap=50)
+    assert block["available"] is False
+    assert "slot 3" in block["reason"]
 
 
 class _Queries:
