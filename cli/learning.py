@@ -151,6 +151,13 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--leaves", type=int, default=None)
     p.add_argument("--half-life", type=float, default=None, help="days; decay of popularity")
     p.add_argument(
+        "--position-aware",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="learn the slots' position bias with the ranker (LightGBM's position-aware "
+        "LambdaMART; default: off)",
+    )
+    p.add_argument(
         "--visibility",
         choices=("frozen", "rolling"),
         default="frozen",
@@ -190,6 +197,7 @@ def _train(args: argparse.Namespace) -> int:
         visibility=args.visibility,
         max_eval_queries=args.max_eval_queries,
         seed=args.seed,
+        position_aware=args.position_aware,
         progress=not args.no_progress,
     )
     overrides = {

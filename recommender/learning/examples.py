@@ -46,6 +46,13 @@ class Examples:
     group: np.ndarray  # group id per row (consecutive)
     columns: dict[str, np.ndarray] = field(default_factory=dict)
     as_new: np.ndarray | None = None  # rows whose asset is presented as never used
+    # the slot an impression row was shown in; -1 (None: every row) for a row not shown by
+    # the portal in a request (a sampled negative, an engagement no impression explains)
+    slot: np.ndarray | None = None
+
+    @property
+    def slots(self) -> np.ndarray:
+        return np.full(len(self), -1, dtype=np.int64) if self.slot is None else self.slot
 
     def encode(self, encoder: PairEncoder) -> None:
         """Compute this set's feature columns (each row at its own time)."""
@@ -79,6 +86,7 @@ class Examples:
             group=self.group[rows],
             columns={k: v[rows] for k, v in self.columns.items()},
             as_new=None if self.as_new is None else self.as_new[rows],
+            slot=None if self.slot is None else self.slot[rows],
         )
 
 
@@ -108,7 +116,8 @@ def build_examples(
     gain_imp = impression_labels(imp, in_window, labels, cutoff=end)
     # Groups: one request each, rows in position order.
     req = imp["request_id"].astype(str).to_numpy()
-    order = np.lexsort((pd.to_numeric(imp["position"], errors="coerce").fillna(0).to_numpy(), req))
+    slot_imp = pd.to_numeric(imp["position"], errors="coerce").fillna(-1).to_numpy(np.int64)
+    order = np.lexsort((np.maximum(slot_imp, 0), req))
     req_codes = pd.factorize(req[order])[0]
     parts = {
         "partner_id": imp["partner_id"].astype(str).to_numpy()[order],
@@ -118,6 +127,7 @@ def build_examples(
         "asset_pos": asset_pos[imp_mask][order],
         "gain": gain_imp[order],
         "group": req_codes.astype(np.int64),
+        "slot": slot_imp[order],
     }
     # Engagements that no impression explains: positives with sampled negatives.
     eng_mask = usable & np.isin(kind, ENGAGEMENT_TYPES)
@@ -169,6 +179,7 @@ def build_examples(
             "asset_pos": assets[valid],
             "gain": gains[valid],
             "group": (base_group + rep)[valid],
+            "slot": np.full(int(valid.sum()), -1, dtype=np.int64),
         }
         parts = {k: np.concatenate([parts[k], extra[k]]) for k in parts}
     deal = parts["deal_id"].astype(object)
@@ -181,6 +192,7 @@ def build_examples(
         asset_pos=parts["asset_pos"].astype(np.int64),
         gain=parts["gain"].astype(np.float64),
         group=parts["group"].astype(np.int64),
+        slot=parts["slot"].astype(np.int64),
     )
 
 
@@ -278,6 +290,7 @@ def concat_examples(parts: Sequence[Examples]) -> Examples:
         group=np.concatenate([p.group for p in out]),
         columns=cols,
         as_new=np.concatenate([_flags(p) for p in out]),
+        slot=np.concatenate([p.slots for p in out]),
     )
 
 

@@ -162,10 +162,15 @@ class GradientBoostedRanker(RegressorMixin, BaseEstimator):
         group: Sequence[int] | np.ndarray | None = None,
         sample_weight: Any = None,
         callbacks: Sequence[Any] | None = None,
+        position: Sequence[int] | np.ndarray | None = None,
     ) -> GradientBoostedRanker:
         """Fit on rows X (n, d) with grades y; `group` = sizes of consecutive query groups.
 
-        `callbacks` are passed to `lightgbm.train` (e.g. to drive a progress bar).
+        `position` (lambdarank only): the slot each row was shown in, any integer id per slot
+        (one id for "not shown"); LightGBM's position-aware LambdaMART then learns how much
+        each slot is looked at together with the ranker and discounts the pairs of rows by it
+        (Unbiased LambdaMART). `callbacks` are passed to `lightgbm.train` (e.g. to drive a
+        progress bar).
         """
         self._check_params()
         X, y = validate_data(
@@ -214,12 +219,21 @@ class GradientBoostedRanker(RegressorMixin, BaseEstimator):
             for c in cats:
                 col = X[:, c]
                 col[col < 0] = np.nan
+        if position is not None:
+            position = np.asarray(position, dtype=np.int64)
+            if position.shape != (len(y),):
+                raise ValueError(
+                    f"position has shape {position.shape}; expected one slot per row ({len(y)})"
+                )
+            # LightGBM wants position ids 0..m-1
+            position = np.unique(position, return_inverse=True)[1].astype(np.int32)
         lgb = _lightgbm()
         data = lgb.Dataset(
             X,
             label=label,
             weight=sample_weight,
             group=group if objective == "lambdarank" else None,
+            position=position if objective == "lambdarank" else None,
             categorical_feature=cats or "auto",
             free_raw_data=True,
         )

@@ -205,3 +205,41 @@ def test_platt_maps_scores_to_probabilities():
     platt = Platt.fit(score, relevant)
     assert platt.a == pytest.approx(2, abs=0.3) and platt.b == pytest.approx(-1, abs=0.3)
     assert Platt.fit(score, np.zeros(5000, bool)).a == 0.0  # degenerate: a constant rate
+
+
+def test_position_aware_lambdarank_learns_past_what_the_logging_policy_put_on_top():
+    """Clicks from a position-based model (slot p looked at 1/(p+1) of the time, then clicked
+    by relevance r) on slates a logging policy ordered by an irrelevant feature q: a plain
+    LambdaMART on clicks learns q (what was on top got clicked); given the slots, LightGBM's
+    position-aware LambdaMART learns the slots' bias with the ranker and ranks by r."""
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(0)
+    n_queries, m = 2000, 10
+    r, q = rng.normal(size=(n_queries, m)), rng.normal(size=(n_queries, m))
+    slot = np.argsort(np.argsort(-q, axis=1), axis=1)  # the logger ranks by q
+    looked = 1.0 / (1.0 + slot)
+    click = rng.random((n_queries, m)) < looked / (1.0 + np.exp(-2.0 * r))
+    X = np.stack([r.ravel(), q.ravel()], axis=1)
+    fresh = rng.normal(size=(5000, 2))
+    reliance = {}
+    for aware in (False, True):
+        ranker = GradientBoostedRanker(n_estimators=50, num_leaves=7, min_child_samples=20)
+        ranker.fit(
+            X,
+            click.ravel().astype(float),
+            group=[m] * n_queries,
+            position=slot.ravel() if aware else None,
+        )
+        scores = ranker.predict(fresh)
+        reliance[aware] = (spearmanr(scores, fresh[:, 0])[0], spearmanr(scores, fresh[:, 1])[0])
+    assert reliance[True][0] > reliance[False][0] + 0.1  # more on relevance
+    assert reliance[True][1] < reliance[False][1] - 0.15  # less on the logger's feature
+
+
+def test_position_needs_one_slot_per_row():
+    X = np.random.default_rng(1).normal(size=(20, 2))
+    with pytest.raises(ValueError, match=r"position has shape \(19,\); expected one slot per row"):
+        GradientBoostedRanker(n_estimators=2).fit(
+            X, np.arange(20) % 2, group=[10, 10], position=np.zeros(19)
+        )
