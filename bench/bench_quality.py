@@ -1,8 +1,7 @@
-"""Quality: embedding backends on two text-similarity sets, and the learning evaluation table.
+"""Quality: embedding backends on two text-similarity sets.
 
-    python -m bench.bench_quality                                   # everything, full size
-    python -m bench.bench_quality --events 20000 --deals 300        # a quick run
-    python -m bench.bench_quality --no-evaluation                   # the embedding sets only
+    python -m bench.bench_quality                                   # everything
+    python -m bench.bench_quality --backends e5,tfidf --no-lee      # a part
 
 1. Cross-lingual retrieval (data/eval/crosslingual.jsonl: 24 EN/UK/RU pairs, query and
    asset always in different languages): each query ranks all 24 assets by cosine
@@ -17,11 +16,9 @@
    "passage: ", as the engine embeds assets, and as "query: ", e5's recipe for symmetric
    tasks), MiniLM, TF-IDF with IDF from the background corpus, and gensim's log-entropy + LSI
    (200 topics on the background corpus; the paper's reference, r ~ 0.6).
-3. The learning issue's evaluation table on two generator configurations (variant
-   `default` and `alt`): for each, a temporary workspace built by `recommender demo
-   --generate --variant V`, a model trained by `recommender train`, and the table of
-   `recommender evaluate --json` (NDCG@10, recall@10, MAP@10, MRR, coverage@10 of the learned
-   model, the baselines and the oracle), plus the learned model's lift over the best baseline.
+
+The learning evaluation (learned model vs baselines and oracle on generated logs) is measured
+by `python -m bench.bench_learning`, against the generator's true utility.
 
 Prints tables and one JSON document (bench/results/quality.json unless --out).
 """
@@ -30,10 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,17 +35,10 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import (
-    BENCH_EMBED_CACHE,
-    PROJECT_ROOT,
-    print_table,
-    recommender_command,
-    write_result,
-)
+from bench.common import PROJECT_ROOT, print_table, write_result
 
 CROSSLINGUAL = PROJECT_ROOT / "data" / "eval" / "crosslingual.jsonl"
 TARGET_CROSSLINGUAL_TOP1 = 0.8  # tests/recommender/test_crosslingual.py
-METRICS = ("ndcg@10", "recall@10", "map@10", "mrr", "coverage@10")
 
 
 # --- metric functions (pure; tested in tests/bench) -----------------------------------------
@@ -233,99 +220,6 @@ def _lsi_similarities(docs: Sequence[str], background: Sequence[str]) -> np.ndar
     return cosine_matrix(dense, dense)
 
 
-# --- the learning evaluation ----------------------------------------------------------------
-def _cli(args: list[str], env: dict[str, str], timeout: float) -> str:
-    cmd = recommender_command(*args)
-    started = time.perf_counter()
-    out = subprocess.run(
-        cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=timeout
-    )
-    print(
-        f"  $ recommender {' '.join(args)}  ({time.perf_counter() - started:.0f} s)",
-        file=sys.stderr,
-        flush=True,
-    )
-    if out.returncode != 0:
-        raise RuntimeError(
-            f"`recommender {' '.join(args)}` failed ({out.returncode}):\n{out.stdout[-2000:]}\n"
-            f"{out.stderr[-3000:]}"
-        )
-    return out.stdout
-
-
-def evaluation(
-    variants: Sequence[str],
-    *,
-    events: int,
-    deals: int,
-    seed: int,
-    embed_cache: Path,
-    timeout: float,
-) -> dict[str, Any]:
-    """`recommender demo/train/evaluate --json` on a fresh workspace per variant."""
-    embed_cache.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "RECO_EMBED_CACHE": str(embed_cache)}
-    out: dict[str, Any] = {"events": events, "deals": deals, "seed": seed, "variants": {}}
-    for variant in variants:
-        with tempfile.TemporaryDirectory(prefix=f"bench-quality-{variant}-") as tmp:
-            ws = ["--workspace", str(Path(tmp) / "ws"), "--models", str(Path(tmp) / "models")]
-            started = time.perf_counter()
-            _cli(
-                [
-                    *ws,
-                    "demo",
-                    "--generate",
-                    "--variant",
-                    variant,
-                    "--seed",
-                    str(seed),
-                    "--events",
-                    str(events),
-                    "--deals",
-                    str(deals),
-                ],
-                env,
-                timeout,
-            )
-            built = time.perf_counter() - started
-            started = time.perf_counter()
-            _cli([*ws, "train", "--no-progress", "--seed", "0"], env, timeout)
-            trained = time.perf_counter() - started
-            text = _cli([*ws, "evaluate", "--json"], env, timeout)
-            metrics = json.loads(text[text.index("{") :])
-        models = metrics.get("models", {})
-        out["variants"][variant] = {
-            "k": metrics.get("k"),
-            "models": models,
-            "summary": lift_summary(models),
-            "slices": metrics.get("slices", {}),
-            "seconds": {"demo": round(built, 1), "train": round(trained, 1)},
-        }
-    return out
-
-
-def lift_summary(models: dict[str, dict[str, float]], key: str = "ndcg@10") -> dict[str, Any]:
-    """Learned NDCG over the best baseline, and the share of the gap to the oracle closed."""
-    base = {m: v[key] for m, v in models.items() if m not in ("learned", "oracle") and key in v}
-    learned = models.get("learned", {}).get(key)
-    oracle = models.get("oracle", {}).get(key)
-    if not base or learned is None:
-        return {}
-    best = max(base, key=lambda m: base[m])
-    out: dict[str, Any] = {
-        "best_baseline": best,
-        "best_baseline_ndcg": base[best],
-        "learned_ndcg": learned,
-        "lift_over_best": None,
-        "gap_closed": None,
-    }
-    if base[best] > 0:
-        out["lift_over_best"] = round(learned / base[best] - 1.0, 4)
-    if oracle is not None and oracle > base[best]:
-        out["gap_closed"] = round((learned - base[best]) / (oracle - base[best]), 4)
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
@@ -340,18 +234,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-crosslingual", action="store_true")
     parser.add_argument("--no-lee", action="store_true")
-    parser.add_argument("--no-evaluation", action="store_true")
-    parser.add_argument("--variants", default="default,alt", help="generator variants")
-    parser.add_argument("--events", type=int, default=200_000, help="events per generated log")
-    parser.add_argument("--deals", type=int, default=3000)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument(
-        "--embed-cache",
-        type=Path,
-        default=BENCH_EMBED_CACHE,
-        help="vector cache shared by the evaluation workspaces",
-    )
-    parser.add_argument("--timeout", type=float, default=1800, help="seconds per CLI step")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
@@ -377,29 +259,6 @@ def main(argv: list[str] | None = None) -> int:
         result["lee"] = rows
         print("\nLee document similarity (50 docs, 1,225 pairs, Pearson r with human ratings)")
         print_table(rows, ["model", "pairs", "pearson_r", "seconds"])
-    if not args.no_evaluation:
-        variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-        ev = evaluation(
-            variants,
-            events=args.events,
-            deals=args.deals,
-            seed=args.seed,
-            embed_cache=args.embed_cache,
-            timeout=args.timeout,
-        )
-        result["evaluation"] = ev
-        for variant, entry in ev.get("variants", {}).items():
-            print(f"\nevaluation, generator variant {variant!r} ({args.events:,} events, k=10)")
-            rows = [{"model": m, **v} for m, v in entry["models"].items()]
-            print_table(rows, ["model", *METRICS])
-            s = entry["summary"]
-            if s:
-                print(
-                    f"learned vs best baseline ({s['best_baseline']}): lift "
-                    f"{s['lift_over_best']}, gap to oracle closed {s['gap_closed']}"
-                )
-        if "skipped" in ev:
-            print(f"\nevaluation skipped: {ev['skipped']}")
     write_result(result, args.out)
     return 0
 

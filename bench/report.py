@@ -212,38 +212,34 @@ def _section_quality(r: dict[str, Any]) -> str:
             "human ratings):\n\n"
             + md_table(r["lee"], ["model", "pairs", "pearson_r"], ["model", "pairs", "Pearson r"])
         )
-    ev = r.get("evaluation") or {}
-    if ev.get("skipped"):
-        parts.append(f"Evaluation table: skipped ({ev['skipped']}).")
-    metrics = ["ndcg@10", "recall@10", "map@10", "mrr", "coverage@10"]
-    for variant, entry in (ev.get("variants") or {}).items():
-        rows = [
-            {"model": m, **{k: _fmt(v.get(k)) for k in metrics}} for m, v in entry["models"].items()
-        ]
-        s = entry.get("summary") or {}
-        lift = (
-            f"\n\nLearned vs the best baseline ({s.get('best_baseline')}): NDCG@10 lift "
-            f"{_pct(s.get('lift_over_best'))}, share of the gap to the oracle closed "
-            f"{_pct(s.get('gap_closed'))}. (The oracle ranks by the generator's true utility; "
-            "the judgments are logged engagement, which also depends on what the logging "
-            "policy showed, so a learned model can score above it.)"
-            if s
-            else ""
-        )
-        parts.append(
-            f"Evaluation (`recommender evaluate --json`), generator variant `{variant}` "
-            f"({ev.get('events'):,} events, {ev.get('deals'):,} deals, seed {ev.get('seed')}):"
-            "\n\n" + md_table(rows, ["model", *metrics]) + lift
-        )
+    parts.append(
+        "The learned model against the baselines and the oracle on generated logs: section 7 "
+        "(`bench_learning`, judged by the generator's true utility)."
+    )
     return "\n\n".join(parts)
 
 
-def _fmt(v: Any) -> str:
-    return "" if v is None else f"{v:.4f}" if isinstance(v, float) else str(v)
+def _section_learning(r: dict[str, Any]) -> str:
+    from bench.bench_learning import TABLE_COLUMNS, TABLE_TITLES
 
-
-def _pct(v: Any) -> str:
-    return "-" if v is None else f"{100 * v:+.1f}%"
+    c = r.get("config") or {}
+    presets = ", ".join(f"`{p}`" for p in r.get("presets", {}))
+    seeds = {p: [run["seed"] for run in e["runs"]] for p, e in r.get("presets", {}).items()}
+    head = (
+        f"`bench_learning`: presets {presets} (seeds {seeds}), each run a temporary workspace "
+        f"served by the closed loop ({c.get('deals'):,} deals, {c.get('events'):,} events "
+        "asked for, the preset's rounds unless `--rounds`), then a fresh `recommender train` "
+        "with the generator's oracle. NDCG@10 is against the true utility on the training's "
+        "held-out window; engaged impressions per request are the generator's exact "
+        "expectation under its hidden click model (`on_policy_value`) or the training's "
+        "off-policy estimates. Means are over the seeds; the script's docstring says what "
+        "each figure compares."
+    )
+    parts = [head]
+    for name, rows in (r.get("tables") or {}).items():
+        if rows and name in TABLE_COLUMNS:
+            parts.append(f"{TABLE_TITLES[name]}:\n\n" + md_table(rows, TABLE_COLUMNS[name]))
+    return "\n\n".join(parts)
 
 
 def _section_soak(r: dict[str, Any]) -> str:
@@ -344,6 +340,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("scoring", "4b. Scoring", _section_scoring),
     Section("soak", "6. Soak (mixed load on a real server)", _section_soak),
     Section("quality", "5. Quality", _section_quality),
+    Section("learning", "7. Learning from logs (the learning issue's targets)", _section_learning),
 )
 
 

@@ -7,10 +7,11 @@
 
 This is the runner. Each script runs in its own subprocess (so one's memory and threads do not
 bias the next), in the order of BENCHES: recommend (in process), http (real server + wrk),
-query_embed, ingest, training, scoring, soak, quality. Their output goes to the terminal and
-to `<results>/logs/<name>.log`; their JSON to `<results>/<name>.json` (full runs:
-bench/results/; --quick: bench/results/quick/). Scripts that do not exist yet are listed as
-not run. A failed script does not stop the others; the exit status is 1 when any failed.
+query_embed, ingest, training, scoring, soak, quality, learning (the closed loop, the longest).
+Their output goes to the terminal and to `<results>/logs/<name>.log`; their JSON to
+`<results>/<name>.json` (full runs: bench/results/; --quick: bench/results/quick/). Scripts
+that do not exist yet are listed as not run. A failed script does not stop the others; the
+exit status is 1 when any failed.
 
 The figures are then checked against the targets table (bench/targets.py: met / MISSED / not
 measured). For a missed target the profile that shows why goes into the document: the
@@ -113,8 +114,14 @@ BENCHES: tuple[Bench, ...] = (
     Bench(
         "quality",
         "bench.bench_quality",
-        quick=("--events", "20000", "--deals", "300", "--e5-prefixes", "passage"),
-        timeout_s=5400,
+        quick=("--e5-prefixes", "passage"),
+        timeout_s=1800,
+    ),
+    Bench(
+        "learning",
+        "bench.bench_learning",
+        quick=("--quick",),
+        timeout_s=7200,
     ),
 )
 

@@ -289,6 +289,84 @@ def _crosslingual(r: Result) -> list[Figures]:
     return [t] if t else []
 
 
+def _seed_list(values: Sequence[Any], fmt: str) -> str:
+    return ", ".join("-" if v is None else format(v, fmt) for v in values)
+
+
+def _learning(figures: Callable[[dict[str, Any]], Figures]) -> Callable[[Result], list[Figures]]:
+    """One dict per preset of a bench_learning result: `figures` of its seed-averaged entry
+    (`presets[<preset>].mean`), with the preset's name and its number of seeds."""
+
+    def read(r: Result) -> list[Figures]:
+        return [
+            {"preset": preset, "seeds": len(entry["runs"]), **figures(entry["mean"])}
+            for preset, entry in (r.get("presets") or {}).items()
+        ]
+
+    return read
+
+
+def _gap_closed(mean: dict[str, Any]) -> Figures:
+    t = mean.get("truth")
+    if not t or t.get("gap_closed") is None:
+        return {"gap": None, "shown": "- (no true-utility figures: no oracle?)"}
+    return {
+        "gap": t["gap_closed"],
+        "shown": f"{t['gap_closed']:.1%} (seeds {_seed_list(t['gap_closed_by_seed'], '.1%')}; "
+        f"NDCG@10 learned {t['learned_ndcg']:.3f}, best baseline {t['best_baseline_ndcg']:.3f}, "
+        f"oracle {t['oracle_ndcg']:.3f})",
+    }
+
+
+def _cold_start(mean: dict[str, Any]) -> Figures:
+    c = mean.get("cold_start")
+    if not c or c.get("ratio") is None:
+        return {"ratio": None, "shown": "- (a seed has no cold-start slice)"}
+    return {
+        "ratio": c["ratio"],
+        "shown": f"{c['ratio']:.3f}x (seeds {_seed_list(c['ratio_by_seed'], '.3f')}; NDCG@10 "
+        f"learned {c['learned_ndcg']:.3f} vs playbook {c['playbook_ndcg']:.3f})",
+    }
+
+
+def _second_loop(mean: dict[str, Any]) -> Figures:
+    x = mean.get("second_loop")
+    if not x or x.get("change") is None:
+        return {"before": None, "after": None, "shown": "- (a seed had no second loop)"}
+    return {
+        "before": x["before"],
+        "after": x["after"],
+        "shown": f"{x['before']:.4f} -> {x['after']:.4f} engaged/request ({x['change']:+.4f} "
+        f"± {x['change_se']:.4f}; seeds {_seed_list(x['change_by_seed'], '+.4f')})",
+    }
+
+
+def _signed_pct(v: float | None) -> str:
+    return "-" if v is None else f"{v:+.1%}"
+
+
+def _off_policy(mean: dict[str, Any]) -> Figures:
+    models = mean.get("off_policy")
+    errors = {
+        m: (models or {}).get(m, {}).get("dr", {}).get("rel_error") for m in ("learned", "playbook")
+    }
+    if not models or None in errors.values():
+        reason = mean.get("off_policy_unavailable") or "a seed has no estimate"
+        return {"errors": None, "shown": f"- ({reason})"}
+    others = "; ".join(
+        f"{m} " + ", ".join(f"{e.upper()} {_signed_pct(models[m][e]['rel_error'])}"
+                            for e in ("ips", "snips") if e in models[m])
+        for m in ("learned", "playbook")
+    )  # fmt: skip
+    worst = [models[m]["dr"].get("worst_seed_rel_error") for m in ("learned", "playbook")]
+    return {
+        "errors": errors,
+        "shown": f"DR learned {errors['learned']:+.1%}, playbook {errors['playbook']:+.1%} "
+        f"(worst seed: learned {_signed_pct(worst[0])}, playbook {_signed_pct(worst[1])}; "
+        f"{others})",
+    }
+
+
 # --- the table -------------------------------------------------------------------------------
 def _demo_row(requests: str, limit: float, how: str) -> Target:
     return Target(
@@ -479,6 +557,71 @@ TARGETS: tuple[Target, ...] = (
         issue="2",
         read=_crosslingual,
         ok=lambda f: f["met"],
+    ),
+    Target(
+        bench="learning",
+        what="learned closes the gap to the oracle, {preset} preset (issue 14)",
+        target=">= 70% (NDCG@10 vs true utility, mean of {seeds} seeds)",
+        measured="{shown}",
+        how="bench_learning: per seed a closed-loop workspace, then `recommender train` with "
+        "the generator's oracle; (learned - best baseline) / (oracle - best baseline) of "
+        "NDCG@10 against true utility on the held-out window, averaged over the seeds",
+        field="presets.<preset>.mean.truth.gap_closed",
+        issue="14",
+        read=_learning(_gap_closed),
+        ok=lambda f: None if f["gap"] is None else f["gap"] >= 0.70,
+        missing=Missing("learned closes the gap to the oracle (issue 14)", ">= 70%"),
+        per="preset",
+    ),
+    Target(
+        bench="learning",
+        what="cold-start assets: learned vs playbook, {preset} preset (issue 14)",
+        target=">= 1.10x (NDCG@10 vs true utility, mean of {seeds} seeds)",
+        measured="{shown}",
+        how="bench_learning: the same training's cold-start slice (assets new in the held-out "
+        "window, ranked among themselves); learned / playbook NDCG@10 against true utility, "
+        "averaged over the seeds",
+        field="presets.<preset>.mean.cold_start.ratio",
+        issue="14",
+        read=_learning(_cold_start),
+        ok=lambda f: None if f["ratio"] is None else f["ratio"] >= 1.10,
+        missing=Missing("cold-start assets: learned vs playbook (issue 14)", ">= 1.10x"),
+        per="preset",
+    ),
+    Target(
+        bench="learning",
+        what="second closed loop: true value after retraining, {preset} preset (issue 14)",
+        target="does not drop (mean of {seeds} seeds)",
+        measured="{shown}",
+        how="bench_learning: the model that served the loop's last period vs the one "
+        "retrained at its end, both served by the engine on the same requests of that period; "
+        "the generator's exact engaged impressions per request, averaged over the seeds",
+        field="presets.<preset>.mean.second_loop: before, after, change_se",
+        issue="14",
+        read=_learning(_second_loop),
+        ok=lambda f: None if f["before"] is None else f["after"] >= f["before"],
+        missing=Missing(
+            "second closed loop: true value after retraining (issue 14)", "does not drop"
+        ),
+        per="preset",
+    ),
+    Target(
+        bench="learning",
+        what="off-policy estimate vs on-policy value, {preset} preset (issue 14)",
+        target="within ±10% (DR), learned and playbook, mean of {seeds} seeds",
+        measured="{shown}",
+        how="bench_learning: the training's `off_policy` estimates of engaged impressions per "
+        "request on the held-out window's logged requests vs the generator's on-policy value "
+        "of the same model on the same requests (no exploration); mean estimate / mean value "
+        "- 1 over the seeds",
+        field="presets.<preset>.mean.off_policy.<model>.dr.rel_error",
+        issue="14",
+        read=_learning(_off_policy),
+        ok=lambda f: (
+            None if f["errors"] is None else all(abs(e) <= 0.10 for e in f["errors"].values())
+        ),
+        missing=Missing("off-policy estimate vs on-policy value (issue 14)", "within ±10%"),
+        per="preset",
     ),
 )
 

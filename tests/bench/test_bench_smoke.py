@@ -1,7 +1,7 @@
 """Smoke tests of the benchmark scripts: their metric functions on cases whose answer is
 obvious, bench_recommend's synthetic catalog, and bench_ingest end to end at a tiny size. The
-runner, the targets and the report have their own files (test_run_all, test_targets,
-test_report)."""
+runner, the targets, the report and bench_learning have their own files (test_run_all,
+test_targets, test_report, test_bench_learning)."""
 
 from __future__ import annotations
 
@@ -66,19 +66,6 @@ def test_crosslingual_tfidf_runs_on_the_real_set():
     assert 0.0 <= row["top1"] <= row["recall@3"] <= 1.0
 
 
-def test_lift_summary():
-    models = {
-        "learned": {"ndcg@10": 0.30},
-        "popularity": {"ndcg@10": 0.20},
-        "playbook": {"ndcg@10": 0.25},
-        "oracle": {"ndcg@10": 0.50},
-    }
-    s = quality.lift_summary(models)
-    assert s["best_baseline"] == "playbook"
-    assert s["lift_over_best"] == pytest.approx(0.2)
-    assert s["gap_closed"] == pytest.approx(0.2)
-
-
 # --- bench_recommend's synthetic catalogs ---------------------------------------------------
 def test_synthetic_catalogs_are_the_ones_the_demo_generator_synthesizes():
     import pandas as pd
@@ -115,25 +102,3 @@ def test_bench_ingest_tiny(tmp_path: Path):
     assert inc["reingest"]["changed_assets"] == 1 and inc["reingest"]["embedded"] == 1
     assert inc["upsert"]["embedded"] == 1 and inc["upsert"]["assets"] == 12
     assert 0 < inc["reingest"]["ratio_vs_full"] < 1
-
-
-def test_evaluation_runs_demo_train_evaluate_per_variant(tmp_path: Path, monkeypatch):
-    """The evaluation table is made by the `recommender` commands (stood in for here): a
-    fresh workspace per variant, then train, then evaluate --json, whose models it keeps."""
-    calls: list[list[str]] = []
-    models = {"learned": {"ndcg@10": 0.3}, "playbook": {"ndcg@10": 0.2}}
-
-    def cli(args: list[str], env: dict[str, str], timeout: float) -> str:
-        calls.append(args)
-        assert env["RECO_EMBED_CACHE"] == str(tmp_path / "cache.sqlite")
-        return "log line\n" + json.dumps({"k": 10, "models": models}) if "evaluate" in args else ""
-
-    monkeypatch.setattr(quality, "_cli", cli)
-    out = quality.evaluation(["default", "alt"], events=100, deals=10, seed=7,
-                             embed_cache=tmp_path / "cache.sqlite", timeout=60)  # fmt: skip
-    assert "skipped" not in out
-    assert [c[4] for c in calls] == ["demo", "train", "evaluate"] * 2
-    assert calls[0][4:] == ["demo", "--generate", "--variant", "default", "--seed", "7",
-                            "--events", "100", "--deals", "10"]  # fmt: skip
-    assert out["variants"]["alt"]["models"] == models
-    assert out["variants"]["alt"]["summary"]["best_baseline"] == "playbook"

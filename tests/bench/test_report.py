@@ -92,11 +92,25 @@ def test_a_result_of_another_shape_is_shown_as_its_tables(saved):
     )
 
 
-def test_quality_says_when_the_evaluation_was_skipped(saved):
-    saved["quality"]["evaluation"] = {"skipped": "no evaluation here"}
+def test_quality_points_to_the_learning_section_instead_of_the_old_evaluation(saved):
+    # the saved run's quality.json still holds the evaluation bench_quality used to make
+    assert saved["quality"]["evaluation"]["variants"]
+    quality = _render(saved).split("## 5. Quality")[1]
+    assert "generator variant" not in quality
+    assert "section 7 (`bench_learning`" in quality
+
+
+def test_learning_has_a_section_with_a_table_per_target(saved):
+    from tests.bench.conftest import learning_result, learning_run
+
+    saved["learning"] = learning_result({"second": [learning_run(8, gap=0.25)]})
     text = _render(saved)
-    assert "Evaluation table: skipped (no evaluation here)." in text
-    assert "generator variant `default`" not in text
+    section = text.split("## 7. Learning from logs (the learning issue's targets)")[1]
+    assert section.count("| preset | seed |") == 4  # truth, second loop, off-policy, seconds
+    assert "| second | 8 | 0.775 | playbook 0.7 | 1.0 | 0.25 |" in section
+    assert "not available: no impression of the window carries a propensity" in section
+    gap = "| learned closes the gap to the oracle, second preset (issue 14) |"
+    assert f"{gap} >= 70% (NDCG@10 vs true utility, mean of 1 seeds) | 25.0% (seeds" in text
 
 
 def test_md_table_blanks_missing_cells_and_escapes_bars():

@@ -28,8 +28,13 @@ def _row(saved: dict[str, Any], catalog: str, requests: str) -> dict[str, Any]:
 
 def test_the_saved_run_meets_every_target_but_one_worker_http(saved):
     checks = evaluate(saved)
-    assert len(checks) == 23
-    assert [c.what for c in checks if c.status != "met"] == ["HTTP paced, workers=1 (issue 4)"]
+    assert len(checks) == 27
+    # that run predates bench_learning: its four rows are not measured
+    assert [c.what for c in checks if c.status != "met"] == [
+        "HTTP paced, workers=1 (issue 4)",
+        *(c.what for c in checks if c.bench == "learning"),
+    ]
+    assert {c.status for c in checks if c.bench == "learning"} == {"not measured"}
     rows = _by_what(checks)
     http = rows["HTTP paced, workers=1 (issue 4)"]
     assert (http.status, http.measured) == ("MISSED", "211.3 req/s, p99 53.9 ms, 0 failed")
@@ -158,6 +163,10 @@ def test_without_results_every_target_is_not_measured():
         SCORING,
         "soak: every check",
         CROSSLINGUAL,
+        "learned closes the gap to the oracle (issue 14)",
+        "cold-start assets: learned vs playbook (issue 14)",
+        "second closed loop: true value after retraining (issue 14)",
+        "off-policy estimate vs on-policy value (issue 14)",
     ]
     assert _by_what(checks)["HTTP paced (issue 4)"].target == ">= 200 req/s, p99 <= 30 ms"
 
@@ -227,3 +236,92 @@ def test_the_table_is_complete():
     for t in TARGETS:
         assert t.how and t.field, t.what
         assert t.issue is None or t.issue.isdigit(), t.what
+
+
+# --- the learning issue's targets (bench_learning), from hand-made results -------------------
+GAP = "learned closes the gap to the oracle, {} preset (issue 14)"
+COLD = "cold-start assets: learned vs playbook, {} preset (issue 14)"
+LOOP = "second closed loop: true value after retraining, {} preset (issue 14)"
+OPE = "off-policy estimate vs on-policy value, {} preset (issue 14)"
+
+
+def _learning(**second: Any) -> dict[str, Any]:
+    """Both presets, three seeds each: "default" with every target met (gap and cold start
+    just at their bars, the true value flat, DR within 5%), "second" with its seeds'
+    figures changed by `second`."""
+    from tests.bench.conftest import learning_result, learning_run
+
+    met = {"gap": 0.7, "cold": 1.1, "before": 1.3, "after": 1.3,
+           "estimates": {"learned": 1.33, "playbook": 1.25}}  # fmt: skip
+    return learning_result(
+        {
+            "default": [learning_run(s, **met) for s in (7, 8, 9)],
+            "second": [learning_run(s, **{**met, **second}) for s in (8, 9, 10)],
+        }
+    )
+
+
+def _learning_rows(result: dict[str, Any]) -> dict[str, Check]:
+    return _by_what([c for c in evaluate({"learning": result}) if c.bench == "learning"])
+
+
+def test_learning_targets_at_their_bars_are_met_and_rows_go_preset_by_preset():
+    checks = [c for c in evaluate({"learning": _learning()}) if c.bench == "learning"]
+    assert [c.what for c in checks] == [
+        row.format(preset) for preset in ("default", "second") for row in (GAP, COLD, LOOP, OPE)
+    ]
+    assert {c.status for c in checks} == {"met"}
+    rows = _by_what(checks)
+    assert rows[GAP.format("default")].target == ">= 70% (NDCG@10 vs true utility, mean of 3 seeds)"
+    assert rows[GAP.format("default")].measured == (
+        "70.0% (seeds 70.0%, 70.0%, 70.0%; NDCG@10 learned 0.910, best baseline 0.700, "
+        "oracle 1.000)"
+    )
+    assert rows[COLD.format("default")].measured.startswith("1.100x (seeds 1.100, 1.100, 1.100")
+    assert rows[LOOP.format("default")].measured.startswith(
+        "1.3000 -> 1.3000 engaged/request (+0.0000 ± 0.0058"
+    )
+    assert rows[OPE.format("default")].measured.startswith("DR learned -5.0%, playbook -3.8%")
+
+
+LEARNING_CASES: list[tuple[str, dict[str, Any], str, str]] = [
+    ("gap just under 70%", {"gap": 0.699}, GAP, "MISSED"),
+    ("cold start under 1.10x", {"cold": 1.09}, COLD, "MISSED"),
+    ("true value drops a little", {"after": 1.299}, LOOP, "MISSED"),
+    ("true value rises", {"after": 1.5}, LOOP, "met"),
+    ("DR of the learned model 15% high", {"estimates": {"learned": 1.61, "playbook": 1.3}},
+     OPE, "MISSED"),
+    ("DR of the playbook 15% low", {"estimates": {"learned": 1.4, "playbook": 1.105}},
+     OPE, "MISSED"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("second", "what", "status"), [c[1:] for c in LEARNING_CASES],
+                         ids=[c[0] for c in LEARNING_CASES])  # fmt: skip
+def test_a_learning_figure_across_its_bar_changes_its_row(second, what, status):
+    rows = _learning_rows(_learning(**second))
+    assert rows[what.format("second")].status == status
+    assert {c.status for w, c in rows.items() if w != what.format("second")} == {"met"}
+
+
+def test_learning_targets_judge_the_mean_of_the_seeds():
+    from tests.bench.conftest import learning_result, learning_run
+
+    runs = [learning_run(7, gap=0.5), learning_run(8, gap=0.9), learning_run(9, gap=0.75)]
+    rows = _learning_rows(learning_result({"default": runs}))
+    assert rows[GAP.format("default")].status == "met"  # mean 71.7%, one seed at 50%
+    assert rows[GAP.format("default")].measured.startswith("71.7% (seeds 50.0%, 90.0%, 75.0%")
+
+
+def test_learning_targets_without_figures_are_not_measured_and_say_why():
+    from tests.bench.conftest import learning_result, learning_run
+
+    runs = [learning_run(7), learning_run(8)]
+    runs[1]["second_loop"] = {"available": False, "reason": "too few events"}
+    rows = _learning_rows(learning_result({"default": runs}))
+    assert rows[OPE.format("default")].status == "not measured"  # no estimate at all
+    assert rows[OPE.format("default")].measured == (
+        "- (no impression of the window carries a propensity)"
+    )
+    assert rows[LOOP.format("default")].status == "not measured"  # one seed lacks it
+    assert rows[GAP.format("default")].status == "MISSED"  # 50% < 70%
