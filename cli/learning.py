@@ -151,6 +151,13 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--leaves", type=int, default=None)
     p.add_argument("--half-life", type=float, default=None, help="days; decay of popularity")
     p.add_argument(
+        "--cold-start",
+        choices=("model", "blend"),
+        default="model",
+        help="how new assets and partners are scored: by the model (default), or a blend with "
+        "the playbook prior chosen on the validation window's logged engagement",
+    )
+    p.add_argument(
         "--position-aware",
         action=argparse.BooleanOptionalAction,
         default=False,
@@ -198,6 +205,7 @@ def _train(args: argparse.Namespace) -> int:
         max_eval_queries=args.max_eval_queries,
         seed=args.seed,
         position_aware=args.position_aware,
+        cold_start=args.cold_start,
         progress=not args.no_progress,
     )
     overrides = {

@@ -3,7 +3,8 @@
 The served score of a pair is w * P(model) + (1 - w) * P(prior): the ranker's raw score and the
 playbook prior's, each mapped to a probability of engagement by Platt scaling (`calibrate`),
 blended by w, the model's share, which grows with the asset's exposure and the partner's
-history from floors chosen for never-shown assets and new partners (`choose_cold_start`; see
+history from floors chosen for never-shown assets and new partners (`choose_cold_start`, when
+training's cold-start rule is "blend"; by default the model's share is 1, see
 `recommender.ranking.learned`). `learned_scores` computes that blend for a query set, as
 serving does for a request; `calibration_bins` shows how well the probabilities hold.
 """

@@ -18,9 +18,11 @@ Two layers:
   engagements before it, s = `cold_start_strength`; w0 (`cold_asset_weight`) is the model's
   share for an asset never shown, v0 (`new_partner_weight`) for a partner without history.
   Both scores are mapped to probabilities of engagement by Platt scaling fitted on validation
-  data, and training picks w0, v0 and s on the validation window (new assets, new partners,
-  all queries). So a new asset or partner is scored by a blend with the playbook prior,
-  never as zero, and the model takes over as evidence accumulates.
+  data. By default training sets s = 0 (w = 1): the model, which learned to score assets with
+  no usage from copies of its examples shown as new, scores new assets and partners itself
+  (`TrainConfig.cold_start = "model"`). With "blend" it picks w0, v0 and s on the validation
+  window (new assets, new partners, all queries), so a new asset or partner is scored by a
+  blend with the playbook prior and the model takes over as evidence accumulates.
 
 Models are saved as one JSON document (LightGBM's text model inside), never pickled, so a
 model file cannot run code when it is loaded.

@@ -125,7 +125,17 @@ def test_the_learned_model_beats_the_baselines_against_the_truth(trained):
     assert models["learned"]["ndcg@10"] > models["popularity"]["ndcg@10"]
     assert models["oracle"]["ndcg@10"] == pytest.approx(1.0)
     cold = truth["slices"]["cold_start_assets"]
-    assert cold["learned"]["ndcg@10"] >= cold["playbook"]["ndcg@10"] - 1e-9
+    # new assets are scored by the model itself (trained on copies shown as new), not the
+    # playbook: it ranks them better by the truth
+    assert cold["learned"]["ndcg@10"] > cold["playbook"]["ndcg@10"]
+
+
+def test_new_assets_and_partners_are_scored_by_the_model_by_default(trained):
+    version, _ = trained
+    training = version.manifest["training"]
+    assert training["cold_start"] == "model"
+    assert training["cold_start_strength"] == 0.0  # no blend with the prior
+    assert training["cold_asset_weight"] == 1.0 and training["new_partner_weight"] == 1.0
 
 
 def test_model_card_is_self_contained_and_escaped(trained):
@@ -158,13 +168,24 @@ def test_evaluate_json_reproduces_the_training_metrics(ws, trained):
 
 def test_the_examination_curve_is_estimated_from_the_logs(trained):
     """No feature reads the generator's click model: the slots' examination comes from the
-    logged impressions (EM), and still finds what the generator did, top slot first."""
+    logged impressions (EM), and still finds what the generator did, top slot first, to within
+    a factor of 2.5 per slot. EM leans low for the lower slots when the logging policy puts
+    what suits each deal on top (the closed loop's model does): on the demo's log it finds
+    about half the true examination of slot 10 (0.07 for 0.8**9 = 0.13); bench_learning
+    reports what that does to the off-policy estimates."""
+    from demo.generator import CONFIGS
+    from demo.generator.clicks import ClickModel
+
     version, out = trained
     curve = np.array(version.manifest["usage"]["examination"])
     assert "  position bias:" in out
     assert len(curve) == 10 and curve[0] == 1.0
     assert np.all(np.diff(curve) < 0.02)  # later slots are looked at less (up to noise)
-    assert 0.1 < curve[-1] < 0.8
+    config = CONFIGS["default"]
+    truth = ClickModel(config.attention_curve, config.attention_decay).examine(np.arange(10))
+    ratio = curve / truth
+    assert np.all((ratio > 1 / 2.5) & (ratio < 2.5)), np.round(ratio, 2)
+    assert curve[-1] < 0.8  # not flat
     assert "position_bias" not in version.manifest["usage"]
 
 
