@@ -160,9 +160,9 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--position-aware",
         action=argparse.BooleanOptionalAction,
-        default=False,
+        default=True,
         help="learn the slots' position bias with the ranker (LightGBM's position-aware "
-        "LambdaMART; default: off)",
+        "LambdaMART; default: on)",
     )
     p.add_argument(
         "--visibility",
