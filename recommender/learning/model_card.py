@@ -220,6 +220,19 @@ def _truth_section(truth: dict[str, Any] | None, k: int) -> str:
     return "".join(parts)
 
 
+def _cold_start_text(training: dict[str, Any]) -> str:
+    """How the model scores new assets and partners, in a sentence."""
+    if training.get("cold_start") == "blend":
+        return (
+            "It is blended with the playbook prior for assets and partners with little "
+            "evidence (weights chosen on the validation window's logged engagement)."
+        )
+    return (
+        "It scores new assets and partners itself, from their content and the deal's context "
+        "(it learned from copies of its examples shown as new)."
+    )
+
+
 def render_card(manifest: dict[str, Any], metrics: dict[str, Any], evaluation: Any = None) -> str:
     """The model card of one version as a self-contained HTML page."""
     k = int(metrics.get("k", 10))
@@ -239,8 +252,8 @@ def render_card(manifest: dict[str, Any], metrics: dict[str, Any], evaluation: A
         "</head><body>",
         f"<h1>Model card: {escape(str(version))}</h1>",
         "<p>A gradient-boosted ranker (LightGBM LambdaRank) over context-asset features and usage "
-        "aggregates, blended with the playbook prior for assets with little exposure. It ranks "
-        "enablement assets for a partner's deal context.</p>",
+        f"aggregates. {_cold_start_text(training)} It ranks enablement assets for a partner's "
+        "deal context.</p>",
         "<h2>Data and training</h2>",
         _kv(
             {
@@ -257,6 +270,7 @@ def render_card(manifest: dict[str, Any], metrics: dict[str, Any], evaluation: A
                 "test queries": counts.get("test_queries"),
                 "catalog assets": counts.get("assets"),
                 "objective": training.get("objective"),
+                "position-aware": training.get("position_aware"),
                 "trees / learning rate / leaves": f"{training.get('n_estimators')} / "
                 f"{training.get('learning_rate')} / {training.get('num_leaves')}",
                 "cold-start blend (strength, w0 new asset, v0 new partner)": (

@@ -146,6 +146,7 @@ def test_model_card_is_self_contained_and_escaped(trained):
     )  # metrics, importance, calibration, slices
     assert "ws&lt;b&gt;demo&lt;/b&gt;" in html and "<b>demo</b>" not in html
     assert "http://" not in html and "https://" not in html  # nothing fetched from elsewhere
+    assert "It scores new assets and partners itself" in html  # the default cold-start rule
     for heading in (
         "Against the true utility",
         "Logged engagement on the held-out window",
