@@ -138,26 +138,11 @@ class EvaluationResult:
     def summary(self) -> dict[str, Any]:
         """NDCG lift of the learned model over the best baseline and share of the gap to the
         oracle it closes (None where a part is missing)."""
-        key = f"ndcg@{self.k}"
-        learned = self.models.get("learned", {}).get(key)
-        base = {m: self.models[m][key] for m in BASELINES if m in self.models}
-        best_name = max(base, key=base.get) if base else None  # type: ignore[arg-type]
-        best = base.get(best_name) if best_name else None
-        oracle = self.models.get("oracle", {}).get(key)
+        out = truth_summary(self.models, BASELINES, k=self.k)
+        learned, best = out["learned_ndcg"], out["best_baseline_ndcg"]
         lift = (learned / best - 1.0) if learned is not None and best else None
-        gap = (
-            (learned - best) / (oracle - best)
-            if learned is not None and best is not None and oracle is not None and oracle > best
-            else None
-        )
-        return {
-            "best_baseline": best_name,
-            "best_baseline_ndcg": best,
-            "learned_ndcg": learned,
-            "oracle_ndcg": oracle,
-            "lift_over_best": lift,
-            "gap_closed": gap,
-        }  # type: ignore[dict-item]
+        gap = out.pop("gap_closed")
+        return {**out, "lift_over_best": lift, "gap_closed": gap}
 
 
 def _metrics(
