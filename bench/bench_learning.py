@@ -1,4 +1,4 @@
-"""The learning issue's targets (issue 14) on the generator's two configurations, 3 seeds each.
+"""Issue 14's four targets, kept in one script: they share each seed's closed-loop run.
 
     python -m bench.bench_learning                  # 2 presets x 3 seeds, 3,000 deals, 200k events
     python -m bench.bench_learning --quick          # 200 deals, 15k events, 3 rounds (minutes)
