@@ -79,7 +79,10 @@ def test_writes_need_an_admin_key(api: Api) -> None:
     assert api.client.put("/v1/assets/new-1", json=NEW_ASSET).status_code == 401
 
 
-def test_put_creates_then_replaces_and_serves_at_once(api: Api) -> None:
+def test_put_creates_then_replaces_and_serves_at_once(steady: Api) -> None:
+    """(`steady`: the new asset is looked for among the served items, where the exploration
+    could swap it for a reserve at random.)"""
+    api = steady
     r = api.put("/v1/assets/new-bc-1", NEW_ASSET)
     assert r.status_code == 201, r.text
     assert r.json()["asset_id"] == "new-bc-1" and r.json()["chunks"] >= 1

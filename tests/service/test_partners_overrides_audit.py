@@ -151,7 +151,10 @@ def test_invalid_overrides_are_422(api: Api, body: dict, field: str | None) -> N
         assert field in [e["field"] for e in r.json()["detail"]]
 
 
-def test_boost_and_expiry_are_stored(api: Api) -> None:
+def test_boost_and_expiry_are_stored(steady: Api) -> None:
+    """(`steady`: the boosted asset is looked for among the top 10, where the exploration
+    could swap it for a reserve at random.)"""
+    api = steady
     r = api.post(
         "/v1/overrides",
         {"action": "boost", "asset_id": "A0002", "scope": "global", "boost": 0.5,
