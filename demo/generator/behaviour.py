@@ -139,14 +139,7 @@ def respond(
     ai = shown[r_idx, pos]
     di = requests.deal[r_idx]
     # The deal's stage at this request (the encoding holds the current stage per deal).
-    d_at = Deals(
-        partner=d.partner[di],
-        stage=requests.stage[r_idx],
-        ind=d.ind[di],
-        prod=d.prod[di],
-        comp=d.comp[di],
-        lang=d.lang[di],
-    )
+    d_at = d.at(di, requests.stage[r_idx])
     k_rows = np.arange(len(ai))
     u = utility(a, p, d_at, k_rows, ai, truth)
     pi = d.partner[di]
@@ -235,9 +228,7 @@ def organic(
     pi = d.partner[di]
     c = min(_ORGANIC_CANDIDATES, a.n)
     cand = rng.integers(0, a.n, size=(n, c))
-    ctx = Deals(
-        partner=pi, stage=stage, ind=d.ind[di], prod=d.prod[di], comp=d.comp[di], lang=d.lang[di]
-    )
+    ctx = d.at(di, stage)
     rows = np.repeat(np.arange(n), c)
     u = utility(a, p, ctx, rows, cand.ravel(), truth).reshape(n, c)
     score = u + rng.gumbel(size=(n, c))

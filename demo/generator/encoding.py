@@ -161,6 +161,17 @@ class Deals:
     comp: np.ndarray
     lang: np.ndarray
 
+    def at(self, rows: np.ndarray, stage: np.ndarray) -> Deals:
+        """The contexts of deals `rows` (repeats allowed), each at its own `stage`."""
+        return Deals(
+            partner=self.partner[rows],
+            stage=stage,
+            ind=self.ind[rows],
+            prod=self.prod[rows],
+            comp=self.comp[rows],
+            lang=self.lang[rows],
+        )
+
 
 @dataclass
 class Vocabs:

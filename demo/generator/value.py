@@ -27,7 +27,6 @@ import pandas as pd
 
 from demo.generator.behaviour import Requests
 from demo.generator.config import STAGES
-from demo.generator.encoding import Deals
 from demo.generator.policy import eligible
 from demo.generator.portal import Portal
 from demo.generator.truth import utility
@@ -240,16 +239,7 @@ def _se(values: np.ndarray) -> float:
 
 def _utility(world: World, requests: Requests, rows: np.ndarray, assets: np.ndarray) -> np.ndarray:
     """True utility of (request rows[i]'s deal at its stage, assets[i])."""
-    d = world.d
-    deal = requests.deal[rows]
-    at = Deals(
-        partner=d.partner[deal],
-        stage=requests.stage[rows],
-        ind=d.ind[deal],
-        prod=d.prod[deal],
-        comp=d.comp[deal],
-        lang=d.lang[deal],
-    )
+    at = world.d.at(requests.deal[rows], requests.stage[rows])
     return utility(world.a, world.p, at, np.arange(len(rows)), assets, world.truth)
 
 
