@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     exploration_reserve: int = Field(
         default=30, ge=1, le=1000, description="how many next-ranked candidates may be explored"
     )
+    exploration_fallback: int = Field(
+        default=10,
+        ge=0,
+        le=1000,
+        description="how many of the playbook's best candidates may be explored too, so that "
+        "the logs can value the playbook under any model; 0 explores next-ranked ones only",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     workers: int = Field(default=1, ge=1, le=32)

@@ -217,7 +217,9 @@ class ServiceState:
         self.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
         # what the API serves explores a little, with the propensities journaled
         self.exploration = Exploration(
-            rate=settings.exploration, reserve=settings.exploration_reserve
+            rate=settings.exploration,
+            reserve=settings.exploration_reserve,
+            fallback=settings.exploration_fallback,
         )
         self.embed_limiter = anyio.CapacityLimiter(settings.embedding_threads)
         self.impressions: ImpressionWriter | None = None

@@ -59,12 +59,12 @@ Behaviour (simulation, on top of the truth):
   times (08:00-18:00) inside the visit. Each shows impressions_per_request assets (slots
   0..k-1). Closed loop: the engine ranks them (`Recommender.recommend` on the snapshot of the
   period's start, the deal's context at its stage, the partner's stored profile, its
-  already-seen assets, exploration `Exploration(exploration, exploration_reserve)` seeded by
-  the request id; see demo.generator.loop). Open loop: a playbook-like heuristic
-  (DEFAULT_AFFINITY, stage and maturity tags, partner language, industry) plus log
-  popularity plus uniform noise ranks the eligible assets; 10% of requests are pure
-  exploration (random order). Eligible: published, published_at <= request day, not expired,
-  partner tier >= min_tier, regions overlap (or none).
+  already-seen assets, exploration `Exploration(exploration, exploration_reserve,
+  exploration_fallback)` seeded by the request id; see demo.generator.loop). Open loop: a
+  playbook-like heuristic (DEFAULT_AFFINITY, stage and maturity tags, partner language,
+  industry) plus log popularity plus uniform noise ranks the eligible assets; 10% of requests
+  are pure exploration (random order). Eligible: published, published_at <= request day, not
+  expired, partner tier >= min_tier, regions overlap (or none).
 - click model (demo.generator.clicks; hidden: no feature may encode it, the engine has to
   estimate position bias from its logs): a partner examines slot p with probability
   examine(p), a curve of the family `attention_curve` with parameter `attention_decay`:

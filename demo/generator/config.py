@@ -124,9 +124,10 @@ class GeneratorConfig:
 
     The display policy of the closed loop (`demo.generator.loop`): the portal shows
     impressions_per_request assets per request, exploring with the engine's
-    `Exploration(exploration, exploration_reserve)`; the window is served in `rounds`
-    periods, the engine retrained and promoted after each. The open loop (`generate`) shows
-    impressions_per_request assets ranked by its own heuristic and ignores the other three.
+    `Exploration(exploration, exploration_reserve, exploration_fallback)`; the window is served
+    in `rounds` periods, the engine retrained and promoted after each. The open loop
+    (`generate`) shows impressions_per_request assets ranked by its own heuristic and ignores
+    the other four.
 
     `CONFIGS` names the two documented configurations; `GeneratorConfig.preset` starts from one.
     """
@@ -148,6 +149,7 @@ class GeneratorConfig:
     organic_share: float = 0.04
     exploration: float = 0.05
     exploration_reserve: int = 30
+    exploration_fallback: int = 10
     rounds: int = 4
 
     @classmethod
@@ -188,6 +190,10 @@ class GeneratorConfig:
             raise ValueError(f"exploration={self.exploration!r} must be in [0, 1)")
         if self.exploration_reserve < 1:
             raise ValueError(f"exploration_reserve={self.exploration_reserve!r} must be at least 1")
+        if self.exploration_fallback < 0:
+            raise ValueError(
+                f"exploration_fallback={self.exploration_fallback!r} must be 0 or more"
+            )
         if self.rounds < 1:
             raise ValueError(f"rounds={self.rounds!r} must be at least 1")
         if not 0 <= self.organic_share < 1:

@@ -8,7 +8,8 @@ The window is split into `config.rounds` periods of whole days. A period:
    previous period (none in the first: the content scorer, i.e. the playbook prior, serves);
 2. serves every request of the period on it (`Portal.serve`: the deal's context at its stage,
    the partner's stored profile, the request's time and id, the partners' already-seen assets
-   as of the period's start, `Exploration(config.exploration, config.exploration_reserve)`):
+   as of the period's start, `Exploration(config.exploration, config.exploration_reserve,
+   config.exploration_fallback)`):
    first the pre-sale requests and the post-sale requests of deals won earlier, then, once
    the deals that finished closing in the period have their outcome (won with a probability
    that rises with what they shared), the post-sale requests of the deals just won;
@@ -131,7 +132,9 @@ class _Loop:
         self.notes = NoteVectors(embedder, notes)
         self.query_cache = QueryCache(self.notes, maxsize=max(4096, 2 * world.n_deals))
         self.exploration = Exploration(
-            rate=self.config.exploration, reserve=self.config.exploration_reserve
+            rate=self.config.exploration,
+            reserve=self.config.exploration_reserve,
+            fallback=self.config.exploration_fallback,
         )
         self.oracle = GeneratorOracle(
             config=self.config,

@@ -24,6 +24,7 @@ import numpy as np
 from features.pairs import AssetTable, PairBatch, pair_features
 from features.timebase import day_number
 from recommender.ranking.candidates import candidate_similarity, candidates, eligibility_mask
+from recommender.ranking.content import ContentScorer
 from recommender.ranking.diversity import diversify
 from recommender.ranking.exploration import Exploration
 from recommender.ranking.reasons import explain, text_rank
@@ -198,8 +199,13 @@ class Recommender:
         if exploration is not None and exploration.active:
             taken = set(chosen)
             reserves = [i for i in order if i not in taken][: exploration.reserve]
+            fallback: list[int] = []
+            if exploration.fallback:
+                # the playbook's ranking of the same candidates (ties by candidate order)
+                content = ContentScorer().score(columns)
+                fallback = np.argsort(-content, kind="stable").tolist()
             served = exploration.serve(
-                chosen, reserves, pinned=len(pinned_rank), request_id=request_id
+                chosen, reserves, pinned=len(pinned_rank), request_id=request_id, fallback=fallback
             )
             chosen = served.items
 

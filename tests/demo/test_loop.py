@@ -273,9 +273,11 @@ def test_the_demo_command_takes_a_preset_and_rounds_and_survives_a_tiny_log(
     imp = _journal(ws).query("type == 'impression'")
     assert imp.groupby("request_id").size().max() == second.impressions_per_request
     explored = imp[imp["propensity"] < 1 - second.exploration - 1e-9]
-    # An explored reserve's propensity is rate / reserves (all 20 reserves are there).
-    assert len(explored) and np.allclose(
-        explored["propensity"], second.exploration / second.exploration_reserve
-    )
+    # An explored reserve's propensity is rate / pool: all 20 next-ranked reserves are there,
+    # and under a model up to 10 of the playbook's best join them.
+    pool = second.exploration / explored["propensity"].to_numpy()
+    assert len(explored) and np.allclose(pool, np.round(pool))
+    assert pool.min() >= second.exploration_reserve
+    assert pool.max() <= second.exploration_reserve + second.exploration_fallback
     kept = imp.drop(explored.index)
     assert np.isin(kept["propensity"].round(9), [round(1 - second.exploration, 9), 1.0]).all()

@@ -80,7 +80,48 @@ def test_logged_propensities_are_how_often_items_land_in_slots(pinned: int) -> N
     assert max(slots.values()) / min(slots.values()) < 1.15
 
 
-@pytest.mark.parametrize(("rate", "reserve"), [(-0.1, 10), (1.0, 10), (0.1, 0)])
-def test_bad_settings_are_refused(rate: float, reserve: int) -> None:
-    with pytest.raises(ValueError, match=r"rate|reserve"):
-        Exploration(rate=rate, reserve=reserve)
+def test_the_fallback_rankings_best_join_the_pool_once() -> None:
+    """The fallback's first `fallback` items join the reserves unless shown or reserves
+    already: here 3 (shown), 12 (a reserve) and four new ones (60..63) of the first six."""
+    fallback = [3, 12, 60, 61, 62, 63, 64, 65]
+    policy = Exploration(rate=0.5, reserve=10, fallback=6)
+    pool = set(RESERVES[:10]) | {60, 61, 62, 63}
+    seen: set[int] = set()
+    for i in range(400):
+        served = policy.serve(RANKED, RESERVES, pinned=0, request_id=f"f{i}", fallback=fallback)
+        assert len(set(served.items)) == 10
+        for slot, item in enumerate(served.items):
+            if served.explored[slot]:
+                assert item in pool
+                seen.add(item)
+                assert served.propensity[slot] == pytest.approx(0.5 / 14)
+    assert {60, 61, 62, 63} <= seen and not {64, 65} & seen
+    none = Exploration(rate=0.5, reserve=10, fallback=0)
+    for i in range(100):
+        served = none.serve(RANKED, RESERVES, pinned=0, request_id=f"f{i}", fallback=fallback)
+        assert not {60, 61, 62, 63} & set(served.items)
+
+
+def test_fallback_picks_get_the_propensities_they_are_shown_with() -> None:
+    """As above, with the pool grown by fallback picks: the logged P(shown) of a fallback
+    pick is how often 30,000 request ids show it."""
+    policy = Exploration(rate=0.2, reserve=8, fallback=4)
+    fallback = [70, 71, 72, 73]
+    runs, shown = 30_000, Counter[int]()
+    for i in range(runs):
+        served = policy.serve(RANKED, RESERVES, pinned=1, request_id=f"g{i}", fallback=fallback)
+        for slot, item in enumerate(served.items):
+            if item in fallback:
+                shown[item] += 1
+                assert served.propensity_shown[slot] == pytest.approx(9 * 0.2 / 12)
+    p = 9 * 0.2 / 12
+    for item in fallback:
+        assert abs(shown[item] / runs - p) < 4 * np.sqrt(p * (1 - p) / runs), item
+
+
+@pytest.mark.parametrize(
+    ("rate", "reserve", "fallback"), [(-0.1, 10, 0), (1.0, 10, 0), (0.1, 0, 0), (0.1, 10, -1)]
+)
+def test_bad_settings_are_refused(rate: float, reserve: int, fallback: int) -> None:
+    with pytest.raises(ValueError, match=r"rate|reserve|fallback"):
+        Exploration(rate=rate, reserve=reserve, fallback=fallback)

@@ -378,3 +378,38 @@ def test_request_ids_are_unique_hex_and_ordered_by_time():
     later = new_request_id()
     assert earlier < later
     assert abs(int(later[:12], 16) - time.time_ns() // 1_000_000) < 1000  # ms since the epoch
+
+
+class _Reversed:
+    """A scorer that ranks the playbook's order backwards: a model that disagrees with it
+    everywhere (the exploration test needs one; nothing else here depends on it)."""
+
+    version = "reversed"
+
+    def score(self, columns):
+        from recommender.ranking.content import ContentScorer
+
+        return -ContentScorer().score(columns)
+
+
+def test_exploration_gives_the_playbooks_best_a_chance_under_any_model(engine):
+    """Under a model that puts the playbook's picks last, explored slots still show them
+    (with the propensity of a pool of 20 next-ranked plus the playbook's 10 best)."""
+    ctx = DealContext(stage="prospecting")
+    playbook = engine.recommend(ctx, PLATINUM, n=10, now=NOW, max_per_type=10).ids()
+    flipped = engine.snapshot.with_changes(scorer=_Reversed())
+    policy = Exploration(rate=0.3, reserve=20, fallback=10)
+    explored: set[str] = set()
+    for k in range(80):
+        got = engine.recommend(
+            ctx, PLATINUM, n=10, now=NOW, snapshot=flipped, request_id=f"fb-{k}",
+            exploration=policy,
+        )  # fmt: skip
+        for item in got.items:
+            if item.explored:
+                explored.add(item.asset_id)
+                assert item.propensity == pytest.approx(0.3 / 30)
+    assert set(playbook) <= explored  # 240 explored slots over a pool of 30: each about 8
+    assert not set(playbook) & set(
+        engine.recommend(ctx, PLATINUM, n=30, now=NOW, snapshot=flipped, max_per_type=30).ids()
+    )  # the reversed model alone never shows them in its top 30
