@@ -246,11 +246,20 @@ def seed_of(preset: str, seed: int) -> int:
 
 
 def build_run(
-    root: Path, preset: str, seed: int, *, deals: int, events: int, rounds: int, cache: Path
+    root: Path,
+    preset: str,
+    seed: int,
+    *,
+    deals: int,
+    events: int,
+    rounds: int,
+    cache: Path,
+    exploration: float | None = None,
 ) -> tuple[Run, dict[str, float]]:
     """The workspace of one (preset, seed) at `root`, as `recommender demo --generate` builds
     it (demo.workspace.build_demo_workspace): the demo catalog and partners, then the closed
-    loop, its generated data and deals; and the seconds of each step."""
+    loop, its generated data and deals; and the seconds of each step. `exploration`: the
+    portal's exploration rate (None: the preset's)."""
     from demo.generator import GeneratorConfig, World, closed_loop, write_generated
     from demo.workspace import build_demo_workspace
     from recommender import Workspace, get_embedder
@@ -260,8 +269,9 @@ def build_run(
     ws = Workspace.at(root / "ws", root / "models", embed_cache=cache)
     build_demo_workspace(ws, events=False, progress=False)  # catalog, index, partners, playbook
     seconds["catalog"] = time.perf_counter() - started
+    changes: dict[str, Any] = {} if exploration is None else {"exploration": exploration}
     config = GeneratorConfig.preset(
-        preset, seed=seed_of(preset, seed), n_deals=deals, n_events=events, rounds=rounds
+        preset, seed=seed_of(preset, seed), n_deals=deals, n_events=events, rounds=rounds, **changes
     )
     started = time.perf_counter()
     world = World.build(config)
@@ -516,6 +526,7 @@ def run_one(
     value_requests: int,
     cache: Path,
     workdir: Path | None,
+    exploration: float | None = None,
 ) -> dict[str, Any]:
     """Every target's figures for one (preset, seed), with the seconds of each step."""
     from demo.oracle import oracle_for
@@ -524,7 +535,14 @@ def run_one(
     with tempfile.TemporaryDirectory(prefix=f"bench-learning-{preset}-{seed}-", dir=workdir) as tmp:
         started = time.perf_counter()
         run, seconds = build_run(
-            Path(tmp), preset, seed, deals=deals, events=events, rounds=rounds, cache=cache
+            Path(tmp),
+            preset,
+            seed,
+            deals=deals,
+            events=events,
+            rounds=rounds,
+            cache=cache,
+            exploration=exploration,
         )
         say = _say(f"{preset} seed {run.config.seed}")
         t0 = time.perf_counter()
@@ -564,6 +582,7 @@ def run_one(
             "events": n_events,
             "requests": len(run.loop.requests),
             "rounds": rounds,
+            "exploration": run.config.exploration,
             "periods": [
                 {
                     "served_by": p.served_by,
@@ -744,6 +763,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=None, help="closed-loop periods (preset's)")
     parser.add_argument(
+        "--exploration",
+        type=float,
+        default=None,
+        help="the portal's exploration rate (the preset's unless given)",
+    )
+    parser.add_argument(
         "--value-requests",
         type=int,
         default=2000,
@@ -791,6 +816,7 @@ def main(argv: list[str] | None = None) -> int:
                 value_requests=args.value_requests,
                 cache=args.embed_cache,
                 workdir=args.workdir,
+                exploration=args.exploration,
             )
             for seed in seeds
         ]

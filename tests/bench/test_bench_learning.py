@@ -38,7 +38,8 @@ def test_a_tiny_run_gives_every_targets_figures(tmp_path: Path, capsys) -> None:
     out = tmp_path / "learning.json"
     code = main(
         ["--presets", "second", "--seeds", "7", "--deals", "60", "--events", "5000",
-         "--rounds", "3", "--value-requests", "80", "--embed-cache", str(SHARED_EMBED_CACHE),
+         "--rounds", "3", "--value-requests", "80", "--exploration", "0.2",
+         "--embed-cache", str(SHARED_EMBED_CACHE),
          "--workdir", str(tmp_path), "--out", str(out)]
     )  # fmt: skip
     assert code == 0
@@ -46,6 +47,7 @@ def test_a_tiny_run_gives_every_targets_figures(tmp_path: Path, capsys) -> None:
     (run,) = result["presets"]["second"]["runs"]
     assert run["seed"] == seed_of("second", 7) == CONFIGS["second"].seed
     assert len(run["periods"]) == 3 and run["events"] > 0
+    assert run["exploration"] == 0.2 != CONFIGS["second"].exploration  # the portal explored so
 
     truth = run["truth"]
     assert truth["available"]
