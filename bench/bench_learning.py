@@ -123,7 +123,7 @@ def truth_figures(metrics: dict[str, Any]) -> dict[str, Any]:
 def off_policy_errors(block: dict[str, Any], on_policy: dict[str, float]) -> dict[str, Any]:
     """Each estimate of the `off_policy` block against the on-policy value of its model
     ({model: engaged impressions per request}): {model: {estimator: {value, ci_low, ci_high,
-    ess, on_policy, rel_error}}}, rel_error = estimate / on-policy - 1."""
+    ess, support, on_policy, rel_error}}}, rel_error = estimate / on-policy - 1."""
     out: dict[str, Any] = {}
     for model, truth in on_policy.items():
         estimates = (block.get("models") or {}).get(model)
@@ -137,6 +137,7 @@ def off_policy_errors(block: dict[str, Any], on_policy: dict[str, float]) -> dic
                 "ci_low": e["ci_low"],
                 "ci_high": e["ci_high"],
                 "ess": e["ess"],
+                "support": e.get("support"),
                 "on_policy": truth,
                 "rel_error": e["value"] / truth - 1.0 if truth > 0 else None,
             }
@@ -717,6 +718,44 @@ def tables(result: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     }
 
 
+def quality_profile(result: dict[str, Any]) -> str:
+    """Where the quality stands against each bar, per preset (seed means): how far the learned
+    NDCG@10 and the cold slice are from what the targets ask, and for each off-policy estimate
+    its error, effective sample size and the share of the model's slots the logs support."""
+    lines = []
+    for preset, entry in result["presets"].items():
+        mean, runs = entry["mean"], entry["runs"]
+        truth, cold = mean.get("truth"), mean.get("cold_start")
+        if truth and None not in (truth["best_baseline_ndcg"], truth["oracle_ndcg"]):
+            best, oracle = truth["best_baseline_ndcg"], truth["oracle_ndcg"]
+            need = best + GAP_TARGET * (oracle - best)
+            lines.append(
+                f"{preset}: learned NDCG@10 {_r(truth['learned_ndcg'])}; {GAP_TARGET:.0%} of "
+                f"the gap from {_r(best)} to {_r(oracle)} needs {_r(need)}"
+            )
+        if cold and cold["playbook_ndcg"] is not None:
+            lines.append(
+                f"{preset}: new assets, learned {_r(cold['learned_ndcg'])}; "
+                f"{COLD_START_TARGET}x the playbook's {_r(cold['playbook_ndcg'])} needs "
+                f"{_r(COLD_START_TARGET * cold['playbook_ndcg'])}"
+            )
+        for model in ("learned", "playbook"):
+            per_seed = []
+            for r in runs:
+                off = r["off_policy"]
+                est = ((off.get("errors") or {}).get(model) or {}).get("dr")
+                if est is None:
+                    continue
+                support = est.get("support")
+                per_seed.append(
+                    f"seed {r['seed']} {_pct(est['rel_error'])} (ESS {est['ess']:.0f}"
+                    + (f", support {support:.2f})" if support is not None else ")")
+                )
+            if per_seed:
+                lines.append(f"{preset}: DR of {model}: " + "; ".join(per_seed))
+    return "\n".join(lines)
+
+
 def time_profile(result: dict[str, Any]) -> str:
     """Where the time went: each step's seconds summed over the runs, and the loop's split."""
     runs = [r for entry in result["presets"].values() for r in entry["runs"]]
@@ -823,7 +862,12 @@ def main(argv: list[str] | None = None) -> int:
         result["presets"][preset] = {"runs": runs, "mean": summarise(runs)}
     result["seconds"] = round(time.perf_counter() - started, 1)
     result["tables"] = tables(result)
-    result["profile"] = {"text": time_profile(result)}
+    result["profile"] = {
+        "text": "where the quality stands:\n"
+        + quality_profile(result)
+        + "\n\nwhere the time went:\n"
+        + time_profile(result)
+    }
     for name, rows in result["tables"].items():
         print(f"\n{TABLE_TITLES[name]}")
         print_table(rows, TABLE_COLUMNS[name])

@@ -77,3 +77,10 @@ def test_a_tiny_run_gives_every_targets_figures(tmp_path: Path, capsys) -> None:
     assert "1-2. NDCG@10 against true utility" in printed
     assert "4. off-policy estimates vs on-policy value" in printed
     assert result["presets"]["second"]["mean"]["seeds"] == [run["seed"]]
+    # a missed target's profile says how far the quality is from the bar, then the time
+    profile = result["profile"]["text"]
+    assert profile.index("where the quality stands") < profile.index("where the time went")
+    mean = result["presets"]["second"]["mean"]
+    if "truth" in mean:
+        best, oracle = mean["truth"]["best_baseline_ndcg"], mean["truth"]["oracle_ndcg"]
+        assert f"needs {round(best + 0.7 * (oracle - best), 4)}" in profile
