@@ -1,0 +1,28 @@
+"""Online experiments between model versions: team-draft interleaving of two rankings with
+exact slot propensities (`interleaving`), and the statistics that judge the result (`stats`).
+
+The experiment store, serving an experiment, the `recommender experiments` commands and the
+console's report build on these two modules; they do not exist yet. The room sits beside
+`learning` (import-linter: neither imports the other) above `ranking`."""
+
+from recommender.experiments.interleaving import (
+    CONTROL,
+    PINNED,
+    TREATMENT,
+    Interleaved,
+    credit,
+    team_draft,
+)
+from recommender.experiments.stats import BinomialTest, binomial_test, wilson_interval
+
+__all__ = [
+    "CONTROL",
+    "PINNED",
+    "TREATMENT",
+    "BinomialTest",
+    "Interleaved",
+    "binomial_test",
+    "credit",
+    "team_draft",
+    "wilson_interval",
+]

@@ -1,0 +1,91 @@
+"""Team-draft interleaving on hand-worked lists: the lists each coin sequence gives, the team
+of every slot, exact propensities, the type cap, pins, and the credit of a request."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from recommender.experiments import CONTROL, PINNED, TREATMENT, credit, team_draft
+
+C, T = CONTROL, TREATMENT
+CONTROL_LIST = ["a", "b", "c", "d"]
+TREATMENT_LIST = ["b", "e", "a", "f"]
+
+# Worked by hand: two coin flips (round 1 and round 2), True = the treatment picks first.
+#   F,F: C a, T b, C c, T e      F,T: C a, T b, T e, C c
+#   T,F: T b, C a, C c, T e      T,T: T b, C a, T e, C c
+HAND_WORKED = {
+    ("a", "b", "c", "e"): [C, T, C, T],
+    ("a", "b", "e", "c"): [C, T, T, C],
+    ("b", "a", "c", "e"): [T, C, C, T],
+    ("b", "a", "e", "c"): [T, C, T, C],
+}
+
+
+def test_every_coin_sequence_gives_the_hand_worked_list_and_teams() -> None:
+    seen: Counter[tuple[str, ...]] = Counter()
+    for i in range(4000):
+        got = team_draft(CONTROL_LIST, TREATMENT_LIST, 4, request_id=f"r{i}")
+        items = tuple(got.items)
+        assert got.teams == HAND_WORKED[items]
+        # each list is one of four equally likely outcomes: an item is in its slot in two
+        assert got.propensity == [0.5] * 4 and got.propensity_shown == [1.0] * 4
+        seen[items] += 1
+        assert team_draft(CONTROL_LIST, TREATMENT_LIST, 4, request_id=f"r{i}") == got
+    assert set(seen) == set(HAND_WORKED)
+    assert all(abs(c / 4000 - 0.25) < 0.03 for c in seen.values())  # 4 sd is 0.027
+
+
+def test_propensities_are_how_often_items_land_in_slots() -> None:
+    """Uneven lists (one team runs out): the logged propensities match the frequencies."""
+    control, treatment = ["a", "b", "c", "d", "e", "f"], ["g", "a", "h"]
+    runs = 6000
+    in_slot: Counter[tuple[str, int]] = Counter()
+    logged: dict[tuple[str, int], float] = {}
+    for i in range(runs):
+        got = team_draft(control, treatment, 5, request_id=f"u{i}")
+        assert len(got.items) == 5 and len(set(got.items)) == 5
+        for slot, item in enumerate(got.items):
+            in_slot[(item, slot)] += 1
+            logged[(item, slot)] = got.propensity[slot]
+    for key, p in logged.items():
+        assert abs(in_slot[key] / runs - p) < 4 * (p * (1 - p) / runs) ** 0.5 + 1e-9, key
+
+
+def test_pins_come_first_for_no_team_and_are_not_picked_again() -> None:
+    got = team_draft(["p", "a", "b"], ["b", "p", "c"], 4, request_id="x", pinned=["p"])
+    assert got.items[0] == "p" and got.teams[0] == PINNED and got.propensity[0] == 1.0
+    assert sorted(got.items[1:]) == ["a", "b", "c"] and len(set(got.items)) == 4
+    assert Counter(got.teams[1:]) in (Counter({C: 2, T: 1}), Counter({C: 1, T: 2}))
+
+
+def test_the_type_cap_passes_over_items_for_both_teams() -> None:
+    def kind(item: str) -> str:
+        return item[0]
+
+    for i in range(50):
+        got = team_draft(
+            ["x1", "x2", "y1", "z1"], ["x3", "y2", "x4", "z2"], 4, request_id=f"t{i}",
+            type_of=kind, max_per_type=1,
+        )  # fmt: skip
+        assert Counter(kind(item) for item in got.items).most_common(1)[0][1] == 1
+        assert len(got.items) == 3  # one x, one y, one z: nothing else fits
+    with pytest.raises(ValueError, match="max_per_type"):
+        team_draft(["a"], ["b"], 2, request_id="r", max_per_type=1)
+
+
+def test_bad_lists_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"control ranking lists 'a' more than once"):
+        team_draft(["a", "a"], ["b"], 2, request_id="r")
+    with pytest.raises(ValueError, match="n=0"):
+        team_draft(["a"], ["b"], 0, request_id="r")
+
+
+@pytest.mark.parametrize(
+    ("engaged", "expected"),
+    [({1, 2}, 1), ({0}, -1), ({0, 1}, 0), ({4}, 0), (set(), 0), ([1, 1, 0], 0), ({1, 2, 3}, 1)],
+)
+def test_credit_counts_engaged_slots_per_team(engaged, expected) -> None:
+    assert credit([C, T, T, C, PINNED], engaged) == expected
