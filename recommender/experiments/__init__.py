@@ -1,10 +1,12 @@
 """Online experiments between model versions: team-draft interleaving of two rankings with
-exact slot propensities (`interleaving`), and the statistics that judge the result (`stats`).
+exact slot propensities (`interleaving`), A/B arms by a stable hash of the partner
+(`assignment`), and the statistics that judge the result (`stats`).
 
 The experiment store, serving an experiment, the `recommender experiments` commands and the
-console's report build on these two modules; they do not exist yet. The room sits beside
+console's report build on these modules; they do not exist yet. The room sits beside
 `learning` (import-linter: neither imports the other) above `ranking`."""
 
+from recommender.experiments.assignment import arm
 from recommender.experiments.interleaving import (
     CONTROL,
     PINNED,
@@ -21,6 +23,7 @@ __all__ = [
     "TREATMENT",
     "BinomialTest",
     "Interleaved",
+    "arm",
     "binomial_test",
     "credit",
     "team_draft",
