@@ -1,11 +1,14 @@
 """Online experiments between model versions: team-draft interleaving of two rankings with
 exact slot propensities (`interleaving`), A/B arms by a stable hash of the partner
-(`assignment`), and the statistics that judge the result (`stats`).
+(`assignment`), and the statistics that judge the result: the binomial test of interleaving's
+wins (`stats`) and an A/B test's bootstrap interval, always-valid p-value and sample size
+(`ab`).
 
 The experiment store, serving an experiment, the `recommender experiments` commands and the
 console's report build on these modules; they do not exist yet. The room sits beside
 `learning` (import-linter: neither imports the other) above `ranking`."""
 
+from recommender.experiments.ab import Look, bootstrap_difference, msprt_p_values, sample_size
 from recommender.experiments.assignment import arm
 from recommender.experiments.interleaving import (
     CONTROL,
@@ -23,9 +26,13 @@ __all__ = [
     "TREATMENT",
     "BinomialTest",
     "Interleaved",
+    "Look",
     "arm",
     "binomial_test",
+    "bootstrap_difference",
     "credit",
+    "msprt_p_values",
+    "sample_size",
     "team_draft",
     "wilson_interval",
 ]
