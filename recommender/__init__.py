@@ -10,6 +10,7 @@ from the rooms inside. The rooms, each a sub-package:
     storage/    event journal and its files, API keys, audit log, model registry, usage
     ranking/    snapshot, candidates, content and learned scorers, Recommender, reasons
     learning/   training data and examples, fitting, calibration, evaluation, metrics
+    experiments/  online experiments: team-draft interleaving, A/B arms, their statistics
 
 Names load lazily, on first use: importing `recommender` costs nothing, so a command that
 never embeds text or trains a model does not pay for torch, faiss or LightGBM.
@@ -137,6 +138,17 @@ _API: dict[str, tuple[str, str]] = {
     "estimate_ips": ("recommender.learning.off_policy", "estimate_ips"),
     "estimate_snips": ("recommender.learning.off_policy", "estimate_snips"),
     "estimate_dr": ("recommender.learning.off_policy", "estimate_dr"),
+    # experiments
+    "team_draft": ("recommender.experiments.interleaving", "team_draft"),
+    "Interleaved": ("recommender.experiments.interleaving", "Interleaved"),
+    "credit": ("recommender.experiments.interleaving", "credit"),
+    "arm": ("recommender.experiments.assignment", "arm"),
+    "BinomialTest": ("recommender.experiments.stats", "BinomialTest"),
+    "binomial_test": ("recommender.experiments.stats", "binomial_test"),
+    "Look": ("recommender.experiments.ab", "Look"),
+    "msprt_p_values": ("recommender.experiments.ab", "msprt_p_values"),
+    "bootstrap_difference": ("recommender.experiments.ab", "bootstrap_difference"),
+    "sample_size": ("recommender.experiments.ab", "sample_size"),
 }
 
 __all__ = sorted(_API)
@@ -176,6 +188,15 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (a test keeps
         get_embedder,
     )
     from recommender.embedding.index import IndexMismatchError, VectorIndex
+    from recommender.experiments.ab import (
+        Look,
+        bootstrap_difference,
+        msprt_p_values,
+        sample_size,
+    )
+    from recommender.experiments.assignment import arm
+    from recommender.experiments.interleaving import Interleaved, credit, team_draft
+    from recommender.experiments.stats import BinomialTest, binomial_test
     from recommender.learning.deal_text import DealText, embed_deal_notes
     from recommender.learning.evaluation import EvaluationResult
     from recommender.learning.metrics import evaluate_rankings

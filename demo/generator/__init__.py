@@ -114,6 +114,7 @@ Modules (this package's public names are re-exported here; `_resolve_tables` too
     portal      the portal asking the engine: request contexts, slates, note vectors
     loop        closed_loop: serve, log with propensities, retrain, promote, serve again
     value       on_policy_value and the policies it measures
+    experiment  interleaving and A/B experiments between two policies, judged by the engine
     oracle      GeneratorOracle (recommender.Oracle of a world), oracle_for (demo.oracle)
     writing     write_generated: parquet files and ground_truth.json
 """
@@ -126,6 +127,7 @@ from demo.generator.config import (
     VARIANTS,
     GeneratorConfig,
 )
+from demo.generator.experiment import ABRun, InterleavingRun, simulate_ab, simulate_interleaving
 from demo.generator.loop import LoopResult, Period, closed_loop
 from demo.generator.portal import PortalError
 from demo.generator.simulate import GeneratedData, generate
@@ -133,6 +135,7 @@ from demo.generator.tables import DEMO_DIR, load_demo_assets, load_demo_partners
 from demo.generator.truth import asset_quality, true_utility, true_utility_pairs, truth_parameters
 from demo.generator.value import (
     EnginePolicy,
+    NoisyOraclePolicy,
     OraclePolicy,
     PolicyValue,
     RandomPolicy,
@@ -150,11 +153,14 @@ __all__ = [
     "DEFAULT_AFFINITY",
     "DEMO_DIR",
     "VARIANTS",
+    "ABRun",
     "ClickModel",
     "EnginePolicy",
     "GeneratedData",
     "GeneratorConfig",
+    "InterleavingRun",
     "LoopResult",
+    "NoisyOraclePolicy",
     "OraclePolicy",
     "Period",
     "PolicyValue",
@@ -169,6 +175,8 @@ __all__ = [
     "logged_requests",
     "on_policy_value",
     "request_sample",
+    "simulate_ab",
+    "simulate_interleaving",
     "true_utility",
     "true_utility_pairs",
     "truth_parameters",

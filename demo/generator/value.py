@@ -18,6 +18,7 @@ estimates from the logs are checked against.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -36,14 +37,17 @@ from recommender import Exploration, Recommender, Snapshot
 
 __all__ = [
     "EnginePolicy",
+    "NoisyOraclePolicy",
     "OraclePolicy",
     "Policy",
     "PolicyValue",
     "RandomPolicy",
     "logged_requests",
     "on_policy_value",
+    "request_arrays",
     "request_sample",
     "slate_value",
+    "slot_values",
 ]
 
 
@@ -84,6 +88,36 @@ class OraclePolicy:
         self, world: World, requests: Requests, request_ids: list[str], k: int
     ) -> np.ndarray:
         return _top_k(world, requests, k, lambda u, _rows: u)
+
+
+@dataclass
+class NoisyOraclePolicy:
+    """Eligible assets by true utility plus N(0, noise^2) noise drawn per (request id, asset):
+    a ranker of known, tunable quality (more noise, worse), the same for the same request."""
+
+    noise: float
+    salt: str = "noisy"
+
+    def slates(
+        self, world: World, requests: Requests, request_ids: list[str], k: int
+    ) -> np.ndarray:
+        if self.noise < 0:
+            raise ValueError(f"noise={self.noise!r} must be >= 0")
+
+        def noisy(u: np.ndarray, rows: np.ndarray) -> np.ndarray:
+            draws = [
+                np.random.default_rng(
+                    _stable_seed(f"{self.salt}|{request_ids[r]}")
+                ).standard_normal(u.shape[1])
+                for r in rows.tolist()
+            ]
+            return u + self.noise * np.stack(draws)
+
+        return _top_k(world, requests, k, noisy)
+
+
+def _stable_seed(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
 
 
 @dataclass
@@ -177,17 +211,28 @@ def slate_value(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(opens, graded) expected per request for the slates `shown` ((n, k) asset indices,
     -1 = empty), exactly under the world's click model (module docstring)."""
+    opens, graded = slot_values(world, requests, shown, gains)
+    return opens.sum(axis=1), graded.sum(axis=1)
+
+
+def slot_values(
+    world: World, requests: Requests, shown: np.ndarray, gains: LabelConfig | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(opens, graded), each (n, k): the probability that the partner engages with the asset
+    in each slot and the expected gain of it, under the world's click model (0 where the slot
+    is empty)."""
     gains = gains or LabelConfig()
     clicks = world.config.click_model
     r_idx, slot = np.nonzero(shown >= 0)
-    n = len(requests)
+    opens, graded = np.zeros(shown.shape), np.zeros(shown.shape)
     if len(r_idx) == 0:
-        return np.zeros(n), np.zeros(n)
+        return opens, graded
     u = _utility(world, requests, r_idx, shown[r_idx, slot])
-    p_open, graded = clicks.expected(u, (gains.open, gains.download, gains.share))
+    p_open, gain = clicks.expected(u, (gains.open, gains.download, gains.share))
     examine = clicks.examine(slot)
-    opens = np.bincount(r_idx, weights=examine * p_open, minlength=n)
-    return opens, np.bincount(r_idx, weights=examine * graded, minlength=n)
+    opens[r_idx, slot] = examine * p_open
+    graded[r_idx, slot] = examine * gain
+    return opens, graded
 
 
 def on_policy_value(
@@ -208,12 +253,7 @@ def on_policy_value(
     if draws < 1:
         raise ValueError(f"draws={draws!r} must be at least 1")
     k = k or world.config.impressions_per_request
-    arrays = Requests(
-        requests["deal"].to_numpy(dtype=np.int64),
-        requests["stage"].to_numpy(dtype=np.int64),
-        requests["t"].to_numpy(dtype=np.float64),
-    )
-    ids = requests["request_id"].astype(str).tolist()
+    arrays, ids = request_arrays(requests)
     opens = np.zeros(len(arrays))
     graded = np.zeros(len(arrays))
     for draw in range(draws):
@@ -231,6 +271,17 @@ def on_policy_value(
         draws=draws,
         per_request=pd.DataFrame({"request_id": ids, "opens": opens, "graded": graded}),
     )
+
+
+def request_arrays(requests: pd.DataFrame) -> tuple[Requests, list[str]]:
+    """A frame of requests (request_id, deal, stage, t) as the arrays policies serve, and the
+    request ids."""
+    arrays = Requests(
+        requests["deal"].to_numpy(dtype=np.int64),
+        requests["stage"].to_numpy(dtype=np.int64),
+        requests["t"].to_numpy(dtype=np.float64),
+    )
+    return arrays, requests["request_id"].astype(str).tolist()
 
 
 def _se(values: np.ndarray) -> float:
