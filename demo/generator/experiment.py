@@ -72,6 +72,7 @@ class ABRun:
     p_values: list[float]
     partners: tuple[int, int]  # (control, treatment)
     requests: tuple[int, int]
+    sd: tuple[float, float]  # engaged slots per request: (control, treatment) standard deviation
 
 
 def _engaged(
@@ -163,4 +164,5 @@ def simulate_ab(
         p_values=msprt_p_values(history, tau=tau),
         partners=(len(c_units), len(t_units)),
         requests=(int((~treated).sum()), int(treated.sum())),
+        sd=(float(engaged[~treated].std(ddof=1)), float(engaged[treated].std(ddof=1))),
     )

@@ -46,6 +46,7 @@ __all__ = [
     "on_policy_value",
     "request_arrays",
     "request_sample",
+    "slate_ndcg",
     "slate_value",
     "slot_values",
 ]
@@ -213,6 +214,25 @@ def slate_value(
     -1 = empty), exactly under the world's click model (module docstring)."""
     opens, graded = slot_values(world, requests, shown, gains)
     return opens.sum(axis=1), graded.sum(axis=1)
+
+
+def slate_ndcg(world: World, requests: Requests, shown: np.ndarray) -> np.ndarray:
+    """Each request's NDCG of the slate `shown` ((n, k), -1 = empty) against the true utility,
+    with the gains of `recommender`'s true-utility metrics (sigmoid(u): the probability of an
+    open once looked at) and log2 discounts, over the oracle's slate of the same size."""
+    k = shown.shape[1]
+    discount = 1.0 / np.log2(np.arange(2, k + 2))
+    ideal = _top_k(world, requests, k, lambda u, _rows: u)
+
+    def dcg(slates: np.ndarray) -> np.ndarray:
+        r_idx, slot = np.nonzero(slates >= 0)
+        gains = np.zeros(slates.shape)
+        u = _utility(world, requests, r_idx, slates[r_idx, slot])
+        gains[r_idx, slot] = 1.0 / (1.0 + np.exp(-np.clip(u, -30, 30)))
+        return (gains * discount).sum(axis=1)
+
+    best = dcg(ideal)
+    return np.divide(dcg(shown), best, out=np.zeros(len(best)), where=best > 0)
 
 
 def slot_values(
