@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--treatment-noise", type=float, default=0.5)
     parser.add_argument("--requests", type=int, default=max(SIZES))
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--out", default=None)
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     started = time.perf_counter()
     world, requests = build(args.deals, args.seed)
@@ -148,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         f"(opens/request {q['opens_treatment']:.4f} vs {q['opens_control']:.4f}); "
         f"{result['seconds']} s"
     )
-    write_result(result, None if args.out is None else __import__("pathlib").Path(args.out))
+    write_result(result, args.out)
     return 0
 
 

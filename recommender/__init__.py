@@ -113,6 +113,7 @@ _API: dict[str, tuple[str, str]] = {
     "UnknownPartnerError": ("recommender.ranking.recommender", "UnknownPartnerError"),
     "request_batch": ("recommender.ranking.recommender", "request_batch"),
     "Exploration": ("recommender.ranking.exploration", "Exploration"),
+    "stable_seed": ("recommender.ranking.exploration", "stable_seed"),
     "build_snapshot": ("recommender.ranking.build", "build_snapshot"),
     "attach_model": ("recommender.ranking.build", "attach_model"),
     "open_recommender": ("recommender.ranking.build", "open_recommender"),
@@ -216,7 +217,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (a test keeps
     from recommender.ranking.build import attach_model, build_snapshot, load_model, open_recommender
     from recommender.ranking.candidates import eligibility_mask
     from recommender.ranking.content import ContentScorer
-    from recommender.ranking.exploration import Exploration
+    from recommender.ranking.exploration import Exploration, stable_seed
     from recommender.ranking.learned import GradientBoostedRanker, LearnedScorer
     from recommender.ranking.recommender import Recommender, UnknownPartnerError, request_batch
     from recommender.ranking.snapshot import Scorer, Snapshot, UsageProvider

@@ -18,7 +18,6 @@ estimates from the logs are checked against.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -33,7 +32,7 @@ from demo.generator.portal import Portal
 from demo.generator.truth import utility
 from demo.generator.world import World
 from features.labels import LabelConfig
-from recommender import Exploration, Recommender, Snapshot
+from recommender import Exploration, Recommender, Snapshot, stable_seed
 
 __all__ = [
     "EnginePolicy",
@@ -107,18 +106,14 @@ class NoisyOraclePolicy:
 
         def noisy(u: np.ndarray, rows: np.ndarray) -> np.ndarray:
             draws = [
-                np.random.default_rng(
-                    _stable_seed(f"{self.salt}|{request_ids[r]}")
-                ).standard_normal(u.shape[1])
+                np.random.default_rng(stable_seed(f"{self.salt}|{request_ids[r]}")).standard_normal(
+                    u.shape[1]
+                )
                 for r in rows.tolist()
             ]
             return u + self.noise * np.stack(draws)
 
         return _top_k(world, requests, k, noisy)
-
-
-def _stable_seed(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
 
 
 @dataclass

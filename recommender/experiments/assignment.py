@@ -5,9 +5,8 @@ and partners are split in the asked share. Different experiments split partners 
 
 from __future__ import annotations
 
-import hashlib
-
 from recommender.experiments.interleaving import CONTROL, TREATMENT
+from recommender.ranking.exploration import stable_seed
 
 
 def arm(experiment: str, partner_id: str, share: float = 0.5) -> str:
@@ -22,6 +21,4 @@ def arm(experiment: str, partner_id: str, share: float = 0.5) -> str:
 
 def unit_hash(experiment: str, partner_id: str) -> float:
     """A number in [0, 1) fixed by (experiment, partner id), uniform across partners."""
-    key = f"{len(experiment)}:{experiment}|{partner_id}".encode()
-    digest = hashlib.blake2b(key, digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2.0**64
+    return stable_seed(f"{len(experiment)}:{experiment}|{partner_id}") / 2.0**64

@@ -18,13 +18,14 @@ neither.
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import product
 
 import numpy as np
+
+from recommender.ranking.exploration import stable_seed
 
 CONTROL, TREATMENT, PINNED = "control", "treatment", "pinned"
 
@@ -88,8 +89,7 @@ def team_draft(
 
 def _coins(request_id: str, n: int) -> list[bool]:
     """One coin per possible round (True: the treatment picks first), from the request id."""
-    seed = int.from_bytes(hashlib.blake2b(request_id.encode(), digest_size=8).digest(), "big")
-    return (np.random.default_rng(seed).random(n) < 0.5).tolist()
+    return (np.random.default_rng(stable_seed(request_id)).random(n) < 0.5).tolist()
 
 
 def _draft(

@@ -91,7 +91,7 @@ class Exploration:
         if not self.active or not open_slots or len(pool) < len(open_slots):
             ones = [1.0] * n
             return Served(list(ranked), ones, list(ones), [False] * n)
-        rng = np.random.default_rng(_seed(request_id))
+        rng = np.random.default_rng(stable_seed(request_id))
         explore = rng.random(len(open_slots)) < self.rate
         drawn = rng.permutation(len(pool))[: int(explore.sum())]
         items = list(ranked)
@@ -111,6 +111,8 @@ class Exploration:
         return Served(items, slot_p, shown_p, explored)
 
 
-def _seed(request_id: str) -> int:
-    """A 64-bit seed from the request id (stable across processes and Python versions)."""
-    return int.from_bytes(hashlib.blake2b(request_id.encode(), digest_size=8).digest(), "big")
+def stable_seed(text: str) -> int:
+    """A 64-bit seed from a text such as a request id (blake2b: the same in every process and
+    Python version, unlike hash()); exploration, interleaving's coins and A/B arms draw from
+    it."""
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
