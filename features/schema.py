@@ -116,6 +116,15 @@ ENGAGEMENT_TYPES: tuple[str, ...] = tuple(
 )
 
 
+class Arm(StrEnum):
+    """Which side of an online experiment served an impression: the A/B arm, or the
+    interleaving team that placed the slot (pinned slots belong to neither team)."""
+
+    CONTROL = "control"
+    TREATMENT = "treatment"
+    PINNED = "pinned"
+
+
 class Outcome(StrEnum):
     WON = "won"
     LOST = "lost"
@@ -275,6 +284,10 @@ EVENTS = TableContract(
             max_value=1,
             exclusive_min=True,
         ),
+        # Impressions served inside an online experiment: its name, and the arm (A/B) or team
+        # (interleaving) that served the slot.
+        Column("experiment", "id", required=False, nullable=True),
+        Column("arm", "enum", enum=Arm, required=False, nullable=True),
     ),
 )
 

@@ -62,7 +62,9 @@ COLUMNS_SQL = """
     amount      REAL,
     propensity  REAL,              -- impressions: P(this asset in this slot)
     -- impressions: P(this asset anywhere in the response)
-    propensity_shown REAL
+    propensity_shown REAL,
+    experiment  TEXT,              -- impressions served in an online experiment: its name
+    arm         TEXT               -- ... and the arm or interleaving team of the slot
 """
 
 
@@ -82,6 +84,8 @@ ARROW_SCHEMA = pa.schema(
         ("amount", pa.float64()),
         ("propensity", pa.float64()),
         ("propensity_shown", pa.float64()),
+        ("experiment", pa.string()),
+        ("arm", pa.string()),
     ]
 )
 
@@ -192,8 +196,9 @@ def _propensity_problems(
     flagged: set[tuple[int | None, str | None]],
     source: str,
 ) -> list[Problem]:
-    """Propensities belong to impressions, and an asset is shown in its slot no more often than
-    it is shown at all (propensity <= propensity_shown)."""
+    """Propensities (and an experiment's name and arm) belong to impressions, an experiment's
+    impression names both, and an asset is shown in its slot no more often than it is shown at
+    all (propensity <= propensity_shown)."""
     out: list[Problem] = []
     slot = pd.to_numeric(events["propensity"], errors="coerce").to_numpy(dtype=np.float64)
     shown = pd.to_numeric(events["propensity_shown"], errors="coerce").to_numpy(dtype=np.float64)
@@ -203,6 +208,16 @@ def _propensity_problems(
             if (int(row), name) not in flagged:
                 reason = "only impressions carry a propensity; leave it empty for other events"
                 out.append(Problem(source, int(row), name, reason))
+    for name in ("experiment", "arm"):
+        for row in rows[not_impression & events[name].notna().to_numpy()]:
+            if (int(row), name) not in flagged:
+                reason = f"only impressions carry an {name}; leave it empty for other events"
+                out.append(Problem(source, int(row), name, reason))
+    experiment, arm = events["experiment"].notna().to_numpy(), events["arm"].notna().to_numpy()
+    for row in rows[~not_impression & (experiment != arm)]:
+        if (int(row), "arm") not in flagged and (int(row), "experiment") not in flagged:
+            reason = "an impression of an experiment names both the experiment and its arm"
+            out.append(Problem(source, int(row), "arm", reason))
     above = ~not_impression & (shown < slot)  # NaN compares False
     for row, a, b in zip(rows[above], slot[above], shown[above], strict=True):
         if (int(row), "propensity_shown") not in flagged:

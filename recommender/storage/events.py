@@ -62,8 +62,9 @@ from recommender.storage.event_rows import (
 __all__ = ["SEEN_ASSETS_SQL", "AppendResult", "EventJournal", "Impression"]
 
 
-# 1: the EVENTS contract's first columns; 2: + propensity, propensity_shown (impressions)
-_SCHEMA_VERSION = 2
+# 1: the EVENTS contract's first columns; 2: + propensity, propensity_shown (impressions);
+# 3: + experiment, arm (impressions served in an online experiment)
+_SCHEMA_VERSION = 3
 _COPY_CACHE_KIB = -65_536  # negative: KiB, i.e. 64 MiB
 
 
@@ -91,6 +92,9 @@ _SCHEMA_STATEMENTS = (
     "CREATE INDEX IF NOT EXISTS events_partner_ts ON events (partner_id, ts)",
     "CREATE INDEX IF NOT EXISTS events_asset ON events (asset_id)",
     f"CREATE INDEX IF NOT EXISTS events_seen ON events (partner_id, asset_id) WHERE {_SEEN_WHERE}",
+    # an experiment's impressions, for its report (NULL for every other event: a small index)
+    "CREATE INDEX IF NOT EXISTS events_experiment ON events (experiment, ts)"
+    " WHERE experiment IS NOT NULL",
     """CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'the event journal is append-only'); END;""",
     """CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
@@ -107,12 +111,14 @@ def _upgrade(conn: sqlite3.Connection) -> None:
     transaction (stored events keep their values; the new columns are NULL for them)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for statement in _SCHEMA_STATEMENTS:
-            conn.execute(statement)
+        table, *rest = _SCHEMA_STATEMENTS
+        conn.execute(table)
         have = {row[1] for row in conn.execute("PRAGMA table_info(events)")}
         for name, kind in _ADDED_COLUMNS:
             if name not in have:
                 conn.execute(f"ALTER TABLE events ADD COLUMN {name} {kind}")
+        for statement in rest:  # indexes may name the added columns
+            conn.execute(statement)
         conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
@@ -121,7 +127,12 @@ def _upgrade(conn: sqlite3.Connection) -> None:
 
 
 # Columns added after schema version 1, with their SQL type.
-_ADDED_COLUMNS = (("propensity", "REAL"), ("propensity_shown", "REAL"))
+_ADDED_COLUMNS = (
+    ("propensity", "REAL"),
+    ("propensity_shown", "REAL"),
+    ("experiment", "TEXT"),
+    ("arm", "TEXT"),
+)
 
 
 @dataclass(frozen=True)
@@ -221,6 +232,9 @@ class Impression:
     # policy (recommender.ranking.exploration); None when not known.
     propensity: float | None = None
     propensity_shown: float | None = None
+    # served inside an online experiment: its name, and the arm or team of this slot
+    experiment: str | None = None
+    arm: str | None = None
 
     def row(self) -> tuple[Any, ...]:
         """The journal row, in EVENT_COLUMNS order."""
@@ -229,7 +243,7 @@ class Impression:
         return (
             self.event_id, micros, EventType.IMPRESSION.value, self.partner_id, self.asset_id,
             self.deal_id, self.request_id, self.position, self.stage, None, None, None,
-            self.propensity, self.propensity_shown,
+            self.propensity, self.propensity_shown, self.experiment, self.arm,
         )  # fmt: skip
 
 
@@ -450,6 +464,42 @@ class EventJournal:
             if typed and frame[c].dtype != typed[0]:
                 frame[c] = frame[c].astype(typed[0])
         return frame
+
+    def experiment_events(self, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The impressions an online experiment served (EVENT_COLUMNS, in time order), and
+        every later event of its partners that is not an impression: the engagement and deal
+        outcomes its report attributes (to a slot through the request id and asset, and to a
+        partner from its first impression on)."""
+        cols = list(EVENT_COLUMNS)
+        select = f"SELECT {', '.join(cols)} FROM events"
+        with self._reader() as conn:
+            conn.execute("BEGIN")  # one snapshot for both reads
+            shown = to_frame(
+                conn.execute(
+                    f"{select} WHERE experiment = ? ORDER BY ts, rowid", (name,)
+                ).fetchall(),
+                cols,
+            )
+            if not len(shown):
+                conn.execute("COMMIT")
+                return shown, to_frame([], cols)
+            first = conn.execute(
+                "SELECT min(ts) FROM events WHERE experiment = ?", (name,)
+            ).fetchone()[0]
+            partners = sorted(set(shown["partner_id"].tolist()))
+            rows: list[tuple[Any, ...]] = []
+            for i in range(0, len(partners), 500):
+                chunk = partners[i : i + 500]
+                rows += conn.execute(
+                    f"{select} WHERE partner_id IN ({', '.join('?' * len(chunk))})"
+                    " AND ts >= ? AND type != ?",
+                    [*chunk, first, EventType.IMPRESSION.value],
+                ).fetchall()
+            conn.execute("COMMIT")
+        later = to_frame(rows, cols)
+        if len(later):
+            later = later.sort_values("ts", kind="stable").reset_index(drop=True)
+        return shown, later
 
     def iter_batches(
         self,

@@ -33,11 +33,14 @@ def mixed_events(n: int) -> list[dict[str, Any]]:
         ts = (T0 + pd.Timedelta(hours=7 * i)).isoformat()
         kind = i % 4
         if kind == 0:
-            # kept items and, every other one, an explored reserve (see ranking.exploration)
+            # kept items and, every other one, an explored reserve (see ranking.exploration);
+            # every fourth impression was served in an interleaving experiment
             slot, shown = (0.95, 0.95) if i % 8 else (0.0025, 0.02)
+            arm = {"experiment": "x1", "arm": "treatment"} if i % 16 == 4 else {}
             out.append(
                 ev(i, ts=ts, type="impression", request_id=f"r{i // 8}", position=i % 8)
                 | {"propensity": slot, "propensity_shown": shown}
+                | arm
             )
         elif kind == 1:
             out.append(ev(i, ts=ts, type="feedback", value=-1.0, stage="discovery"))

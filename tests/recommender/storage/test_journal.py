@@ -33,6 +33,7 @@ def test_file_is_wal_with_full_sync_and_indexes(journal):
     }
     assert sorted(indexes.values()) == [
         ["asset_id"],
+        ["experiment", "ts"],  # events_experiment, partial: experiments' impressions only
         ["partner_id", "asset_id"],  # events_seen, partial: seen types only
         ["partner_id", "ts"],
         ["ts"],
@@ -91,7 +92,7 @@ VERSION_1_TABLE = """CREATE TABLE events (
     stage TEXT, value REAL, outcome TEXT, amount REAL, ingested_at INTEGER NOT NULL)"""
 
 
-def test_a_version_1_journal_gains_the_propensity_columns_and_keeps_its_events(tmp_path):
+def test_a_version_1_journal_gains_the_later_columns_and_keeps_its_events(tmp_path):
     path = tmp_path / "events.sqlite"
     conn = sqlite3.connect(path)
     conn.execute(VERSION_1_TABLE)
@@ -104,11 +105,18 @@ def test_a_version_1_journal_gains_the_propensity_columns_and_keeps_its_events(t
     conn.close()
     with EventJournal(path) as j:
         old = j.read()
-        assert old["event_id"].tolist() == ["old1"] and old["propensity"].isna().all()
-        j.append([ev(5, type="impression", request_id="r1", position=3, propensity=0.25)])
-        assert j.read()["propensity"].tolist()[1] == 0.25
+        assert old["event_id"].tolist() == ["old1"]
+        assert old[["propensity", "experiment", "arm"]].isna().all().all()
+        j.append(
+            [
+                ev(5, type="impression", request_id="r1", position=3, propensity=0.25)
+                | {"experiment": "x1", "arm": "control"}
+            ]
+        )
+        new = j.read().iloc[1]
+        assert (new["propensity"], new["experiment"], new["arm"]) == (0.25, "x1", "control")
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
         conn.execute("DELETE FROM events")  # the triggers survived the upgrade
 
@@ -118,6 +126,23 @@ def test_a_version_1_journal_gains_the_propensity_columns_and_keeps_its_events(t
     [
         ({"propensity": 0.5}, "propensity", "only impressions carry a propensity"),
         ({"propensity_shown": 0.5}, "propensity_shown", "only impressions carry a propensity"),
+        ({"experiment": "x1", "arm": "control"}, "experiment", "only impressions carry an"),
+        (
+            {"type": "impression", "request_id": "r", "position": 0, "experiment": "x1"},
+            "arm",
+            "names both the experiment and its arm",
+        ),
+        (
+            {
+                "type": "impression",
+                "request_id": "r",
+                "position": 0,
+                "experiment": "x1",
+                "arm": "left",
+            },
+            "arm",
+            "'left'",
+        ),
         (
             {"type": "impression", "request_id": "r", "position": 0, "propensity": 0.0},
             "propensity",
@@ -140,7 +165,16 @@ def test_a_version_1_journal_gains_the_propensity_columns_and_keeps_its_events(t
             "below propensity 0.5",
         ),
     ],
-    ids=["open", "open-shown", "zero", "above-one", "shown-below-slot"],
+    ids=[
+        "open",
+        "open-shown",
+        "open-experiment",
+        "experiment-without-arm",
+        "unknown-arm",
+        "zero",
+        "above-one",
+        "shown-below-slot",
+    ],
 )
 def test_propensities_are_checked(journal, overrides, column, reason):
     result = journal.append([ev(1, **overrides)])
