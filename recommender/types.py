@@ -119,6 +119,8 @@ class RecommendedItem:
     propensity: float = 1.0
     propensity_shown: float = 1.0
     explored: bool = False  # a reserve that exploration put in this slot
+    # served inside an online experiment: the A/B arm, or the interleaving team of this slot
+    arm: str | None = None
 
     def to_dict(self, *, reasons_as_text: bool = False) -> dict[str, Any]:
         return {
@@ -142,6 +144,7 @@ class Recommendation:
     context: DealContext
     items: tuple[RecommendedItem, ...]
     candidates: int = 0
+    experiment: str | None = None  # the online experiment that served it, if any
 
     def ids(self) -> list[str]:
         return [item.asset_id for item in self.items]

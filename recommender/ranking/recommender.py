@@ -16,6 +16,8 @@ what it engaged with since.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -128,6 +130,55 @@ class Recommender:
         may give a few unpinned slots to next-ranked candidates; each item carries its
         propensities (1 without exploration)."""
         snap = snapshot or self._snapshot
+        request = self.prepare(context, partner, n=n, filters=filters, seen=seen, now=now,
+                               snapshot=snap, request_id=request_id)  # fmt: skip
+        if request.empty:
+            return request.answer(())
+        ranked = self.rank(request, snap)
+        chosen = diversify(
+            ranked.order, snap.table.type_code[request.cands], n, max_per_type,
+            protected=len(request.pinned_rank),
+        )  # fmt: skip
+        served = None
+        if exploration is not None and exploration.active:
+            taken = set(chosen)
+            reserves = [i for i in ranked.order if i not in taken][: exploration.reserve]
+            fallback: list[int] = []
+            if exploration.fallback:
+                # the playbook's ranking of the same candidates (ties by candidate order)
+                content = ContentScorer().score(ranked.columns)
+                fallback = np.argsort(-content, kind="stable").tolist()
+            served = exploration.serve(
+                chosen, reserves, pinned=len(request.pinned_rank),
+                request_id=request.request_id, fallback=fallback,
+            )  # fmt: skip
+            chosen = served.items
+        if served is None:
+            return request.answer(self.items(request, [(ranked, i) for i in chosen]))
+        items = self.items(
+            request,
+            [(ranked, i) for i in chosen],
+            propensity=served.propensity,
+            propensity_shown=served.propensity_shown,
+            explored=served.explored,
+        )
+        return request.answer(items)
+
+    def prepare(
+        self,
+        context: DealContext,
+        partner: PartnerProfile,
+        *,
+        n: int = 10,
+        filters: Filters | None = None,
+        seen: set[str] | frozenset[str] = frozenset(),
+        now: datetime | None = None,
+        snapshot: Snapshot | None = None,
+        request_id: str | None = None,
+    ) -> Request:
+        """The part of a request that does not depend on the scorer: eligibility, steering,
+        candidates and their similarity to the notes (`rank` scores it)."""
+        snap = snapshot or self._snapshot
         now = now or datetime.now(UTC)
         filters = filters or Filters()
         if not 1 <= n <= 1000:
@@ -157,77 +208,97 @@ class Recommender:
         ]
         if pins:
             cands = np.unique(np.concatenate([cands, np.array(pins, dtype=np.int64)]))
-        request_id = request_id or new_request_id()
-        if len(cands) == 0:
-            return Recommendation(request_id, snap.model_version, partner, context, (), 0)
-
         semantic = None
-        if query is not None:
+        if query is not None and len(cands):
             semantic = candidate_similarity(snap, cands, query)
+        return Request(
+            snapshot=snap,
+            context=context,
+            partner=partner,
+            request_id=request_id or new_request_id(),
+            day=day,
+            cands=cands,
+            semantic=semantic,
+            pinned_rank={pos: r for r, pos in enumerate(dict.fromkeys(pins))},
+            boosts={o.asset_id: o.boost for o in active if o.action == Action.BOOST},
+            seen=seen if not filters.exclude_seen else frozenset(),
+        )
 
+    def rank(self, request: Request, snapshot: Snapshot) -> Ranked:
+        """`request`'s candidates scored by `snapshot`'s scorer and usage features (the
+        snapshot `prepare` read, or one differing only in its model), in serving order:
+        pinned first, then by score under the already-seen rule."""
+        table, cands, partner = snapshot.table, request.cands, request.partner
         usage = (
-            snap.usage.features(partner, context, cands, day) if snap.usage is not None else None
+            snapshot.usage.features(partner, request.context, cands, request.day)
+            if snapshot.usage is not None
+            else None
         )
         batch = request_batch(
-            table, cands, context, partner, day=day, semantic=semantic, usage=usage
-        )
-        columns = pair_features(table, batch, snap.playbook.matrices)
-        scores = snap.scorer.score(columns).astype(np.float64)
-        boosts = {o.asset_id: o.boost for o in active if o.action == Action.BOOST}
+            table, cands, request.context, partner, day=request.day,
+            semantic=request.semantic, usage=usage,
+        )  # fmt: skip
+        columns = pair_features(table, batch, snapshot.playbook.matrices)
+        scores = snapshot.scorer.score(columns).astype(np.float64)
         boosted = np.zeros(len(cands), dtype=bool)
-        if boosts:
+        if request.boosts:
             for i, pos in enumerate(cands):
-                b = boosts.get(str(table.ids[pos]))
+                b = request.boosts.get(str(table.ids[pos]))
                 if b:
                     scores[i] += b
                     boosted[i] = True
         seen_mask = np.zeros(len(cands), dtype=bool)
-        if seen and not filters.exclude_seen:
-            seen_mask = np.isin(table.ids[cands], list(seen))
+        if request.seen:
+            seen_mask = np.isin(table.ids[cands], list(request.seen))
             if usage is not None and "partner_engaged" in usage:
                 # a learned scorer already weighs what the partner engaged with up to the
                 # snapshot; only what it engaged with since is news to it
                 seen_mask &= np.asarray(usage["partner_engaged"]) == 0
-        order = seen_order(scores, seen_mask, snap.return_ratio)
-        pinned_rank = {pos: r for r, pos in enumerate(dict.fromkeys(pins))}
+        order = seen_order(scores, seen_mask, snapshot.return_ratio)
+        pinned_rank = request.pinned_rank
         if pinned_rank:
             order.sort(key=lambda i: pinned_rank.get(int(cands[i]), len(pinned_rank)))
-        chosen = diversify(
-            order, table.type_code[cands], n, max_per_type, protected=len(pinned_rank)
-        )
-        served = None
-        if exploration is not None and exploration.active:
-            taken = set(chosen)
-            reserves = [i for i in order if i not in taken][: exploration.reserve]
-            fallback: list[int] = []
-            if exploration.fallback:
-                # the playbook's ranking of the same candidates (ties by candidate order)
-                content = ContentScorer().score(columns)
-                fallback = np.argsort(-content, kind="stable").tolist()
-            served = exploration.serve(
-                chosen, reserves, pinned=len(pinned_rank), request_id=request_id, fallback=fallback
-            )
-            chosen = served.items
+        return Ranked(snapshot.model_version, columns, scores, boosted, order)
 
+    def items(
+        self,
+        request: Request,
+        chosen: Sequence[tuple[Ranked, int]],
+        *,
+        propensity: Sequence[float] | None = None,
+        propensity_shown: Sequence[float] | None = None,
+        explored: Sequence[bool] | None = None,
+        arms: Sequence[str] | None = None,
+    ) -> tuple[RecommendedItem, ...]:
+        """The items of the slots `chosen` (each the ranking that placed it and a candidate
+        index), with reasons from that ranking's features, and each slot's propensities
+        (1 when None), whether exploration placed it and the experiment arm that served it."""
+        snap, cands = request.snapshot, request.cands
         display = snap.display
-        rows = [{k: col[int(cands[i])] for k, col in display.items()} for i in chosen]
-        text_top = text_rank(semantic, chosen) if semantic is not None else {}
-        names = list(columns)
-        picked = np.asarray(chosen, dtype=np.intp)
-        # the chosen items' features as Python floats, one conversion for all of them
-        values = np.stack([columns[k][picked] for k in names], axis=1).tolist() if chosen else []
+        semantic = request.semantic
+        text_top = text_rank(semantic, [i for _, i in chosen]) if semantic is not None else {}
+        # the chosen items' features as Python floats, one conversion per ranking
+        feature_rows: list[dict[str, float]] = [{} for _ in chosen]
+        for ranked in {id(r): r for r, _ in chosen}.values():
+            slots = [s for s, (r, _) in enumerate(chosen) if r is ranked]
+            picked = np.asarray([chosen[s][1] for s in slots], dtype=np.intp)
+            names = list(ranked.columns)
+            values = np.stack([ranked.columns[k][picked] for k in names], axis=1).tolist()
+            for s, vals in zip(slots, values, strict=True):
+                feature_rows[s] = dict(zip(names, vals, strict=True))
         items = []
-        for slot, (i, row, vals) in enumerate(zip(chosen, rows, values, strict=True)):
+        for slot, (ranked, i) in enumerate(chosen):
             pos = int(cands[i])
-            feats = dict(zip(names, vals, strict=True))
+            row = {k: col[pos] for k, col in display.items()}
+            feats = feature_rows[slot]
             reasons = explain(
                 feats,
                 row,
-                context,
-                partner,
+                request.context,
+                request.partner,
                 text_top=text_top.get(i, False),
-                pinned=pos in pinned_rank,
-                boosted=bool(boosted[i]),
+                pinned=pos in request.pinned_rank,
+                boosted=bool(ranked.boosted[i]),
             )
             items.append(
                 RecommendedItem(
@@ -236,14 +307,66 @@ class Recommender:
                     type=str(row["type"]),
                     language=None if row["language"] is None else str(row["language"]),
                     url=None if row["url"] is None else str(row["url"]),
-                    score=float(scores[i]),
+                    score=float(ranked.scores[i]),
                     reasons=tuple(reasons),
                     features=feats,
-                    propensity=1.0 if served is None else served.propensity[slot],
-                    propensity_shown=1.0 if served is None else served.propensity_shown[slot],
-                    explored=served is not None and served.explored[slot],
+                    propensity=1.0 if propensity is None else propensity[slot],
+                    propensity_shown=1.0 if propensity_shown is None else propensity_shown[slot],
+                    explored=explored is not None and explored[slot],
+                    arm=None if arms is None else arms[slot],
                 )
             )
+        return tuple(items)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request as `Recommender.prepare` resolved it: its snapshot, partner and deal, the
+    eligible candidates (positions in the snapshot's table), their similarity to the notes
+    (None: no notes), the pins (position -> rank), boosts (asset id -> amount) and the assets
+    the partner has seen that stay candidates."""
+
+    snapshot: Snapshot
+    context: DealContext
+    partner: PartnerProfile
+    request_id: str
+    day: float
+    cands: np.ndarray
+    semantic: np.ndarray | None
+    pinned_rank: dict[int, int]
+    boosts: dict[str, float]
+    seen: set[str] | frozenset[str]
+
+    @property
+    def empty(self) -> bool:
+        return len(self.cands) == 0
+
+    def answer(
+        self,
+        items: tuple[RecommendedItem, ...],
+        *,
+        model_version: str | None = None,
+        experiment: str | None = None,
+    ) -> Recommendation:
         return Recommendation(
-            request_id, snap.model_version, partner, context, tuple(items), len(cands)
+            self.request_id,
+            model_version or self.snapshot.model_version,
+            self.partner,
+            self.context,
+            items,
+            len(self.cands),
+            experiment=experiment,
         )
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A request's candidates as one scorer ranks them: the model version, the pair features
+    (columns aligned with the candidates), the scores (boosts included), which were boosted,
+    and the serving order (candidate indexes, pinned first)."""
+
+    model_version: str
+    columns: dict[str, np.ndarray]
+    scores: np.ndarray
+    boosted: np.ndarray
+    order: list[int]

@@ -69,6 +69,10 @@ class Snapshot:
     # rows out of the (Arrow-backed) frame with `iloc[...].to_dict()` cost more than the
     # whole rest of a request.
     display: dict[str, np.ndarray] = field(default=None)  # type: ignore[arg-type]
+    # The running online experiments this snapshot serves, each with both arms' scorers loaded
+    # for its catalog (recommender.experiments.live.LiveExperiment; the experiments room sits
+    # above this one, so the snapshot holds them without knowing their type).
+    experiments: tuple[Any, ...] = ()
 
     @classmethod
     def build(
