@@ -150,6 +150,20 @@ _API: dict[str, tuple[str, str]] = {
     "msprt_p_values": ("recommender.experiments.ab", "msprt_p_values"),
     "bootstrap_difference": ("recommender.experiments.ab", "bootstrap_difference"),
     "sample_size": ("recommender.experiments.ab", "sample_size"),
+    "PLAYBOOK": ("recommender.experiments.store", "PLAYBOOK"),
+    "Experiment": ("recommender.experiments.store", "Experiment"),
+    "ExperimentError": ("recommender.experiments.store", "ExperimentError"),
+    "ExperimentConflict": ("recommender.experiments.store", "ExperimentConflict"),
+    "ExperimentStore": ("recommender.experiments.store", "ExperimentStore"),
+    "parse_segment": ("recommender.experiments.store", "parse_segment"),
+    "LiveExperiment": ("recommender.experiments.live", "LiveExperiment"),
+    "attach_experiments": ("recommender.experiments.live", "attach_experiments"),
+    "check_versions": ("recommender.experiments.live", "check_versions"),
+    "experiment_for": ("recommender.experiments.live", "experiment_for"),
+    "recommend_in_experiments": ("recommender.experiments.live", "recommend"),
+    "ReportOptions": ("recommender.experiments.report", "ReportOptions"),
+    "experiment_report": ("recommender.experiments.report", "report"),
+    "report_lines": ("recommender.experiments.report", "summary_lines"),
 }
 
 __all__ = sorted(_API)
@@ -197,7 +211,25 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (a test keeps
     )
     from recommender.experiments.assignment import arm
     from recommender.experiments.interleaving import Interleaved, credit, team_draft
+    from recommender.experiments.live import (
+        LiveExperiment,
+        attach_experiments,
+        check_versions,
+        experiment_for,
+    )
+    from recommender.experiments.live import recommend as recommend_in_experiments
+    from recommender.experiments.report import ReportOptions
+    from recommender.experiments.report import report as experiment_report
+    from recommender.experiments.report import summary_lines as report_lines
     from recommender.experiments.stats import BinomialTest, binomial_test
+    from recommender.experiments.store import (
+        PLAYBOOK,
+        Experiment,
+        ExperimentConflict,
+        ExperimentError,
+        ExperimentStore,
+        parse_segment,
+    )
     from recommender.learning.deal_text import DealText, embed_deal_notes
     from recommender.learning.evaluation import EvaluationResult
     from recommender.learning.metrics import evaluate_rankings

@@ -4,9 +4,12 @@ exact slot propensities (`interleaving`), A/B arms by a stable hash of the partn
 wins (`stats`) and an A/B test's bootstrap interval, always-valid p-value and sample size
 (`ab`).
 
-The experiment store, serving an experiment, the `recommender experiments` commands and the
-console's report build on these modules; they do not exist yet. The room sits beside
-`learning` (import-linter: neither imports the other) above `ranking`."""
+Experiments as data (`store`: the running and stopped experiments, audited, at most one
+running per partner), serving them (`live`: each arm's scorer loaded beside the snapshot, the
+A/B arm or the team-draft list of one request) and their report from the journal (`report`).
+The service's /v1/experiments, the `recommender experiments` commands and the console's Models
+page call these through the engine's public API. The room sits beside `learning`
+(import-linter: neither imports the other) above `ranking`."""
 
 from recommender.experiments.ab import Look, bootstrap_difference, msprt_p_values, sample_size
 from recommender.experiments.assignment import arm
