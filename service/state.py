@@ -44,6 +44,7 @@ from recommender import (
     SEEN_ASSETS_SQL,
     Embedder,
     EventJournal,
+    ExperimentStore,
     Exploration,
     KeyInfo,
     KeyStore,
@@ -53,6 +54,7 @@ from recommender import (
     Snapshot,
     Workspace,
     atomic_write_bytes,
+    attach_experiments,
     build_snapshot,
     ensure_demo_keys,
     get_embedder,
@@ -85,6 +87,14 @@ def make_embedder(settings: Settings) -> Embedder:
 
         return E5Embedder(num_threads=settings.embedder_threads)
     return get_embedder(settings.embedder)
+
+
+def bump_generation(workspace: Workspace, reason: str) -> None:
+    """Tell every worker serving `workspace` to rebuild its snapshot (the generation file they
+    watch): for changes they cannot see in the files they watch, such as an experiment created
+    or stopped from the CLI."""
+    stamp = f"{datetime.now(UTC).isoformat()} {os.getpid()} {secrets.token_hex(4)} {reason}\n"
+    atomic_write_bytes(workspace.root / GENERATION_FILE, stamp.encode())
 
 
 class SeenAssets:
@@ -213,6 +223,9 @@ class ServiceState:
         self.journal = EventJournal(workspace.events_path)
         self.keys = CachedKeys(KeyStore(workspace.console_path), settings.key_cache_seconds)
         self.overrides = OverrideStore(workspace.console_path)
+        self.experiments = ExperimentStore(workspace.console_path)
+        # running experiments a snapshot build could not serve (a model that does not load)
+        self.experiment_warnings: list[str] = []
         self.seen = SeenAssets(workspace.events_path, settings.seen_ttl_seconds)
         self.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
         # what the API serves explores a little, with the propensities journaled
@@ -271,12 +284,14 @@ class ServiceState:
             snapshot = build_snapshot(
                 workspace, embedder=embedder, query_cache=query_cache, use_model=False
             )
+        snapshot, refused = attach_experiments(workspace, snapshot)
         metrics.snapshot_build_seconds.observe(time.perf_counter() - started)
         metrics.snapshot_builds.labels(reason="start").inc()
         state = cls(
             settings, workspace, embedder, snapshot, metrics=metrics, query_cache=query_cache
         )
         state.warnings = warnings
+        state.experiment_warnings = refused
         if settings.demo_keys:
             state.demo_keys = ensure_demo_keys(workspace)
         log.info(
@@ -305,6 +320,7 @@ class ServiceState:
         self.journal.close()
         self.keys.close()
         self.overrides.close()
+        self.experiments.close()
 
     # --- reading --------------------------------------------------------------------------
     @property
@@ -327,7 +343,7 @@ class ServiceState:
     def build(self, *, model_version: str | None = None, use_model: bool = True) -> Snapshot:
         """A complete snapshot of the workspace as it is on disk now: scored by
         `model_version`, else the promoted model, else (or with `use_model=False`) the
-        playbook scorer."""
+        playbook scorer; with the running experiments it can serve (`with_experiments`)."""
         started = time.perf_counter()
         snapshot = build_snapshot(
             self.workspace,
@@ -336,7 +352,15 @@ class ServiceState:
             query_cache=self.query_cache,
             use_model=use_model,
         )
+        snapshot = self.with_experiments(snapshot)
         self.metrics.snapshot_build_seconds.observe(time.perf_counter() - started)
+        return snapshot
+
+    def with_experiments(self, snapshot: Snapshot) -> Snapshot:
+        """`snapshot` serving the running experiments whose models load; the others are
+        named in `experiment_warnings` (readyz) and their partners get `snapshot`'s ranking."""
+        snapshot, refused = attach_experiments(self.workspace, snapshot)
+        self.experiment_warnings = refused
         return snapshot
 
     def change(
@@ -410,8 +434,7 @@ class ServiceState:
         return tuple(out)
 
     def _bump_generation(self, reason: str) -> None:
-        stamp = f"{datetime.now(UTC).isoformat()} {os.getpid()} {secrets.token_hex(4)} {reason}\n"
-        atomic_write_bytes(self.workspace.root / GENERATION_FILE, stamp.encode())
+        bump_generation(self.workspace, reason)
 
     def check_for_changes(self) -> None:
         """Cheap and non-blocking: start a background rebuild if the workspace changed."""

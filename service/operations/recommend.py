@@ -4,7 +4,10 @@
     payload = recommend(state, snapshot, body, request_id=rid, journal=False)  # a preview
 
 The API journals the impressions it served (one event per item, 0-based position, under the
-response's request id) so that later opens can be joined to positions; the console's preview
+response's request id) so that later opens can be joined to positions, and serves a stored
+partner inside the running experiment that holds it (recommender.experiments.live: the
+impressions then name the experiment and each slot's arm or team, with the experiment's
+propensities, and the response names the experiment); the console's preview
 and compare do not (the partner did not see them, so they must not reach the training data).
 Everything else is the same code: the partner resolution, the already-seen handling, the
 ranking on the one snapshot the caller read, the metric of the time spent ranking.
@@ -12,6 +15,7 @@ ranking on the one snapshot the caller read, the metric of the time spent rankin
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +28,7 @@ from recommender import (
     Recommender,
     Snapshot,
     UnknownPartnerError,
+    recommend_in_experiments,
 )
 from service.operations.errors import NotFound
 from service.schemas.recommendations import RecommendationRequest
@@ -81,19 +86,24 @@ def recommend(
     now = datetime.now(UTC)
     started = time.perf_counter()
     # Only what a partner sees explores: a preview shows a manager the ranking as it is.
+    # Experiments too: a manager previews what the current model serves.
     exploration = state.exploration if journal else None
-    result = engine.recommend(
-        deal_context(body), partner, n=body.n, filters=filters, seen=seen, now=now,
+    result = recommend_in_experiments(
+        engine, deal_context(body), partner, n=body.n, filters=filters, seen=seen, now=now,
         snapshot=snapshot, request_id=request_id, exploration=exploration,
+        experiments=journal and known,
     )  # fmt: skip
     state.metrics.recommend_seconds.observe(time.perf_counter() - started)
     if journal:
         _journal_impressions(state, snapshot, result, now)
-    return {
+    payload: dict[str, Any] = {
         "request_id": result.request_id,
         "model_version": result.model_version,
         "items": [item.to_dict() for item in result.items],
     }
+    if result.experiment is not None:
+        payload["experiment"] = result.experiment
+    return payload
 
 
 def _journal_impressions(
@@ -118,10 +128,17 @@ def _journal_impressions(
             position=position,
             stage=result.context.stage,
             deal_id=result.context.deal_id,
-            propensity=item.propensity,
-            propensity_shown=item.propensity_shown,
+            propensity=_known(item.propensity),
+            propensity_shown=_known(item.propensity_shown),
+            experiment=result.experiment,
+            arm=item.arm,
         )
         for position, item in enumerate(result.items)
     ]
     writer.submit(records)
     state.metrics.impression_queue.set(writer.depth)
+
+
+def _known(p: float) -> float | None:
+    """A propensity, or None where the policy could not state it (NaN)."""
+    return None if math.isnan(p) else p

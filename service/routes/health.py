@@ -35,7 +35,7 @@ async def readyz(request: Request) -> Response:
         assets=len(snapshot.catalog),
         partners=len(snapshot.partners),
         snapshot_age_seconds=round(time.time() - snapshot.created_at, 3),
-        warnings=state.warnings,
+        warnings=[*state.warnings, *state.experiment_warnings],
     )
     return JSONResponse(body.model_dump())
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -485,3 +486,77 @@ def test_models_page_is_admin_only_and_promotes_and_rolls_back(
     expect(page.locator(".message-success")).to_contain_text("Rolled back")
     expect(page.locator("#serving")).to_have_text("Serving now: playbook")
     assert api_recommend(server, e2e, body).headers["X-Model-Version"] == "playbook"
+
+
+def _treatment_slots(e2e: E2EWorkspace, request_ids: list[str]) -> dict[str, str]:
+    """request id -> an asset the treatment placed in it, from the server's journal (the
+    impression writer commits within about a second)."""
+    import time
+
+    from recommender import EventJournal
+
+    deadline = time.monotonic() + 30
+    while True:
+        with EventJournal(e2e.workspace.events_path) as journal:
+            shown, _ = journal.experiment_events("console-il")
+        rows = shown[shown["request_id"].isin(request_ids) & (shown["arm"] == "treatment")]
+        found = rows.groupby("request_id")["asset_id"].first().to_dict()
+        if len(found) == len(request_ids) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
+def test_an_experiment_from_start_to_the_promoted_winner(
+    console_page: Any, e2e: E2EWorkspace, server: Server
+) -> None:
+    page = console_page
+    control, treatment = e2e.versions
+    sign_in(page, e2e.keys["admin"], "/console/models")
+    experiments = page.get_by_role("region", name="Experiments")
+    expect(experiments).to_contain_text("No experiments yet.")
+    page.get_by_label("Name", exact=True).fill("console-il")
+    page.get_by_label("Control", exact=True).select_option(control)
+    page.get_by_label("Treatment", exact=True).select_option(treatment)
+    page.get_by_label("Method", exact=True).select_option("interleave")
+    page.get_by_role("button", name="Start").click()
+    expect(page.locator(".message-success")).to_contain_text("Experiment console-il started")
+    row = page.locator("tr[data-experiment='console-il']")
+    expect(row).to_contain_text("running")
+    expect(page.locator("#experiment")).to_contain_text("No requests served in the experiment")
+    expect(page.get_by_role("button", name="Promote the winner")).to_be_disabled()
+
+    # seven partners' requests, each with an open on a slot the treatment placed
+    bodies = [{"partner_id": p, "context": {"stage": "discovery"}, "n": 6}
+              for p in e2e.partner_ids[:7]]  # fmt: skip
+    answers = [api_recommend(server, e2e, body).json() for body in bodies]
+    assert {a["experiment"] for a in answers} == {"console-il"}
+    slots = _treatment_slots(e2e, [a["request_id"] for a in answers])
+    assert len(slots) == 7
+    now = datetime.now(UTC).isoformat()
+    events = [{"event_id": f"console-il-{k}", "ts": now, "type": "open",
+               "partner_id": body["partner_id"], "asset_id": slots[a["request_id"]],
+               "request_id": a["request_id"]}
+              for k, (body, a) in enumerate(zip(bodies, answers, strict=True))]  # fmt: skip
+    posted = httpx.post(f"{server.url}/v1/events", json={"events": events},
+                        headers={"X-API-Key": e2e.keys["portal"]}, timeout=30)  # fmt: skip
+    assert posted.status_code == 200 and posted.json()["accepted"] == 7, posted.text
+
+    page.goto("/console/models?experiment=console-il")
+    report = page.locator("#experiment")
+    expect(report.locator("dd.wins")).to_have_text("7")
+    expect(report.locator("dd.losses")).to_have_text("0")
+    expect(report).to_contain_text(f"Treatment ({treatment}) wins")
+    expect(report.locator("svg[role='img'] polyline.effect-line")).to_have_count(1)
+    expect(report.get_by_role("img")).to_have_accessible_name(re.compile("win rate"))
+    screenshot(page, "experiment")
+
+    page.get_by_role("button", name="Promote the winner").click()
+    expect(page.locator(".message-success")).to_contain_text(
+        f"Experiment console-il stopped and {treatment} promoted"
+    )
+    expect(page.locator("#serving")).to_have_text(f"Serving now: {treatment}")
+    expect(row).to_contain_text("stopped")
+    after = api_recommend(server, e2e, bodies[0]).json()
+    assert after["model_version"] == treatment and "experiment" not in after
+    page.get_by_role("button", name="Roll back to the previous version").click()
+    expect(page.locator("#serving")).to_have_text("Serving now: playbook")
