@@ -8,8 +8,10 @@ ranking is used up leaves the picking to the other. The coin flips are drawn fro
 id, so the same request gets the same list.
 
 Propensities are exact: the list depends only on the coin flips (at most one per round, so at
-most 2^ceil(n/2) outcomes, 32 for ten slots), and `team_draft` enumerates them all to give each
-shown item the probability that it lands in its slot and that it is shown at all.
+most 2^ceil(n/2) outcomes, 32 for ten slots), and `team_draft` enumerates them all (a
+depth-first walk that branches at each coin, so the picks that outcomes share are made once)
+to give each shown item the probability that it lands in its slot and that it is shown at all.
+Only the head of each ranking that a team could ever pick is walked (`_reachable`).
 
 `credit` turns a request's engaged slots into a win (+1), loss (-1) or tie (0) for the
 treatment: the team with more engaged slots wins; engagement on pinned slots counts for
@@ -19,15 +21,16 @@ neither.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import product
 
 import numpy as np
 
 from recommender.ranking.exploration import stable_seed
 
 CONTROL, TREATMENT, PINNED = "control", "treatment", "pinned"
+
+Item = Hashable  # what the rankings list: asset ids, or the caller's indexes of its candidates
 
 # an interleaved list of more than this many rounds is not enumerated (2^20 outcomes)
 _MAX_ROUNDS = 20
@@ -38,20 +41,20 @@ class Interleaved:
     """One request's interleaved list: items in slot order, the team of each slot, and each
     slot's propensities (the item in that slot; the item shown anywhere)."""
 
-    items: list[str]
+    items: list[Item]
     teams: list[str]
     propensity: list[float]
     propensity_shown: list[float]
 
 
 def team_draft(
-    control: Sequence[str],
-    treatment: Sequence[str],
+    control: Sequence[Item],
+    treatment: Sequence[Item],
     n: int,
     *,
     request_id: str,
-    pinned: Sequence[str] = (),
-    type_of: Callable[[str], str] | None = None,
+    pinned: Sequence[Item] = (),
+    type_of: Callable[[Item], Hashable] | None = None,
     max_per_type: int | None = None,
 ) -> Interleaved:
     """The interleaved top `n` of `control` and `treatment` (best first, no repeats within
@@ -65,26 +68,138 @@ def team_draft(
     if max_per_type is not None and (max_per_type < 1 or type_of is None):
         raise ValueError("max_per_type needs type_of and must be at least 1")
     head = list(pinned)[:n]
+    control, treatment = (_reachable(r, n, type_of, max_per_type) for r in (control, treatment))
     coins = _coins(request_id, n)
-    items, teams = _draft(control, treatment, n, head, coins, type_of, max_per_type)
-    # every sequence of coin flips, each as likely as the others: a flip is followed by a pick
-    # of the other team, so the list takes at most ceil(slots / 2) of them
     rounds = (n - len(head) + 1) // 2
-    in_slot: Counter[tuple[str, int]] = Counter()
-    shown: Counter[str] = Counter()
-    outcomes = list(product((False, True), repeat=rounds)) if rounds <= _MAX_ROUNDS else []
-    for outcome in outcomes:
-        alt, _ = _draft(control, treatment, n, head, list(outcome), type_of, max_per_type)
-        for slot, item in enumerate(alt):
-            in_slot[(item, slot)] += 1
-            shown[item] += 1
-    total = len(outcomes)
-    if total:
-        slot_p = [in_slot[(item, slot)] / total for slot, item in enumerate(items)]
-        shown_p = [shown[item] / total for item in items]
-    else:  # too many rounds to enumerate: no propensity is claimed
-        slot_p = shown_p = [float("nan")] * len(items)
-    return Interleaved(items, teams, slot_p, shown_p)
+    if rounds > _MAX_ROUNDS:  # too many outcomes to enumerate: no propensity is claimed
+        items, teams = _draft(control, treatment, n, head, coins, type_of, max_per_type)
+        return Interleaved(items, teams, [float("nan")] * len(items), [float("nan")] * len(items))
+    draft = _Drafts(control, treatment, n, head, coins, type_of, max_per_type)
+    draft.run()
+    assert draft.items is not None and draft.teams is not None
+    items = draft.items
+    slot_p = [draft.in_slot[(item, slot)] for slot, item in enumerate(items)]
+    shown_p = [draft.shown[item] for item in items]
+    return Interleaved(items, draft.teams, slot_p, shown_p)
+
+
+class _Drafts:
+    """Every list the coin flips can give, each with its probability, by a depth-first walk
+    that branches only where a coin is used (the same lists and probabilities as drafting
+    once per sequence of `rounds` flips, without redoing the picks the sequences share); the
+    list of the request's own `coins` is kept as `items` and `teams`."""
+
+    def __init__(
+        self,
+        control: Sequence[Item],
+        treatment: Sequence[Item],
+        n: int,
+        head: list[Item],
+        coins: Sequence[bool],
+        type_of: Callable[[Item], Hashable] | None,
+        max_per_type: int | None,
+    ) -> None:
+        self.rankings = {CONTROL: control, TREATMENT: treatment}
+        self.n, self.head, self.coins, self.cap = n, head, coins, max_per_type
+        self.kind = {i: type_of(i) for i in (*control, *treatment, *head)} if type_of else {}
+        self.in_slot: dict[tuple[Item, int], float] = {}
+        self.shown: dict[Item, float] = {}
+        self.items: list[Item] | None = None
+        self.teams: list[str] | None = None
+
+    def run(self) -> None:
+        types: dict[Hashable, int] = {}
+        if self.cap is not None:
+            for item in self.head:
+                types[self.kind[item]] = types.get(self.kind[item], 0) + 1
+        picks = {CONTROL: 0, TREATMENT: 0}
+        self._walk(list(self.head), [PINNED] * len(self.head), set(self.head), types,
+                   {CONTROL: 0, TREATMENT: 0}, picks, 1.0, 0, True)  # fmt: skip
+
+    def _next(
+        self, team: str, cursor: dict[str, int], taken: set[Item], types: dict[Hashable, int]
+    ) -> Item | None:
+        ranking, i, cap, kind = self.rankings[team], cursor[team], self.cap, self.kind
+        # passed-over items stay passed over: the list and the types' counts only grow
+        while i < len(ranking) and (
+            ranking[i] in taken or (cap is not None and types.get(kind[ranking[i]], 0) >= cap)
+        ):
+            i += 1
+        cursor[team] = i
+        return ranking[i] if i < len(ranking) else None
+
+    def _walk(
+        self,
+        items: list[Item],
+        teams: list[str],
+        taken: set[Item],
+        types: dict[Hashable, int],
+        cursor: dict[str, int],
+        picks: dict[str, int],
+        weight: float,
+        flips: int,
+        on_path: bool,
+    ) -> None:
+        counted = self.cap is not None
+        while len(items) < self.n:
+            a = self._next(CONTROL, cursor, taken, types)
+            b = self._next(TREATMENT, cursor, taken, types)
+            if a is None and b is None:
+                break
+            if b is None or (a is not None and picks[CONTROL] < picks[TREATMENT]):
+                team, item = CONTROL, a
+            elif a is None or picks[TREATMENT] < picks[CONTROL]:
+                team, item = TREATMENT, b
+            else:  # a coin: both outcomes, each half as likely
+                for side, pick, coin in ((CONTROL, a, False), (TREATMENT, b, True)):
+                    more = dict(types)
+                    if counted:
+                        more[self.kind[pick]] = more.get(self.kind[pick], 0) + 1
+                    self._walk(
+                        [*items, pick], [*teams, side], taken | {pick}, more, dict(cursor),
+                        {**picks, side: picks[side] + 1}, weight / 2, flips + 1,
+                        on_path and self.coins[flips] == coin,
+                    )  # fmt: skip
+                return
+            assert item is not None
+            items.append(item)
+            teams.append(team)
+            taken.add(item)
+            if counted:
+                types[self.kind[item]] = types.get(self.kind[item], 0) + 1
+            picks[team] += 1
+        for slot, item in enumerate(items):
+            self.in_slot[(item, slot)] = self.in_slot.get((item, slot), 0.0) + weight
+            self.shown[item] = self.shown.get(item, 0.0) + weight
+        if on_path:
+            self.items, self.teams = items, teams
+
+
+def _reachable(
+    ranking: Sequence[Item],
+    n: int,
+    type_of: Callable[[Item], Hashable] | None,
+    max_per_type: int | None,
+) -> list[Item]:
+    """The head of `ranking` that a team can pick from: the rest never makes the list.
+
+    A team passes over an item only when it is already in the list or its type is full, so
+    every item before the one it picks is in the list or of a full type. Hence its pick is
+    among its first n items when there is no cap, and among the first `max_per_type` items of
+    each type with one (a later item of a type comes after `max_per_type` of that type, each
+    in the list or of the full type). Cutting the rest changes no draft and makes each of the
+    enumerated drafts cheap (a ranking may hold hundreds of candidates)."""
+    if max_per_type is None or type_of is None:
+        return list(ranking[:n])
+    seen: dict[Hashable, int] = {}
+    out = []
+    for item in ranking:
+        kind = type_of(item)
+        count = seen.get(kind, 0)
+        if count < max_per_type:
+            seen[kind] = count + 1
+            out.append(item)
+    return out
 
 
 def _coins(request_id: str, n: int) -> list[bool]:
@@ -93,32 +208,32 @@ def _coins(request_id: str, n: int) -> list[bool]:
 
 
 def _draft(
-    control: Sequence[str],
-    treatment: Sequence[str],
+    control: Sequence[Item],
+    treatment: Sequence[Item],
     n: int,
-    head: list[str],
+    head: list[Item],
     coins: Sequence[bool],
-    type_of: Callable[[str], str] | None,
+    type_of: Callable[[Item], Hashable] | None,
     max_per_type: int | None,
-) -> tuple[list[str], list[str]]:
+) -> tuple[list[Item], list[str]]:
     """The list for these coin flips and its teams (a coin is used only when the teams have as
     many picks and both can still pick; True: the treatment picks)."""
     items, teams = list(head), [PINNED] * len(head)
     taken = set(items)
-    types: Counter[str] = Counter(type_of(i) for i in items) if type_of else Counter()
+    types: Counter[Hashable] = Counter(type_of(i) for i in items) if type_of else Counter()
     cursor = {CONTROL: 0, TREATMENT: 0}
     rankings = {CONTROL: control, TREATMENT: treatment}
     picks = {CONTROL: 0, TREATMENT: 0}
     flips = 0  # coins used
 
-    def over_cap(item: str) -> bool:
+    def over_cap(item: Item) -> bool:
         return (
             max_per_type is not None
             and type_of is not None
             and (types[type_of(item)] >= max_per_type)
         )
 
-    def next_item(team: str) -> str | None:
+    def next_item(team: str) -> Item | None:
         ranking, i = rankings[team], cursor[team]
         while i < len(ranking):
             item = ranking[i]
@@ -130,7 +245,7 @@ def _draft(
         cursor[team] = i
         return None
 
-    pending: dict[str, str | None] = {}
+    pending: dict[str, Item | None] = {}
     while len(items) < n:
         for team in (CONTROL, TREATMENT):
             item = pending.get(team)

@@ -23,15 +23,19 @@ randomness is the team draft's.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import cast
+
+import numpy as np
 
 from recommender.experiments.assignment import arm as assigned_arm
 from recommender.experiments.interleaving import CONTROL, TREATMENT, team_draft
 from recommender.experiments.store import PLAYBOOK, Experiment, ExperimentStore, Method
-from recommender.ranking.build import load_model, load_scorer
+from recommender.ranking.build import load_model, usage_provider
 from recommender.ranking.content import ContentScorer
 from recommender.ranking.exploration import Exploration
 from recommender.ranking.recommender import Ranked, Recommender
@@ -84,17 +88,44 @@ def check_versions(workspace: Workspace, *versions: str) -> None:
             raise ModelRegistryError(f"model version {name!r} cannot be served: {exc}") from None
 
 
-def arm_scorer(workspace: Workspace, snapshot: Snapshot, version: str) -> ArmScorer:
+def arm_scorer(
+    workspace: Workspace,
+    snapshot: Snapshot,
+    version: str,
+    providers: dict[str, UsageProvider] | None = None,
+) -> ArmScorer:
     """The scorer of `version` for `snapshot`'s catalog (the snapshot's own when it is the
-    one it serves); raises `ModelRegistryError` when the version cannot be loaded."""
+    one it serves); raises `ModelRegistryError` when the version cannot be loaded.
+
+    `providers` (usage settings as JSON -> provider) shares one usage provider between
+    versions that read usage alike: built once, and an interleaved request computes its
+    features once for both arms."""
     if version == snapshot.model_version:
         return ArmScorer(version, snapshot.scorer, snapshot.usage, snapshot.return_ratio)
     if version == PLAYBOOK:
         return ArmScorer(version, ContentScorer(), None, DEFAULT_RETURN_RATIO)
-    loaded = load_scorer(workspace, snapshot, version=version)
-    assert loaded is not None  # a version was named
-    scorer, usage, returns = loaded
-    return ArmScorer(version, scorer, usage, returns)
+    model_version = Registry.of(workspace).get(version)
+    scorer = load_model(model_version)
+    settings = model_version.manifest.get("usage")
+    key = json.dumps(settings, sort_keys=True, default=str)
+    providers = {} if providers is None else providers
+    if key not in providers:
+        providers[key] = usage_provider(workspace, snapshot, settings=settings)
+    returns = model_version.manifest.get("returns") or {}
+    ratio = float(returns.get("ratio", DEFAULT_RETURN_RATIO))
+    return ArmScorer(version, scorer, providers[key], ratio)
+
+
+def _snapshot_providers(workspace: Workspace, snapshot: Snapshot) -> dict[str, UsageProvider]:
+    """The snapshot's own usage provider under its model's usage settings (none for the
+    playbook, or a version the registry cannot read)."""
+    if snapshot.usage is None or snapshot.model_version == PLAYBOOK:
+        return {}
+    try:
+        settings = Registry.of(workspace).get(snapshot.model_version).manifest.get("usage")
+    except ModelRegistryError:
+        return {}
+    return {json.dumps(settings, sort_keys=True, default=str): snapshot.usage}
 
 
 def attach_experiments(workspace: Workspace, snapshot: Snapshot) -> tuple[Snapshot, list[str]]:
@@ -106,12 +137,13 @@ def attach_experiments(workspace: Workspace, snapshot: Snapshot) -> tuple[Snapsh
         return (snapshot.with_changes(experiments=()) if snapshot.experiments else snapshot), []
     live, warnings = [], []
     loaded: dict[str, ArmScorer] = {}
+    providers = _snapshot_providers(workspace, snapshot)
     for experiment in running:
         try:
             arms = []
             for version in (experiment.control, experiment.treatment):
                 if version not in loaded:
-                    loaded[version] = arm_scorer(workspace, snapshot, version)
+                    loaded[version] = arm_scorer(workspace, snapshot, version, providers)
                 arms.append(loaded[version])
         except (ModelRegistryError, OSError, ValueError) as exc:
             message = (
@@ -198,29 +230,31 @@ def _interleave(
     model_version = f"{live.control.version}|{live.treatment.version}"
     if request.empty:
         return request.answer((), model_version=model_version, experiment=name)
+    first = engine.rank(request, control_snap)
+    # the same usage provider (the versions read usage alike): the same features, scored again
     ranked = {
-        CONTROL: engine.rank(request, control_snap),
-        TREATMENT: engine.rank(request, live.treatment.on(snapshot)),
+        CONTROL: first,
+        TREATMENT: engine.rank(request, live.treatment.on(snapshot), like=first),
     }
-    table, cands = snapshot.table, request.cands
     pinned = len(request.pinned_rank)
-    ids = table.ids[cands].tolist()
-    type_code = table.type_code[cands].tolist()
-    lists = {side: [ids[i] for i in r.order[pinned:]] for side, r in ranked.items()}
-    index = {asset: i for i, asset in enumerate(ids)}
+    # the rankings as candidate indexes, cut to the head a team could pick from (the first
+    # `cap` of each type: `interleaving._reachable`, done here in numpy on a few hundred)
+    cap = max_per_type * math.ceil(n / 10)  # per block of ten, as `diversify` counts
+    kinds = snapshot.table.type_code[request.cands]
+    heads = {side: _head(np.asarray(r.order[pinned:], dtype=np.intp), kinds, cap)
+             for side, r in ranked.items()}  # fmt: skip
     merged = team_draft(
-        lists[CONTROL],
-        lists[TREATMENT],
+        heads[CONTROL],
+        heads[TREATMENT],
         n,
         request_id=request.request_id,
-        pinned=[ids[i] for i in ranked[CONTROL].order[:pinned]],
-        type_of=lambda asset: str(type_code[index[asset]]),
-        # the cap holds per block of ten, as `diversify` applies it to a single ranking
-        max_per_type=max_per_type * math.ceil(n / 10),
+        pinned=ranked[CONTROL].order[:pinned],
+        type_of=kinds.item,
+        max_per_type=cap,
     )
     chosen: list[tuple[Ranked, int]] = [
-        (ranked[TREATMENT if team == TREATMENT else CONTROL], index[asset])
-        for asset, team in zip(merged.items, merged.teams, strict=True)
+        (ranked[TREATMENT if team == TREATMENT else CONTROL], i)
+        for i, team in zip(cast(list[int], merged.items), merged.teams, strict=True)
     ]
     items = engine.items(
         request,
@@ -230,3 +264,17 @@ def _interleave(
         arms=merged.teams,
     )
     return request.answer(items, model_version=model_version, experiment=name)
+
+
+def _head(order: np.ndarray, kinds: np.ndarray, cap: int) -> list[int]:
+    """The candidates of `order` (indexes, best first) among the first `cap` of their type."""
+    if not len(order):
+        return []
+    types = kinds[order]
+    by_type = np.argsort(types, kind="stable")
+    sorted_types = types[by_type]
+    starts = np.flatnonzero(np.r_[True, sorted_types[1:] != sorted_types[:-1]])
+    sizes = np.diff(np.r_[starts, len(order)])
+    rank = np.empty(len(order), dtype=np.intp)
+    rank[by_type] = np.arange(len(order)) - np.repeat(starts, sizes)
+    return order[rank < cap].tolist()

@@ -224,21 +224,25 @@ class Recommender:
             seen=seen if not filters.exclude_seen else frozenset(),
         )
 
-    def rank(self, request: Request, snapshot: Snapshot) -> Ranked:
+    def rank(self, request: Request, snapshot: Snapshot, *, like: Ranked | None = None) -> Ranked:
         """`request`'s candidates scored by `snapshot`'s scorer and usage features (the
         snapshot `prepare` read, or one differing only in its model), in serving order:
-        pinned first, then by score under the already-seen rule."""
+        pinned first, then by score under the already-seen rule. `like`, a ranking of the
+        same request by a snapshot with the same usage provider, lends its features."""
         table, cands, partner = snapshot.table, request.cands, request.partner
-        usage = (
-            snapshot.usage.features(partner, request.context, cands, request.day)
-            if snapshot.usage is not None
-            else None
-        )
-        batch = request_batch(
-            table, cands, request.context, partner, day=request.day,
-            semantic=request.semantic, usage=usage,
-        )  # fmt: skip
-        columns = pair_features(table, batch, snapshot.playbook.matrices)
+        if like is not None and like.usage_provider is snapshot.usage:
+            usage, columns = like.usage, like.columns
+        else:
+            usage = (
+                snapshot.usage.features(partner, request.context, cands, request.day)
+                if snapshot.usage is not None
+                else None
+            )
+            batch = request_batch(
+                table, cands, request.context, partner, day=request.day,
+                semantic=request.semantic, usage=usage,
+            )  # fmt: skip
+            columns = pair_features(table, batch, snapshot.playbook.matrices)
         scores = snapshot.scorer.score(columns).astype(np.float64)
         boosted = np.zeros(len(cands), dtype=bool)
         if request.boosts:
@@ -258,7 +262,9 @@ class Recommender:
         pinned_rank = request.pinned_rank
         if pinned_rank:
             order.sort(key=lambda i: pinned_rank.get(int(cands[i]), len(pinned_rank)))
-        return Ranked(snapshot.model_version, columns, scores, boosted, order)
+        return Ranked(
+            snapshot.model_version, columns, scores, boosted, order, usage, snapshot.usage
+        )
 
     def items(
         self,
@@ -363,10 +369,13 @@ class Request:
 class Ranked:
     """A request's candidates as one scorer ranks them: the model version, the pair features
     (columns aligned with the candidates), the scores (boosts included), which were boosted,
-    and the serving order (candidate indexes, pinned first)."""
+    the serving order (candidate indexes, pinned first), and the usage features and the
+    provider they came from (a second scorer with the same provider reuses them)."""
 
     model_version: str
     columns: dict[str, np.ndarray]
     scores: np.ndarray
     boosted: np.ndarray
     order: list[int]
+    usage: dict[str, np.ndarray] | None = None  # the usage features among the columns
+    usage_provider: Any = None  # the snapshot's provider that gave them

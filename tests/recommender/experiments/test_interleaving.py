@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections import Counter
 
+import numpy as np
 import pytest
 
 from recommender.experiments import CONTROL, PINNED, TREATMENT, credit, team_draft
+from recommender.ranking.exploration import stable_seed
 
 C, T = CONTROL, TREATMENT
 CONTROL_LIST = ["a", "b", "c", "d"]
@@ -89,3 +91,42 @@ def test_bad_lists_are_refused() -> None:
 )
 def test_credit_counts_engaged_slots_per_team(engaged, expected) -> None:
     assert credit([C, T, T, C, PINNED], engaged) == expected
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_walk_gives_the_probabilities_of_drafting_every_coin_sequence(seed: int) -> None:
+    """Against the definition: draft once for each of the 2^rounds coin sequences (each as
+    likely) and count where items land; rankings that overlap, types with a cap, pins."""
+    from itertools import product
+
+    from recommender.experiments.interleaving import _draft
+
+    rng = np.random.default_rng(seed)
+    pool = [f"a{i}" for i in range(25)]
+    kinds = {a: f"t{rng.integers(0, 4)}" for a in pool}
+    control = list(rng.permutation(pool)[:18])
+    treatment = list(rng.permutation(pool)[:18])
+    pinned = list(rng.permutation(pool)[: seed % 3])
+    n, cap = 6 + seed % 5, (None, 2, 3)[seed % 3]
+    type_of = kinds.__getitem__ if cap else None
+    got = team_draft(control, treatment, n, request_id=f"r{seed}", pinned=pinned,
+                     type_of=type_of, max_per_type=cap)  # fmt: skip
+    rounds = (n - len(pinned) + 1) // 2
+    in_slot: Counter[tuple[str, int]] = Counter()
+    shown: Counter[str] = Counter()
+    outcomes = list(product((False, True), repeat=rounds))
+    for coins in outcomes:
+        items, _ = _draft(control, treatment, n, pinned, list(coins), type_of, cap)
+        for slot, item in enumerate(items):
+            in_slot[(item, slot)] += 1
+            shown[item] += 1
+    expected = [in_slot[(a, s)] / len(outcomes) for s, a in enumerate(got.items)]
+    assert got.propensity == pytest.approx(expected, abs=1e-12)
+    assert got.propensity_shown == pytest.approx(
+        [shown[a] / len(outcomes) for a in got.items], abs=1e-12
+    )
+    assert (got.items, got.teams) == _draft(
+        control, treatment, n, pinned,
+        (np.random.default_rng(stable_seed(f"r{seed}")).random(n) < 0.5).tolist(),
+        type_of, cap,
+    )  # fmt: skip
