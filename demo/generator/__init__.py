@@ -127,7 +127,14 @@ from demo.generator.config import (
     VARIANTS,
     GeneratorConfig,
 )
-from demo.generator.experiment import ABRun, InterleavingRun, simulate_ab, simulate_interleaving
+from demo.generator.experiment import (
+    ABRun,
+    EngineExperiment,
+    InterleavingRun,
+    run_engine_experiment,
+    simulate_ab,
+    simulate_interleaving,
+)
 from demo.generator.loop import LoopResult, Period, closed_loop
 from demo.generator.portal import PortalError
 from demo.generator.simulate import GeneratedData, generate
@@ -155,6 +162,7 @@ __all__ = [
     "VARIANTS",
     "ABRun",
     "ClickModel",
+    "EngineExperiment",
     "EnginePolicy",
     "GeneratedData",
     "GeneratorConfig",
@@ -175,6 +183,7 @@ __all__ = [
     "logged_requests",
     "on_policy_value",
     "request_sample",
+    "run_engine_experiment",
     "simulate_ab",
     "simulate_interleaving",
     "true_utility",

@@ -15,31 +15,59 @@ way. Reported: engaged slots per request in each arm, the difference of the arms
 means with a bootstrap interval over partners, and the mSPRT's always-valid p-value over
 `looks` looks spread evenly over the requests in time order (request-level variance: it treats
 a partner's requests as independent).
+
+End to end (`run_engine_experiment`): an experiment between two model versions of a workspace
+(a closed loop's, say) is created in its experiment store and served by the engine itself
+(`Portal.serve` with experiments: the same code as the service's recommend endpoint); the
+partners' engagement on what it served is drawn from the click model, the impressions (with
+experiment, arm or team and propensity) and opens are journaled, and the engine's report reads
+them back from the journal. Beside the report: each arm's own true NDCG@k on the same requests
+(the arm's ranking served alone), so that a caller can check the report picked the truly
+better version.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
 from demo.generator.behaviour import Requests
 from demo.generator.portal import Portal
-from demo.generator.value import Policy, request_arrays, slot_values
+from demo.generator.value import Policy, request_arrays, slate_ndcg, slot_values
 from demo.generator.world import World
 from recommender import (
     BinomialTest,
+    Embedder,
+    EventJournal,
+    ExperimentStore,
+    Exploration,
     Look,
+    QueryCache,
+    Recommender,
+    ReportOptions,
+    Workspace,
     arm,
+    attach_experiments,
     binomial_test,
     bootstrap_difference,
+    build_snapshot,
     credit,
+    experiment_report,
     msprt_p_values,
     team_draft,
 )
 
-__all__ = ["ABRun", "InterleavingRun", "simulate_ab", "simulate_interleaving"]
+__all__ = [
+    "ABRun",
+    "EngineExperiment",
+    "InterleavingRun",
+    "run_engine_experiment",
+    "simulate_ab",
+    "simulate_interleaving",
+]
 
 
 @dataclass(frozen=True)
@@ -104,9 +132,9 @@ def simulate_interleaving(
     shown = np.full((len(ids), k), -1, dtype=np.int64)
     teams: list[list[str]] = []
     for i, request_id in enumerate(ids):
-        lists = {name: [str(a) for a in r[i] if a >= 0] for name, r in ranked.items()}
+        lists = {name: [int(a) for a in r[i] if a >= 0] for name, r in ranked.items()}
         merged = team_draft(lists["control"], lists["treatment"], k, request_id=request_id)
-        shown[i, : len(merged.items)] = [int(a) for a in merged.items]
+        shown[i, : len(merged.items)] = cast(list[int], merged.items)
         teams.append(merged.teams)
     engaged = _engaged(world, arrays, shown, np.random.default_rng(seed))
     outcomes = np.array(
@@ -166,3 +194,104 @@ def simulate_ab(
         requests=(int((~treated).sum()), int(treated.sum())),
         sd=(float(engaged[~treated].std(ddof=1)), float(engaged[treated].std(ddof=1))),
     )
+
+
+@dataclass(frozen=True)
+class EngineExperiment:
+    """An experiment the engine served: its report (`recommender.experiment_report`) and each
+    arm's true NDCG@k, its own ranking served alone on the same requests."""
+
+    report: dict[str, Any]
+    true_ndcg: dict[str, float]  # "control", "treatment"
+    requests: int
+
+
+def run_engine_experiment(
+    workspace: Workspace,
+    world: World,
+    requests: pd.DataFrame,
+    *,
+    name: str,
+    control: str,
+    treatment: str,
+    method: str,
+    share: float = 0.5,
+    embedder: Embedder | None = None,
+    query_cache: QueryCache | None = None,
+    exploration: Exploration | None = None,
+    options: ReportOptions | None = None,
+    seed: int = 0,
+) -> EngineExperiment:
+    """Create experiment `name` in `workspace` and serve `requests` (rows with request_id,
+    deal, stage, t; their ids are prefixed with the name) inside it; see the module
+    docstring. Raises ValueError when the experiment cannot be served."""
+    with ExperimentStore(workspace.console_path) as store:
+        store.create(actor="generator", name=name, control=control, treatment=treatment,
+                     method=method, share=share)  # fmt: skip
+    snapshot = build_snapshot(workspace, embedder=embedder, query_cache=query_cache)
+    snapshot, refused = attach_experiments(workspace, snapshot)
+    if refused:
+        raise ValueError("; ".join(refused))
+    requests = requests.sort_values("t", kind="stable").reset_index(drop=True)
+    requests = requests.assign(request_id=[f"{name}-{r}" for r in requests["request_id"]])
+    arrays, ids = request_arrays(requests)
+    k = world.config.impressions_per_request
+    portal = Portal(world)
+    engine = Recommender(snapshot)
+    served = portal.serve(engine, arrays, ids, k=k, exploration=exploration, experiments=True)
+    engaged = _engaged(world, arrays, served.shown, np.random.default_rng(seed))
+    with EventJournal(workspace.events_path) as journal:
+        journal.append(
+            _experiment_events(world, portal, arrays, ids, served, engaged),
+            known_assets=set(world.a.ids.tolist()),
+            known_partners=set(world.p.ids.tolist()),
+            all_or_nothing=True,
+            source=f"experiment {name}",
+        )
+        shown, later = journal.experiment_events(name)
+    with ExperimentStore(workspace.console_path) as store:
+        experiment = store.get(name)
+    assert experiment is not None
+    (live,) = [e for e in snapshot.experiments if e.experiment.name == name]
+    true_ndcg = {}
+    for side, scorer in (("control", live.control), ("treatment", live.treatment)):
+        alone = Recommender(scorer.on(snapshot.with_changes(experiments=())))
+        slates = portal.serve(alone, arrays, ids, k=k).shown
+        true_ndcg[side] = float(slate_ndcg(world, arrays, slates).mean())
+    return EngineExperiment(
+        report=experiment_report(experiment, shown, later, options=options),
+        true_ndcg=true_ndcg,
+        requests=len(ids),
+    )
+
+
+def _experiment_events(
+    world: World,
+    portal: Portal,
+    requests: Requests,
+    request_ids: list[str],
+    served: Any,
+    engaged: np.ndarray,
+) -> pd.DataFrame:
+    """The journal rows of what an experiment served: an impression per slot (experiment,
+    arm or team, propensities) and an open a minute later for every engaged slot."""
+    rows: list[dict[str, Any]] = []
+    for i, request_id in enumerate(request_ids):
+        deal = int(requests.deal[i])
+        partner = portal.partner_id(deal)
+        when = portal.now(requests.t[i])
+        deal_id = str(world.deal_ids[deal])
+        for slot in np.flatnonzero(served.shown[i] >= 0):
+            asset = str(world.a.ids[served.shown[i, slot]])
+            base = {"partner_id": partner, "asset_id": asset, "request_id": request_id,
+                    "deal_id": deal_id}  # fmt: skip
+            rows.append(base | {
+                "event_id": f"{request_id}-i{slot}", "ts": when, "type": "impression",
+                "position": int(slot), "propensity": served.propensity[i, slot],
+                "propensity_shown": served.propensity_shown[i, slot],
+                "experiment": served.experiment[i], "arm": served.arm[i, slot],
+            })  # fmt: skip
+            if engaged[i, slot]:
+                rows.append(base | {"event_id": f"{request_id}-o{slot}", "type": "open",
+                                    "ts": when + pd.Timedelta(minutes=1)})  # fmt: skip
+    return pd.DataFrame.from_records(rows)

@@ -26,6 +26,7 @@ from recommender import (
     PartnerProfile,
     Recommender,
     UnknownPartnerError,
+    recommend_in_experiments,
 )
 
 __all__ = ["MS_PER_DAY", "NoteVectors", "Portal", "PortalError", "Slates", "quantize"]
@@ -55,6 +56,10 @@ class Slates:
     propensity: np.ndarray
     propensity_shown: np.ndarray
     explored: np.ndarray
+    # served inside an online experiment: its name per request (None: outside any), and the
+    # arm or interleaving team of each slot
+    experiment: np.ndarray | None = None
+    arm: np.ndarray | None = None
 
     @classmethod
     def empty(cls, n: int, k: int) -> Slates:
@@ -63,6 +68,8 @@ class Slates:
             propensity=np.full((n, k), np.nan),
             propensity_shown=np.full((n, k), np.nan),
             explored=np.zeros((n, k), dtype=bool),
+            experiment=np.full(n, None, dtype=object),
+            arm=np.full((n, k), None, dtype=object),
         )
 
 
@@ -122,9 +129,12 @@ class Portal:
         k: int,
         exploration: Exploration | None = None,
         seen: Mapping[str, frozenset[str]] | None = None,
+        experiments: bool = False,
     ) -> Slates:
         """Ask `engine` for every request (top `k`, the request's own id and time, the
-        partner's stored profile and `seen` assets) and return the slates it served.
+        partner's stored profile and `seen` assets) and return the slates it served; with
+        `experiments`, inside the running experiments of the engine's snapshot, as the service
+        serves (`recommender.recommend_in_experiments`).
 
         A partner the engine does not know, or an asset that is not the world's, raises
         `PortalError`: every request of the world must be served."""
@@ -144,15 +154,20 @@ class Portal:
                         f"{partner_id!r} (deal {self.world.deal_ids[deal]}): {exc}"
                     ) from exc
                 partners[partner_id] = partner
-            result = engine.recommend(
+            result = recommend_in_experiments(
+                engine,
                 self.context(deal, stage),
                 partner,
+                snapshot=engine.snapshot,
                 n=k,
                 seen=seen.get(partner_id, frozenset()),
                 now=self.now(requests.t[i]),
                 request_id=request_ids[i],
                 exploration=exploration,
+                experiments=experiments,
             )
+            assert out.experiment is not None and out.arm is not None
+            out.experiment[i] = result.experiment
             for slot, item in enumerate(result.items):
                 index = self.asset_index.get(item.asset_id)
                 if index is None:
@@ -164,6 +179,7 @@ class Portal:
                 out.propensity[i, slot] = item.propensity
                 out.propensity_shown[i, slot] = item.propensity_shown
                 out.explored[i, slot] = item.explored
+                out.arm[i, slot] = item.arm
         return out
 
 
