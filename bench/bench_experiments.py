@@ -12,6 +12,13 @@ The interleaving's N for 90% power is the smallest N with power >= 0.9. A/B: the
 two-sided z-test needs for 90% power at alpha 0.05 (`recommender.sample_size`, half the
 requests in each arm), from the true difference of engaged slots per request (exact, under the
 click model) and the per-request standard deviations an A/B run of the same rankers shows.
+
+End to end (`--engine-deals`, 0 to skip): a closed loop of the default preset (the demo
+catalog and partners, `--engine-deals` deals, 3 periods, each ending with a retraining) gives
+three model versions; an interleaving experiment between the first and the last is then run
+by the engine itself on `--engine-requests` of the world's requests (`run_engine_experiment`:
+served through the same code as the service, engagement from the click model, impressions
+and opens journaled, the report read from the journal), beside each version's true NDCG@10.
 """
 
 from __future__ import annotations
@@ -84,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=max(SIZES))
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--engine-deals", type=int, default=300, help="0: no end-to-end run")
+    parser.add_argument("--engine-requests", type=int, default=3000)
     args = parser.parse_args(argv)
     started = time.perf_counter()
     world, requests = build(args.deals, args.seed)
@@ -139,7 +148,6 @@ def main(argv: list[str] | None = None) -> int:
         "interleaving_requests_90": powered[0] if powered else None,
         "ab_requests_90": 2 * ab_per_arm,
         "worst_false_pick_rate": max(r["picks control"] for r in rows),
-        "seconds": round(time.perf_counter() - started, 1),
     }
     print_table(rows, ["requests", "picks treatment", "picks control"])
     print(
@@ -147,10 +155,70 @@ def main(argv: list[str] | None = None) -> int:
         f"({100 * result['ndcg_gap']:+.1f}%); interleaving reaches 90% power at "
         f"{result['interleaving_requests_90']} requests; A/B needs {result['ab_requests_90']} "
         f"(opens/request {q['opens_treatment']:.4f} vs {q['opens_control']:.4f}); "
-        f"{result['seconds']} s"
+        f"{time.perf_counter() - started:.0f} s"
     )
+    if args.engine_deals:
+        result["engine"] = engine_experiment(args.engine_deals, args.engine_requests)
+        e = result["engine"]
+        print(
+            f"end to end: {e['control']} (true NDCG@10 {e['true_ndcg']['control']:.4f}) vs "
+            f"{e['treatment']} ({e['true_ndcg']['treatment']:.4f}) on {e['requests']} requests: "
+            f"treatment wins {e['wins']}, loses {e['losses']}, ties {e['ties']}, p = "
+            f"{e['p_value']:.3g}; the report's winner: {e['winner']} (truly better: "
+            f"{e['truly_better']}); {e['seconds']} s"
+        )
+    result["seconds"] = round(time.perf_counter() - started, 1)
     write_result(result, args.out)
     return 0
+
+
+def engine_experiment(deals: int, n_requests: int) -> dict[str, Any]:
+    """The end-to-end run of the module docstring, in a temporary folder."""
+    import shutil
+    import tempfile
+
+    from demo.generator import (
+        GeneratorConfig,
+        World,
+        closed_loop,
+        request_sample,
+        run_engine_experiment,
+    )
+    from demo.workspace import build_demo_workspace
+    from recommender import Registry, Workspace, get_embedder
+
+    started = time.perf_counter()
+    root = Path(tempfile.mkdtemp(prefix="bench-experiments-"))
+    try:
+        ws = Workspace.at(root / "ws", root / "models")
+        build_demo_workspace(ws, events=False, progress=False)
+        config = GeneratorConfig.preset("default", n_deals=deals, n_events=deals * 60, rounds=3)
+        world = World.build(config)
+        embedder = get_embedder("e5")
+        loop = closed_loop(ws, config, world=world, embedder=embedder)
+        versions = [v.name for v in Registry.of(ws).versions()]
+        sample = request_sample(loop.requests, n_requests, seed=5)
+        out = run_engine_experiment(
+            ws, world, sample, name="bench-e2e", control=versions[0], treatment=versions[-1],
+            method="interleave", embedder=embedder,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    i = out.report["interleaving"]
+    return {
+        "deals": deals,
+        "control": versions[0],
+        "treatment": versions[-1],
+        "requests": out.requests,
+        "true_ndcg": out.true_ndcg,
+        "truly_better": max(out.true_ndcg, key=lambda side: out.true_ndcg[side]),
+        "wins": i["wins"],
+        "losses": i["losses"],
+        "ties": i["ties"],
+        "p_value": i["p_value"],
+        "winner": out.report["winner"],
+        "seconds": round(time.perf_counter() - started, 1),
+    }
 
 
 if __name__ == "__main__":

@@ -20,7 +20,13 @@ notes text drawn from a pool of realistic deal notes in Ukrainian, Russian and E
 - promote under load: paced, while model versions are promoted, promoted again and rolled
   back through the admin API (each call returns once its snapshot is built and swapped; the
   run lasts until the last one is done); every non-2xx response or socket error counts as a
-  failure, and the model versions that served responses are counted from X-Model-Version.
+  failure, and the model versions that served responses are counted from X-Model-Version;
+- experiment: with the first version promoted, paced runs alternate without and with an
+  interleaving experiment between the two versions for every partner (created and stopped
+  through the admin API; its responses carry X-Model-Version "v1|v2"), `--experiment-rounds`
+  pairs of them, each run after every worker serves its side and a 5 s unmeasured warm-up:
+  the latency an experiment adds at the same load (target: no failed request, p99 within
+  20% of the runs without one; the mean p99s of the two sides are compared).
 
 Prints a table and one JSON document (also written to bench/results/). Figures depend on the
 machine and on what else runs on it: each run records the 1-minute load average before it
@@ -363,7 +369,9 @@ def run_wrk(
 
 def ensure_model_versions(workspace: Path, models: Path | None) -> tuple[list[str], bool]:
     """Two versions to promote under load: the registry's own when it has two, otherwise two
-    stand-in models (tiny LightGBM on the real feature list) written through the registry."""
+    stand-in models written through the registry: LightGBM on the real feature list, of the
+    size training fits (`TrainConfig`'s trees and leaves, grown to full size on noisy random
+    data), so that scoring with them costs what a trained model costs."""
     from recommender import Registry, Workspace
 
     ws = Workspace.at(workspace, models)
@@ -374,14 +382,18 @@ def ensure_model_versions(workspace: Path, models: Path | None) -> tuple[list[st
     import numpy as np
 
     from features.pairs import MODEL_FEATURES
-    from recommender import GradientBoostedRanker, LearnedScorer
+    from recommender import GradientBoostedRanker, LearnedScorer, TrainConfig
 
     rng = np.random.default_rng(0)
+    size = TrainConfig()
     names = []
     for i in range(2 - len(have)):
-        X = rng.random((500, len(MODEL_FEATURES)))
-        y = (X[:, i] > 0.5).astype(float)
-        est = GradientBoostedRanker(objective="regression", n_estimators=20, n_jobs=1).fit(X, y)
+        X = rng.random((5000, len(MODEL_FEATURES)))
+        y = X[:, i] + X[:, i + 1] * X[:, i + 2] + rng.normal(0, 0.3, len(X))
+        est = GradientBoostedRanker(
+            objective="regression", n_estimators=size.n_estimators, num_leaves=size.num_leaves,
+            n_jobs=1,
+        ).fit(X, y)  # fmt: skip
         scorer = LearnedScorer(estimator=est, features=tuple(MODEL_FEATURES))
         version = registry.save(
             scorer.to_json(),
@@ -454,7 +466,7 @@ def bench_workers(
     ws = copy_workspace(args.workspace, args.models, script.parent / f"ws-{workers}w")
     versions: list[str] = []
     stand_in = False
-    if not args.no_promote:
+    if not args.no_promote or args.experiment_rounds:
         versions, stand_in = ensure_model_versions(ws.root, ws.models_dir)
     server = ServerProcess(ws.root, ws.models_dir, workers, script.parent / "server.log")
     key = server.keys["portal"]
@@ -487,7 +499,7 @@ def bench_workers(
         if not args.no_cold:
             runs["cold_notes"] = wrk_run(args.duration, c, pace, unique=True)
             print(row(f"{workers}w paced, every note new", runs["cold_notes"]), flush=True)
-        if versions:
+        if versions and not args.no_promote:
             calls: list[dict[str, Any]] = []
             run = wrk_run(
                 600,
@@ -500,9 +512,101 @@ def bench_workers(
             print(row(f"{workers}w paced + promote/rollback", run), flush=True)
             done = [(x["call"].split("/")[-2:], x["status"], x["seconds"]) for x in calls]
             print(f"    versions served: {run['versions']}; admin calls: {done}", flush=True)
+        if versions and args.experiment_rounds:
+            body = json.loads(bodies_file.read_text().splitlines()[0])
+            runs["experiment"] = experiment_runs(
+                server, versions, lambda: wrk_run(args.duration, c, pace), args.experiment_rounds,
+                body, lambda: wrk_run(5, c, pace),
+            )  # fmt: skip
+            runs["experiment"]["stand_in_models"] = stand_in
+            e = runs["experiment"]
+            print(row(f"{workers}w paced, no experiment", e["without"]), flush=True)
+            print(row(f"{workers}w paced, interleaving", e["with"]), flush=True)
+            print(f"    p99 ratio {e['p99_ratio']:.3f}; versions served: "
+                  f"{e['with']['versions']}", flush=True)  # fmt: skip
     finally:
         server.stop()
     return runs
+
+
+def settle(server: ServerProcess, body: dict[str, Any], version: str, streak: int = 60) -> float:
+    """Wait until `streak` answers in a row (new connections, so every worker answers some)
+    are served by `version`: every worker has rebuilt its snapshot. Returns the seconds."""
+    started = time.monotonic()
+    headers = {"X-API-Key": server.keys["portal"]}
+    limits = httpx.Limits(max_keepalive_connections=0)
+    in_a_row = 0
+    with httpx.Client(base_url=server.url, headers=headers, timeout=60, limits=limits) as client:
+        while in_a_row < streak:
+            if time.monotonic() - started > 300:
+                raise RuntimeError(f"the workers did not all serve {version} within 300 s")
+            served = client.post("/v1/recommendations", json=body).headers.get("X-Model-Version")
+            in_a_row = in_a_row + 1 if served == version else 0
+            if served != version:
+                time.sleep(0.05)
+    time.sleep(2.0)  # the rebuilds' garbage and the freed snapshots settle
+    return time.monotonic() - started
+
+
+def experiment_runs(
+    server: ServerProcess,
+    versions: list[str],
+    paced: Callable[[], dict[str, Any]],
+    rounds: int,
+    body: dict[str, Any],
+    warm: Callable[[], Any],
+) -> dict[str, Any]:
+    """`rounds` pairs of paced runs on the first version: without an experiment, then with an
+    interleaving experiment of the two versions (every partner), each run once every worker
+    serves what it should (`settle`) and after a short unmeasured `warm` run at the same
+    load (a fresh snapshot's first requests are slower, whichever side it serves); each side
+    pooled (requests, failures, the worst p99 and the mean of the p99s) and the ratio of the
+    mean p99s."""
+    headers = {"X-API-Key": server.keys["admin"]}
+    limits = httpx.Limits(max_keepalive_connections=0)
+    sides: dict[str, list[dict[str, Any]]] = {"without": [], "with": []}
+    both = f"{versions[0]}|{versions[1]}"
+    with httpx.Client(base_url=server.url, headers=headers, timeout=300, limits=limits) as admin:
+        admin.post(f"/v1/models/{versions[0]}/promote").raise_for_status()
+        for k in range(rounds):
+            settle(server, body, versions[0])
+            warm()
+            sides["without"].append(paced())
+            name = f"bench-il-{k}"
+            spec = {"name": name, "control": versions[0], "treatment": versions[1],
+                    "method": "interleave"}  # fmt: skip
+            admin.post("/v1/experiments", json=spec).raise_for_status()
+            settle(server, body, both)
+            warm()
+            sides["with"].append(paced())
+            admin.post(f"/v1/experiments/{name}/stop").raise_for_status()
+    out: dict[str, Any] = {}
+    for side, runs in sides.items():
+        versions_served: dict[str, int] = {}
+        for run in runs:
+            for version, n in run["versions"].items():
+                versions_served[version] = versions_served.get(version, 0) + n
+        p99s = [run["latency_us"]["p99"] for run in runs]
+        out[side] = {
+            "rps": round(sum(run["rps"] for run in runs) / len(runs), 1),
+            "requests": sum(run["requests"] for run in runs),
+            "failed": sum(run["failed"] for run in runs),
+            "connections": runs[0]["connections"],
+            "latency_us": {
+                key: max(run["latency_us"][key] for run in runs)
+                for key in ("p50", "p90", "p99", "max")
+            },
+            "p99_mean_us": sum(p99s) / len(p99s),
+            "p99_runs_us": p99s,
+            "server_cpu_ms_per_request": round(
+                sum(run["server_cpu_ms_per_request"] for run in runs) / len(runs), 3
+            ),
+            "load_average_before": runs[0]["load_average_before"],
+            "versions": versions_served,
+        }
+    out["p99_ratio"] = out["with"]["p99_mean_us"] / out["without"]["p99_mean_us"]
+    out["rounds"] = rounds
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -519,6 +623,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--notes-pool", type=int, default=300)
     p.add_argument("--no-promote", action="store_true")
     p.add_argument("--no-cold", action="store_true")
+    p.add_argument(
+        "--experiment-rounds", type=int, default=3,
+        help="pairs of paced runs without and with an experiment (0: none)",
+    )  # fmt: skip
     args = p.parse_args(argv)
     args.workspace = args.workspace.resolve()
     if not (args.workspace / "catalog" / "assets.parquet").exists():

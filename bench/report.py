@@ -66,7 +66,12 @@ def _section_recommend(r: dict[str, Any]) -> str:
 def _section_http(r: dict[str, Any]) -> str:
     rows = []
     for workers, runs in sorted(r.get("runs", {}).items()):
-        for run, x in runs.items():
+        flat = dict(runs)
+        experiment = flat.pop("experiment", None)
+        if experiment:  # its two sides, pooled over its rounds (p99: the worst run's)
+            flat["paced, no experiment"] = experiment["without"]
+            flat["paced, interleaving experiment"] = experiment["with"]
+        for run, x in flat.items():
             lat = x.get("latency_us", {})
             rows.append(
                 {
@@ -98,7 +103,51 @@ def _section_http(r: dict[str, Any]) -> str:
         "`POST /v1/recommendations` driven by `wrk` over loopback against `recommender serve` "
         f"(offered rate of the paced runs: {r.get('offered_rate')} req/s).\n\n"
     )
-    return head + md_table(rows, cols)
+    tail = ""
+    for workers, runs in sorted(r.get("runs", {}).items()):
+        e = runs.get("experiment")
+        if e:
+            tail += (
+                f"\n{workers}: with the first model version promoted, {e['rounds']} paced runs "
+                "without and with an interleaving experiment of the two versions; mean p99 "
+                f"{e['without']['p99_mean_us'] / 1000:.1f} ms without, "
+                f"{e['with']['p99_mean_us'] / 1000:.1f} ms with ({e['p99_ratio']:.2f}x); server "
+                f"CPU per request {e['without']['server_cpu_ms_per_request']} ms vs "
+                f"{e['with']['server_cpu_ms_per_request']} ms.\n"
+            )
+    return head + md_table(rows, cols) + tail
+
+
+def _section_experiments(r: dict[str, Any]) -> str:
+    c, q = r.get("config") or {}, r.get("quality") or {}
+    head = (
+        f"`bench_experiments`: {c.get('experiments')} simulated experiments between two "
+        f"noisy-oracle rankers whose true NDCG@10 differs by {100 * r.get('ndcg_gap', 0):.1f}% "
+        f"(treatment {q.get('ndcg_treatment', 0):.4f}, control {q.get('ndcg_control', 0):.4f}; "
+        f"{c.get('deals')} deals, default preset). The share of experiments whose binomial test "
+        "on the first N requests picks each ranker at p < 0.05:\n\n"
+    )
+    body = md_table(r.get("interleaving", []), ["requests", "picks treatment", "picks control"])
+    n90, ab = r.get("interleaving_requests_90"), r.get("ab_requests_90")
+    ratio = f" ({ab / n90:.1f}x interleaving's)" if n90 and ab else ""
+    body += (
+        f"\nInterleaving reaches 90% power at {n90} requests (the smallest N of the table "
+        f"that does); an A/B z-test needs {ab} requests for 90% power{ratio}, from the exact "
+        f"difference in engaged slots per request ({q.get('opens_treatment', 0):.4f} vs "
+        f"{q.get('opens_control', 0):.4f}) and its per-request spread, treating a partner's "
+        "requests as independent (which favours A/B).\n"
+    )
+    e = r.get("engine")
+    if e:
+        body += (
+            f"\nEnd to end: a 3-period closed loop of {e['deals']} deals; its first version "
+            f"`{e['control']}` (true NDCG@10 {e['true_ndcg']['control']:.4f}) against its last "
+            f"`{e['treatment']}` ({e['true_ndcg']['treatment']:.4f}), interleaved by the engine "
+            f"on {e['requests']} requests: the treatment won {e['wins']}, lost {e['losses']}, "
+            f"tied {e['ties']} (p = {e['p_value']:.3g}); the report's winner: {e['winner']} "
+            f"(truly better: {e['truly_better']}).\n"
+        )
+    return head + body
 
 
 def _section_ingest(r: dict[str, Any]) -> str:
@@ -340,6 +389,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("scoring", "4b. Scoring", _section_scoring),
     Section("soak", "6. Soak (mixed load on a real server)", _section_soak),
     Section("quality", "5. Quality", _section_quality),
+    Section("experiments", "8. Online experiments (interleaving and A/B)", _section_experiments),
     Section("learning", "7. Learning from logs (the learning issue's targets)", _section_learning),
 )
 

@@ -7,7 +7,9 @@
 
 This is the runner. Each script runs in its own subprocess (so one's memory and threads do not
 bias the next), in the order of BENCHES: recommend (in process), http (real server + wrk),
-query_embed, ingest, training, scoring, soak, quality, learning (the closed loop, the longest).
+query_embed, ingest, training, scoring, soak, quality, experiments (interleaving's power over
+50 simulated experiments, one experiment run by the engine end to end), learning (the closed
+loop, the longest).
 Their output goes to the terminal and to `<results>/logs/<name>.log`; their JSON to
 `<results>/<name>.json` (full runs: bench/results/; --quick: bench/results/quick/). Scripts
 that do not exist yet are listed as not run. A failed script does not stop the others; the
@@ -73,7 +75,16 @@ BENCHES: tuple[Bench, ...] = (
     Bench(
         "http",
         "bench.bench_http",
-        quick=("--duration", "5", "--warmup", "3", "--no-cold", "--no-promote"),
+        quick=(
+            "--duration",
+            "5",
+            "--warmup",
+            "3",
+            "--no-cold",
+            "--no-promote",
+            "--experiment-rounds",
+            "1",
+        ),
         timeout_s=1800,
         glob="http-*.json",
         needs_demo=True,
@@ -116,6 +127,23 @@ BENCHES: tuple[Bench, ...] = (
         "bench.bench_quality",
         quick=("--e5-prefixes", "passage"),
         timeout_s=1800,
+    ),
+    Bench(
+        "experiments",
+        "bench.bench_experiments",
+        quick=(
+            "--deals",
+            "600",
+            "--experiments",
+            "10",
+            "--requests",
+            "1600",
+            "--engine-deals",
+            "150",
+            "--engine-requests",
+            "800",
+        ),
+        timeout_s=5400,
     ),
     Bench(
         "learning",

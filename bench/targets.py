@@ -155,6 +155,77 @@ def _http_runs(run: str) -> Callable[[Result], list[Figures]]:
     return read
 
 
+def _http_experiment(r: Result) -> list[Figures]:
+    """One dict per worker count with experiment runs: the mean p99 without and with an
+    interleaving experiment, their ratio, the failures of both sides."""
+    out = []
+    for workers, runs in sorted(r.get("runs", {}).items()):
+        x = runs.get("experiment")
+        if not x:
+            continue
+        without, with_ = x["without"], x["with"]
+        out.append(
+            {
+                "workers": workers,
+                "rounds": x.get("rounds"),
+                "without_ms": without["p99_mean_us"] / 1000,
+                "with_ms": with_["p99_mean_us"] / 1000,
+                "ratio": x["p99_ratio"],
+                "failed": without["failed"] + with_["failed"],
+                "rps": with_["rps"],
+                "stand_in": " (stand-in models)" if x.get("stand_in_models") else "",
+            }
+        )
+    return out
+
+
+def _interleaving_power(r: Result) -> list[Figures]:
+    rows = r.get("interleaving")
+    if not rows:
+        return []
+    n90 = r.get("interleaving_requests_90")
+    at = next((row for row in rows if row["requests"] == n90), rows[-1])
+    ab = r.get("ab_requests_90")
+    return [
+        {
+            "experiments": r["config"]["experiments"],
+            "gap": 100 * r["ndcg_gap"],
+            "power": at["picks treatment"],
+            "n": at["requests"],
+            "reached": n90 is not None,
+            "ab": ab,
+            "ratio": (ab / n90) if ab and n90 else float("nan"),
+        }
+    ]
+
+
+def _interleaving_false(r: Result) -> list[Figures]:
+    rows = r.get("interleaving")
+    if not rows:
+        return []
+    worst = max(rows, key=lambda row: row["picks control"])
+    return [
+        {
+            "experiments": r["config"]["experiments"],
+            "worst": worst["picks control"],
+            "at": worst["requests"],
+        }
+    ]
+
+
+def _engine_experiment(r: Result) -> list[Figures]:
+    e = r.get("engine")
+    if not e:
+        return []
+    return [
+        {
+            **e,
+            "ndcg_c": e["true_ndcg"]["control"],
+            "ndcg_t": e["true_ndcg"]["treatment"],
+        }
+    ]
+
+
 def _demo_reingest(r: Result) -> list[Figures]:
     demo = r.get("demo_reingest")
     if not demo:
@@ -456,6 +527,22 @@ TARGETS: tuple[Target, ...] = (
     ),
     Target(
         bench="http",
+        what="HTTP paced with an interleaving experiment running, {workers} (issue 15)",
+        target="0 failed, p99 within 20% of the same load without one",
+        measured="p99 {with_ms:.1f} ms vs {without_ms:.1f} ms ({ratio:.2f}x), {failed} failed"
+        "{stand_in}",
+        how="bench_http: on the first version, paced runs alternately without and with an "
+        "interleaving experiment of the two versions for every partner (each run once every "
+        "worker serves its side, after a 5 s warm-up); the mean p99 of each side's runs",
+        field="runs[workers=N].experiment: p99_ratio, with/without.p99_mean_us, failed",
+        issue="15",
+        read=_http_experiment,
+        ok=lambda f: not f["failed"] and f["ratio"] <= 1.20,
+        missing=Missing("HTTP paced with an experiment running (issue 15)", "p99 within 20%"),
+        per="workers",
+    ),
+    Target(
+        bench="http",
         what="promote, promote, roll back under paced load, {workers} (issue 4)",
         target="0 failed requests, every call 200",
         measured="{failed} failed of {requests}; calls {calls_ok}/{calls} ok in {call_seconds}",
@@ -622,6 +709,52 @@ TARGETS: tuple[Target, ...] = (
         ),
         missing=Missing("off-policy estimate vs on-policy value (issue 14)", "within ±10%"),
         per="preset",
+    ),
+    Target(
+        bench="experiments",
+        what="interleaving picks the better of two rankers {gap:.1f}% apart in NDCG@10, "
+        "{experiments} experiments (issue 15)",
+        target=">= 90% at p < 0.05",
+        measured="{power:.0%} at {n} requests; A/B needs {ab} for 90% power ({ratio:.1f}x)",
+        how="bench_experiments: two noisy-oracle rankers calibrated to the gap on other "
+        "requests, team-draft interleaving of each experiment's requests with engagement from "
+        "the click model, the binomial test on the first N; A/B's requests from the exact "
+        "difference and the per-request spread (z-test, 90% power, alpha 0.05)",
+        field="interleaving[requests=N].picks treatment, interleaving_requests_90, ab_requests_90",
+        issue="15",
+        read=_interleaving_power,
+        ok=lambda f: f["reached"] and f["power"] >= 0.9,
+        missing=Missing("interleaving picks the better ranker (issue 15)", ">= 90%"),
+    ),
+    Target(
+        bench="experiments",
+        what="interleaving picks the worse ranker, {experiments} experiments (issue 15)",
+        target="<= 5% at p < 0.05, at every number of requests",
+        measured="{worst:.0%} at most (at {at} requests)",
+        how="bench_experiments: the same experiments; the share whose binomial test favours "
+        "the control at p < 0.05, the worst over the numbers of requests",
+        field="worst_false_pick_rate",
+        issue="15",
+        read=_interleaving_false,
+        ok=lambda f: f["worst"] <= 0.05,
+        missing=None,
+    ),
+    Target(
+        bench="experiments",
+        what="end to end: the engine's interleaving experiment between two versions of a "
+        "closed loop (issue 15)",
+        target="its report names the truly better version at p < 0.05",
+        measured="{winner} wins (p = {p_value:.2g}; {wins}-{losses}, {ties} ties, {requests} "
+        "requests); true NDCG@10 control {ndcg_c:.3f}, treatment {ndcg_t:.3f}",
+        how="bench_experiments: a 3-period closed loop ({deals} deals); its first and last "
+        "versions served by the engine in an interleaving experiment, engagement from the "
+        "click model, journaled, the report read from the journal; the truth serves each "
+        "version alone",
+        field="engine: winner, truly_better, p_value, true_ndcg",
+        issue="15",
+        read=_engine_experiment,
+        ok=lambda f: f["winner"] == f["truly_better"] and f["p_value"] < 0.05,
+        missing=None,
     ),
 )
 

@@ -14,7 +14,7 @@ def test_a_tiny_run_reports_power_by_size_and_the_ab_requirement(tmp_path: Path,
 
     out = tmp_path / "experiments.json"
     code = main(["--deals", "150", "--experiments", "3", "--requests", "400", "--gap", "0.1",
-                 "--out", str(out)])  # fmt: skip
+                 "--engine-deals", "0", "--out", str(out)])  # fmt: skip
     assert code == 0
     result = json.loads(out.read_text())
     assert [r["requests"] for r in result["interleaving"]] == [100, 200, 400]

