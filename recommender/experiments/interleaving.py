@@ -8,9 +8,10 @@ ranking is used up leaves the picking to the other. The coin flips are drawn fro
 id, so the same request gets the same list.
 
 Propensities are exact: the list depends only on the coin flips (at most one per round, so at
-most 2^ceil(n/2) outcomes, 32 for ten slots), and `team_draft` enumerates them all (a
-depth-first walk that branches at each coin, so the picks that outcomes share are made once)
-to give each shown item the probability that it lands in its slot and that it is shown at all.
+most 2^ceil(n/2) outcomes, 32 for ten slots), and `team_draft` accounts for them all (a walk
+that branches at each coin and is memoised on the items already in the list, so outcomes that
+share a future compute it once) to give each shown item the probability that it lands in its
+slot and that it is shown at all.
 Only the head of each ranking that a team could ever pick is walked (`_reachable`).
 
 `credit` turns a request's engaged slots into a win (+1), loss (-1) or tie (0) for the
@@ -84,10 +85,16 @@ def team_draft(
 
 
 class _Drafts:
-    """Every list the coin flips can give, each with its probability, by a depth-first walk
-    that branches only where a coin is used (the same lists and probabilities as drafting
-    once per sequence of `rounds` flips, without redoing the picks the sequences share); the
-    list of the request's own `coins` is kept as `items` and `teams`."""
+    """The probability of every (item, slot) over the coin flips, and the list of the request's
+    own `coins` (`items`, `teams`: one draft along them).
+
+    A draft is a deterministic walk with a coin wherever the teams have as many picks and both
+    can pick. What follows a coin depends only on what is in the list by then (which items,
+    hence each type's count and where each team's next pick is): outcomes that reach the same
+    set of items by different orders, as two teams whose picks do not collide do, share their
+    future. So the walk is memoised on that set, and each distinct future is computed once: a
+    few dozen picks for ten slots, where drafting each of the 2^rounds coin sequences takes
+    hundreds."""
 
     def __init__(
         self,
@@ -106,15 +113,24 @@ class _Drafts:
         self.shown: dict[Item, float] = {}
         self.items: list[Item] | None = None
         self.teams: list[str] | None = None
+        self._memo: dict[tuple[frozenset[Item], int, int], dict[tuple[Item, int], float]] = {}
 
     def run(self) -> None:
+        kind_of = self.kind.__getitem__ if self.cap is not None else None
+        self.items, self.teams = _draft(
+            self.rankings[CONTROL], self.rankings[TREATMENT], self.n, self.head, self.coins,
+            kind_of, self.cap,
+        )  # fmt: skip
         types: dict[Hashable, int] = {}
         if self.cap is not None:
             for item in self.head:
                 types[self.kind[item]] = types.get(self.kind[item], 0) + 1
-        picks = {CONTROL: 0, TREATMENT: 0}
-        self._walk(list(self.head), [PINNED] * len(self.head), set(self.head), types,
-                   {CONTROL: 0, TREATMENT: 0}, picks, 1.0, 0, True)  # fmt: skip
+        start = {(item, slot): 1.0 for slot, item in enumerate(self.head)}
+        rest = self._future(set(self.head), len(self.head), types, {CONTROL: 0, TREATMENT: 0},
+                            {CONTROL: 0, TREATMENT: 0})  # fmt: skip
+        self.in_slot = start | rest
+        for (item, _slot), p in self.in_slot.items():
+            self.shown[item] = self.shown.get(item, 0.0) + p
 
     def _next(
         self, team: str, cursor: dict[str, int], taken: set[Item], types: dict[Hashable, int]
@@ -128,20 +144,18 @@ class _Drafts:
         cursor[team] = i
         return ranking[i] if i < len(ranking) else None
 
-    def _walk(
+    def _future(
         self,
-        items: list[Item],
-        teams: list[str],
         taken: set[Item],
+        filled: int,
         types: dict[Hashable, int],
         cursor: dict[str, int],
         picks: dict[str, int],
-        weight: float,
-        flips: int,
-        on_path: bool,
-    ) -> None:
+    ) -> dict[tuple[Item, int], float]:
+        """P(item in slot) for the slots from `filled` on, from this state (changed in place)."""
+        out: dict[tuple[Item, int], float] = {}
         counted = self.cap is not None
-        while len(items) < self.n:
+        while filled < self.n:
             a = self._next(CONTROL, cursor, taken, types)
             b = self._next(TREATMENT, cursor, taken, types)
             if a is None and b is None:
@@ -151,28 +165,33 @@ class _Drafts:
             elif a is None or picks[TREATMENT] < picks[CONTROL]:
                 team, item = TREATMENT, b
             else:  # a coin: both outcomes, each half as likely
-                for side, pick, coin in ((CONTROL, a, False), (TREATMENT, b, True)):
-                    more = dict(types)
-                    if counted:
-                        more[self.kind[pick]] = more.get(self.kind[pick], 0) + 1
-                    self._walk(
-                        [*items, pick], [*teams, side], taken | {pick}, more, dict(cursor),
-                        {**picks, side: picks[side] + 1}, weight / 2, flips + 1,
-                        on_path and self.coins[flips] == coin,
-                    )  # fmt: skip
-                return
+                key = (frozenset(taken), picks[CONTROL], picks[TREATMENT])
+                after = self._memo.get(key)
+                if after is None:
+                    after = {}
+                    for side, pick in ((CONTROL, a), (TREATMENT, b)):
+                        more = dict(types)
+                        if counted:
+                            more[self.kind[pick]] = more.get(self.kind[pick], 0) + 1
+                        branch = self._future(
+                            taken | {pick}, filled + 1, more, dict(cursor),
+                            {**picks, side: picks[side] + 1},
+                        )  # fmt: skip
+                        branch[(pick, filled)] = branch.get((pick, filled), 0.0) + 1.0
+                        for slot_item, p in branch.items():
+                            after[slot_item] = after.get(slot_item, 0.0) + p / 2
+                    self._memo[key] = after
+                for slot_item, p in after.items():
+                    out[slot_item] = out.get(slot_item, 0.0) + p
+                return out
             assert item is not None
-            items.append(item)
-            teams.append(team)
+            out[(item, filled)] = out.get((item, filled), 0.0) + 1.0
             taken.add(item)
             if counted:
                 types[self.kind[item]] = types.get(self.kind[item], 0) + 1
             picks[team] += 1
-        for slot, item in enumerate(items):
-            self.in_slot[(item, slot)] = self.in_slot.get((item, slot), 0.0) + weight
-            self.shown[item] = self.shown.get(item, 0.0) + weight
-        if on_path:
-            self.items, self.teams = items, teams
+            filled += 1
+        return out
 
 
 def _reachable(
