@@ -15,7 +15,6 @@ import builtins
 import json
 import math
 import re
-import sqlite3
 import threading
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -187,16 +186,12 @@ class ExperimentStore:
     """Experiments in the console database, every change audited with it."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.executescript(
+        self._conn = audit.open_database(
+            path,
             """
             CREATE TABLE IF NOT EXISTS experiments (
                 name TEXT PRIMARY KEY, status TEXT NOT NULL, data TEXT NOT NULL);
-            """
-            + audit.SCHEMA
+            """,
         )
         self._lock = threading.Lock()
 
@@ -257,71 +252,59 @@ class ExperimentStore:
             created_by=actor,
             comment=comment,
         )
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                taken = self._conn.execute(
-                    "SELECT status FROM experiments WHERE name = ?", (name,)
-                ).fetchone()
-                if taken is not None:
-                    raise ExperimentConflict(
-                        f"an experiment named {name!r} exists ({taken[0]}); choose another name"
-                    )
-                for row in self._conn.execute(
-                    "SELECT data FROM experiments WHERE status = ?", (Status.RUNNING.value,)
-                ).fetchall():
-                    other = Experiment.from_dict(json.loads(row[0]))
-                    if experiment.overlaps(other):
-                        where = other.segment_text() or "every partner"
-                        raise ExperimentConflict(
-                            f"experiment {other.name!r} is running for {where}, which overlaps "
-                            f"this segment ({experiment.segment_text() or 'every partner'}); "
-                            "stop it first or choose a disjoint segment"
-                        )
-                self._conn.execute(
-                    "INSERT INTO experiments (name, status, data) VALUES (?, ?, ?)",
-                    (name, experiment.status, json.dumps(experiment.to_dict())),
+        with self._lock, audit.transaction(self._conn):
+            taken = self._conn.execute(
+                "SELECT status FROM experiments WHERE name = ?", (name,)
+            ).fetchone()
+            if taken is not None:
+                raise ExperimentConflict(
+                    f"an experiment named {name!r} exists ({taken[0]}); choose another name"
                 )
-                audit.record(self._conn, actor, "experiment.create", name, experiment.to_dict())
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+            for row in self._conn.execute(
+                "SELECT data FROM experiments WHERE status = ?", (Status.RUNNING.value,)
+            ).fetchall():
+                other = Experiment.from_dict(json.loads(row[0]))
+                if experiment.overlaps(other):
+                    where = other.segment_text() or "every partner"
+                    raise ExperimentConflict(
+                        f"experiment {other.name!r} is running for {where}, which overlaps "
+                        f"this segment ({experiment.segment_text() or 'every partner'}); "
+                        "stop it first or choose a disjoint segment"
+                    )
+            self._conn.execute(
+                "INSERT INTO experiments (name, status, data) VALUES (?, ?, ?)",
+                (name, experiment.status, json.dumps(experiment.to_dict())),
+            )
+            audit.record(self._conn, actor, "experiment.create", name, experiment.to_dict())
         return experiment
 
     def stop(self, name: str, *, actor: str, promoted: str | None = None) -> Experiment:
         """Stop a running experiment (recording the version promoted with it, if any);
         `ExperimentError` when it is unknown or already stopped."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._conn.execute(
-                    "SELECT data FROM experiments WHERE name = ?", (name,)
-                ).fetchone()
-                if row is None:
-                    raise ExperimentError(f"no experiment named {name!r}")
-                experiment = Experiment.from_dict(json.loads(row[0]))
-                if not experiment.running:
-                    raise ExperimentConflict(
-                        f"experiment {name!r} was stopped at {experiment.stopped_at}"
-                    )
-                stopped = replace(
-                    experiment,
-                    status=Status.STOPPED.value,
-                    stopped_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                    stopped_by=actor,
-                    promoted=promoted,
+        with self._lock, audit.transaction(self._conn):
+            row = self._conn.execute(
+                "SELECT data FROM experiments WHERE name = ?", (name,)
+            ).fetchone()
+            if row is None:
+                raise ExperimentError(f"no experiment named {name!r}")
+            experiment = Experiment.from_dict(json.loads(row[0]))
+            if not experiment.running:
+                raise ExperimentConflict(
+                    f"experiment {name!r} was stopped at {experiment.stopped_at}"
                 )
-                self._conn.execute(
-                    "UPDATE experiments SET status = ?, data = ? WHERE name = ?",
-                    (stopped.status, json.dumps(stopped.to_dict()), name),
-                )
-                detail: dict[str, object] = {"promoted": promoted} if promoted else {}
-                audit.record(self._conn, actor, "experiment.stop", name, detail)
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+            stopped = replace(
+                experiment,
+                status=Status.STOPPED.value,
+                stopped_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                stopped_by=actor,
+                promoted=promoted,
+            )
+            self._conn.execute(
+                "UPDATE experiments SET status = ?, data = ? WHERE name = ?",
+                (stopped.status, json.dumps(stopped.to_dict()), name),
+            )
+            detail: dict[str, object] = {"promoted": promoted} if promoted else {}
+            audit.record(self._conn, actor, "experiment.stop", name, detail)
         return stopped
 
     def close(self) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import builtins
 import json
-import sqlite3
 import threading
 import uuid
 from collections.abc import Sequence
@@ -121,16 +120,12 @@ class OverrideStore:
     """Overrides and their audit log in SQLite: durable, and every change is recorded."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.executescript(
+        self._conn = audit.open_database(
+            path,
             """
             CREATE TABLE IF NOT EXISTS overrides (
                 override_id TEXT PRIMARY KEY, data TEXT NOT NULL, deleted INTEGER DEFAULT 0);
-            """
-            + audit.SCHEMA
+            """,
         )
         self._lock = threading.Lock()
 
@@ -156,36 +151,22 @@ class OverrideStore:
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
             **{k: v for k, v in fields.items() if v is not None},  # type: ignore[arg-type]
         )
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._conn.execute(
-                    "INSERT INTO overrides (override_id, data) VALUES (?, ?)",
-                    (override.override_id, json.dumps(asdict(override))),
-                )
-                self._audit(
-                    actor, f"override.{override.action}", override.asset_id, asdict(override)
-                )
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+        with self._lock, audit.transaction(self._conn):
+            self._conn.execute(
+                "INSERT INTO overrides (override_id, data) VALUES (?, ?)",
+                (override.override_id, json.dumps(asdict(override))),
+            )
+            self._audit(actor, f"override.{override.action}", override.asset_id, asdict(override))
         return override
 
     def remove(self, override_id: str, *, actor: str) -> bool:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                cur = self._conn.execute(
-                    "UPDATE overrides SET deleted = 1 WHERE override_id = ? AND deleted = 0",
-                    (override_id,),
-                )
-                if cur.rowcount:
-                    self._audit(actor, "override.remove", override_id, {})
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+        with self._lock, audit.transaction(self._conn):
+            cur = self._conn.execute(
+                "UPDATE overrides SET deleted = 1 WHERE override_id = ? AND deleted = 0",
+                (override_id,),
+            )
+            if cur.rowcount:
+                self._audit(actor, "override.remove", override_id, {})
         return bool(cur.rowcount)
 
     def audit(self, actor: str, action: str, target: str, detail: dict[str, object]) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -22,6 +24,31 @@ CREATE TABLE IF NOT EXISTS audit (
     action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL);
 """
 COLUMNS = ("seq", "at", "actor", "action", "target", "detail")
+
+
+def open_database(path: Path, schema: str = "") -> sqlite3.Connection:
+    """A connection to the console database at `path` (created, with its folder, if missing):
+    WAL, durable writes (synchronous=FULL), autocommit (callers open their own transactions,
+    `transaction`), usable from any thread behind the caller's lock; the caller's `schema`
+    and the audit table are created if missing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.executescript(schema + SCHEMA)
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction on `conn`: committed whole, or rolled back whole."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def record(
@@ -53,11 +80,7 @@ class AuditLog:
     """The audit log of one console database, opened on its own."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.executescript(SCHEMA)
+        self._conn = open_database(path)
         self._lock = threading.Lock()
 
     def __enter__(self) -> AuditLog:
