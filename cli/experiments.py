@@ -105,11 +105,5 @@ def _experiments(args: argparse.Namespace) -> int:
                 say(line)
         return 0
     except OperationError as exc:
-        print(f"error: {exc.message if isinstance(exc.detail, str) else _problems(exc)}",
-              file=sys.stderr)  # fmt: skip
+        print(f"error: {'; '.join(exc.reasons)}", file=sys.stderr)
         return 2
-
-
-def _problems(exc: object) -> str:
-    detail = getattr(exc, "detail", [])
-    return "; ".join(str(d.get("msg")) for d in detail) if isinstance(detail, list) else str(detail)

@@ -35,7 +35,7 @@ import numpy as np
 from recommender.experiments.assignment import arm as assigned_arm
 from recommender.experiments.interleaving import CONTROL, TREATMENT, team_draft
 from recommender.experiments.store import PLAYBOOK, Experiment, ExperimentStore, Method
-from recommender.ranking.build import load_model, usage_provider
+from recommender.ranking.build import load_model, return_ratio, usage_provider
 from recommender.ranking.content import ContentScorer
 from recommender.ranking.exploration import Exploration
 from recommender.ranking.recommender import Ranked, Recommender
@@ -107,13 +107,16 @@ def arm_scorer(
     model_version = Registry.of(workspace).get(version)
     scorer = load_model(model_version)
     settings = model_version.manifest.get("usage")
-    key = json.dumps(settings, sort_keys=True, default=str)
+    key = _usage_key(settings)
     providers = {} if providers is None else providers
     if key not in providers:
         providers[key] = usage_provider(workspace, snapshot, settings=settings)
-    returns = model_version.manifest.get("returns") or {}
-    ratio = float(returns.get("ratio", DEFAULT_RETURN_RATIO))
-    return ArmScorer(version, scorer, providers[key], ratio)
+    return ArmScorer(version, scorer, providers[key], return_ratio(model_version))
+
+
+def _usage_key(settings: object) -> str:
+    """Usage settings (a manifest's "usage") as a key: equal settings, one provider."""
+    return json.dumps(settings, sort_keys=True, default=str)
 
 
 def _snapshot_providers(workspace: Workspace, snapshot: Snapshot) -> dict[str, UsageProvider]:
@@ -125,7 +128,7 @@ def _snapshot_providers(workspace: Workspace, snapshot: Snapshot) -> dict[str, U
         settings = Registry.of(workspace).get(snapshot.model_version).manifest.get("usage")
     except ModelRegistryError:
         return {}
-    return {json.dumps(settings, sort_keys=True, default=str): snapshot.usage}
+    return {_usage_key(settings): snapshot.usage}
 
 
 def attach_experiments(workspace: Workspace, snapshot: Snapshot) -> tuple[Snapshot, list[str]]:

@@ -38,7 +38,7 @@ from features.schema import ENGAGEMENT_TYPES, EventType, Outcome
 from recommender.experiments.ab import Look, bootstrap_difference, msprt_p_values, sample_size
 from recommender.experiments.interleaving import CONTROL, PINNED, TREATMENT
 from recommender.experiments.stats import binomial_test
-from recommender.experiments.store import Experiment, Method
+from recommender.experiments.store import Experiment, Method, format_segment
 
 AB_METRICS = (
     "engagement_per_request",
@@ -322,7 +322,7 @@ def summary_lines(report_: dict[str, Any]) -> Sequence[str]:
     e = report_["experiment"]
     lines = [
         f"experiment {e['name']} ({e['method']}, {e['status']}): control {e['control']}, "
-        f"treatment {e['treatment']}, segment {_segment(e['segment']) or 'all'}",
+        f"treatment {e['treatment']}, segment {format_segment(e['segment']) or 'all'}",
         f"  {report_['requests']} requests, {report_['partners']} partners, "
         f"{report_['impressions']} impressions ({report_['first']} .. {report_['last']})",
     ]
@@ -357,7 +357,3 @@ def summary_lines(report_: dict[str, Any]) -> Sequence[str]:
             )
     lines.append(f"  decision: {report_['decision']}")
     return lines
-
-
-def _segment(segment: dict[str, Sequence[str]]) -> str:
-    return ",".join(f"{k}={'|'.join(v)}" for k, v in segment.items())

@@ -16,6 +16,7 @@ import json
 import math
 import re
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -151,7 +152,8 @@ def parse_segment(text: str | None) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def format_segment(segment: dict[str, tuple[str, ...]]) -> str:
+def format_segment(segment: Mapping[str, Sequence[str]]) -> str:
+    """A segment as `parse_segment` reads it ("" for every partner)."""
     return ",".join(f"{k}={'|'.join(v)}" for k, v in segment.items())
 
 

@@ -123,5 +123,11 @@ def load_scorer(
     model_version = registry.get(name)
     scorer = load_model(model_version)
     provider = usage_provider(workspace, snapshot, settings=model_version.manifest.get("usage"))
-    returns = model_version.manifest.get("returns") or {}
-    return scorer, provider, float(returns.get("ratio", DEFAULT_RETURN_RATIO))
+    return scorer, provider, return_ratio(model_version)
+
+
+def return_ratio(version: ModelVersion) -> float:
+    """The return ratio `version` was trained with (`recommender.ranking.seen`; the default for
+    models trained before it was measured)."""
+    returns = version.manifest.get("returns") or {}
+    return float(returns.get("ratio", DEFAULT_RETURN_RATIO))

@@ -176,7 +176,4 @@ def _name(page: Page, name: str) -> str:
 
 
 def _refused(page: Page, exc: OperationError) -> str:
-    detail = exc.detail
-    if isinstance(detail, list):
-        detail = "; ".join(str(d.get("msg")) for d in detail)
-    return page.t("experiments.failed", detail=detail)
+    return page.t("experiments.failed", detail="; ".join(exc.reasons))

@@ -24,6 +24,13 @@ class OperationError(Exception):
     def message(self) -> str:
         return str(self.detail)
 
+    @property
+    def reasons(self) -> list[str]:
+        """What was wrong, as sentences: each problem's reason, or the one message."""
+        if isinstance(self.detail, list):
+            return [str(problem.get("msg")) for problem in self.detail]
+        return [self.detail]
+
 
 class NotFound(OperationError):
     """An id that names nothing (404)."""
