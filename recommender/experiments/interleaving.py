@@ -9,9 +9,9 @@ id, so the same request gets the same list.
 
 Propensities are exact: the list depends only on the coin flips (at most one per round, so at
 most 2^ceil(n/2) outcomes, 32 for ten slots), and `team_draft` accounts for them all (a walk
-that branches at each coin and is memoised on the items already in the list, so outcomes that
-share a future compute it once) to give each shown item the probability that it lands in its
-slot and that it is shown at all.
+forward over the distinct states the coins lead to, where outcomes that reach the same state
+share their future) to give each shown item the probability that it lands in its slot and that
+it is shown at all.
 Only the head of each ranking that a team could ever pick is walked (`_reachable`).
 
 `credit` turns a request's engaged slots into a win (+1), loss (-1) or tie (0) for the
@@ -63,135 +63,122 @@ def team_draft(
     if n < 1:
         raise ValueError(f"n={n} must be at least 1")
     for name, ranking in (("control", control), ("treatment", treatment), ("pinned", pinned)):
-        repeated = [item for item, c in Counter(ranking).items() if c > 1]
-        if repeated:
+        if len(set(ranking)) != len(ranking):
+            repeated = [item for item, c in Counter(ranking).items() if c > 1]
             raise ValueError(f"the {name} ranking lists {repeated[0]!r} more than once")
     if max_per_type is not None and (max_per_type < 1 or type_of is None):
         raise ValueError("max_per_type needs type_of and must be at least 1")
     head = list(pinned)[:n]
-    control, treatment = (_reachable(r, n, type_of, max_per_type) for r in (control, treatment))
+    kind: dict[Item, Hashable] = {}
+    if type_of is not None:
+        kind = {item: type_of(item) for item in (*control, *treatment, *head)}
+    control, treatment = (_reachable(r, n, kind.__getitem__ if kind else None, max_per_type)
+                          for r in (control, treatment))  # fmt: skip
     coins = _coins(request_id, n)
     rounds = (n - len(head) + 1) // 2
     if rounds > _MAX_ROUNDS:  # too many outcomes to enumerate: no propensity is claimed
         items, teams = _draft(control, treatment, n, head, coins, type_of, max_per_type)
         return Interleaved(items, teams, [float("nan")] * len(items), [float("nan")] * len(items))
-    draft = _Drafts(control, treatment, n, head, coins, type_of, max_per_type)
-    draft.run()
-    assert draft.items is not None and draft.teams is not None
-    items = draft.items
-    slot_p = [draft.in_slot[(item, slot)] for slot, item in enumerate(items)]
-    shown_p = [draft.shown[item] for item in items]
-    return Interleaved(items, draft.teams, slot_p, shown_p)
+    items, teams, in_slot = _Drafts(control, treatment, n, kind, max_per_type).run(head, coins)
+    shown: dict[Item, float] = {}
+    for (item, _slot), p in in_slot.items():
+        shown[item] = shown.get(item, 0.0) + p
+    slot_p = [in_slot[(item, slot)] for slot, item in enumerate(items)]
+    return Interleaved(items, teams, slot_p, [shown[item] for item in items])
 
 
 class _Drafts:
-    """The probability of every (item, slot) over the coin flips, and the list of the request's
-    own `coins` (`items`, `teams`: one draft along them).
+    """The probability of every (item, slot) over the coin flips, and the list along the
+    request's own coins.
 
     A draft is a deterministic walk with a coin wherever the teams have as many picks and both
-    can pick. What follows a coin depends only on what is in the list by then (which items,
-    hence each type's count and where each team's next pick is): outcomes that reach the same
-    set of items by different orders, as two teams whose picks do not collide do, share their
-    future. So the walk is memoised on that set, and each distinct future is computed once: a
-    few dozen picks for ten slots, where drafting each of the 2^rounds coin sequences takes
-    hundreds."""
+    can pick. What follows depends only on what is in the list (which items, hence each type's
+    count and where each team's next pick is) and each team's number of picks: outcomes that
+    reach the same state by different orders, as two teams whose picks do not collide do,
+    share their future. So the walk goes forward slot by slot over the distinct states, each
+    carrying the probability of reaching it: a few dozen states for ten slots, where drafting
+    each of the 2^rounds coin sequences takes hundreds of picks. The request's own list is the
+    path through them that its coins choose."""
 
     def __init__(
         self,
         control: Sequence[Item],
         treatment: Sequence[Item],
         n: int,
-        head: list[Item],
-        coins: Sequence[bool],
-        type_of: Callable[[Item], Hashable] | None,
+        kind: dict[Item, Hashable],
         max_per_type: int | None,
     ) -> None:
-        self.rankings = {CONTROL: control, TREATMENT: treatment}
-        self.n, self.head, self.coins, self.cap = n, head, coins, max_per_type
-        self.kind = {i: type_of(i) for i in (*control, *treatment, *head)} if type_of else {}
-        self.in_slot: dict[tuple[Item, int], float] = {}
-        self.shown: dict[Item, float] = {}
-        self.items: list[Item] | None = None
-        self.teams: list[str] | None = None
-        self._memo: dict[tuple[frozenset[Item], int, int], dict[tuple[Item, int], float]] = {}
+        self.rankings = (control, treatment)
+        self.n, self.kind, self.cap = n, kind, max_per_type
 
-    def run(self) -> None:
-        kind_of = self.kind.__getitem__ if self.cap is not None else None
-        self.items, self.teams = _draft(
-            self.rankings[CONTROL], self.rankings[TREATMENT], self.n, self.head, self.coins,
-            kind_of, self.cap,
-        )  # fmt: skip
-        types: dict[Hashable, int] = {}
-        if self.cap is not None:
-            for item in self.head:
-                types[self.kind[item]] = types.get(self.kind[item], 0) + 1
-        start = {(item, slot): 1.0 for slot, item in enumerate(self.head)}
-        rest = self._future(set(self.head), len(self.head), types, {CONTROL: 0, TREATMENT: 0},
-                            {CONTROL: 0, TREATMENT: 0})  # fmt: skip
-        self.in_slot = start | rest
-        for (item, _slot), p in self.in_slot.items():
-            self.shown[item] = self.shown.get(item, 0.0) + p
-
-    def _next(
-        self, team: str, cursor: dict[str, int], taken: set[Item], types: dict[Hashable, int]
-    ) -> Item | None:
-        ranking, i, cap, kind = self.rankings[team], cursor[team], self.cap, self.kind
+    def _next(self, team: int, i: int, taken: frozenset[Item], types: dict[Hashable, int]) -> int:
+        """Index of `team`'s next pick from position `i` on (its ranking's length if none)."""
+        ranking, cap, kind = self.rankings[team], self.cap, self.kind
         # passed-over items stay passed over: the list and the types' counts only grow
         while i < len(ranking) and (
             ranking[i] in taken or (cap is not None and types.get(kind[ranking[i]], 0) >= cap)
         ):
             i += 1
-        cursor[team] = i
-        return ranking[i] if i < len(ranking) else None
+        return i
 
-    def _future(
-        self,
-        taken: set[Item],
-        filled: int,
-        types: dict[Hashable, int],
-        cursor: dict[str, int],
-        picks: dict[str, int],
-    ) -> dict[tuple[Item, int], float]:
-        """P(item in slot) for the slots from `filled` on, from this state (changed in place)."""
-        out: dict[tuple[Item, int], float] = {}
+    def run(
+        self, head: list[Item], coins: Sequence[bool]
+    ) -> tuple[list[Item], list[str], dict[tuple[Item, int], float]]:
+        """(items, teams) along `coins`, and P(item in slot) for every reachable pair."""
+        control, treatment = self.rankings
         counted = self.cap is not None
-        while filled < self.n:
-            a = self._next(CONTROL, cursor, taken, types)
-            b = self._next(TREATMENT, cursor, taken, types)
-            if a is None and b is None:
-                break
-            if b is None or (a is not None and picks[CONTROL] < picks[TREATMENT]):
-                team, item = CONTROL, a
-            elif a is None or picks[TREATMENT] < picks[CONTROL]:
-                team, item = TREATMENT, b
-            else:  # a coin: both outcomes, each half as likely
-                key = (frozenset(taken), picks[CONTROL], picks[TREATMENT])
-                after = self._memo.get(key)
-                if after is None:
-                    after = {}
-                    for side, pick in ((CONTROL, a), (TREATMENT, b)):
-                        more = dict(types)
-                        if counted:
-                            more[self.kind[pick]] = more.get(self.kind[pick], 0) + 1
-                        branch = self._future(
-                            taken | {pick}, filled + 1, more, dict(cursor),
-                            {**picks, side: picks[side] + 1},
-                        )  # fmt: skip
-                        branch[(pick, filled)] = branch.get((pick, filled), 0.0) + 1.0
-                        for slot_item, p in branch.items():
-                            after[slot_item] = after.get(slot_item, 0.0) + p / 2
-                    self._memo[key] = after
-                for slot_item, p in after.items():
-                    out[slot_item] = out.get(slot_item, 0.0) + p
-                return out
-            assert item is not None
-            out[(item, filled)] = out.get((item, filled), 0.0) + 1.0
-            taken.add(item)
-            if counted:
+        types: dict[Hashable, int] = {}
+        if counted:
+            for item in head:
                 types[self.kind[item]] = types.get(self.kind[item], 0) + 1
-            picks[team] += 1
-            filled += 1
-        return out
+        in_slot = {(item, slot): 1.0 for slot, item in enumerate(head)}
+        items, teams = list(head), [PINNED] * len(head)
+        # state (items in the list, control's picks, treatment's) -> [probability, cursors, types]
+        start = (frozenset(head), 0, 0)
+        states: dict[tuple[frozenset[Item], int, int], list] = {start: [1.0, (0, 0), types]}
+        path: tuple[frozenset[Item], int, int] | None = start
+        flips = 0
+        for slot in range(len(head), self.n):
+            following: dict[tuple[frozenset[Item], int, int], list] = {}
+            for key, (p, (ci, ti), types) in states.items():
+                taken, c_picks, t_picks = key
+                ci = self._next(0, ci, taken, types)
+                ti = self._next(1, ti, taken, types)
+                a = control[ci] if ci < len(control) else None
+                b = treatment[ti] if ti < len(treatment) else None
+                if a is None and b is None:
+                    continue
+                outcomes: tuple[tuple[int, Item, float], ...]
+                if b is None or (a is not None and c_picks < t_picks):
+                    outcomes = ((0, a, p),)
+                elif a is None or t_picks < c_picks:
+                    outcomes = ((1, b, p),)
+                else:  # a coin: both outcomes, each half as likely
+                    outcomes = ((0, a, p / 2), (1, b, p / 2))
+                for team, item, q in outcomes:
+                    in_slot[(item, slot)] = in_slot.get((item, slot), 0.0) + q
+                    after = (taken | {item}, c_picks + (team == 0), t_picks + (team == 1))
+                    state = following.get(after)
+                    if state is not None:
+                        state[0] += q
+                        continue
+                    more = types
+                    if counted:
+                        more = dict(types)
+                        more[self.kind[item]] = more.get(self.kind[item], 0) + 1
+                    following[after] = [q, (ci, ti), more]
+                if key == path:
+                    team, item, _ = outcomes[0]
+                    if len(outcomes) == 2:
+                        team, item, _ = outcomes[1 if coins[flips] else 0]
+                        flips += 1
+                    items.append(item)
+                    teams.append(TREATMENT if team else CONTROL)
+                    path = (taken | {item}, c_picks + (team == 0), t_picks + (team == 1))
+            states = following
+            if not states:
+                break
+        return items, teams, in_slot
 
 
 def _reachable(
