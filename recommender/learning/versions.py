@@ -51,7 +51,7 @@ def evaluate_version(
             )
         name = versions[-1].name
     model_version = registry.get(name)
-    scorer = load_model(model_version, evaluated=not after_training)
+    scorer = load_model(model_version, evaluated=not after_training, compiled=False)
     manifest = model_version.manifest
     embedder = embedder or get_embedder(DEFAULT_EMBEDDER)
     if manifest.get("embedder_id") not in (None, embedder.id):

@@ -9,6 +9,7 @@ from typing import Any
 
 from recommender.catalog.catalog import load_catalog
 from recommender.embedding.embedders import DEFAULT_EMBEDDER, Embedder, QueryCache, get_embedder
+from recommender.ranking.compiled import COMPILED_DIR
 from recommender.ranking.learned import LearnedScorer
 from recommender.ranking.recommender import Recommender
 from recommender.ranking.seen import DEFAULT_RETURN_RATIO
@@ -75,10 +76,14 @@ def open_recommender(workspace: Workspace, *, embedder: Embedder | None = None) 
     return Recommender(build_snapshot(workspace, embedder=embedder))
 
 
-def load_model(version: ModelVersion, *, evaluated: bool = False) -> LearnedScorer:
+def load_model(
+    version: ModelVersion, *, evaluated: bool = False, compiled: bool = True
+) -> LearnedScorer:
     """The verified LearnedScorer of one registered version (`read_verified` checks size,
     checksum and features); a damaged or mismatched model raises `ModelIntegrityError`.
-    `evaluated` loads the model the version's metrics were measured on (see `read_verified`)."""
+    `evaluated` loads the model the version's metrics were measured on (see `read_verified`).
+    `compiled` scores with its trees compiled (`ranking.compiled`, cached in the version's
+    `compiled/` folder), or with LightGBM when they cannot be."""
     data = read_verified(version, evaluated=evaluated)
     try:
         scorer = LearnedScorer.from_json(data, version=version.name)
@@ -89,6 +94,8 @@ def load_model(version: ModelVersion, *, evaluated: bool = False) -> LearnedScor
             f"model {version.name} reads features {list(scorer.features)} but its manifest "
             f"lists {version.manifest['features']}; refusing to load a mismatched model"
         )
+    if compiled:
+        scorer.estimator.compile_trees(version.path / COMPILED_DIR)
     return scorer
 
 

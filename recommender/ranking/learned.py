@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from features.pairs import feature_matrix
+from recommender.ranking.compiled import compile_trees
 from recommender.ranking.content import ContentScorer
 
 OBJECTIVES = ("lambdarank", "regression", "binary")
@@ -240,6 +242,7 @@ class GradientBoostedRanker(RegressorMixin, BaseEstimator):
             free_raw_data=True,
         )
         self.objective_ = objective
+        self.__dict__.pop("compiled_", None)  # compiled from the trees this fit replaces
         self.booster_ = lgb.train(
             self._lgb_params(objective, X.shape[1]),
             data,
@@ -260,11 +263,25 @@ class GradientBoostedRanker(RegressorMixin, BaseEstimator):
     def predict_raw(self, X: np.ndarray) -> np.ndarray:
         """`predict` without input validation, for the serving path: X must already be a
         float32 (n, n_features_in_) matrix. Negative category codes need no conversion:
-        LightGBM reads a negative categorical value as missing, as in training."""
+        LightGBM reads a negative categorical value as missing, as in training. The
+        compiled trees score when `compile_trees` has built them."""
+        compiled = getattr(self, "compiled_", None)
+        if compiled is not None:
+            return compiled.predict(X)
         raw = self.booster_.predict(
             X, raw_score=True, num_threads=1 if len(X) < 5000 else self.n_jobs
         )
         return np.asarray(raw, dtype=np.float64)
+
+    def compile_trees(self, cache_dir: Path | None = None) -> bool:
+        """Score with the trees compiled to machine code from now on (`ranking.compiled`:
+        the same scores within 1e-6, ~15x faster on a request's candidates), cached in
+        `cache_dir`. False when they cannot be built: LightGBM keeps scoring."""
+        check_is_fitted(self, "booster_")
+        self.compiled_ = compile_trees(
+            self.booster_.model_to_string(), cache_dir, booster=self.booster_, n_jobs=self.n_jobs
+        )
+        return self.compiled_ is not None
 
     # ---- persistence (JSON, no pickle) --------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -222,6 +222,45 @@ def test_the_served_model_is_refit_on_all_data_and_the_evaluated_one_is_kept(tra
     assert manifest["evaluated_model_sha256"] != manifest["model_sha256"]
 
 
+def test_the_served_model_scores_with_compiled_trees_as_lightgbm(ws, trained):
+    """The demo model as served: its trees compiled (cached in the version's folder) give
+    LightGBM's raw scores within 1e-6 on real requests' pair features, and the same answers:
+    the same assets in the same order, scores within 1e-6."""
+    from features.pairs import feature_matrix
+    from features.schema import Stage
+    from recommender import DealContext, Recommender, build_snapshot
+    from recommender.ranking.build import load_model
+    from recommender.ranking.compiled import TOLERANCE
+
+    version, _ = trained
+    snapshot = build_snapshot(ws, model_version=version.name)
+    compiled = snapshot.scorer.estimator.compiled_
+    assert compiled is not None
+    assert (version.path / "compiled" / f"{compiled.key}.o").is_file()
+    plain = snapshot.with_changes(scorer=load_model(version, compiled=False))
+    assert getattr(plain.scorer.estimator, "compiled_", None) is None
+    engine, reference = Recommender(snapshot), Recommender(plain)
+    booster = snapshot.scorer.estimator.booster_
+    checked = 0
+    for k, partner_id in enumerate(sorted(snapshot.partners)[:24]):
+        partner = engine.resolve_partner(partner_id)
+        context = DealContext(stage=list(Stage)[k % len(Stage)],
+                              notes="модернізація ЦОД" if k % 2 else None)  # fmt: skip
+        request = engine.prepare(context, partner, n=10, snapshot=snapshot, request_id=f"q{k}")
+        X = feature_matrix(dict(engine.rank(request, snapshot).columns), snapshot.scorer.features)
+        expected = booster.predict(X, raw_score=True, num_threads=1)
+        np.testing.assert_allclose(compiled.predict(X), expected, rtol=0, atol=TOLERANCE)
+        checked += len(X)
+        answers = [
+            e.recommend(context, partner, n=10, request_id=f"q{k}").items
+            for e in (engine, reference)
+        ]
+        assert [i.asset_id for i in answers[0]] == [i.asset_id for i in answers[1]]
+        np.testing.assert_allclose([i.score for i in answers[0]],
+                                   [i.score for i in answers[1]], atol=TOLERANCE)  # fmt: skip
+    assert checked > 24 * 50
+
+
 def test_seen_assets_move_by_the_measured_return_ratio_unless_the_model_knows(ws, trained):
     """Training measures how partners come back to what they used and serving applies it, on
     ranks, to what a partner engaged with since the snapshot; what the model's features
