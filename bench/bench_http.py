@@ -394,7 +394,12 @@ def ensure_model_versions(workspace: Path, models: Path | None) -> tuple[list[st
             objective="regression", n_estimators=size.n_estimators, num_leaves=size.num_leaves,
             n_jobs=1,
         ).fit(X, y)  # fmt: skip
-        scorer = LearnedScorer(estimator=est, features=tuple(MODEL_FEATURES))
+        # no blend with the prior, as `recommender train` saves a model by default
+        # (TrainConfig.cold_start = "model" sets cold_start_strength 0)
+        scorer = LearnedScorer(
+            estimator=est, features=tuple(MODEL_FEATURES), cold_start_strength=0.0,
+            cold_asset_weight=1.0,
+        )  # fmt: skip
         version = registry.save(
             scorer.to_json(),
             {"features": list(MODEL_FEATURES), "usage": {}, "note": "bench stand-in"},
