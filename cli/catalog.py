@@ -74,6 +74,10 @@ def _ingest(args: argparse.Namespace) -> int:
         f"ingested {report.assets} assets ({report.chunks} chunks; {report.embedded} embedded, "
         f"{report.cached} from cache) in {report.seconds:.1f} s into {ws.catalog_dir}"
     )
+    for line in report.documents:
+        say(f"  {line}")
+    for line in report.warnings:
+        say(f"  warning: {line}")
     return 0
 
 

@@ -1,16 +1,17 @@
 """Documents of the catalog: text extraction, metadata, chunking and language detection.
 
-`extract_document` turns one file (PDF, DOCX, HTML, Markdown, plain text) into plain text plus
-the metadata its author gave (YAML front matter, or a sidecar `<file>.meta.json|yaml` /
+`extract_document` turns one file (PDF, DOCX, PPTX, XLSX, HTML, Markdown, plain text) into plain
+text plus the metadata its author gave (YAML front matter, or a sidecar `<file>.meta.json|yaml` /
 `<stem>.meta.json|yaml` beside it) and hints the format itself carries (HTML `<title>` and
-`<meta>` tags, PDF/DOCX title properties, the first Markdown heading). Parsing is left to
-well-kept libraries: pypdf, python-docx, BeautifulSoup, python-frontmatter, markdown.
+`<meta>` tags, PDF/Office title properties, the first Markdown heading). Parsing is left to
+well-kept libraries: pypdf, python-docx, python-pptx, openpyxl (`catalog.office`),
+BeautifulSoup, python-frontmatter, markdown.
 
 Files are treated as hostile until proven otherwise, because the catalog is fed by whoever
 uploads content:
 - a file over `max_bytes` (default 25 MiB) is refused before it is read;
-- a DOCX is checked as a zip archive *before* python-docx opens it: total uncompressed size
-  (default 50 MiB), compression ratio (default 100) and entry count. Python's `zipfile` never
+- a DOCX, PPTX or XLSX is checked as a zip archive *before* it is opened: total uncompressed
+  size (default 50 MiB), compression ratio (default 100) and entry count. Python's `zipfile` never
   inflates an entry beyond its declared size, so the declared sizes checked here bound the work;
 - a PDF that is encrypted is refused; a PDF carrying JavaScript or a Launch action is refused
   by default (the catalog hands documents on to partners, and legitimate enablement content
@@ -52,8 +53,9 @@ _PDF_WALK_LIMIT = 200_000
 TEXT_SUFFIXES = frozenset({".txt", ".text"})
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
-SUPPORTED_SUFFIXES = frozenset(
-    TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | {".pdf", ".docx"}
+OFFICE_SUFFIXES = frozenset({".docx", ".pptx", ".xlsx"})
+SUPPORTED_SUFFIXES = frozenset(TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | {".pdf"}) | (
+    OFFICE_SUFFIXES
 )
 SIDECAR_SUFFIXES = (".meta.json", ".meta.yaml", ".meta.yml")
 LANGUAGES = ("uk", "ru", "en")
@@ -75,6 +77,7 @@ class ExtractedDocument:
     `metadata`: what the author stated (front matter, overridden by a sidecar file), keys
     lowercased, values scalars or lists. `hints`: what the format suggests (title, summary,
     language) and is used only where the metadata is silent. `warnings`: accepted oddities.
+    `facts`: what a deck or workbook holds (slides, sheets, formulas...), for reports.
     """
 
     text: str
@@ -82,6 +85,7 @@ class ExtractedDocument:
     path: Path
     hints: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    facts: dict[str, Any] = field(default_factory=dict)
 
 
 def is_sidecar(path: Path) -> bool:
@@ -108,8 +112,10 @@ def extract_document(
     max_uncompressed_bytes: int = DEFAULT_MAX_UNCOMPRESSED,
     max_compression_ratio: float = DEFAULT_MAX_RATIO,
     allow_pdf_javascript: bool = False,
+    max_sheet_cells: int | None = None,
 ) -> ExtractedDocument:
     """Extract text and metadata from one document, or raise `DocumentError` saying why not.
+    `max_sheet_cells` bounds the cells read from a workbook (`office.DEFAULT_MAX_CELLS`).
 
     The text is whitespace-normalised (paragraphs separated by blank lines) and never empty.
     """
@@ -122,6 +128,9 @@ def extract_document(
             path, f"is {size:,} bytes; the limit is {max_bytes:,} bytes (max document size)"
         )
     suffix = path.suffix.lower()
+    from recommender.catalog.office import pptx_text, refuse_macros, xlsx_text
+
+    refuse_macros(path)
     if suffix not in SUPPORTED_SUFFIXES:
         raise DocumentError(
             path,
@@ -130,6 +139,11 @@ def extract_document(
     warnings: list[str] = []
     metadata: dict[str, Any] = {}
     hints: dict[str, Any] = {}
+    facts: dict[str, Any] = {}
+    zip_limits: dict[str, Any] = {
+        "max_uncompressed": max_uncompressed_bytes,
+        "max_ratio": max_compression_ratio,
+    }
     if suffix in TEXT_SUFFIXES or suffix in MARKDOWN_SUFFIXES:
         metadata, body = _split_front_matter(path, _decode_utf8(path, path.read_bytes()))
         if suffix in MARKDOWN_SUFFIXES:
@@ -142,10 +156,13 @@ def extract_document(
         text, hints = _html_text(path.read_bytes())
     elif suffix == ".pdf":
         text, hints, warnings = _pdf_text(path, allow_javascript=allow_pdf_javascript)
+    elif suffix == ".pptx":
+        text, hints, warnings, facts = pptx_text(path, **zip_limits)
+    elif suffix == ".xlsx":
+        cells = {} if max_sheet_cells is None else {"max_cells": max_sheet_cells}
+        text, hints, warnings, facts = xlsx_text(path, **zip_limits, **cells)
     else:
-        text, hints = _docx_text(
-            path, max_uncompressed=max_uncompressed_bytes, max_ratio=max_compression_ratio
-        )
+        text, hints = _docx_text(path, **zip_limits)
     metadata = _clean_metadata(path, metadata)
     sidecars = find_sidecars(path)
     if len(sidecars) > 1:
@@ -163,7 +180,7 @@ def extract_document(
             path, f"has {len(text):,} characters of text; at most {MAX_TEXT_CHARS:,} allowed"
         )
     hints = {k: v for k, v in hints.items() if v not in (None, "", [])}
-    return ExtractedDocument(text, metadata, path, hints, tuple(warnings))
+    return ExtractedDocument(text, metadata, path, hints, tuple(warnings), facts)
 
 
 # --- formats -------------------------------------------------------------------------------
@@ -336,13 +353,17 @@ def check_zip(
     max_uncompressed: int = DEFAULT_MAX_UNCOMPRESSED,
     max_ratio: float = DEFAULT_MAX_RATIO,
     max_entries: int = DEFAULT_MAX_ZIP_ENTRIES,
+    kind: str = "DOCX",
 ) -> None:
-    """Refuse zip bombs by the archive's declared sizes, before anything inflates it."""
+    """Refuse zip bombs by the archive's declared sizes, before anything inflates it (`kind`
+    names the format in the error: DOCX, PPTX, XLSX)."""
     try:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise DocumentError(path, f"is not a valid DOCX (zip archive): {_one_line(exc)}") from None
+        raise DocumentError(
+            path, f"is not a valid {kind} (zip archive): {_one_line(exc)}"
+        ) from None
     if len(infos) > max_entries:
         raise DocumentError(path, f"has {len(infos):,} zip entries; at most {max_entries:,}")
     total = sum(info.file_size for info in infos)

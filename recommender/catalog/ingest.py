@@ -5,8 +5,8 @@
 - a table of asset rows (`.jsonl`/`.ndjson`/`.json` lines or array, `.csv`, `.parquet`) following
   the ASSETS contract; a row's optional `document` is a path relative to the table's folder
   and must resolve inside it; or
-- a folder of documents (PDF, DOCX, HTML, Markdown, text), searched recursively (hidden files
-  and folders skipped). Each document becomes one asset; its metadata comes from YAML front
+- a folder of documents (PDF, DOCX, PPTX, XLSX, HTML, Markdown, text), searched recursively (hidden
+  files and folders skipped). Each document becomes one asset; its metadata comes from YAML front
   matter or a sidecar `<file>.meta.json|yaml` / `<stem>.meta.json|yaml`.
 
 Rules for documents (table rows with a `document`, and folder documents alike):
@@ -60,6 +60,7 @@ from recommender.catalog.documents import (
     chunk_text,
     detect_language,
 )
+from recommender.catalog.office import describe
 from recommender.catalog.sources import (
     ReadOptions,
     SourceBatch,
@@ -95,6 +96,7 @@ class IngestReport:
     updated: int = 0
     removed: int = 0
     warnings: list[str] = field(default_factory=list)
+    documents: list[str] = field(default_factory=list)  # decks and workbooks: what each holds
 
     def __str__(self) -> str:
         return (
@@ -130,7 +132,7 @@ def ingest(
     warnings: list[str] = []
     batches = [read_source(Path(s), options, problems, warnings) for s in sources]
     rows, texts = _validate(batches, problems, warnings)
-    return _commit(
+    report = _commit(
         workspace,
         rows,
         texts,
@@ -142,6 +144,8 @@ def ingest(
         warnings=warnings,
         started=started,
     )
+    report.documents = [f"{where}: {describe(facts)}" for b in batches for where, facts in b.facts]
+    return report
 
 
 def upsert_assets(

@@ -29,6 +29,7 @@ from recommender.catalog.documents import (
     find_sidecars,
     is_sidecar,
 )
+from recommender.catalog.office import MACRO_SUFFIXES
 
 TABLE_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json", ".csv", ".parquet"})
 SUMMARY_CHARS = 600
@@ -47,6 +48,8 @@ class SourceBatch:
     texts: list[str]  # extracted document text per record ("" when none)
     doc_failed: set[int] = field(default_factory=set)  # records whose document was refused
     folder: bool = False
+    # (where, what a deck or workbook holds: `ExtractedDocument.facts`) for the ingest report
+    facts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -195,6 +198,8 @@ def attach_documents(
         warnings.extend(doc.warnings)
         _fill_from_document(record, doc)
         batch.texts[i] = doc.text
+        if doc.facts:
+            batch.facts.append((f"{source} row {row}: {rel}", doc.facts))
 
 
 def _read_folder(
@@ -208,7 +213,7 @@ def _read_folder(
     for path in _walk(root, sidecars):
         rel = path.relative_to(root).as_posix()
         label = str(folder / rel)
-        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES | MACRO_SUFFIXES:  # macros: refused
             skipped.append(rel)
             continue
         if not path.resolve().is_relative_to(root):
@@ -223,6 +228,8 @@ def _read_folder(
             problems.append(Problem(label, None, None, _reason(exc, path)))
             continue
         warnings.extend(doc.warnings)
+        if doc.facts:
+            batch.facts.append((label, doc.facts))
         record = _metadata_record(doc.metadata)
         unknown = sorted(set(record) - _CONTRACT)
         if unknown:

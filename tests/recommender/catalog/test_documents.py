@@ -318,9 +318,9 @@ def test_nested_metadata_is_refused(tmp_path: Path, front: str) -> None:
 def test_unsupported_type_and_missing_file(tmp_path: Path) -> None:
     with pytest.raises(DocumentError, match="file not found"):
         extract_document(tmp_path / "nope.pdf")
-    path = tmp_path / "slides.pptx"
+    path = tmp_path / "slides.key"
     path.write_bytes(b"x")
-    with pytest.raises(DocumentError, match=r"unsupported document type '\.pptx'"):
+    with pytest.raises(DocumentError, match=r"unsupported document type '\.key'; expected one"):
         extract_document(path)
 
 
