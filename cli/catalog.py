@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -145,3 +146,50 @@ def print_recommendation(result: Any) -> None:
         )
         for reason in item.reasons:
             say(f"      - {reason.text}")
+
+
+# --- partners and deals -----------------------------------------------------------------------
+def _table_args(noun: str, key: str) -> Callable[[argparse.ArgumentParser], None]:
+    def arguments(p: argparse.ArgumentParser) -> None:
+        sub = p.add_subparsers(dest="action", required=True)
+        imp = sub.add_parser(
+            "import",
+            help=f"import {noun} from a CSV, JSONL or Parquet file (a CRM export): validated, all "
+            f"or nothing, upserted by {key}",
+        )
+        imp.add_argument("file", type=Path)
+        imp.add_argument(
+            "--replace", action="store_true", help=f"make the stored {noun} exactly the file's"
+        )
+
+    return arguments
+
+
+@command("partners", "import partner profiles", _table_args("partners", "partner_id"))
+def _partners(args: argparse.Namespace) -> int:
+    from recommender import import_partners
+
+    ws = workspace_of(args).ensure()
+    say(import_partners(ws, args.file, replace=args.replace).summary("partners"))
+    return 0
+
+
+@command(
+    "deals", "import deals (what recommendation requests describe)", _table_args("deals", "deal_id")
+)
+def _deals(args: argparse.Namespace) -> int:
+    from recommender import import_deals, load_partners
+
+    ws = workspace_of(args)
+    known = set(load_partners(ws))
+    if not known:
+        raise FileNotFoundError(
+            f"no partner table at {ws.partners_path}; import partners first "
+            "(`recommender partners import FILE`) so deal partner ids can be checked"
+        )
+    say(
+        import_deals(ws.ensure(), args.file, known_partners=known, replace=args.replace).summary(
+            "deals"
+        )
+    )
+    return 0

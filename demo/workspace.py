@@ -74,7 +74,7 @@ def build_demo_workspace(
         world.assets.to_parquet(table, index=False)
         report = ingest(ws, [table], replace=True, progress=progress)
     else:
-        count = import_partners(ws, DEMO_DATA / "partners.csv")
+        count = import_partners(ws, DEMO_DATA / "partners.csv").total
         lines.append(f"partners: {count} from {DEMO_DATA / 'partners.csv'}")
         report = ingest(ws, [DEMO_DATA / "assets.jsonl"], replace=True, progress=progress)
     lines.append(

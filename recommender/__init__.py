@@ -75,6 +75,10 @@ _API: dict[str, tuple[str, str]] = {
     "load_partners": ("recommender.steering.partners", "load_partners"),
     "load_partner_frame": ("recommender.steering.partners", "load_partner_frame"),
     "import_partners": ("recommender.steering.partners", "import_partners"),
+    "import_deals": ("recommender.storage.deals", "import_deals"),
+    "load_deal_frame": ("recommender.storage.deals", "load_deal_frame"),
+    "unknown_deals": ("recommender.storage.deals", "unknown_deals"),
+    "TableImport": ("recommender.storage.tables", "TableImport"),
     "save_partners": ("recommender.steering.partners", "save_partners"),
     "find_partners": ("recommender.steering.partners", "find_partners"),
     "upsert_partner": ("recommender.steering.partners", "upsert_partner"),
@@ -266,6 +270,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (a test keeps
     )
     from recommender.steering.playbook import DEFAULT_PLAYBOOK, Playbook, load_playbook
     from recommender.storage.audit import AuditLog
+    from recommender.storage.deals import import_deals, load_deal_frame, unknown_deals
     from recommender.storage.event_files import export_parquet as export_events
     from recommender.storage.event_files import import_file as import_events
     from recommender.storage.event_files import read_events_parquet
@@ -288,6 +293,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (a test keeps
         ModelVersion,
         Registry,
     )
+    from recommender.storage.tables import TableImport
     from recommender.storage.usage import read_journal
     from recommender.types import (
         DealContext,

@@ -64,6 +64,7 @@ from recommender.learning.policy_value import examination_curve, off_policy_bloc
 from recommender.learning.queries import Queries, prepare_queries
 from recommender.learning.returns import return_ratio
 from recommender.ranking.learned import GradientBoostedRanker, LearnedScorer
+from recommender.storage.deals import unknown_deals
 from recommender.storage.registry import ModelVersion, Registry, code_version
 from recommender.storage.usage import usage_settings
 from recommender.workspace import Workspace
@@ -187,6 +188,9 @@ def train(
                 dim=embedder.dim,
                 oracle=oracle,
             )
+    warnings = deal_warnings(data.events, data.deals)
+    for line in warnings:
+        stages.note(f"warning: {line}")
     split = Split.of(data.events["ts"], config.test_fraction, config.validation_fraction)
     with stages.stage("position bias"):
         # estimated from the logs before the test window (the evaluated model may see them)
@@ -247,6 +251,7 @@ def train(
     )
     if refit is not None:
         manifest["refit"] = refit
+    manifest["warnings"] = warnings
     with stages.stage("returns"):
         # how partners come back to what they used: for serving only, so from the whole log
         manifest["returns"] = return_ratio(data, examination, split.end + pd.Timedelta(1, "us"))
@@ -257,6 +262,23 @@ def train(
         details={"evaluation": evaluation, "split": split, "evaluated": scorer},
     )
     return save_version(workspace, result) if save else result
+
+
+def deal_warnings(events: pd.DataFrame, deals: pd.DataFrame) -> list[str]:
+    """What the model will not know about deals: no deals table at all, or events that name
+    deals it lacks (they train without the deal's industry, products, competitors and notes)."""
+    hint = "import them with `recommender deals import FILE`"
+    named, missing = unknown_deals(events, deals if len(deals) else None)
+    if not len(deals):
+        if not named:
+            return []
+        return [f"no deals are stored, yet {named:,} events name {len(missing):,} deals; the "
+                f"model learns without their industry, products or notes: {hint}"]  # fmt: skip
+    if not named:
+        return []
+    shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+    return [f"{named:,} events name {len(missing):,} deals that are not stored ({shown}); "
+            f"they train without their deal's fields: {hint}"]  # fmt: skip
 
 
 # ---- the stages ---------------------------------------------------------------------------------
@@ -492,6 +514,10 @@ class _Stages:
         self.progress = progress
         self.report = report
         self.seconds: dict[str, float] = {}
+
+    def note(self, line: str) -> None:
+        if self.report:
+            self.report(line)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:

@@ -8,35 +8,12 @@ from pathlib import Path
 import pandas as pd
 
 from features.schema import PARTNERS
-from features.validation import Problem, SchemaError, validate_table
+from features.validation import validate_table
+from recommender.storage.tables import TableImport, read_table, store_table
 from recommender.types import PartnerProfile
-from recommender.workspace import Workspace, atomic_write_bytes
+from recommender.workspace import Workspace
 
 LIST_COLUMNS = ("industries", "regions", "languages", "certified_products")
-
-
-def read_table(path: Path) -> pd.DataFrame:
-    """A table file as strings/objects: CSV, JSONL/JSON lines or Parquet."""
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-        if suffix in (".jsonl", ".ndjson", ".json"):
-            return pd.read_json(path, lines=True, dtype=False)
-        if suffix == ".parquet":
-            return pd.read_parquet(path)
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise SchemaError([Problem(str(path), None, None, f"cannot be read: {exc}")]) from None
-    raise SchemaError(
-        [
-            Problem(
-                str(path),
-                None,
-                None,
-                f"unsupported file type {suffix!r}; use .csv, .jsonl or .parquet",
-            )
-        ]
-    )
 
 
 def validate_partners(frame: pd.DataFrame, *, source: str) -> pd.DataFrame:
@@ -44,23 +21,16 @@ def validate_partners(frame: pd.DataFrame, *, source: str) -> pd.DataFrame:
 
 
 def save_partners(workspace: Workspace, partners: pd.DataFrame) -> None:
-    """Write the validated partner table atomically (parquet)."""
-    import io
-
-    buf = io.BytesIO()
-    partners.to_parquet(buf, index=False)
-    atomic_write_bytes(workspace.partners_path, buf.getvalue())
+    """Write the validated partner table atomically (parquet), replacing the stored one."""
+    store_table(workspace.partners_path, partners, None, key="partner_id", replace=True)
 
 
-def import_partners(workspace: Workspace, path: Path, *, replace: bool = True) -> int:
-    """Validate a partner file and store it (replacing, or upserting by partner_id)."""
+def import_partners(workspace: Workspace, path: Path, *, replace: bool = True) -> TableImport:
+    """Validate a partner file (CSV, JSONL, Parquet; all or nothing) and store it: the whole
+    table with `replace`, else upserted by partner_id."""
     frame = validate_partners(read_table(path), source=str(path))
-    if not replace and workspace.partners_path.exists():
-        old = load_partner_frame(workspace)
-        old = old[~old["partner_id"].isin(frame["partner_id"])]
-        frame = pd.concat([old, frame], ignore_index=True)
-    save_partners(workspace, frame)
-    return len(frame)
+    stored = load_partner_frame(workspace) if workspace.partners_path.exists() else None
+    return store_table(workspace.partners_path, frame, stored, key="partner_id", replace=replace)
 
 
 def load_partner_frame(workspace: Workspace) -> pd.DataFrame:

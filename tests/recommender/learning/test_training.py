@@ -83,6 +83,7 @@ def test_train_writes_a_complete_version(trained):
     assert manifest["model_sha256"] == hashlib.sha256(data).hexdigest()
     assert manifest["training"]["stage_seconds"]["fit"] > 0
     assert manifest["training"]["position_aware"] is True  # the default (TrainConfig)
+    assert manifest["warnings"] == []  # every event's deal is stored
 
 
 def test_metrics_have_the_contract_shape(trained):
