@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from features.schema import Maturity, Stage, values
 from recommender import ContentScorer, Snapshot, attach_model
 from service.console import analysis
-from service.console.forms import DealForm, default_industry, partner_pick, validate_body, vocab
+from service.console.forms import DealForm, partner_pick, validate_body, vocab
 from service.console.pages import SignedInDep, page_router, query, render
 from service.console.preview import preview_recommend
 from service.operations import models
@@ -57,7 +57,7 @@ def compare(page: SignedInDep) -> Response:
     snapshot = page.state.snapshot
     pick = partner_pick(page, p, snapshot, "/console/compare")
     partner = pick["partner"]
-    deal = DealForm.parse(p, default_industry=default_industry(partner))
+    deal = DealForm.parse(p)
     maturities, stages = values(Maturity), values(Stage)
     serving = snapshot.model_version
     versions = list(

@@ -59,7 +59,9 @@ class DealForm:
     submitted: bool = False
 
     @classmethod
-    def parse(cls, p: Params, default_industry: str | None = None) -> DealForm:
+    def parse(cls, p: Params) -> DealForm:
+        """The form's fields from the query; the industry stays unset until the manager picks
+        one (a partner's first industry is rarely the deal's)."""
         raw_n = p.get("n")
         try:
             n = int(raw_n) if raw_n else 10
@@ -68,7 +70,7 @@ class DealForm:
         stage = p.get("stage")
         return cls(
             stage=stage if stage in values(Stage) else Stage.DISCOVERY.value,
-            industry=p.get("industry", default_industry),
+            industry=p.get("industry") or None,
             products=p.getlist("products"),
             buyer_role=p.get("buyer_role"),
             notes=p.get("notes", "") or "",
@@ -141,8 +143,3 @@ def partner_pick(page: Page, p: Params, snapshot: Snapshot, action: str) -> dict
         "unknown_partner": unknown,
         "action": action,
     }
-
-
-def default_industry(partner: PartnerProfile | None) -> str | None:
-    """The industry a deal form starts with: the partner's first."""
-    return partner.industries[0] if partner and partner.industries else None

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi.responses import Response
 
 from recommender import Snapshot
-from service.console.forms import DealForm, default_industry, partner_pick, validate_body, vocab
+from service.console.forms import DealForm, partner_pick, validate_body, vocab
 from service.console.pages import Page, SignedInDep, page_router, query, render
 from service.middleware import request_info
 from service.operations.errors import OperationError
@@ -44,7 +44,7 @@ def preview(page: SignedInDep) -> Response:
     snapshot = page.state.snapshot
     pick = partner_pick(page, p, snapshot, "/console/preview")
     partner = pick["partner"]
-    deal = DealForm.parse(p, default_industry=default_industry(partner))
+    deal = DealForm.parse(p)
     errors: list[str] = []
     result = request_json = response_json = None
     if pick["unknown_partner"]:

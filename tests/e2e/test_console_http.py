@@ -233,3 +233,25 @@ def test_compare_two_stages_and_two_model_versions(
         ).status_code
         == 200
     )
+
+
+def test_the_deal_form_leaves_the_industry_unset_until_it_is_picked(
+    manager: httpx.Client, e2e: E2EWorkspace
+) -> None:
+    """A partner's first industry is rarely the deal's (banking, for a note about a factory):
+    the form starts without one and keeps the one the manager picks."""
+    from recommender import load_partners
+
+    partner = next(p for p in load_partners(e2e.workspace).values() if p.industries)
+    for path in ("preview", "compare"):
+        url = f"/console/{path}?partner_id={partner.partner_id}&stage=discovery"
+        page = manager.get(url)
+        assert page.status_code == 200
+        select = re.search(r'<select id="industry".*?</select>', page.text, re.S)
+        assert select is not None and " selected" not in select.group(0)
+        options = re.findall(r'<option value="([^"]+)"', select.group(0))
+        assert partner.industries[0] in options
+        pick = options[-1]
+        chosen = re.search(r'<select id="industry".*?</select>',
+                           manager.get(f"{url}&industry={pick}").text, re.S)  # fmt: skip
+        assert chosen is not None and f'<option value="{pick}" selected' in chosen.group(0)
