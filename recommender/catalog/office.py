@@ -79,15 +79,20 @@ def pptx_text(
                 if text is not None and text.text.strip():
                     blocks.append(text.text)
                     notes += 1
-        props = deck.core_properties
-        hints: dict[str, Any] = {"title": (props.title or "").strip() or first_title}
-        if props.language:
-            hints["language"] = _language_tag(props.language)
+        hints = _property_hints(deck.core_properties, first_title)
     except DocumentError:
         raise
     except Exception as exc:  # python-pptx/lxml raise many kinds on broken packages
         raise DocumentError(path, f"is a corrupt PPTX: {_one_line(exc)}") from None
     return "\n\n".join(blocks), hints, warnings, {"slides": len(slides), "notes": notes}
+
+
+def _property_hints(props: Any, title: str | None = None) -> dict[str, Any]:
+    """Title and language from an Office file's document properties (`title` when none)."""
+    hints: dict[str, Any] = {"title": (props.title or "").strip() or title}
+    if props.language:
+        hints["language"] = _language_tag(props.language)
+    return hints
 
 
 def _shapes_text(shapes: Any, skip: int | None) -> list[str]:
@@ -147,10 +152,7 @@ def xlsx_text(
                 if line:
                     lines.append(line)
             blocks.append("\n".join(lines))
-        props = book.properties
-        hints: dict[str, Any] = {"title": (props.title or "").strip() or None}
-        if props.language:
-            hints["language"] = _language_tag(props.language)
+        hints = _property_hints(book.properties)
     except DocumentError:
         raise
     except Exception as exc:
@@ -169,29 +171,23 @@ def _row_text(row: Any, facts: dict[str, Any]) -> str:
         value = cell.value
         if value is None or (isinstance(value, str) and not value.strip()):
             continue
-        formula = cell.data_type == "f" or (isinstance(value, str) and value.startswith("="))
-        if formula:
+        if cell.data_type == "f" or (isinstance(value, str) and value.startswith("=")):
             facts["formulas"] += 1
-            text = str(value)
-            if label is not None:
-                parts[-1] = f"{label} = {text.lstrip('=')}"
-                facts["outputs"].append(label)
-                label = None
-            else:
-                parts.append(text)
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            text, labelled, kind = str(value), f"{label} = {str(value).lstrip('=')}", "outputs"
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
             text = " ".join(str(value).split())
             parts.append(text)
             label = text if isinstance(value, str) else None
             continue
-        number = f"{value:g}" if isinstance(value, float) else str(value)
-        if label is not None:
-            parts[-1] = f"{label}: {number}"
-            facts["inputs"].append(label)
+        else:
+            text = f"{value:g}" if isinstance(value, float) else str(value)
+            labelled, kind = f"{label}: {text}", "inputs"
+        if label is not None:  # the text on its left names it
+            parts[-1] = labelled
+            facts[kind].append(label)
             label = None
         else:
-            parts.append(number)
+            parts.append(text)
     return " | ".join(parts)
 
 
