@@ -72,10 +72,8 @@ def upsert_partner(
 ) -> PartnerProfile:  # type: ignore[type-arg]
     """Validate one partner record and store it, replacing any with the same id."""
     frame = validate_partners(pd.DataFrame([record]), source=source)
-    old = load_partner_frame(workspace)
-    old = old[old["partner_id"] != frame.loc[0, "partner_id"]]
-    merged = pd.concat([old, frame], ignore_index=True) if len(old) else frame
-    save_partners(workspace, merged)
+    stored = load_partner_frame(workspace) if workspace.partners_path.exists() else None
+    store_table(workspace.partners_path, frame, stored, key="partner_id", replace=False)
     return profile_from_row(frame.iloc[0].to_dict())
 
 

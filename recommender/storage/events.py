@@ -47,6 +47,7 @@ import pandas as pd
 
 from features.schema import ENGAGEMENT_TYPES, EventType, values
 from features.validation import SchemaError
+from recommender.storage.audit import transaction
 from recommender.storage.event_rows import (
     COLUMNS_SQL,
     EVENT_COLUMNS,
@@ -320,15 +321,8 @@ class EventJournal:
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction under the lock: committed whole, or rolled back whole."""
-        with self._lock:
-            conn = self._writer()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        with self._lock, transaction(self._writer()) as conn:
+            yield conn
 
     # ---- writing --------------------------------------------------------------------------
 
