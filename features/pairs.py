@@ -12,7 +12,7 @@ and usage aggregates arrive as per-pair arrays computed by the caller.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -350,9 +350,7 @@ def prior_components(
     )
 
 
-def pair_features(
-    table: AssetTable, batch: PairBatch, playbook: PlaybookMatrices
-) -> dict[str, np.ndarray]:
+def pair_features(table: AssetTable, batch: PairBatch, playbook: PlaybookMatrices) -> PairColumns:
     """Named float32 feature columns for each pair in `batch`.
 
     Content features (`CONTENT_FEATURES`, `CONTEXT_FEATURES`) come from catalog metadata, the
@@ -415,14 +413,41 @@ def pair_features(
         "role_code": batch.role,
         "freshness": np.exp2(-age / FRESHNESS_HALF_LIFE_DAYS),
     }
-    out = {k: np.asarray(v, dtype=np.float32) for k, v in cols.items()}
+    out = PairColumns((k, np.asarray(v, dtype=np.float32)) for k, v in cols.items())
     for name, column in batch.usage.items():
         out[name] = np.asarray(column, dtype=np.float32)
     return out
 
 
-def feature_matrix(columns: dict[str, np.ndarray], names: Sequence[str]) -> np.ndarray:
-    """Stack named columns into an (n_pairs, len(names)) float32 matrix in `names` order."""
+class PairColumns(dict[str, np.ndarray]):
+    """`pair_features`' columns: a dict that keeps the last matrix its columns were stacked
+    into (`feature_matrix`), so that two models scoring one request's pairs with the same
+    features, as an interleaving experiment's two arms do, stack them once. The matrix is
+    read-only, and stacked again when a column has been replaced since."""
+
+    __slots__ = ("_stacked",)
+
+    def matrix(self, names: Sequence[str]) -> np.ndarray:
+        key = tuple(names), tuple(id(self[name]) for name in names)
+        stacked = getattr(self, "_stacked", None)
+        if stacked is not None and stacked[0] == key:
+            return stacked[1]
+        matrix = _stack(self, names)
+        matrix.flags.writeable = False
+        self._stacked = (key, matrix)
+        return matrix
+
+
+def feature_matrix(columns: Mapping[str, np.ndarray], names: Sequence[str]) -> np.ndarray:
+    """Stack named columns into an (n_pairs, len(names)) float32 matrix in `names` order
+    (read-only when `columns` are `PairColumns`: it may be shared)."""
+    if isinstance(columns, PairColumns):
+        return columns.matrix(names)
+    return _stack(columns, names)
+
+
+def _stack(columns: Mapping[str, np.ndarray], names: Sequence[str]) -> np.ndarray:
     if not names:
         return np.zeros((0, 0), dtype=np.float32)
-    return np.column_stack([columns[name] for name in names]).astype(np.float32, copy=False)
+    # one (k, n) copy and its transpose made contiguous: half the cost of column_stack
+    return np.ascontiguousarray(np.array([columns[name] for name in names], dtype=np.float32).T)

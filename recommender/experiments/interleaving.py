@@ -21,13 +21,12 @@ neither.
 
 from __future__ import annotations
 
-from collections import Counter
+import hashlib
+from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-
-from recommender.ranking.exploration import stable_seed
 
 CONTROL, TREATMENT, PINNED = "control", "treatment", "pinned"
 
@@ -69,17 +68,13 @@ def team_draft(
     if max_per_type is not None and (max_per_type < 1 or type_of is None):
         raise ValueError("max_per_type needs type_of and must be at least 1")
     head = list(pinned)[:n]
-    kind: dict[Item, Hashable] = {}
-    if type_of is not None:
-        kind = {item: type_of(item) for item in (*control, *treatment, *head)}
-    control, treatment = (_reachable(r, n, kind.__getitem__ if kind else None, max_per_type)
-                          for r in (control, treatment))  # fmt: skip
+    control, treatment = (_reachable(r, n, type_of, max_per_type) for r in (control, treatment))
     coins = _coins(request_id, n)
     rounds = (n - len(head) + 1) // 2
     if rounds > _MAX_ROUNDS:  # too many outcomes to enumerate: no propensity is claimed
         items, teams = _draft(control, treatment, n, head, coins, type_of, max_per_type)
         return Interleaved(items, teams, [float("nan")] * len(items), [float("nan")] * len(items))
-    items, teams, in_slot = _Drafts(control, treatment, n, kind, max_per_type).run(head, coins)
+    items, teams, in_slot = _Drafts(control, treatment, n, type_of, max_per_type).run(head, coins)
     shown: dict[Item, float] = {}
     for (item, _slot), p in in_slot.items():
         shown[item] = shown.get(item, 0.0) + p
@@ -105,76 +100,98 @@ class _Drafts:
         control: Sequence[Item],
         treatment: Sequence[Item],
         n: int,
-        kind: dict[Item, Hashable],
+        type_of: Callable[[Item], Hashable] | None,
         max_per_type: int | None,
     ) -> None:
         self.rankings = (control, treatment)
-        self.n, self.kind, self.cap = n, kind, max_per_type
-
-    def _next(self, team: int, i: int, taken: frozenset[Item], types: dict[Hashable, int]) -> int:
-        """Index of `team`'s next pick from position `i` on (its ranking's length if none)."""
-        ranking, cap, kind = self.rankings[team], self.cap, self.kind
-        # passed-over items stay passed over: the list and the types' counts only grow
-        while i < len(ranking) and (
-            ranking[i] in taken or (cap is not None and types.get(kind[ranking[i]], 0) >= cap)
-        ):
-            i += 1
-        return i
+        self.n, self.type_of = n, type_of
+        self.cap = max_per_type if type_of is not None else None
 
     def run(
         self, head: list[Item], coins: Sequence[bool]
     ) -> tuple[list[Item], list[str], dict[tuple[Item, int], float]]:
-        """(items, teams) along `coins`, and P(item in slot) for every reachable pair."""
+        """(items, teams) along `coins`, and P(item in slot) for every reachable pair.
+
+        What is in the list is a bit mask over the items (one bit each), so that a state is a
+        tuple of three integers, cheap to hash and to extend."""
         control, treatment = self.rankings
-        counted = self.cap is not None
+        type_of, cap = self.type_of, self.cap
+        bit = {item: 1 << k for k, item in enumerate(dict.fromkeys((*head, *control, *treatment)))}
+        # per team: its ranking's items, their bits and (with a cap) their types
+        teams_of = tuple(
+            (
+                ranking,
+                list(map(bit.__getitem__, ranking)),
+                list(map(type_of, ranking)) if cap is not None and type_of is not None else None,
+            )
+            for ranking in (control, treatment)
+        )
         types: dict[Hashable, int] = {}
-        if counted:
-            for item in head:
-                types[self.kind[item]] = types.get(self.kind[item], 0) + 1
+        if cap is not None and type_of is not None:
+            for kind in map(type_of, head):
+                types[kind] = types.get(kind, 0) + 1
+
+        def following_pick(team: int, i: int, taken: int, types: dict[Hashable, int]) -> int:
+            """Index of `team`'s next pick from position `i` on (its ranking's length if none);
+            passed-over items stay passed over: the list and the types' counts only grow."""
+            _, bits, kinds = teams_of[team]
+            end = len(bits)
+            if kinds is None or cap is None:
+                while i < end and taken & bits[i]:
+                    i += 1
+            else:
+                while i < end and (taken & bits[i] or types.get(kinds[i], 0) >= cap):
+                    i += 1
+            return i
+
         in_slot = {(item, slot): 1.0 for slot, item in enumerate(head)}
         items, teams = list(head), [PINNED] * len(head)
-        # state (items in the list, control's picks, treatment's) -> [probability, cursors, types]
-        start = (frozenset(head), 0, 0)
-        states: dict[tuple[frozenset[Item], int, int], list] = {start: [1.0, (0, 0), types]}
-        path: tuple[frozenset[Item], int, int] | None = start
+        # state (items in the list as bits, control's picks, treatment's) ->
+        # [probability, cursors, types' counts]
+        start = (sum(bit[x] for x in head), 0, 0)
+        states: dict[tuple[int, int, int], list] = {start: [1.0, (0, 0), types]}
+        path: tuple[int, int, int] | None = start
         flips = 0
         for slot in range(len(head), self.n):
-            following: dict[tuple[frozenset[Item], int, int], list] = {}
+            following: dict[tuple[int, int, int], list] = {}
             for key, (p, (ci, ti), types) in states.items():
                 taken, c_picks, t_picks = key
-                ci = self._next(0, ci, taken, types)
-                ti = self._next(1, ti, taken, types)
-                a = control[ci] if ci < len(control) else None
-                b = treatment[ti] if ti < len(treatment) else None
-                if a is None and b is None:
+                ci = following_pick(0, ci, taken, types)
+                ti = following_pick(1, ti, taken, types)
+                a = ci < len(control)
+                b = ti < len(treatment)
+                if not a and not b:
                     continue
-                outcomes: tuple[tuple[int, Item, float], ...]
-                if b is None or (a is not None and c_picks < t_picks):
-                    outcomes = ((0, a, p),)
-                elif a is None or t_picks < c_picks:
-                    outcomes = ((1, b, p),)
+                outcomes: tuple[tuple[int, int, float], ...]
+                if not b or (a and c_picks < t_picks):
+                    outcomes = ((0, ci, p),)
+                elif not a or t_picks < c_picks:
+                    outcomes = ((1, ti, p),)
                 else:  # a coin: both outcomes, each half as likely
-                    outcomes = ((0, a, p / 2), (1, b, p / 2))
-                for team, item, q in outcomes:
+                    outcomes = ((0, ci, p / 2), (1, ti, p / 2))
+                for team, i, q in outcomes:
+                    ranking, bits, kinds = teams_of[team]
+                    item = ranking[i]
                     in_slot[(item, slot)] = in_slot.get((item, slot), 0.0) + q
-                    after = (taken | {item}, c_picks + (team == 0), t_picks + (team == 1))
+                    after = (taken | bits[i], c_picks + (team == 0), t_picks + (team == 1))
                     state = following.get(after)
                     if state is not None:
                         state[0] += q
                         continue
                     more = types
-                    if counted:
+                    if kinds is not None and cap is not None:
                         more = dict(types)
-                        more[self.kind[item]] = more.get(self.kind[item], 0) + 1
+                        more[kinds[i]] = more.get(kinds[i], 0) + 1
                     following[after] = [q, (ci, ti), more]
                 if key == path:
-                    team, item, _ = outcomes[0]
+                    team, i, _ = outcomes[0]
                     if len(outcomes) == 2:
-                        team, item, _ = outcomes[1 if coins[flips] else 0]
+                        team, i, _ = outcomes[1 if coins[flips] else 0]
                         flips += 1
-                    items.append(item)
+                    items.append(teams_of[team][0][i])
                     teams.append(TREATMENT if team else CONTROL)
-                    path = (taken | {item}, c_picks + (team == 0), t_picks + (team == 1))
+                    path = (taken | teams_of[team][1][i], c_picks + (team == 0),
+                            t_picks + (team == 1))  # fmt: skip
             states = following
             if not states:
                 break
@@ -197,20 +214,30 @@ def _reachable(
     enumerated drafts cheap (a ranking may hold hundreds of candidates)."""
     if max_per_type is None or type_of is None:
         return list(ranking[:n])
-    seen: dict[Hashable, int] = {}
+    cap = max_per_type
+    left: defaultdict[Hashable, int] = defaultdict(lambda: cap)
     out = []
-    for item in ranking:
-        kind = type_of(item)
-        count = seen.get(kind, 0)
-        if count < max_per_type:
-            seen[kind] = count + 1
+    for item, kind in zip(ranking, map(type_of, ranking), strict=True):
+        if left[kind]:
+            left[kind] -= 1
             out.append(item)
     return out
 
 
 def _coins(request_id: str, n: int) -> list[bool]:
-    """One coin per possible round (True: the treatment picks first), from the request id."""
-    return (np.random.default_rng(stable_seed(request_id)).random(n) < 0.5).tolist()
+    """One coin per possible round (True: the treatment picks first), from the request id:
+    the bits of its blake2b digests (512 per block; the same in every process), a tenth of
+    the cost of seeding a numpy generator for a handful of draws."""
+    coins: list[bool] = []
+    block = 0
+    while len(coins) < n:
+        digest = hashlib.blake2b(
+            f"{block}|{request_id}".encode(), digest_size=64, person=b"team-draft"
+        ).digest()
+        word = int.from_bytes(digest, "little")
+        coins.extend(word >> i & 1 == 1 for i in range(min(512, n - len(coins))))
+        block += 1
+    return coins
 
 
 def _draft(

@@ -30,8 +30,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import cast
 
-import numpy as np
-
 from recommender.experiments.assignment import arm as assigned_arm
 from recommender.experiments.interleaving import CONTROL, TREATMENT, team_draft
 from recommender.experiments.store import PLAYBOOK, Experiment, ExperimentStore, Method
@@ -240,19 +238,15 @@ def _interleave(
         TREATMENT: engine.rank(request, live.treatment.on(snapshot), like=first),
     }
     pinned = len(request.pinned_rank)
-    # the rankings as candidate indexes, cut to the head a team could pick from (the first
-    # `cap` of each type: `interleaving._reachable`, done here in numpy on a few hundred)
+    # the rankings as candidate indexes; the draft walks only the head a team can pick from
     cap = max_per_type * math.ceil(n / 10)  # per block of ten, as `diversify` counts
-    kinds = snapshot.table.type_code[request.cands]
-    heads = {side: _head(np.asarray(r.order[pinned:], dtype=np.intp), kinds, cap)
-             for side, r in ranked.items()}  # fmt: skip
     merged = team_draft(
-        heads[CONTROL],
-        heads[TREATMENT],
+        ranked[CONTROL].order[pinned:],
+        ranked[TREATMENT].order[pinned:],
         n,
         request_id=request.request_id,
         pinned=ranked[CONTROL].order[:pinned],
-        type_of=kinds.item,
+        type_of=snapshot.table.type_code[request.cands].tolist().__getitem__,
         max_per_type=cap,
     )
     chosen: list[tuple[Ranked, int]] = [
@@ -267,17 +261,3 @@ def _interleave(
         arms=merged.teams,
     )
     return request.answer(items, model_version=model_version, experiment=name)
-
-
-def _head(order: np.ndarray, kinds: np.ndarray, cap: int) -> list[int]:
-    """The candidates of `order` (indexes, best first) among the first `cap` of their type."""
-    if not len(order):
-        return []
-    types = kinds[order]
-    by_type = np.argsort(types, kind="stable")
-    sorted_types = types[by_type]
-    starts = np.flatnonzero(np.r_[True, sorted_types[1:] != sorted_types[:-1]])
-    sizes = np.diff(np.r_[starts, len(order)])
-    rank = np.empty(len(order), dtype=np.intp)
-    rank[by_type] = np.arange(len(order)) - np.repeat(starts, sizes)
-    return order[rank < cap].tolist()

@@ -377,7 +377,7 @@ class LearnedScorer:
                 f"feature columns {missing} are missing; "
                 f"the model was trained on {list(self.features)}"
             )
-        return self.estimator.predict_raw(feature_matrix(dict(columns), self.features))
+        return self.estimator.predict_raw(feature_matrix(columns, self.features))
 
     def blend_weight(self, columns: Mapping[str, np.ndarray]) -> np.ndarray:
         """Weight of the model per pair, in [0, 1] (see the module docstring)."""

@@ -283,13 +283,14 @@ class Recommender:
         display = snap.display
         semantic = request.semantic
         text_top = text_rank(semantic, [i for _, i in chosen]) if semantic is not None else {}
-        # the chosen items' features as Python floats, one conversion per ranking
+        # the chosen items' features as Python floats, one conversion per feature table (two
+        # rankings of one request that share their features, as an interleaved one's, share it)
         feature_rows: list[dict[str, float]] = [{} for _ in chosen]
-        for ranked in {id(r): r for r, _ in chosen}.values():
-            slots = [s for s, (r, _) in enumerate(chosen) if r is ranked]
+        for columns in {id(r.columns): r.columns for r, _ in chosen}.values():
+            slots = [s for s, (r, _) in enumerate(chosen) if r.columns is columns]
             picked = np.asarray([chosen[s][1] for s in slots], dtype=np.intp)
-            names = list(ranked.columns)
-            values = np.stack([ranked.columns[k][picked] for k in names], axis=1).tolist()
+            names = list(columns)
+            values = np.stack([columns[k][picked] for k in names], axis=1).tolist()
             for s, vals in zip(slots, values, strict=True):
                 feature_rows[s] = dict(zip(names, vals, strict=True))
         items = []

@@ -83,3 +83,26 @@ def test_multi_hot_equals_both_old_copies() -> None:
     np.testing.assert_array_equal(
         multi_hot(with_nan, VOCAB), _old_training_multi_hot(with_nan, VOCAB)
     )
+
+
+def test_pair_columns_stack_once_per_feature_list_and_again_after_a_change() -> None:
+    """`feature_matrix` on `PairColumns` gives what stacking the columns gives, shares one
+    read-only matrix between callers asking for the same features, and stacks again for
+    other features or after a column was replaced."""
+    from features.pairs import PairColumns, feature_matrix
+
+    rng = np.random.default_rng(3)
+    plain = {name: rng.random(7).astype(np.float32) for name in ("a", "b", "c")}
+    columns = PairColumns(plain)
+    first = feature_matrix(columns, ("c", "a"))
+    np.testing.assert_array_equal(first, np.column_stack([plain["c"], plain["a"]]))
+    assert first.flags.c_contiguous and first.dtype == np.float32
+    assert feature_matrix(columns, ("c", "a")) is first
+    assert not first.flags.writeable
+    np.testing.assert_array_equal(feature_matrix(plain, ("c", "a")), first)  # a plain dict
+    other = feature_matrix(columns, ("a", "b"))
+    np.testing.assert_array_equal(other, np.column_stack([plain["a"], plain["b"]]))
+    columns["a"] = np.zeros(7, dtype=np.float32)
+    again = feature_matrix(columns, ("a", "b"))
+    assert again is not other
+    np.testing.assert_array_equal(again[:, 0], np.zeros(7))
