@@ -43,6 +43,19 @@ class Settings(BaseSettings):
         default=100.0, ge=0, description="requests/s per API key and worker; 0 disables"
     )
     rate_limit_burst: int = Field(default=200, ge=1, description="token bucket size per key")
+    auth_failure_burst: int = Field(
+        default=20,
+        ge=1,
+        description="failed authentications (an invalid or missing API key, a console sign-in "
+        "with a bad key) one client address may make in a row; then it gets 429 until it has "
+        "earned one back, whatever key it sends",
+    )
+    auth_failures_per_minute: float = Field(
+        default=6.0,
+        ge=0,
+        description="how fast a client address earns back a failed authentication; 0 disables "
+        "the limit",
+    )
     key_cache_seconds: float = Field(
         default=2.0,
         ge=0,

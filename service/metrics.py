@@ -90,6 +90,11 @@ class ServiceMetrics:
             ["reason"],
             registry=r,
         )
+        self.snapshot_build_failures = Counter(
+            "reco_snapshot_build_failures",
+            "Background rebuilds that failed (the previous snapshot kept serving)",
+            registry=r,
+        )
         self.snapshot_build_seconds = Histogram(
             "reco_snapshot_build_duration_seconds",
             "Time to build a snapshot before it is swapped in",

@@ -52,6 +52,13 @@ def request_info(scope: Scope) -> RequestInfo | None:
     return info if isinstance(info, RequestInfo) else None
 
 
+def client_address(scope: Scope) -> str:
+    """The address a request came from (the proxy's client when uvicorn trusts its
+    forwarded headers), "unknown" when the server does not say."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
 async def _json(send: Send, status: int, body: dict[str, Any]) -> None:
     """A JSON response sent straight from the middleware (send_wrapper adds X-Request-ID)."""
     payload = json.dumps(body).encode()

@@ -1,7 +1,15 @@
-"""Per-key token buckets: `rate` requests/s on average, bursts of up to `burst`.
+"""Token buckets: `rate` tokens/s on average, bursts of up to `burst`, one bucket per key.
+
+Two uses. Per API key (`ServiceState.limiter`), each request takes a token. Per client
+address (`ServiceState.auth_guard`), each failed authentication takes one (an invalid or
+missing API key, a console sign-in with a bad key): an address without tokens left is refused
+before its credentials are looked at, so that guessing keys gets nowhere, until it has earned
+one back (`wait` looks without taking).
 
 Kept in memory per worker process, so with N workers a key may reach N x rate in total; the
-limit protects each worker's CPU, which is what it is for.
+limit protects each worker's CPU, which is what it is for. At most `max_keys` buckets are kept:
+past that, the full ones (a key that has been quiet long enough) are forgotten first, as a
+full bucket is what a new key starts with, then the longest unused.
 """
 
 from __future__ import annotations
@@ -12,11 +20,12 @@ import time
 
 
 class RateLimiter:
-    """Token bucket per key id. `rate <= 0` disables limiting."""
+    """Token bucket per key. `rate <= 0` disables limiting."""
 
-    def __init__(self, rate: float, burst: int) -> None:
+    def __init__(self, rate: float, burst: int, *, max_keys: int = 100_000) -> None:
         self.rate = float(rate)
         self.burst = max(1, int(burst))
+        self.max_keys = max(1, int(max_keys))
         self._now = time.monotonic
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last refill)
         self._lock = threading.Lock()
@@ -27,13 +36,40 @@ class RateLimiter:
             return 0.0
         now = self._now()
         with self._lock:
-            tokens, last = self._buckets.get(key, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+            tokens = self._tokens(key, now)
+            if key not in self._buckets and len(self._buckets) >= self.max_keys:
+                self._forget(now)
             if tokens >= 1.0:
                 self._buckets[key] = (tokens - 1.0, now)
                 return 0.0
             self._buckets[key] = (tokens, now)
             return (1.0 - tokens) / self.rate
+
+    def wait(self, key: str) -> float:
+        """Seconds until `key` could take a token (0.0: now), without taking one."""
+        if self.rate <= 0:
+            return 0.0
+        with self._lock:
+            tokens = self._tokens(key, self._now())
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def _tokens(self, key: str, now: float) -> float:
+        tokens, last = self._buckets.get(key, (float(self.burst), now))
+        return min(float(self.burst), tokens + (now - last) * self.rate)
+
+    def _forget(self, now: float) -> None:
+        """Make room for one more bucket: drop the full ones, else the longest unused half."""
+        full = [k for k, (tokens, last) in self._buckets.items()
+                if tokens + (now - last) * self.rate >= self.burst]  # fmt: skip
+        for key in full:
+            del self._buckets[key]
+        if len(self._buckets) >= self.max_keys:
+            by_use = sorted(self._buckets, key=lambda k: self._buckets[k][1])
+            for key in by_use[: max(1, len(by_use) // 2)]:
+                del self._buckets[key]
 
     @staticmethod
     def retry_after(wait: float) -> str:

@@ -228,6 +228,10 @@ class ServiceState:
         self.experiment_warnings: list[str] = []
         self.seen = SeenAssets(workspace.events_path, settings.seen_ttl_seconds)
         self.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+        # failed authentications per client address (service.ratelimit)
+        self.auth_guard = RateLimiter(
+            settings.auth_failures_per_minute / 60.0, settings.auth_failure_burst
+        )
         # what the API serves explores a little, with the propensities journaled
         self.exploration = Exploration(
             rate=settings.exploration,
@@ -250,6 +254,8 @@ class ServiceState:
         self._known = _Known()
         self._applied = self._fingerprint()
         self._failed: tuple[Any, ...] | None = None
+        # why the last background rebuild failed, and when (unix time); None once one succeeds
+        self.rebuild_error: tuple[str, float] | None = None
         self._next_check = 0.0
         self._refreshing = threading.Lock()
         self._watch_thread: threading.Thread | None = None
@@ -393,6 +399,7 @@ class ServiceState:
         if self.settings.freeze_gc:
             freeze_heap(full=False)
         self.metrics.snapshot_builds.labels(reason=reason).inc()
+        self.rebuild_error = None
         self.metrics.set_model_version(snapshot.model_version)
         if reason in ("promote", "rollback"):
             self.warnings = []
@@ -445,7 +452,10 @@ class ServiceState:
             return
         self._next_check = now + self.settings.reload_check_seconds
         fingerprint = self._fingerprint()
-        if fingerprint == self._applied or fingerprint == self._failed:
+        if fingerprint == self._applied:
+            self.rebuild_error = None  # the files are back to what is served
+            return
+        if fingerprint == self._failed:
             return
         if not self._refreshing.acquire(blocking=False):
             return  # a rebuild is already running
@@ -461,12 +471,14 @@ class ServiceState:
                     return
                 try:
                     snapshot = self.build()
-                except Exception:
+                except Exception as exc:
                     log.exception(
                         "the workspace changed but its snapshot cannot be built; "
                         "still serving the previous one"
                     )
                     self._failed = fingerprint
+                    self.rebuild_error = (f"{type(exc).__name__}: {exc}", time.time())
+                    self.metrics.snapshot_build_failures.inc()
                     return
                 self.install(snapshot, "workspace-changed")
                 self._applied = fingerprint

@@ -205,7 +205,9 @@ def copy_workspace(template: Template, dest: Path) -> Workspace:
 
 
 def make_settings(ws: Workspace, **overrides: Any):  # type: ignore[no-untyped-def]
-    """The app's settings for `ws` in a test: demo keys, no rate limit, no key cache."""
+    """The app's settings for `ws` in a test: demo keys, no rate limits (per key, and per
+    address on failed authentications: tests/service/test_auth_guard turns it on), no key
+    cache."""
     from service.config import Settings
 
     values: dict[str, Any] = {
@@ -214,6 +216,7 @@ def make_settings(ws: Workspace, **overrides: Any):  # type: ignore[no-untyped-d
         "demo_keys": True,
         "log_level": "warning",
         "rate_limit_per_second": 0,
+        "auth_failures_per_minute": 0,
         "key_cache_seconds": 0,  # revocations take effect at once (tests/test_auth_keys)
     }
     values.update(overrides)

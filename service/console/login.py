@@ -1,10 +1,14 @@
 """Sign-in, sign-out and the language switch (/console/login, /logout, /lang/{code}).
 
 Signing in checks a manager or admin key once and sets the signed session cookie
-(`session.py`); both are audited (`console.sign_in`, `console.sign_out`).
+(`session.py`); both are audited (`console.sign_in`, `console.sign_out`), and so is a refused
+sign-in (`console.sign_in_failed`: not a valid key, which counts against the client's address
+as a failed API authentication does; `console.sign_in_refused`: a portal key).
 """
 
 from __future__ import annotations
+
+import math
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
@@ -22,7 +26,8 @@ from service.console.pages import (
     redirect,
     render,
 )
-from service.operations.audit import actor
+from service.middleware import client_address
+from service.operations.audit import actor, refuse
 
 router = page_router()
 
@@ -57,20 +62,44 @@ async def login(request: Request, page: PageDep) -> Response:
     if form is None or not session.same_origin(request):
         raise PageError(page, 403, page.t("error.csrf"))
     target = session.safe_next(form.get("next"))
-    info = await run_in_threadpool(page.state.keys.verify, form.get("key") or "")
     hours = _hours(page.config)
-    if info is None:
-        page.messages.append(("error", page.t("login.invalid")))
-        return render(
-            page, "login.html", status=401, title=page.t("login.title"), next=target, hours=hours
+    state = page.state
+    address = client_address(request.scope)
+    refused_for = state.auth_guard.wait(address)
+    if refused_for > 0:  # before the key is looked at, as for the API (service.deps)
+        state.metrics.auth_failures.labels(status="429").inc()
+        page.messages.append(("error", page.t("login.too_many", seconds=math.ceil(refused_for))))
+        response = render(
+            page, "login.html", status=429, title=page.t("login.title"), next=target, hours=hours
         )
-    if info.scope not in session.CONSOLE_SCOPES:
-        page.messages.append(("error", page.t("login.scope", scope=info.scope)))
+        response.headers["Retry-After"] = state.auth_guard.retry_after(refused_for)
+        return response
+    info = await run_in_threadpool(state.keys.verify, form.get("key") or "")
+    if info is None or info.scope not in session.CONSOLE_SCOPES:
+        if info is None:
+            status, action, reason = 401, "console.sign_in_failed", "invalid API key"
+            message = page.t("login.invalid")
+        else:
+            status, action = 403, "console.sign_in_refused"
+            reason = f"a {info.scope} key cannot use the console"
+            message = page.t("login.scope", scope=info.scope)
+        await run_in_threadpool(
+            refuse,
+            state,
+            address=address,
+            method=request.method,
+            path=request.url.path,
+            status=status,
+            action=action,
+            reason=reason,
+            key=info,
+        )
+        page.messages.append(("error", message))
         return render(
-            page, "login.html", status=403, title=page.t("login.title"), next=target, hours=hours
+            page, "login.html", status=status, title=page.t("login.title"), next=target, hours=hours
         )
     await run_in_threadpool(
-        page.state.overrides.audit,
+        state.overrides.audit,
         actor(info),
         "console.sign_in",
         info.key_id,

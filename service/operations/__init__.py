@@ -3,7 +3,7 @@
     recommend.py   recommend (journaling the impressions, or not: a console preview)
     overrides.py   list, create, remove overrides (stored, audited, swapped in)
     models.py      list, promote, roll back model versions (the one reader of the registry)
-    audit.py       the audit log as both read it, and how it names who acted
+    audit.py       the audit log as both read it, how it names who acted, refused sign-ins
     errors.py      what they raise when they refuse (NotFound, Conflict, Invalid)
 
 An operation takes the worker's `ServiceState`, the snapshot the caller read (a request uses

@@ -28,3 +28,35 @@ def audit_log(state: ServiceState, *, limit: int = 200) -> list[dict[str, Any]]:
     (kept as text when it is not JSON)."""
     rows = cast("list[dict[str, Any]]", state.overrides.audit_log(limit=limit))
     return [{**row, "detail": _detail(row["detail"])} for row in rows]
+
+
+def refuse(
+    state: ServiceState,
+    *,
+    address: str,
+    method: str,
+    path: str,
+    status: int,
+    action: str,
+    reason: str,
+    key: KeyInfo | None = None,
+) -> None:
+    """Count and audit an authentication refused with `status` to a client at `address`
+    (401: no valid key, which also costs the address one of its attempts, service.ratelimit;
+    403: a valid key of too low a scope). The refusal that spends an address's last attempt
+    says for how long the address is now refused."""
+    state.metrics.auth_failures.labels(status=str(status)).inc()
+    detail: dict[str, Any] = {
+        "status": status,
+        "reason": reason,
+        "method": method,
+        "path": path,
+        "client": address,
+    }
+    if status == 401:
+        state.auth_guard.acquire(address)
+        blocked = state.auth_guard.wait(address)
+        if blocked > 0:
+            detail["refused_for_seconds"] = round(blocked, 1)
+    who = actor(key) if key is not None else f"anonymous ({address})"
+    state.overrides.audit(who, action, path, detail)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from service.routes import ApiRoute
-from service.schemas.health import Health, Readiness
+from service.schemas.health import Health, Readiness, RebuildError
 
 router = APIRouter(route_class=ApiRoute, tags=["health"])
 
@@ -29,13 +30,25 @@ async def readyz(request: Request) -> Response:
     if state is None:
         return JSONResponse({"status": "starting"}, status_code=503)
     snapshot = state.recommender.snapshot
+    warnings = [*state.warnings, *state.experiment_warnings]
+    failed = None
+    if state.rebuild_error is not None:
+        reason, at = state.rebuild_error
+        failed = RebuildError(
+            reason=reason, failed_at=datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds")
+        )
+        warnings.append(
+            f"the workspace changed but its snapshot cannot be built ({reason}); still serving "
+            f"the previous one"
+        )
     body = Readiness(
         status="ready",
         model_version=snapshot.model_version,
         assets=len(snapshot.catalog),
         partners=len(snapshot.partners),
         snapshot_age_seconds=round(time.time() - snapshot.created_at, 3),
-        warnings=[*state.warnings, *state.experiment_warnings],
+        warnings=warnings,
+        rebuild_error=failed,
     )
     return JSONResponse(body.model_dump())
 

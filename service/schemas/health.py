@@ -9,6 +9,11 @@ class Health(BaseModel):
     status: str
 
 
+class RebuildError(BaseModel):
+    reason: str = Field(description="the error the build raised")
+    failed_at: str = Field(description="when, ISO 8601 UTC")
+
+
 class Readiness(BaseModel):
     status: str
     model_version: str
@@ -17,4 +22,9 @@ class Readiness(BaseModel):
     snapshot_age_seconds: float
     warnings: list[str] = Field(
         default_factory=list, description="e.g. a model that failed to load"
+    )
+    rebuild_error: RebuildError | None = Field(
+        default=None,
+        description="the workspace changed and the snapshot for it could not be built: the "
+        "previous snapshot keeps serving (still ready) until a build succeeds",
     )

@@ -33,13 +33,22 @@ def journal_rows(ws: Workspace) -> list[tuple[Any, ...]]:
         return conn.execute("SELECT * FROM events ORDER BY rowid").fetchall()
 
 
-def table_digest(db: Path, tables: Iterable[str]) -> dict[str, str]:
-    """sha256 of each table's rows in rowid order."""
+# What the service records of a refused request (a 401 or 403 is audited): a hostile request
+# may add these, and nothing else.
+REFUSALS = ("api.unauthorized", "api.forbidden", "console.sign_in_failed",
+            "console.sign_in_refused")  # fmt: skip
+
+
+def table_digest(
+    db: Path, tables: Iterable[str], where: dict[str, str] | None = None
+) -> dict[str, str]:
+    """sha256 of each table's rows in rowid order (those `where[table]` keeps, if given)."""
     out = {}
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        for table in tables:  # names from the caller's fixed list, never from input
+        for table in tables:  # names and conditions from the caller's fixed lists
             digest = hashlib.sha256()
-            for row in conn.execute(f"SELECT * FROM {table} ORDER BY rowid"):
+            condition = f" WHERE {where[table]}" if where and table in where else ""
+            for row in conn.execute(f"SELECT * FROM {table}{condition} ORDER BY rowid"):
                 digest.update(repr(row).encode())
             out[table] = digest.hexdigest()
     return out
@@ -56,13 +65,18 @@ def files_digest(root: Path) -> dict[str, str]:
 
 def stored_state(ws: Workspace) -> dict[str, Any]:
     """What a hostile request must not change: the event rows, the catalog folder (assets,
-    chunks, index), the partner table, the playbook, the overrides, keys and audit log."""
+    chunks, index), the partner table, the playbook, the overrides, keys and audit log (but
+    for the entries that record a refusal, `REFUSALS`)."""
     return {
         "events": hashlib.sha256(repr(journal_rows(ws)).encode()).hexdigest(),
         "catalog": files_digest(ws.catalog_dir),
         "partners": hashlib.sha256(ws.partners_path.read_bytes()).hexdigest(),
         "playbook": hashlib.sha256(ws.playbook_path.read_bytes()).hexdigest(),
-        "console": table_digest(ws.console_path, ["overrides", "api_keys", "audit"]),
+        "console": table_digest(
+            ws.console_path,
+            ["overrides", "api_keys", "audit"],
+            {"audit": f"action NOT IN ({', '.join(repr(a) for a in REFUSALS)})"},
+        ),
         "promoted": (ws.models_dir / "PROMOTED").read_text()
         if (ws.models_dir / "PROMOTED").exists()
         else None,

@@ -27,6 +27,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,15 @@ def _restored(*paths: Path) -> Iterator[None]:
                 p.unlink(missing_ok=True)
             else:
                 p.write_bytes(data)
+
+
+def _build_failures(server: Server) -> float:
+    """The server's count of background rebuilds that failed (its /metrics)."""
+    metrics = httpx.get(f"{server.url}/metrics", timeout=30).text
+    line = next(
+        x for x in metrics.splitlines() if x.startswith("reco_snapshot_build_failures_total")
+    )
+    return float(line.split()[-1])
 
 
 def _settle(server: Server) -> None:
@@ -221,14 +231,26 @@ def test_a_hand_edited_pointer_to_a_damaged_model_does_not_stop_serving(
 ) -> None:
     v1, v2 = template.versions
     models = server.workspace.models_dir
+    failed_before = _build_failures(server)
     with _restored(models / v2 / "model.json", models / "PROMOTED"):
         _flip_middle_byte(models / v2 / "model.json")
         (models / "PROMOTED").write_text(v2 + "\n")  # as an operator's script might
         _settle(server)
         assert _serving(server) == v1
+        # still ready, and saying why the workspace as it is now is not what it serves
+        ready = httpx.get(f"{server.url}/readyz", timeout=30)
+        assert ready.status_code == 200 and ready.json()["model_version"] == v1
+        error = ready.json()["rebuild_error"]
+        assert error is not None and v2 in error["reason"], ready.text
+        assert datetime.fromisoformat(error["failed_at"]) <= datetime.now(UTC)
+        assert any("cannot be built" in w for w in ready.json()["warnings"])
+        assert _build_failures(server) > failed_before
     _settle(server)
     assert _serving(server) == v1
     assert "still serving the previous one" in server.log_text()
+    ready = httpx.get(f"{server.url}/readyz", timeout=30).json()
+    assert ready["rebuild_error"] is None
+    assert not any("cannot be built" in w for w in ready["warnings"])
 
 
 # --- damaged catalog / index ----------------------------------------------------------------
