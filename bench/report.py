@@ -316,6 +316,25 @@ def _section_soak(r: dict[str, Any]) -> str:
     )
 
 
+def _section_managers(r: dict[str, Any]) -> str:
+    rows = []
+    for key, what in (
+        ("portfolio_seconds", f"portfolio page, {r.get('portfolio_rows')} partners (HTTP)"),
+        ("portfolio_csv_seconds", "portfolio as CSV (HTTP)"),
+        ("digest_seconds", f"digests for {r.get('partners')} partners, HTML (in process)"),
+        ("digest_preview_seconds", "digest preview page (HTTP)"),
+    ):
+        figures = r.get(key) or {}
+        rows.append({"what": what, **{k: figures.get(k) for k in ("median", "p95", "max", "n")}})
+    journal = r.get("journal", {})
+    return (
+        f"`bench.bench_managers`: manager {r.get('manager')!r} on a copy of the demo workspace "
+        f"with a {journal.get('events', 0):,}-event journal and {journal.get('deals', 0):,} "
+        "deals (seconds per request or build).\n\n"
+        + md_table(rows, ["what", "median", "p95", "max", "n"])
+    )
+
+
 def _section_training(r: dict[str, Any]) -> str:
     runs = r.get("runs")
     if not isinstance(runs, list) or not runs:
@@ -388,6 +407,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("training", "4. Training", _section_training),
     Section("scoring", "4b. Scoring", _section_scoring),
     Section("soak", "6. Soak (mixed load on a real server)", _section_soak),
+    Section("managers", "9. Channel managers: portfolio and digests", _section_managers),
     Section("quality", "5. Quality", _section_quality),
     Section("experiments", "8. Online experiments (interleaving and A/B)", _section_experiments),
     Section("learning", "7. Learning from logs (the learning issue's targets)", _section_learning),

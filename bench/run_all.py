@@ -7,9 +7,9 @@
 
 This is the runner. Each script runs in its own subprocess (so one's memory and threads do not
 bias the next), in the order of BENCHES: recommend (in process), http (real server + wrk),
-query_embed, ingest, training, scoring, soak, quality, experiments (interleaving's power over
-50 simulated experiments, one experiment run by the engine end to end), learning (the closed
-loop, the longest).
+query_embed, ingest, training, scoring, soak, managers (portfolio and digests), quality,
+experiments (interleaving's power over 50 simulated experiments, one experiment run by the
+engine end to end), learning (the closed loop, the longest).
 Their output goes to the terminal and to `<results>/logs/<name>.log`; their JSON to
 `<results>/<name>.json` (full runs: bench/results/; --quick: bench/results/quick/). Scripts
 that do not exist yet are listed as not run. A failed script does not stop the others; the
@@ -121,6 +121,13 @@ BENCHES: tuple[Bench, ...] = (
         "bench.soak",
         quick=("--seconds", "30"),
         timeout_s=1800,
+    ),
+    Bench(
+        "managers",
+        "bench.bench_managers",
+        quick=("--repeats", "5", "--events", "50000"),
+        timeout_s=1800,
+        needs_demo=True,
     ),
     Bench(
         "quality",

@@ -438,6 +438,27 @@ def _off_policy(mean: dict[str, Any]) -> Figures:
     }
 
 
+def _managers(result: Result) -> list[Figures]:
+    """bench_managers' portfolio and digest figures (empty when it did not run)."""
+    if not result.get("portfolio_seconds") or not result.get("digest_seconds"):
+        return []
+    page, digest = result["portfolio_seconds"], result["digest_seconds"]
+    return [
+        {
+            "partners": result["partners"],
+            "rows": result["portfolio_rows"],
+            "page_median": page["median"],
+            "page_max": page["max"],
+            "page_n": page["n"],
+            "digest_median": digest["median"],
+            "digest_max": digest["max"],
+            "digest_n": digest["n"],
+            "items": result["digest_items"],
+            "events": result["journal"]["events"],
+        }
+    ]
+
+
 # --- the table -------------------------------------------------------------------------------
 def _demo_row(requests: str, limit: float, how: str) -> Target:
     return Target(
@@ -755,6 +776,34 @@ TARGETS: tuple[Target, ...] = (
         read=_engine_experiment,
         ok=lambda f: f["winner"] == f["truly_better"] and f["p_value"] < 0.05,
         missing=None,
+    ),
+    Target(
+        bench="managers",
+        what="a manager's portfolio page, {rows} partners (issue 18)",
+        target="every load under 1 s, for at least 40 partners",
+        measured="median {page_median:.3f} s, slowest {page_max:.3f} s of {page_n} loads",
+        how="bench_managers: GET /console/portfolio?manager=M on the real server (1 worker, "
+        "signed in), the demo catalog and partners with a {events:,}-event journal; M is "
+        "the manager with the most partners",
+        field="portfolio_seconds, portfolio_rows",
+        issue="18",
+        read=_managers,
+        ok=lambda f: f["rows"] >= 40 and f["page_max"] < 1.0,
+        missing=Missing(what="a manager's portfolio page (issue 18)"),
+    ),
+    Target(
+        bench="managers",
+        what="digests for a manager's {partners} partners (issue 18)",
+        target="every build under 2 s, for at least 40 partners",
+        measured="median {digest_median:.3f} s, slowest {digest_max:.3f} s of {digest_n} "
+        "builds ({items} assets)",
+        how="bench_managers: build_digests + render as HTML in process (the snapshot loaded "
+        "once), 5 assets per partner, tracked links",
+        field="digest_seconds, partners",
+        issue="18",
+        read=_managers,
+        ok=lambda f: f["partners"] >= 40 and f["digest_max"] < 2.0,
+        missing=Missing(what="digests for a manager's partners (issue 18)"),
     ),
 )
 

@@ -9,7 +9,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from cli import catalog, experiments, learning, service  # noqa: F401  (each registers its commands)
+from cli import (  # noqa: F401  (each registers its commands)
+    catalog,
+    experiments,
+    learning,
+    outreach,
+    service,
+)
 from cli.common import COMMANDS
 from features.validation import SchemaError
 

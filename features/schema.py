@@ -227,6 +227,9 @@ PARTNERS = TableContract(
         Column("languages", "enum_list", enum=Language, required=False),
         Column("certified_products", "slug_list", required=False),
         Column("joined_at", "date", required=False, nullable=True),
+        # who looks after the partner: the channel manager's name or id (the console's
+        # portfolio and `recommender digest --manager` select by it)
+        Column("manager", "str", required=False, nullable=True, max_length=200),
     ),
 )
 

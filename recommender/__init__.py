@@ -11,6 +11,7 @@ from the rooms inside. The rooms, each a sub-package:
     ranking/    snapshot, candidates, content and learned scorers, Recommender, reasons
     learning/   training data and examples, fitting, calibration, evaluation, metrics
     experiments/  online experiments: team-draft interleaving, A/B arms, their statistics
+    outreach/   what managers push to partners: awareness, digests, tracked links, portfolio
 
 Names load lazily, on first use: importing `recommender` costs nothing, so a command that
 never embeds text or trains a model does not pay for torch, faiss or LightGBM.
@@ -37,6 +38,7 @@ _API: dict[str, tuple[str, str]] = {
     "DEFAULT_ROOT": ("recommender.workspace", "DEFAULT_ROOT"),
     "DEFAULT_MODELS": ("recommender.workspace", "DEFAULT_MODELS"),
     "atomic_write_bytes": ("recommender.workspace", "atomic_write_bytes"),
+    "workspace_secret": ("recommender.workspace", "workspace_secret"),
     "DealContext": ("recommender.types", "DealContext"),
     "Filters": ("recommender.types", "Filters"),
     "PartnerProfile": ("recommender.types", "PartnerProfile"),
@@ -160,6 +162,30 @@ _API: dict[str, tuple[str, str]] = {
     "ExperimentConflict": ("recommender.experiments.store", "ExperimentConflict"),
     "ExperimentStore": ("recommender.experiments.store", "ExperimentStore"),
     "parse_segment": ("recommender.experiments.store", "parse_segment"),
+    # outreach
+    "AwareItem": ("recommender.outreach.awareness", "AwareItem"),
+    "awareness": ("recommender.outreach.awareness", "awareness"),
+    "typical_contexts": ("recommender.outreach.awareness", "typical_contexts"),
+    "DigestItem": ("recommender.outreach.digests", "DigestItem"),
+    "PartnerDigest": ("recommender.outreach.digests", "PartnerDigest"),
+    "DIGEST_FORMATS": ("recommender.outreach.digests", "FORMATS"),
+    "build_digest": ("recommender.outreach.digests", "build_digest"),
+    "build_digests": ("recommender.outreach.digests", "build_digests"),
+    "record_digests": ("recommender.outreach.digests", "record"),
+    "render_digests": ("recommender.outreach.digests", "render"),
+    "DigestRecord": ("recommender.outreach.store", "DigestRecord"),
+    "DigestStore": ("recommender.outreach.store", "DigestStore"),
+    "LinkClaim": ("recommender.outreach.links", "LinkClaim"),
+    "LinkError": ("recommender.outreach.links", "LinkError"),
+    "ForgedLink": ("recommender.outreach.links", "ForgedLink"),
+    "ExpiredLink": ("recommender.outreach.links", "ExpiredLink"),
+    "LinkSigner": ("recommender.outreach.links", "LinkSigner"),
+    "link_key": ("recommender.outreach.links", "link_key"),
+    "click_event_id": ("recommender.outreach.links", "click_event_id"),
+    "web_url": ("recommender.outreach.links", "web_url"),
+    "DigestEffect": ("recommender.outreach.portfolio", "DigestEffect"),
+    "PortfolioRow": ("recommender.outreach.portfolio", "PortfolioRow"),
+    "portfolio": ("recommender.outreach.portfolio", "portfolio"),
     "LiveExperiment": ("recommender.experiments.live", "LiveExperiment"),
     "attach_experiments": ("recommender.experiments.live", "attach_experiments"),
     "check_versions": ("recommender.experiments.live", "check_versions"),
@@ -250,6 +276,28 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (a test keeps
     from recommender.learning.oracle import Oracle
     from recommender.learning.train import TrainConfig, TrainResult, train
     from recommender.learning.versions import evaluate_version
+    from recommender.outreach.awareness import AwareItem, awareness, typical_contexts
+    from recommender.outreach.digests import FORMATS as DIGEST_FORMATS
+    from recommender.outreach.digests import (
+        DigestItem,
+        PartnerDigest,
+        build_digest,
+        build_digests,
+    )
+    from recommender.outreach.digests import record as record_digests
+    from recommender.outreach.digests import render as render_digests
+    from recommender.outreach.links import (
+        ExpiredLink,
+        ForgedLink,
+        LinkClaim,
+        LinkError,
+        LinkSigner,
+        click_event_id,
+        link_key,
+        web_url,
+    )
+    from recommender.outreach.portfolio import DigestEffect, PortfolioRow, portfolio
+    from recommender.outreach.store import DigestRecord, DigestStore
     from recommender.ranking.build import attach_model, build_snapshot, load_model, open_recommender
     from recommender.ranking.candidates import eligibility_mask
     from recommender.ranking.content import ContentScorer
@@ -309,4 +357,5 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (a test keeps
         DEFAULT_ROOT,
         Workspace,
         atomic_write_bytes,
+        workspace_secret,
     )

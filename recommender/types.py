@@ -44,6 +44,7 @@ class PartnerProfile:
     regions: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
     certified_products: tuple[str, ...] = ()
+    manager: str | None = None  # the channel manager who looks after it
 
     def __post_init__(self) -> None:
         _check(self.tier, Tier, "tier", optional=False)

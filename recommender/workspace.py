@@ -19,7 +19,9 @@ them). Only this module knows the layout; everything else asks it for paths.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -158,3 +160,31 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def workspace_secret(root: Path, name: str) -> str:
+    """The secret in file `name` of the workspace at `root`, created on first use (0600,
+    atomic, race-free): what every worker, replica and command sharing the workspace signs
+    with (the console's sessions, tracked links).
+
+    Several processes may start at once: each writes a candidate to its own temporary file and
+    tries to hard-link it into place; exactly one link succeeds and everyone reads that file,
+    never a half-written one."""
+    path = root / name
+    if not path.exists():
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = root / f".{name}.{secrets.token_hex(6)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as fh:
+                fh.write(secrets.token_urlsafe(48) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            with contextlib.suppress(FileExistsError):  # another process won the race
+                os.link(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    secret = path.read_text(encoding="ascii").strip()
+    if len(secret) < 32:
+        raise RuntimeError(f"{path} holds no usable secret; delete it to make a new one")
+    return secret

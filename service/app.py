@@ -27,6 +27,7 @@ from service.routes import (
     events,
     experiments,
     health,
+    links,
     models,
     overrides,
     partners,
@@ -48,6 +49,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     models.router,
     overrides.router,
     audit.router,
+    links.router,  # /r/{token}: tracked links from digests and recommendations
     console.router,  # the channel manager console under /console (serves its own static files)
 )
 

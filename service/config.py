@@ -79,6 +79,15 @@ class Settings(BaseSettings):
         description="how many of the playbook's best candidates may be explored too, so that "
         "the logs can value the playbook under any model; 0 explores next-ranked ones only",
     )
+    public_url: str | None = Field(
+        default=None,
+        description="the address partners reach the service at (e.g. https://reco.example.com): "
+        "tracked links (/r/{token}) in digests and recommendations start with it; None: the "
+        "address the request came to",
+    )
+    link_ttl_days: float = Field(
+        default=30.0, gt=0, le=3650, description="how long a tracked link can be followed"
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     workers: int = Field(default=1, ge=1, le=32)

@@ -90,6 +90,12 @@ class ServiceMetrics:
             ["reason"],
             registry=r,
         )
+        self.tracked_links = Counter(
+            "reco_tracked_links",
+            "Tracked links followed (/r/{token}), by outcome: followed, forged, expired, gone",
+            ["outcome"],
+            registry=r,
+        )
         self.snapshot_build_failures = Counter(
             "reco_snapshot_build_failures",
             "Background rebuilds that failed (the previous snapshot kept serving)",

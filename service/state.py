@@ -34,7 +34,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -42,12 +42,14 @@ import anyio
 
 from recommender import (
     SEEN_ASSETS_SQL,
+    DigestStore,
     Embedder,
     EventJournal,
     ExperimentStore,
     Exploration,
     KeyInfo,
     KeyStore,
+    LinkSigner,
     OverrideStore,
     QueryCache,
     Recommender,
@@ -58,6 +60,7 @@ from recommender import (
     build_snapshot,
     ensure_demo_keys,
     get_embedder,
+    link_key,
 )
 from service.config import Settings
 from service.impressions import ImpressionWriter
@@ -224,6 +227,9 @@ class ServiceState:
         self.keys = CachedKeys(KeyStore(workspace.console_path), settings.key_cache_seconds)
         self.overrides = OverrideStore(workspace.console_path)
         self.experiments = ExperimentStore(workspace.console_path)
+        self.digests = DigestStore(workspace.console_path)
+        # tracked links (/r/{token}): signed with the workspace's key, shared by every worker
+        self.links = LinkSigner(link_key(workspace), timedelta(days=settings.link_ttl_days))
         # running experiments a snapshot build could not serve (a model that does not load)
         self.experiment_warnings: list[str] = []
         self.seen = SeenAssets(workspace.events_path, settings.seen_ttl_seconds)
@@ -327,6 +333,7 @@ class ServiceState:
         self.keys.close()
         self.overrides.close()
         self.experiments.close()
+        self.digests.close()
 
     # --- reading --------------------------------------------------------------------------
     @property

@@ -74,7 +74,8 @@ def build_partners(n: int, *, seed: int = DEMO_SEED, first_id: int = 1) -> list[
     Maturity ~ 22/28/25/17/8% new..strategic; tier follows maturity loosely (rank ~ 0.75 x
     maturity rank + noise); languages follow the region (Ukraine: uk + en/ru; Poland, DACH,
     CEE: en; Moldova: ru); more mature partners hold more product certifications and joined
-    earlier. Names are unique. Deterministic for a given seed.
+    earlier. Names are unique; each has a channel manager by region (`_manager`).
+    Deterministic for a given seed.
     """
     rnd = random.Random(seed + 1)
     width = max(4, len(str(first_id + n - 1)))
@@ -117,6 +118,24 @@ def build_partners(n: int, *, seed: int = DEMO_SEED, first_id: int = 1) -> list[
                 "languages": list(languages),
                 "certified_products": certified,
                 "joined_at": joined.isoformat(),
+                "manager": _manager(region, first_id + i),
             }
         )
     return rows
+
+
+# The vendor's channel managers, by the partner's main region (Ukraine's partners are split
+# between two): drawn without the random stream, so every other column stays as it was.
+_MANAGERS = {
+    "pl": "Marek Nowak",
+    "baltics": "Marek Nowak",
+    "dach": "Anna Schmidt",
+    "cee": "Anna Schmidt",
+    "md": "Andrii Melnyk",
+}
+
+
+def _manager(region: str, number: int) -> str:
+    if region == "ua":
+        return "Olena Kovalenko" if number % 2 == 0 else "Andrii Melnyk"
+    return _MANAGERS[region]

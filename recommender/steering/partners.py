@@ -59,7 +59,16 @@ def profile_from_row(row: dict) -> PartnerProfile:  # type: ignore[type-arg]
         regions=tup(row.get("regions")),
         languages=tup(row.get("languages")),
         certified_products=tup(row.get("certified_products")),
+        manager=_text(row.get("manager")),
     )
+
+
+def _text(value: object) -> str | None:
+    """A stored text value, None when missing (None, NaN, empty)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    text = str(value).strip()
+    return text or None
 
 
 def load_partners(workspace: Workspace) -> dict[str, PartnerProfile]:

@@ -459,6 +459,52 @@ class EventJournal:
                 frame[c] = frame[c].astype(typed[0])
         return frame
 
+    def partner_events(
+        self,
+        partner_ids: Iterable[str],
+        *,
+        types: Iterable[str | EventType] | None = None,
+        columns: Iterable[str] | None = None,
+    ) -> pd.DataFrame:
+        """The events of `partner_ids` (of `types`, when given), oldest first, with `columns`
+        (`ts` always among them). Read through the (partner_id, ts) index: a few partners'
+        events cost what they are, not what the journal is."""
+        cols = _columns(columns)
+        if "ts" not in cols:
+            cols.append("ts")
+        chosen = _event_types(types)
+        ids = sorted({str(p) for p in partner_ids})
+        parts = []
+        with self._reader() as conn:
+            conn.execute("BEGIN")  # one snapshot for every chunk
+            for k in range(0, len(ids), 500):
+                chunk = ids[k : k + 500]
+                sql = (
+                    f"SELECT {', '.join(cols)} FROM events "
+                    f"WHERE partner_id IN ({', '.join('?' * len(chunk))})"
+                )
+                params: list[Any] = list(chunk)
+                if chosen is not None:
+                    sql += f" AND type IN ({', '.join('?' * len(chosen))})" if chosen else " AND 0"
+                    params.extend(chosen)
+                parts.append(to_frame(conn.execute(sql, params).fetchall(), cols))
+            conn.execute("COMMIT")
+        if not parts:
+            return to_frame([], cols)
+        frame = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+        return frame.sort_values("ts", kind="stable").reset_index(drop=True)
+
+    def newest(self) -> datetime | None:
+        """The time of the newest event (naive UTC, as `read` gives times); None when empty."""
+        with self._reader() as conn:
+            micros = conn.execute("SELECT max(ts) FROM events").fetchone()[0]
+        return None if micros is None else datetime(1970, 1, 1) + timedelta(microseconds=micros)
+
+    def seen_assets(self, partner_id: str) -> frozenset[str]:
+        """The assets `partner_id` opened, downloaded or shared (`SEEN_ASSETS_SQL`)."""
+        with self._reader() as conn:
+            return frozenset(r[0] for r in conn.execute(SEEN_ASSETS_SQL, (partner_id,)))
+
     def experiment_events(self, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The impressions an online experiment served (EVENT_COLUMNS, in time order), and
         every later event of its partners that is not an impression: the engagement and deal

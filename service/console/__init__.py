@@ -12,6 +12,8 @@ each:
     steer.py      /console/steer       pin / boost / hide overrides (+ the audit log)
     coverage.py   /console/coverage    stage x maturity counts of eligible, well-scored assets
     awareness.py  /console/awareness   relevant assets a partner never opened
+    outreach.py   /console/portfolio   a manager's partners at a glance (+ .csv);
+                  /console/digest      digests of unopened, relevant assets (preview, send)
     models.py     /console/models      (admin) versions, metrics, model cards, promote, rollback
     login.py      /console/login, /logout, /lang/{code}
 
@@ -26,11 +28,21 @@ on, and no template marks catalog text safe.
 
 from fastapi import APIRouter
 
-from service.console import awareness, compare, coverage, login, models, pages, preview, steer
+from service.console import (
+    awareness,
+    compare,
+    coverage,
+    login,
+    models,
+    outreach,
+    pages,
+    preview,
+    steer,
+)
 from service.console.pages import install
 
 router = APIRouter(include_in_schema=False)
-for _page in (login, preview, compare, steer, coverage, awareness, models, pages):
+for _page in (login, preview, compare, steer, coverage, awareness, outreach, models, pages):
     router.include_router(_page.router)
 
 __all__ = ["install", "router"]

@@ -1,4 +1,5 @@
-"""What the console computes beyond one recommendation: rank diffs, coverage, awareness.
+"""What the console computes beyond one recommendation: rank diffs, coverage, awareness (the
+engine's `recommender.outreach.awareness`, which digests and the portfolio read too).
 
 Pure functions over a snapshot (and the engine's public functions), so they are tested without
 a browser and read the same snapshot object from start to end.
@@ -6,10 +7,9 @@ a browser and read the same snapshot object from start to end.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -17,38 +17,40 @@ from features.pairs import pair_features
 from features.schema import Language, Maturity, Stage, Tier, values
 from features.timebase import day_number
 from recommender import (
+    AwareItem,
     ContentScorer,
     DealContext,
     Filters,
     PartnerProfile,
-    Recommender,
     Snapshot,
+    awareness,
     eligibility_mask,
     request_batch,
+    typical_contexts,
+    web_url,
 )
+
+__all__ = [
+    "AwareItem",
+    "Coverage",
+    "CoverageCell",
+    "Diff",
+    "Movement",
+    "awareness",
+    "coverage",
+    "coverage_level",
+    "rank_diff",
+    "safe_url",
+    "typical_contexts",
+]
 
 DEFAULT_THRESHOLD = 0.6
 
 
 # --- links --------------------------------------------------------------------------------------
-def safe_url(url: str | None) -> str | None:
-    """`url` if it is an absolute http(s) link, else None.
-
-    Escaping stops markup, not `javascript:` or `data:` links in an href: catalog URLs are
-    shown as links only when they are plain web addresses.
-    """
-    if not url or not isinstance(url, str):
-        return None
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    if any(ord(c) < 0x20 for c in url):
-        return None
-    return url
+# an absolute http(s) link or None: catalog URLs are shown as links only when they are plain
+# web addresses (escaping stops markup, not `javascript:` or `data:` links in an href)
+safe_url = web_url
 
 
 # --- compare ------------------------------------------------------------------------------------
@@ -200,75 +202,3 @@ def coverage(
             ids = tuple(str(table.ids[positions[i]]) for i in keep)
             cells[(stage, maturity)] = CoverageCell(stage, maturity, ids)
     return Coverage(stages, maturities, cells, len(positions), float(threshold), language, industry)
-
-
-# --- awareness ----------------------------------------------------------------------------------
-@dataclass
-class AwareItem:
-    asset_id: str
-    title: str
-    type: str
-    language: str | None
-    url: str | None
-    relevance: float  # mean reciprocal rank over the typical contexts, 0..1
-    stages: list[str] = field(default_factory=list)
-
-
-def typical_contexts(partner: PartnerProfile) -> list[DealContext]:
-    """The partner's typical deals: every stage, in each of its industries (or none), with its
-    certified products."""
-    industries: Iterable[str | None] = partner.industries or (None,)
-    return [
-        DealContext(stage=stage, industry=industry, products=tuple(partner.certified_products))
-        for industry in industries
-        for stage in values(Stage)
-    ]
-
-
-def awareness(
-    snapshot: Snapshot,
-    partner: PartnerProfile,
-    opened: frozenset[str] | set[str],
-    *,
-    per_context: int = 20,
-    limit: int = 30,
-    now: datetime | None = None,
-) -> tuple[list[AwareItem], int]:
-    """Relevant assets the partner never opened, most relevant first; and how many contexts.
-
-    The engine ranks the catalog for each typical context with the opened assets excluded
-    (`Filters(exclude_seen=True)`), so every slot goes to an unopened asset; relevance is the
-    mean over contexts of 1/rank (0 where the asset is not in that context's top
-    `per_context`). Overrides apply as they do for the partner (hidden assets stay hidden).
-    """
-    engine = Recommender(snapshot)
-    contexts = typical_contexts(partner)
-    now = now or datetime.now(UTC)
-    filters = Filters(exclude_seen=True)
-    total: dict[str, float] = {}
-    stages: dict[str, list[str]] = {}
-    items: dict[str, AwareItem] = {}
-    for context in contexts:
-        result = engine.recommend(
-            context, partner, n=per_context, filters=filters, seen=set(opened), now=now,
-            snapshot=snapshot,
-        )  # fmt: skip
-        for rank, item in enumerate(result.items, start=1):
-            if item.asset_id in opened:  # defensive: exclude_seen already dropped them
-                continue
-            total[item.asset_id] = total.get(item.asset_id, 0.0) + 1.0 / rank
-            seen_stages = stages.setdefault(item.asset_id, [])
-            if context.stage not in seen_stages:
-                seen_stages.append(context.stage)
-            items.setdefault(
-                item.asset_id,
-                AwareItem(item.asset_id, item.title, item.type, item.language, item.url, 0.0),
-            )
-    order = values(Stage)
-    out: list[AwareItem] = []
-    for asset_id, aware in items.items():
-        aware.relevance = total[asset_id] / max(len(contexts), 1)
-        aware.stages = sorted(stages[asset_id], key=order.index)
-        out.append(aware)
-    out.sort(key=lambda i: (-i.relevance, i.asset_id))
-    return out[:limit], len(contexts)

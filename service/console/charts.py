@@ -4,6 +4,7 @@
 a dot per day, its confidence interval as a band and a bar per day (one day has no band), the
 value of no effect as a dashed line. The template draws the geometry inside an
 <svg role="img"> and shows the same numbers in a table for screen readers and for copying.
+`sparkline(values)` is the portfolio's small weekly trend (its numbers in the label).
 """
 
 from __future__ import annotations
@@ -66,3 +67,35 @@ def effect_chart(points: Sequence[dict[str, Any]], null: float) -> Chart | None:
         bars=[(round(x(i), 1), round(y(h), 1), round(y(lo), 1))
               for i, (lo, h) in enumerate(zip(lows, highs, strict=True))],
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Sparkline:
+    width: int
+    height: int
+    points: str  # polyline "x,y x,y ..."
+    last: tuple[float, float]  # the newest value's dot
+    peak: int
+
+
+def sparkline(values: Sequence[int], width: int = 96, height: int = 24) -> Sparkline:
+    """A small line of `values` (oldest first) scaled to its own peak (a flat line at the
+    bottom when every value is 0)."""
+    peak = max(values, default=0)
+    pad = 2.0
+    inner_w, inner_h = width - 2 * pad, height - 2 * pad
+    n = len(values)
+
+    def at(i: int, v: int) -> tuple[float, float]:
+        x = pad + (inner_w * i / (n - 1) if n > 1 else inner_w / 2)
+        y = pad + inner_h * (1 - (v / peak if peak else 0.0))
+        return round(x, 1), round(y, 1)
+
+    coords = [at(i, v) for i, v in enumerate(values)]
+    return Sparkline(
+        width=width,
+        height=height,
+        points=" ".join(f"{x},{y}" for x, y in coords),
+        last=coords[-1] if coords else (pad, height - pad),
+        peak=int(peak),
+    )

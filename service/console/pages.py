@@ -74,6 +74,8 @@ NAV: tuple[tuple[str, str, bool], ...] = (
     ("steer", "/console/steer", False),
     ("coverage", "/console/coverage", False),
     ("awareness", "/console/awareness", False),
+    ("portfolio", "/console/portfolio", False),
+    ("digest", "/console/digest", False),
     ("models", "/console/models", True),
 )
 

@@ -28,7 +28,6 @@ Configuration (service settings when they carry the field, else environment vari
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import os
 import secrets
@@ -42,6 +41,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from starlette.responses import Response
 
 from recommender import KeyInfo, scope_allows
+from recommender import workspace_secret as shared_secret
 
 SESSION_COOKIE = "reco_console"
 LANG_COOKIE = "lang"
@@ -90,29 +90,9 @@ def _setting(settings: Any, name: str, env: str) -> str | None:
 
 
 def workspace_secret(root: Path) -> str:
-    """The workspace's console secret, created on first use (0600, atomic, race-free).
-
-    Several workers may start at once: each writes a candidate to its own temporary file and
-    tries to hard-link it into place; exactly one link succeeds and everyone reads that file.
-    """
-    path = root / SECRET_FILE
-    if not path.exists():
-        root.mkdir(parents=True, exist_ok=True)
-        tmp = root / f".{SECRET_FILE}.{secrets.token_hex(6)}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w", encoding="ascii") as fh:
-                fh.write(secrets.token_urlsafe(48) + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            with contextlib.suppress(FileExistsError):  # another worker won the race
-                os.link(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-    secret = path.read_text(encoding="ascii").strip()
-    if len(secret) < 32:
-        raise RuntimeError(f"{path} holds no usable console secret; delete it to make a new one")
-    return secret
+    """The workspace's console secret, created on first use (`recommender.workspace_secret`:
+    0600, atomic, race-free, shared by every worker)."""
+    return shared_secret(root, SECRET_FILE)
 
 
 def session_config(settings: Any, workspace_root: Path) -> SessionConfig:

@@ -58,14 +58,17 @@ def recommend(
     *,
     request_id: str | None = None,
     journal: bool = True,
+    base_url: str | None = None,
 ) -> dict[str, Any]:
     """The response body of POST /v1/recommendations for `body`, ranked on `snapshot`.
 
     `request_id` (the HTTP request's id) becomes the response's, so that the response, the
     log lines and the impressions share one id (it also seeds the exploration); None keeps
     the engine's own. With `journal` the slate explores as the settings say and its
-    impressions are queued for the journal with their propensities. Raises `NotFound` for a
-    `partner_id` the service does not know when no inline profile is given.
+    impressions are queued for the journal with their propensities. With the body's
+    `tracked_links` (a stored partner), each item with a URL gets a `tracked_url` under
+    `settings.public_url`, else `base_url` (the address the request came to). Raises
+    `NotFound` for a `partner_id` the service does not know when no inline profile is given.
     """
     engine = Recommender(snapshot)  # resolve and rank against this one snapshot
     stated = body.partner.stated() if body.partner is not None else None
@@ -96,10 +99,20 @@ def recommend(
     state.metrics.recommend_seconds.observe(time.perf_counter() - started)
     if journal:
         _journal_impressions(state, snapshot, result, now)
+    items = [item.to_dict() for item in result.items]
+    if body.tracked_links and known and base_url:
+        root = (state.settings.public_url or base_url).rstrip("/")
+        for item in items:
+            if item["url"] is not None:
+                token = state.links.token(
+                    asset_id=item["asset_id"], partner_id=str(partner.partner_id),
+                    source="request", source_id=result.request_id, now=now,
+                )  # fmt: skip
+                item["tracked_url"] = f"{root}/r/{token}"
     payload: dict[str, Any] = {
         "request_id": result.request_id,
         "model_version": result.model_version,
-        "items": [item.to_dict() for item in result.items],
+        "items": items,
     }
     if result.experiment is not None:
         payload["experiment"] = result.experiment

@@ -56,7 +56,11 @@ async def post_recommendations(
         )
     info = request_info(request.scope)
     payload = recommend(
-        state, snapshot, body, request_id=info.request_id if info is not None else None
+        state,
+        snapshot,
+        body,
+        request_id=info.request_id if info is not None else None,
+        base_url=str(request.base_url) if body.tracked_links else None,
     )
     # orjson: a tenth of the stdlib encoder's time for this payload (scores are finite floats)
     return Response(

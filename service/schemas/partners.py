@@ -24,6 +24,7 @@ class PartnerUpsert(BaseModel):
                     "industries": ["banking", "retail"],
                     "regions": ["ua-kyiv"],
                     "languages": ["uk", "en"],
+                    "manager": "olena.kovalenko",
                 }
             ]
         },
@@ -39,6 +40,9 @@ class PartnerUpsert(BaseModel):
     languages: list[Language] = Field(default_factory=list, max_length=len(Language))
     certified_products: list[Slug] = Field(default_factory=list, max_length=MAX_LIST)
     joined_at: Day | None = None
+    manager: str | None = Field(
+        default=None, min_length=1, max_length=200, description="the channel manager's name or id"
+    )
 
 
 class PartnerPublic(BaseModel):
@@ -51,6 +55,7 @@ class PartnerPublic(BaseModel):
     regions: list[str]
     languages: list[Language]
     certified_products: list[str]
+    manager: str | None = None
 
     @classmethod
     def of(cls, p: PartnerProfile) -> PartnerPublic:
@@ -65,6 +70,7 @@ class PartnerPublic(BaseModel):
                 "regions": list(p.regions),
                 "languages": list(p.languages),
                 "certified_products": list(p.certified_products),
+                "manager": p.manager,
             }
         )
 

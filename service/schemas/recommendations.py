@@ -96,6 +96,13 @@ class RecommendationRequest(BaseModel):
         description="leave out assets the partner already opened, downloaded or shared "
         "(otherwise they are only demoted)",
     )
+    tracked_links: bool = Field(
+        default=False,
+        strict=True,
+        description="give each item a `tracked_url` (/r/{token} on this service): following "
+        "it records an `open` under this response's request_id and redirects to the asset's "
+        "url (stored partners only)",
+    )
 
     @model_validator(mode="after")
     def _someone_asks(self) -> RecommendationRequest:
@@ -117,6 +124,9 @@ class RecommendedItemPublic(BaseModel):
     url: str | None
     score: float
     reasons: list[ReasonPublic]
+    tracked_url: str | None = Field(
+        default=None, description="with `tracked_links`: the asset's link that records an open"
+    )
 
 
 class RecommendationsPublic(BaseModel):

@@ -28,12 +28,13 @@ def _row(saved: dict[str, Any], catalog: str, requests: str) -> dict[str, Any]:
 
 def test_the_saved_run_meets_every_target_but_one_worker_http(saved):
     checks = evaluate(saved)
-    assert len(checks) == 29
-    # that run predates bench_learning and the experiments: their rows are not measured
+    assert len(checks) == 31
+    # that run predates bench_learning, the experiments and bench_managers: their rows are
+    # not measured
     assert [c.what for c in checks if c.status != "met"] == [
         "HTTP paced, workers=1 (issue 4)",
         "HTTP paced with an experiment running (issue 15)",
-        *(c.what for c in checks if c.bench in ("learning", "experiments")),
+        *(c.what for c in checks if c.bench in ("managers", "learning", "experiments")),
     ]
     assert {c.status for c in checks if c.bench == "learning"} == {"not measured"}
     rows = _by_what(checks)
@@ -171,6 +172,8 @@ def test_without_results_every_target_is_not_measured():
         "second closed loop: true value after retraining (issue 14)",
         "off-policy estimate vs on-policy value (issue 14)",
         "interleaving picks the better ranker (issue 15)",
+        "a manager's portfolio page (issue 18)",
+        "digests for a manager's partners (issue 18)",
     ]
     assert _by_what(checks)["HTTP paced (issue 4)"].target == ">= 200 req/s, p99 <= 30 ms"
 
@@ -423,3 +426,39 @@ def test_an_experiment_figure_across_its_bar_misses_its_row(picks, engine, http,
 def test_a_failed_request_under_an_experiment_misses_the_http_row() -> None:
     rows = _experiment_rows({"http": _http_experiment(10.0, 10.5, failed=1)})
     assert rows[HTTP_EXP].status == "MISSED"
+
+
+# --- issue 18's targets (bench_managers), from hand-made results ---------------------------
+def _managers(rows: int = 46, page_max: float = 0.4, digest_max: float = 0.9) -> dict[str, Any]:
+    def timing(median: float, slowest: float) -> dict[str, Any]:
+        return {"median": median, "p95": slowest, "max": slowest, "n": 20}
+
+    return {
+        "benchmark": "managers",
+        "journal": {"events": 200_000, "deals": 3000},
+        "manager": "Andrii Melnyk",
+        "partners": rows,
+        "portfolio_rows": rows,
+        "portfolio_seconds": timing(0.3, page_max),
+        "portfolio_csv_seconds": timing(0.3, 0.35),
+        "digest_seconds": timing(0.8, digest_max),
+        "digest_items": 5 * rows,
+        "digest_preview_seconds": timing(0.9, 1.0),
+    }
+
+
+def test_managers_targets_judge_the_slowest_load_and_at_least_40_partners():
+    page = "a manager's portfolio page, {} partners (issue 18)"
+    digest = "digests for a manager's {} partners (issue 18)"
+    rows = _by_what(evaluate({"managers": _managers()}))
+    assert rows[page.format(46)].status == rows[digest.format(46)].status == "met"
+    assert rows[page.format(46)].measured == "median 0.300 s, slowest 0.400 s of 20 loads"
+    slow = _by_what(evaluate({"managers": _managers(page_max=1.2, digest_max=2.5)}))
+    assert slow[page.format(46)].status == slow[digest.format(46)].status == "MISSED"
+    few = _by_what(evaluate({"managers": _managers(rows=39)}))
+    assert few[page.format(39)].status == few[digest.format(39)].status == "MISSED"
+    from bench.report import _section_managers
+
+    text = _section_managers(_managers())
+    assert "'Andrii Melnyk'" in text and "200,000-event journal" in text
+    assert "| portfolio page, 46 partners (HTTP) | 0.3 | 0.4 | 0.4 | 20 |" in text

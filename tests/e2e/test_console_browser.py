@@ -9,9 +9,12 @@ artifacts/screenshots/.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -323,7 +326,8 @@ def test_language_switch_translates_every_label(console_page: Any, e2e: E2EWorks
     uk = tables()["uk"]
     nav = page.get_by_role("navigation", name=uk["nav.label"])
     assert nav.get_by_role("link").all_text_contents() == [
-        uk[f"nav.{k}"] for k in ("preview", "compare", "steer", "coverage", "awareness")
+        uk[f"nav.{k}"]
+        for k in ("preview", "compare", "steer", "coverage", "awareness", "portfolio", "digest")
     ]
     expect(page.get_by_role("heading", level=1)).to_have_text(uk["preview.title"])
     stage = page.get_by_label(uk["field.stage"])
@@ -446,6 +450,81 @@ def test_awareness_lists_relevant_unopened_assets(console_page: Any, e2e: E2EWor
     assert relevance == sorted(relevance, reverse=True)
     assert AWARE_PARTNER in page.url
     screenshot(page, "awareness")
+
+
+# --- portfolio and digests -----------------------------------------------------------------
+def _partner(server: Server, e2e: E2EWorkspace, partner_id: str) -> dict[str, Any]:
+    return manager_api(server, e2e, "GET", f"/v1/partners/{partner_id}").json()
+
+
+def test_portfolio_shows_a_managers_partners_sorts_and_exports(
+    console_page: Any, e2e: E2EWorkspace, server: Server
+) -> None:
+    page = console_page
+    manager = _partner(server, e2e, AWARE_PARTNER)["manager"]
+    assert manager, "the demo partners have a channel manager"
+    sign_in(page, e2e.keys["manager"], "/console/portfolio")
+    page.get_by_label("Channel manager").select_option(manager)
+    page.get_by_role("button", name="Apply").click()
+    ids = page.locator("table.portfolio tbody tr").evaluate_all(
+        "els => els.map(e => e.dataset.partnerId)"
+    )
+    mine = [pid for pid in e2e.partner_ids if _partner(server, e2e, pid)["manager"] == manager]
+    assert sorted(ids) == sorted(mine) and AWARE_PARTNER in ids
+    row = page.locator(f'tr[data-partner-id="{AWARE_PARTNER}"]')
+    expect(row.locator('[data-col="engaged_30d"]')).to_have_text("3")  # opened yesterday
+    expect(row.locator("svg.sparkline")).to_have_attribute("aria-label", re.compile(r"3$"))
+    page.locator('a[data-sort="never_opened"]').click()  # ascending
+    page.locator('a[data-sort="never_opened"]').click()  # then descending
+    expect(page.locator('th[aria-sort="descending"]')).to_contain_text("Never opened")
+    counts = [int(v) for v in page.locator('td[data-col="never_opened"] a').all_inner_texts()]
+    assert counts == sorted(counts, reverse=True) and len(counts) == len(mine)
+    shown = page.locator("table.portfolio tbody tr").evaluate_all(
+        "els => els.map(e => e.dataset.partnerId)"
+    )
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Download as CSV").click()
+    exported = Path(info.value.path()).read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    assert [r["partner_id"] for r in rows] == shown  # the same rows in the same order
+    screenshot(page, "portfolio")
+    page.locator('a[data-lang="uk"]').click()
+    expect(page.locator("h1")).to_have_text("Портфель")
+    expect(page.locator("table.portfolio thead")).to_contain_text("Не відкривали")
+    screenshot(page, "portfolio-uk")
+
+
+def test_a_digest_is_previewed_sent_and_its_link_counted(
+    console_page: Any, e2e: E2EWorkspace, server: Server
+) -> None:
+    page = console_page
+    sign_in(page, e2e.keys["manager"], f"/console/digest?partner_id={AWARE_PARTNER}&n=4")
+    article = page.locator(f'article.digest[data-partner-id="{AWARE_PARTNER}"]')
+    ids = article.locator("li").evaluate_all("els => els.map(e => e.dataset.assetId)")
+    assert 1 <= len(ids) <= 4 and not set(ids) & set(e2e.opened)
+    languages = _partner(server, e2e, AWARE_PARTNER)["languages"]
+    expected = next((lang for lang in languages if lang in ("uk", "ru", "en")), "en")
+    expect(article).to_have_attribute("lang", expected)
+    screenshot(page, "digest")
+    page.get_by_label("Format").select_option("md")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Record as sent and download").click()
+    text = Path(info.value.path()).read_text(encoding="utf-8")
+    links = re.findall(r"\]\((http[^)\s]+/r/[^)\s]+)\)", text)
+    assert links and len(links) <= len(ids)  # an asset without a web address has no link
+    followed = httpx.get(links[0], follow_redirects=False, timeout=30)
+    assert followed.status_code == 302
+    # the portfolio counts the open against the digest just sent
+    page.goto(f"/console/portfolio?q={AWARE_PARTNER}")
+    cell = page.locator(f'tr[data-partner-id="{AWARE_PARTNER}"] [data-col="last_digest"]')
+    expect(cell).to_contain_text(f"1 of {len(ids)} opened")
+    # and the next digest does not repeat what was sent
+    page.goto(f"/console/digest?partner_id={AWARE_PARTNER}&n=4")
+    again = article.locator("li").evaluate_all("els => els.map(e => e.dataset.assetId)")
+    assert not set(again) & set(ids)
+    page.locator('a[data-lang="uk"]').click()
+    expect(page.locator("h1")).to_have_text("Дайджести")
+    screenshot(page, "digest-uk")
 
 
 # --- models (admin); last, since it changes the serving model -----------------------------------
