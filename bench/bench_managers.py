@@ -3,7 +3,8 @@
     python -m bench.bench_managers                      # the demo workspace (data/)
     python -m bench.bench_managers --repeats 5          # a quick run
 
-A copy of the demo workspace (catalog, the 160 demo partners with their managers) gets a usage
+A copy of the demo workspace (its catalog; the 160 demo partners with their managers, imported
+again from demo/data/partners.csv) gets a usage
 journal of the size the demo's closed loop writes (`--events`, 200,000 by default: 70%
 impressions, the rest opens, downloads, shares and deal outcomes, over the last 365 days,
 seeded) and a deal table, so that every figure reads as much as it would on the demo. The
@@ -119,6 +120,12 @@ def main(argv: list[str] | None = None) -> int:
     ws = copy_workspace(args.workspace, None, tmp / "ws")
     for suffix in ("", "-wal", "-shm"):  # the demo's own journal, if any, is replaced
         Path(f"{ws.events_path}{suffix}").unlink(missing_ok=True)
+    # the demo's partners as the demo ships them (a workspace built before partners had a
+    # manager column keeps its older table otherwise)
+    from demo import DEMO_DATA
+    from recommender import import_partners
+
+    import_partners(ws, DEMO_DATA / "partners.csv")
     started = time.perf_counter()
     usage = synthesize_usage(ws, args.events)
     usage["seconds"] = round(time.perf_counter() - started, 1)
