@@ -113,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         build_digests,
         build_snapshot,
         link_key,
+        manager_names,
+        partners_of,
         render_digests,
     )
 
@@ -132,14 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"journal: {usage}", flush=True)
 
     snapshot = build_snapshot(ws)
-    by_manager: dict[str, list[Any]] = {}
-    for partner in snapshot.partners.values():
-        if partner.manager:
-            by_manager.setdefault(partner.manager, []).append(partner)
-    if not by_manager:
+    names = manager_names(snapshot.partners)
+    if not names:
         sys.exit("no partner has a manager: the demo's partners.csv names them")
-    manager, partners = max(by_manager.items(), key=lambda kv: (len(kv[1]), kv[0]))
-    partners.sort(key=lambda p: p.partner_id)
+    manager = max(names, key=lambda m: (len(partners_of(snapshot.partners, m)), m))
+    partners = partners_of(snapshot.partners, manager)
     print(f"manager: {manager} ({len(partners)} partners)", flush=True)
 
     # digests in process

@@ -59,6 +59,8 @@ def _digest(args: argparse.Namespace) -> int:
         build_digests,
         build_snapshot,
         link_key,
+        manager_names,
+        partners_of,
         record_digests,
         render_digests,
     )
@@ -75,12 +77,9 @@ def _digest(args: argparse.Namespace) -> int:
             raise LookupError(f"partner {args.partner!r} is not in the partner table")
         partners = [partner]
     else:
-        partners = sorted(
-            (p for p in snapshot.partners.values() if p.manager == args.manager),
-            key=lambda p: ((p.name or "").casefold(), p.partner_id or ""),
-        )
+        partners = partners_of(snapshot.partners, args.manager)
         if not partners:
-            known = sorted({p.manager for p in snapshot.partners.values() if p.manager})
+            known = manager_names(snapshot.partners)
             raise LookupError(
                 f"no partner has manager {args.manager!r}; managers in the partner table: "
                 f"{', '.join(known) or 'none (import partners with a manager column)'}"

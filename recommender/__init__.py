@@ -186,6 +186,8 @@ _API: dict[str, tuple[str, str]] = {
     "DigestEffect": ("recommender.outreach.portfolio", "DigestEffect"),
     "PortfolioRow": ("recommender.outreach.portfolio", "PortfolioRow"),
     "portfolio": ("recommender.outreach.portfolio", "portfolio"),
+    "manager_names": ("recommender.outreach.portfolio", "manager_names"),
+    "partners_of": ("recommender.outreach.portfolio", "partners_of"),
     "LiveExperiment": ("recommender.experiments.live", "LiveExperiment"),
     "attach_experiments": ("recommender.experiments.live", "attach_experiments"),
     "check_versions": ("recommender.experiments.live", "check_versions"),
@@ -296,7 +298,13 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (a test keeps
         link_key,
         web_url,
     )
-    from recommender.outreach.portfolio import DigestEffect, PortfolioRow, portfolio
+    from recommender.outreach.portfolio import (
+        DigestEffect,
+        PortfolioRow,
+        manager_names,
+        partners_of,
+        portfolio,
+    )
     from recommender.outreach.store import DigestRecord, DigestStore
     from recommender.ranking.build import attach_model, build_snapshot, load_model, open_recommender
     from recommender.ranking.candidates import eligibility_mask

@@ -258,9 +258,11 @@ def build_digest(
     base_url: str | None = None,
     now: datetime | None = None,
     digest_id: str | None = None,
+    published: dict[str, date] | None = None,
 ) -> PartnerDigest:
     """The digest for `partner` (see the module docstring). With `signer` and `base_url`,
-    each item links through `{base_url}/r/{token}`."""
+    each item links through `{base_url}/r/{token}`; `published` (each asset's publication
+    day, `_published`) is read from the snapshot when not given."""
     if partner.partner_id is None:
         raise ValueError("a digest is for a stored partner (it has no partner_id)")
     if n < 1:
@@ -272,7 +274,7 @@ def build_digest(
     ranked, _ = awareness(
         snapshot, partner, skip, limit=None, languages=tuple(partner.languages), now=now
     )
-    published = _published(snapshot)
+    published = _published(snapshot) if published is None else published
     since_day = since.date() if since is not None else None
 
     def is_new(item: AwareItem) -> bool:
@@ -335,15 +337,16 @@ def build_digests(
     digests in `store` sent are left out; "new" counts from `since`, else from the
     partner's last digest."""
     now = now or datetime.now(UTC)
+    published = _published(snapshot)  # once for all partners
     out = []
     for partner in partners:
         assert partner.partner_id is not None
-        last = store.last(partner.partner_id)
+        sent = store.list([partner.partner_id])  # newest first: one read gives both
         digest = build_digest(
             snapshot, partner, opened=opened(partner.partner_id),
-            already_sent=store.sent(partner.partner_id),
-            since=since if since is not None else (last.created_at if last else None),
-            n=n, signer=signer, base_url=base_url, now=now,
+            already_sent={a for record in sent for a in record.asset_ids},
+            since=since if since is not None else (sent[0].created_at if sent else None),
+            n=n, signer=signer, base_url=base_url, now=now, published=published,
         )  # fmt: skip
         out.append(digest)
     return out

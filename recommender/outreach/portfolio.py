@@ -11,7 +11,7 @@ index) serves every row.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -83,6 +83,19 @@ class PortfolioRow:
             "last_digest_sent": digest.sent if digest else "",
             "last_digest_opened": digest.opened if digest else "",
         }
+
+
+def manager_names(partners: Mapping[str, PartnerProfile]) -> list[str]:
+    """The channel managers the partner table names, sorted."""
+    return sorted({p.manager for p in partners.values() if p.manager})
+
+
+def partners_of(
+    partners: Mapping[str, PartnerProfile], manager: str | None
+) -> list[PartnerProfile]:
+    """The stored partners `manager` looks after (every partner for None), by name."""
+    chosen = [p for p in partners.values() if manager is None or p.manager == manager]
+    return sorted(chosen, key=lambda p: ((p.name or "").casefold(), p.partner_id or ""))
 
 
 def portfolio(

@@ -25,7 +25,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from features.schema import Language, Maturity, Tier, values
-from recommender import DIGEST_FORMATS, PartnerProfile, PortfolioRow, Snapshot, render_digests
+from recommender import (
+    DIGEST_FORMATS,
+    PartnerProfile,
+    PortfolioRow,
+    Snapshot,
+    manager_names,
+    partners_of,
+    render_digests,
+)
 from service.console.charts import sparkline
 from service.console.forms import partner_pick
 from service.console.pages import (
@@ -71,7 +79,7 @@ def _day(text: str | None) -> date | None:
 
 def _selection(page: Page, p: Params, snapshot: Snapshot) -> dict[str, Any]:
     """The portfolio's filters and sort from the query string (unknown values ignored)."""
-    managers = outreach.managers(snapshot)
+    managers = manager_names(snapshot.partners)
     assert page.user is not None
     own = page.user.key.name if page.user.key.name in managers else None
     manager = p.get("manager", own or "") or None
@@ -95,7 +103,7 @@ def _chosen(snapshot: Snapshot, sel: dict[str, Any]) -> list[PartnerProfile]:
     q = sel["q"].casefold()
     return [
         partner
-        for partner in outreach.partners_of(snapshot, sel["manager"])
+        for partner in partners_of(snapshot.partners, sel["manager"])
         if (sel["tier"] is None or partner.tier == sel["tier"])
         and (sel["maturity"] is None or partner.maturity == sel["maturity"])
         and (sel["language"] is None or sel["language"] in partner.languages)
@@ -184,7 +192,7 @@ async def portfolio_csv(page: SignedInDep) -> Response:
 def _digest_request(page: Page, p: Params, snapshot: Snapshot) -> dict[str, Any]:
     """Who the digest is for (one partner, or a manager's partners) and how."""
     pick = partner_pick(page, p, snapshot, "/console/digest")
-    managers = outreach.managers(snapshot)
+    managers = manager_names(snapshot.partners)
     manager = p.get("manager")
     manager = manager if manager in managers else None
     try:
@@ -195,7 +203,7 @@ def _digest_request(page: Page, p: Params, snapshot: Snapshot) -> dict[str, Any]
     if pick["partner"] is not None:
         partners = [pick["partner"]]
     elif manager is not None:
-        partners = outreach.partners_of(snapshot, manager)
+        partners = partners_of(snapshot.partners, manager)
     since = _day(p.get("since"))
     return {
         "pick": pick,

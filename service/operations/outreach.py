@@ -1,7 +1,7 @@
 """A manager's partners at a glance (portfolio) and what to send them (digests), as the
 console serves them; `recommender digest` makes the same digests from the command line.
 
-    rows = portfolio_rows(state, snapshot, partners_of(snapshot, "Olena Kovalenko"), now)
+    rows = portfolio_rows(state, snapshot, partners_of(snapshot.partners, "Olena Kovalenko"), now)
     digests = make_digests(state, snapshot, partners, base_url="https://reco.example.com")
     record_sent(state, digests, actor=actor(key), fmt="html")
 """
@@ -26,17 +26,6 @@ from service.state import ServiceState
 # the journal is "behind" when its newest event is this much older than now: the portfolio
 # then offers to look at it as of that day (a demo, an export replayed into a test workspace)
 STALE_AFTER = timedelta(days=30)
-
-
-def managers(snapshot: Snapshot) -> list[str]:
-    """The channel managers the partner table names, sorted."""
-    return sorted({p.manager for p in snapshot.partners.values() if p.manager})
-
-
-def partners_of(snapshot: Snapshot, manager: str | None) -> list[PartnerProfile]:
-    """The stored partners `manager` looks after (every partner for None), by name."""
-    chosen = [p for p in snapshot.partners.values() if manager is None or p.manager == manager]
-    return sorted(chosen, key=lambda p: ((p.name or "").casefold(), p.partner_id or ""))
 
 
 def journal_behind(state: ServiceState, now: datetime) -> datetime | None:
