@@ -569,3 +569,40 @@ def test_served_impressions_are_stored_exactly_as_validated_ones(tmp_path):
         assert b.read().set_index("event_id").loc["imp-tz", "ts"] == pd.Timestamp(
             "2026-03-01 09:30:15.123456"
         )
+
+
+def test_a_large_batch_goes_in_whole_in_multi_row_statements(tmp_path):
+    """A batch is written as multi-row INSERTs of 1024, 256, 64, 16, 4 and 1 rows: 1,711
+    impressions (every size used, and one row left over), 400 of them already stored and
+    one repeated inside the batch, come back exactly once each, the count of new rows right,
+    and every row's columns in their places (the parameters of one row must not slide into
+    the next)."""
+    from datetime import UTC, datetime, timedelta
+
+    from recommender.storage.events import Impression
+
+    t0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    served = [
+        Impression(
+            event_id=f"imp-{i:05d}",
+            ts=t0 + timedelta(seconds=i),
+            partner_id=f"P{i % 7}",
+            asset_id=f"A{i}",
+            request_id=f"r{i // 10}",
+            position=i % 10,
+            stage="solution" if i % 3 else None,
+            propensity=i / 10_000,
+        )
+        for i in range(1711)
+    ]
+    with EventJournal(tmp_path / "a.sqlite") as journal:
+        assert journal.append_impressions(served[:400]) == 400
+        assert journal.append_impressions([*served, served[5]]) == 1711 - 400
+        assert journal.count() == 1711
+        back = journal.read().set_index("event_id").sort_index()
+    assert list(back.index) == [imp.event_id for imp in served]
+    assert list(back["asset_id"]) == [imp.asset_id for imp in served]
+    assert list(back["position"]) == [imp.position for imp in served]
+    assert list(back["propensity"]) == pytest.approx([imp.propensity for imp in served])
+    assert list(back["ts"]) == [pd.Timestamp(imp.ts).tz_convert(None) for imp in served]
+    assert back["stage"].isna().sum() == sum(1 for imp in served if imp.stage is None)
