@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -229,6 +231,28 @@ def test_a_worker_caps_its_blas_and_openmp_pools():
         for pool in threadpool_info():
             threadpool_limits(limits=before.get(pool["filepath"], 2), user_api=pool["user_api"])
         faiss.omp_set_num_threads(faiss_before)
+
+
+def test_workers_share_the_cores_out_for_embedding_notes(tmp_path: Path) -> None:
+    """With several workers each embeds as many notes at once as its share of the cores (one
+    each for 2 workers on 2 cores: four embeddings on two cores cost 1.6 ms of CPU more per
+    request); one worker keeps the setting's default; what the operator set is kept."""
+    from service.config import Settings
+    from service.runtime.process import embedding_threads, worker_environment
+
+    assert [embedding_threads(2, w) for w in (1, 2, 3)] == [2, 1, 1]
+    assert embedding_threads(8, 2) == 4
+    env: dict[str, str] = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    worker_environment(env, workers=2)
+    assert env["RECO_EMBEDDING_THREADS"] == str(embedding_threads(os.cpu_count() or 1, 2))
+    assert env["RECO_EMBEDDER_THREADS"] == "1"
+    single: dict[str, str] = {}
+    worker_environment(single, workers=1)
+    assert single == {}
+    assert Settings.model_fields["embedding_threads"].default == 2
+    chosen = {"RECO_EMBEDDING_THREADS": "3", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    worker_environment(chosen, workers=2)
+    assert chosen["RECO_EMBEDDING_THREADS"] == "3"
 
 
 def test_a_started_worker_keeps_its_snapshot_out_of_gc_passes(api: Api) -> None:
