@@ -15,8 +15,13 @@ notes text drawn from a pool of realistic deal notes in Ukrainian, Russian and E
 - paced: each connection waits between requests so the offered load is about `--rate`
   requests/s: the latency a portal sees at that load (the target: >= 200 req/s, p99 <= 30 ms);
 - saturation: no pacing, `--connections` connections: the most the server does;
-- cold notes: paced, but every request's notes are new text (nothing cached): the cost of
-  embedding on every request;
+- saturation, new notes: no pacing, and every request's notes are new text (nothing cached:
+  a portal whose partners type their deal): the most the server does when it embeds a note
+  for every request (issue 19's target at 2 workers: >= 300 req/s);
+- cold notes: paced at `--new-notes-rate` (default 200 req/s, issue 19's target: p99 <= 50 ms,
+  no failed request), every note new; the pacing is calibrated on two short runs of the same
+  kind, so that the rate wrk reaches is the rate asked for (a closed loop slows down as the
+  latency grows);
 - promote under load: paced, while model versions are promoted, promoted again and rolled
   back through the admin API (each call returns once its snapshot is built and swapped; the
   run lasts until the last one is done); every non-2xx response or socket error counts as a
@@ -30,6 +35,12 @@ notes text drawn from a pool of realistic deal notes in Ukrainian, Russian and E
   p99 at one worker moves by up to 40% from run to run on a shared machine (the 44th slowest of
   ~4,400 requests), so the default is 6 pairs.
 
+- floor: once the server is stopped, the same saturation run against `bench.floor`, the
+  framework's floor (the same request schema, HTTP stack, workers and encoding, and a canned
+  answer recorded from this server): every figure above is reported beside it, from the same
+  run (issue 19's target at 2 workers: the saturation with notes already seen >= 15% of the
+  floor's requests/s).
+
 Prints a table and one JSON document (also written to bench/results/). Figures depend on the
 machine and on what else runs on it: each run records the 1-minute load average before it
 ("load") and the server's CPU time per request over all its processes ("cpu ms", from /proc),
@@ -39,6 +50,7 @@ which varies much less with other load: 2 idle cores give about 2000 / cpu_ms re
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -81,6 +93,7 @@ function init(args)
   for line in io.lines(args[1]) do table.insert(bodies, line) end
   pace_ms = tonumber(args[3]) or 0
   unique = args[4] == "unique"
+  nonce = args[5] or ""
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
   wrk.headers["X-API-Key"] = args[2]
@@ -98,7 +111,7 @@ function request()
   counter = counter + 1
   local body = bodies[(counter % #bodies) + 1]
   if unique then
-    body = string.gsub(body, "#UNIQUE#", " (ref " .. tid .. "-" .. counter .. ")")
+    body = string.gsub(body, "#UNIQUE#", " #" .. nonce .. "." .. tid .. "." .. counter)
   else
     body = string.gsub(body, "#UNIQUE#", "")
   end
@@ -228,6 +241,9 @@ def ensure_wrk() -> str:
     return found
 
 
+_RUNS = itertools.count()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -270,23 +286,27 @@ class ServerProcess:
     def __init__(self, workspace: Path, models: Path | None, workers: int, log: Path) -> None:
         self.workspace, self.models = workspace, models
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         cmd = recommender_command("--workspace", str(workspace))
         if models is not None:
             cmd += ["--models", str(models)]
         cmd += ["serve", "--port", str(self.port), "--workers", str(workers)]
         cmd += ["--log-level", "warning"]
         env = {
-            **os.environ,
             # The limiter stays on (its cost is measured) but does not limit the benchmark.
             "RECO_RATE_LIMIT_PER_SECOND": "1000000",
             "RECO_RATE_LIMIT_BURST": "1000000",
         }
+        self._start(cmd, env, workers, log)
+        self.keys = json.loads((workspace / "demo-keys.json").read_text())
+
+    def _start(self, cmd: list[str], env: dict[str, str], workers: int, log: Path) -> None:
+        self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         self._fh = log.open("wb")
         self.process = subprocess.Popen(
-            cmd, cwd=PROJECT_ROOT, env=env, stdout=self._fh, stderr=subprocess.STDOUT
-        )
+            cmd, cwd=PROJECT_ROOT, env={**os.environ, **env}, stdout=self._fh,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -301,7 +321,6 @@ class ServerProcess:
             self.stop()
             sys.exit(f"the server was not ready in 300 s:\n{log.read_text()}")
         time.sleep(2.0 * workers)  # the other workers finish loading their snapshots
-        self.keys = json.loads((workspace / "demo-keys.json").read_text())
 
     def stop(self) -> None:
         self.process.terminate()
@@ -310,6 +329,16 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
         self._fh.close()
+
+
+class FloorProcess(ServerProcess):
+    """`bench.floor` with `workers` workers answering `answer` (a JSON file)."""
+
+    def __init__(self, answer: Path, workers: int, log: Path) -> None:
+        self.port = free_port()
+        cmd = [sys.executable, "-m", "bench.floor", "--port", str(self.port)]
+        cmd += ["--workers", str(workers)]
+        self._start(cmd, {"RECO_FLOOR_ANSWER": str(answer)}, workers, log)
 
 
 def run_wrk(
@@ -333,6 +362,8 @@ def run_wrk(
         wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
         "-s", str(script), f"{url}/v1/recommendations", "--",
         str(bodies_file), key, f"{pace_ms:.2f}", "unique" if unique else "pool",
+        # a new note text per request and per run: no run repeats another's
+        str(next(_RUNS)),
     ]  # fmt: skip
     load = load_average()
     cpu_before = cpu_seconds(server_pid) if server_pid else 0.0
@@ -488,6 +519,7 @@ def bench_workers(
         )  # fmt: skip
 
     runs: dict[str, Any] = {}
+    answer = script.parent / f"answer-{workers}w.json"
     try:
         # Warm-up, not measured: until every worker has likely seen each note of the pool a few
         # times (its query-embedding cache then holds them all), or `--warmup` seconds.
@@ -496,6 +528,7 @@ def bench_workers(
             warmed += wrk_run(10, 4)["requests"]
         # Pacing: each of c connections waits `pace` ms on average between requests, so that
         # c / (pace + latency) is about the offered rate.
+        record_answer(server, bodies_file, answer)
         probe = wrk_run(5, 2, pace_ms=20)
         c = args.paced_connections
         pace = max(1.0, c * 1000 / args.rate - probe["latency_us"]["mean"] / 1000)
@@ -504,8 +537,15 @@ def bench_workers(
         runs["saturation"] = wrk_run(args.duration, args.connections)
         print(row(f"{workers}w saturation", runs["saturation"]), flush=True)
         if not args.no_cold:
-            runs["cold_notes"] = wrk_run(args.duration, c, pace, unique=True)
-            print(row(f"{workers}w paced, every note new", runs["cold_notes"]), flush=True)
+            runs["saturation_new_notes"] = wrk_run(args.duration, args.connections, unique=True)
+            new = runs["saturation_new_notes"]
+            print(row(f"{workers}w saturation, every note new", new), flush=True)
+            rate = args.new_notes_rate
+            new_pace = calibrate(lambda pause: wrk_run(5, c, pause, unique=True), c, rate)
+            runs["cold_notes"] = wrk_run(args.duration, c, new_pace, unique=True)
+            runs["cold_notes"]["offered_rate"] = rate
+            paced_new = runs["cold_notes"]
+            print(row(f"{workers}w paced ~{rate:.0f}/s, every note new", paced_new), flush=True)
         if versions and not args.no_promote:
             calls: list[dict[str, Any]] = []
             run = wrk_run(
@@ -533,7 +573,60 @@ def bench_workers(
                   f"{e['with']['versions']}", flush=True)  # fmt: skip
     finally:
         server.stop()
+    if not args.no_floor:
+        runs["floor"] = floor_run(args, wrk, workers, files, answer)
+        floor_rps = runs["floor"]["rps"]
+        print(row(f"{workers}w floor, saturation", runs["floor"]), flush=True)
+        for name in ("saturation", "saturation_new_notes"):
+            if name in runs:
+                runs[name]["share_of_floor"] = round(runs[name]["rps"] / floor_rps, 4)
+                print(f"    {name}: {runs[name]['share_of_floor']:.1%} of the floor", flush=True)
     return runs
+
+
+def record_answer(server: ServerProcess, bodies_file: Path, out: Path) -> None:
+    """One real answer of the server to the first request body, for the floor to send back."""
+    body = json.loads(bodies_file.read_text().splitlines()[0].replace("#UNIQUE#", ""))
+    headers = {"X-API-Key": server.keys["portal"]}
+    r = httpx.post(f"{server.url}/v1/recommendations", json=body, headers=headers, timeout=60)
+    r.raise_for_status()
+    out.write_bytes(r.content)
+
+
+def calibrate(
+    probe: Callable[[float], dict[str, Any]], connections: int, rate: float, rounds: int = 2
+) -> float:
+    """The mean pause (ms) between a connection's requests at which `connections` paced
+    connections send about `rate` requests/s: each waits pause + latency per request, so
+    pause = connections / rate - latency, the latency taken from `rounds` short `probe` runs
+    at the pause found so far (it grows with the load the pause makes)."""
+    period = connections * 1000 / rate
+    pause = period
+    for _ in range(rounds):
+        latency = probe(pause)["latency_us"]["mean"] / 1000
+        pause = max(1.0, period - latency)
+    return pause
+
+
+def floor_run(
+    args: argparse.Namespace, wrk: str, workers: int, files: tuple[Path, Path], answer: Path
+) -> dict[str, Any]:
+    """The saturation run against the framework's floor (bench.floor) with `workers` workers,
+    the same wrk script, bodies and connections, after a short warm-up."""
+    script, bodies_file = files
+    floor = FloorProcess(answer, workers, script.parent / "floor.log")
+
+    def run(seconds: int) -> dict[str, Any]:
+        return run_wrk(
+            wrk, floor.url, script, bodies_file, "floor-key", seconds=seconds,
+            connections=args.connections, threads=args.threads, server_pid=floor.process.pid,
+        )  # fmt: skip
+
+    try:
+        run(5)
+        return run(args.duration)
+    finally:
+        floor.stop()
 
 
 def settle(server: ServerProcess, body: dict[str, Any], version: str, streak: int = 60) -> float:
@@ -629,7 +722,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2, help="wrk threads")
     p.add_argument("--notes-pool", type=int, default=300)
     p.add_argument("--no-promote", action="store_true")
-    p.add_argument("--no-cold", action="store_true")
+    p.add_argument("--no-cold", action="store_true", help="no runs with a new note each time")
+    p.add_argument(
+        "--new-notes-rate", type=float, default=205.0,
+        help="offered load of the paced run with a new note each time (issue 19: 200 req/s; "
+        "a little more is offered, as the rate a paced run reaches moves by about 2%%)",
+    )  # fmt: skip
+    p.add_argument("--no-floor", action="store_true", help="no run against bench.floor")
     p.add_argument(
         "--experiment-rounds", type=int, default=6,
         help="pairs of paced runs without and with an experiment (0: none)",

@@ -84,6 +84,7 @@ def _section_http(r: dict[str, Any]) -> str:
                     "max ms": round(lat.get("max", 0) / 1000, 1),
                     "failed": x.get("failed"),
                     "connections": x.get("connections"),
+                    "server cpu ms/req": x.get("server_cpu_ms_per_request"),
                     "load before": x.get("load_average_before"),
                 }
             )
@@ -97,6 +98,7 @@ def _section_http(r: dict[str, Any]) -> str:
         "max ms",
         "failed",
         "connections",
+        "server cpu ms/req",
         "load before",
     ]
     head = (
@@ -114,6 +116,22 @@ def _section_http(r: dict[str, Any]) -> str:
                 f"{e['with']['p99_mean_us'] / 1000:.1f} ms with ({e['p99_ratio']:.2f}x); server "
                 f"CPU per request {e['without']['server_cpu_ms_per_request']} ms vs "
                 f"{e['with']['server_cpu_ms_per_request']} ms.\n"
+            )
+        floor = runs.get("floor")
+        if floor:
+            shares = [
+                f"{label} {runs[name]['rps']} req/s = {runs[name]['share_of_floor']:.1%}"
+                for name, label in (
+                    ("saturation", "notes already seen"),
+                    ("saturation_new_notes", "a new note on every request"),
+                )
+                if runs.get(name, {}).get("share_of_floor") is not None
+            ]
+            tail += (
+                f"\n{workers}: the framework's floor (bench.floor: the same request schema, "
+                f"HTTP stack and workers, a canned answer) serves {floor['rps']} req/s at "
+                f"saturation ({floor['server_cpu_ms_per_request']} ms of CPU per request); "
+                f"the service's saturation: {'; '.join(shares)} of it.\n"
             )
     return head + md_table(rows, cols) + tail
 

@@ -155,6 +155,34 @@ def _http_runs(run: str) -> Callable[[Result], list[Figures]]:
     return read
 
 
+def _http_two_workers(run: str, needs: str = "rps") -> Callable[[Result], list[Figures]]:
+    """Issue 19's figures: the run `run` at 2 workers, with the floor's saturation figure
+    measured in the same bench_http run (share_of_floor: the run's req/s over the floor's);
+    none when the run lacks `needs` (a run of an older bench_http, e.g. without the floor,
+    or whose paced new-notes run was neither calibrated nor all new notes)."""
+
+    def read(r: Result) -> list[Figures]:
+        runs = r.get("runs", {}).get("workers=2", {})
+        x = runs.get(run)
+        if not x or x.get(needs) is None:
+            return []
+        floor = runs.get("floor", {})
+        return [
+            {
+                "rps": x.get("rps"),
+                "offered": x.get("offered_rate", r.get("offered_rate")),
+                "p99_ms": x.get("latency_us", {}).get("p99", 0) / 1000,
+                "failed": x.get("failed", 0),
+                "requests": x.get("requests"),
+                "cpu_ms": x.get("server_cpu_ms_per_request"),
+                "floor_rps": floor.get("rps"),
+                "share": x.get("share_of_floor"),
+            }
+        ]
+
+    return read
+
+
 def _http_experiment(r: Result) -> list[Figures]:
     """One dict per worker count with experiment runs: the mean p99 without and with an
     interleaving experiment, their ratio, the failures of both sides."""
@@ -575,6 +603,46 @@ TARGETS: tuple[Target, ...] = (
         ok=lambda f: not f["failed"] and f["calls"] == 3 and f["calls_ok"] == 3,
         missing=None,
         per="workers",
+    ),
+    Target(
+        bench="http",
+        what="HTTP saturation, a new note on every request, 2 workers (issue 19)",
+        target=">= 300 req/s",
+        measured="{rps} req/s ({cpu_ms} ms of server CPU per request), {failed} failed",
+        how="bench_http: wrk, 8 connections, no pacing, every request's notes new text "
+        "(nothing cached), against `recommender serve --workers 2`",
+        field="runs[workers=2].saturation_new_notes.rps",
+        issue="19",
+        read=_http_two_workers("saturation_new_notes"),
+        ok=lambda f: f["rps"] >= 300 and not f["failed"],
+        missing=Missing(target=">= 300 req/s"),
+    ),
+    Target(
+        bench="http",
+        what="HTTP paced at 200 req/s, a new note on every request, 2 workers (issue 19)",
+        target=">= 200 req/s reached, p99 <= 50 ms, 0 failed",
+        measured="{rps} req/s ({offered} offered), p99 {p99_ms:.1f} ms, {failed} failed",
+        how="bench_http: wrk, 16 paced connections (pacing calibrated on two short runs of "
+        "the same kind), every request's notes new text",
+        field="runs[workers=2].cold_notes: rps, latency_us.p99, failed",
+        issue="19",
+        read=_http_two_workers("cold_notes", "offered_rate"),
+        ok=lambda f: f["rps"] >= 200 and f["p99_ms"] <= 50 and not f["failed"],
+        missing=Missing(target=">= 200 req/s, p99 <= 50 ms"),
+    ),
+    Target(
+        bench="http",
+        what="HTTP saturation, notes already seen, vs the framework's floor, 2 workers (issue 19)",
+        target=">= 15% of the floor's req/s",
+        measured="{share:.1%} ({rps} req/s vs the floor's {floor_rps} req/s)",
+        how="bench_http: the saturation run (8 connections, notes from a pool every worker "
+        "has embedded) and the same run against bench.floor (the same request schema, HTTP "
+        "stack and workers, a canned answer), in the same bench_http run",
+        field="runs[workers=2].saturation.share_of_floor",
+        issue="19",
+        read=_http_two_workers("saturation", "share_of_floor"),
+        ok=lambda f: f["share"] >= 0.15,
+        missing=Missing(target=">= 15% of the floor"),
     ),
     Target(
         bench="ingest",

