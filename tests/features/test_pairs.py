@@ -106,3 +106,71 @@ def test_pair_columns_stack_once_per_feature_list_and_again_after_a_change() -> 
     again = feature_matrix(columns, ("a", "b"))
     assert again is not other
     np.testing.assert_array_equal(again[:, 0], np.zeros(7))
+
+
+def test_one_context_columns_equal_the_per_pair_ones_on_the_demo_catalog() -> None:
+    """`PairBatch.single` lets `pair_features` gather the table's columns for its one context
+    instead of pairing per-pair arrays; every column must equal, bit for bit, what the
+    per-pair path gives for the same batch (the same batch without `one`), over contexts
+    that name nothing, one or several industries' worth of products and competitors,
+    unknown roles and languages, an unknown stage code, and candidates in any order."""
+    import dataclasses
+    from pathlib import Path
+
+    import pandas as pd
+
+    from features.pairs import (
+        DEPTHS,
+        MATURITIES,
+        ROLES,
+        STAGES,
+        TYPES,
+        AssetTable,
+        PairBatch,
+        PlaybookMatrices,
+        pair_features,
+    )
+
+    assets = pd.read_json(Path(__file__).parents[2] / "demo" / "data" / "assets.jsonl", lines=True)
+    assets.loc[::13, "language"] = None  # some assets of no stated language
+    table = AssetTable.from_frame(assets)
+    assert (table.language_code == -1).sum() >= 20
+    rng = np.random.default_rng(11)
+    playbook = PlaybookMatrices(
+        stage_type=rng.random((len(STAGES), len(TYPES))),
+        maturity_depth=rng.random((len(MATURITIES), len(DEPTHS))),
+        maturity_type=rng.random((len(MATURITIES), len(TYPES))),
+    )
+    checked = 0
+    for k in range(60):
+        pos = rng.permutation(len(table))[: rng.integers(1, len(table))]
+
+        def some(vocab: Sequence[str], k: int = k) -> list[str]:
+            return [v for v in vocab if rng.random() < 0.3] + (["unknown"] if k % 5 == 0 else [])
+
+        batch = PairBatch.single(
+            table,
+            pos,
+            stage=STAGES[k % len(STAGES)],
+            maturity=MATURITIES[k % len(MATURITIES)],
+            industry=None if k % 4 == 0 else table.industry_vocab[k % len(table.industry_vocab)],
+            products=some(table.product_vocab),
+            competitors=some(table.competitor_vocab),
+            role=None if k % 3 == 0 else ROLES[k % len(ROLES)],
+            languages=some(LANGUAGES),
+            day=9000.0 + k,
+            semantic=rng.random(len(pos)).astype(np.float32) if k % 2 else None,
+            deal_language=None if k % 3 == 1 else LANGUAGES[k % len(LANGUAGES)],
+        )
+        if k % 7 == 0:  # a stage no log named (-1), in both forms
+            batch.stage[:] = -1
+            assert batch.one is not None
+            batch = dataclasses.replace(batch, one=dataclasses.replace(batch.one, stage=-1))
+        fast = pair_features(table, batch, playbook)
+        slow = pair_features(table, dataclasses.replace(batch, one=None), playbook)
+        assert list(fast) == list(slow)
+        for name in slow:
+            np.testing.assert_array_equal(fast[name], slow[name], err_msg=name)
+            assert fast[name].dtype == slow[name].dtype == np.float32
+        checked += int(fast["industry_match"].any() and fast["competitor_match"].any())
+    assert checked >= 10  # the matches were not all empty
