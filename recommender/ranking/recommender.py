@@ -42,6 +42,8 @@ from recommender.types import (
     new_request_id,
 )
 
+PLAYBOOK = ContentScorer()  # the cold-start scorer, and exploration's fallback ranking
+
 
 def request_batch(
     table: AssetTable,
@@ -146,7 +148,9 @@ class Recommender:
             fallback: list[int] = []
             if exploration.fallback:
                 # the playbook's ranking of the same candidates (ties by candidate order)
-                content = ContentScorer().score(ranked.columns)
+                content = (
+                    ranked.content if ranked.content is not None else PLAYBOOK.score(ranked.columns)
+                )
                 fallback = np.argsort(-content, kind="stable").tolist()
             served = exploration.serve(
                 chosen, reserves, pinned=len(request.pinned_rank),
@@ -243,7 +247,8 @@ class Recommender:
                 semantic=request.semantic, usage=usage,
             )  # fmt: skip
             columns = pair_features(table, batch, snapshot.playbook.matrices)
-        scores = snapshot.scorer.score(columns).astype(np.float64)
+        raw = snapshot.scorer.score(columns)
+        scores = raw.astype(np.float64)
         boosted = np.zeros(len(cands), dtype=bool)
         if request.boosts:
             for i, pos in enumerate(cands):
@@ -263,8 +268,9 @@ class Recommender:
         if pinned_rank:
             order.sort(key=lambda i: pinned_rank.get(int(cands[i]), len(pinned_rank)))
         return Ranked(
-            snapshot.model_version, columns, scores, boosted, order, usage, snapshot.usage
-        )
+            snapshot.model_version, columns, scores, boosted, order, usage, snapshot.usage,
+            content=raw if snapshot.scorer == PLAYBOOK else None,
+        )  # fmt: skip
 
     def items(
         self,
@@ -380,3 +386,5 @@ class Ranked:
     order: list[int]
     usage: dict[str, np.ndarray] | None = None  # the usage features among the columns
     usage_provider: Any = None  # the snapshot's provider that gave them
+    # the playbook's scores of the candidates, when the playbook ranked them (no boosts)
+    content: np.ndarray | None = None

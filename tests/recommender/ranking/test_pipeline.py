@@ -413,3 +413,24 @@ def test_exploration_gives_the_playbooks_best_a_chance_under_any_model(engine):
     assert not set(playbook) & set(
         engine.recommend(ctx, PLATINUM, n=30, now=NOW, snapshot=flipped, max_per_type=30).ids()
     )  # the reversed model alone never shows them in its top 30
+
+
+def test_a_playbook_ranking_lends_its_scores_to_explorations_fallback(engine):
+    """When the playbook itself ranked the candidates, exploration's fallback (the playbook's
+    ranking of the same candidates) reuses its scores instead of scoring them again: they
+    are exactly what scoring the same columns again gives, and a model's ranking (or a
+    re-weighted content scorer) lends none."""
+    import dataclasses
+
+    from recommender.ranking.content import ContentScorer
+    from recommender.ranking.recommender import PLAYBOOK
+
+    snap = engine.snapshot
+    request = engine.prepare(
+        DealContext(stage="solution", industry="banking"), PLATINUM, n=10, now=NOW
+    )
+    ranked = engine.rank(request, snap)
+    assert ranked.content is not None
+    np.testing.assert_array_equal(ranked.content, PLAYBOOK.score(ranked.columns))
+    reweighted = ContentScorer(w_prior=0.6, w_text=0.2, w_meta=0.2)
+    assert engine.rank(request, dataclasses.replace(snap, scorer=reweighted)).content is None
