@@ -63,10 +63,12 @@ def _unauthorized(detail: str) -> HTTPException:
 def _require(needed: Scope):  # type: ignore[no-untyped-def]
     async def check(
         request: Request,
-        state: StateDep,
         api_key: Annotated[str | None, Security(_api_key_header)] = None,
         bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
     ) -> KeyInfo:
+        # the state is read here, not declared as a dependency: FastAPI resolves each
+        # declared one per request (with its cache key), which cost more than the check
+        state = await get_state(request)
         address = client_address(request.scope)
         refused_for = state.auth_guard.wait(address)
         if refused_for > 0:  # before the key is looked at: guessing keys gets nowhere
