@@ -4,7 +4,9 @@ A request puts its impressions (one event per item, with its position) on a boun
 returns; one background thread takes them in batches and appends each batch to the event
 journal in one durable transaction. Each append has a fixed cost (validation frame, fsync), so
 the writer gathers for up to `linger_seconds` (1 s in the service): a crash loses at most that
-much of the impression log, never an acknowledged event. On shutdown `close()` drains the
+much of the impression log, never an acknowledged event (tests/reliability/test_durability.py
+kills the server with SIGKILL under load and counts it: the impressions of the requests answered
+in the last ~1 s, e.g. 700 of 5,210). On shutdown `close()` drains the
 queue, so a clean stop loses nothing. When the queue is full (the disk cannot keep up), new
 impressions are dropped and counted: serving recommendations matters more than logging them,
 and the metric shows it.
