@@ -205,7 +205,8 @@ class PairBatch:
     # (p,) index into LANGUAGES of the deal's own language, -1 unknown (None: all unknown).
     deal_language: np.ndarray | None = None
     # The one context every pair shares (`single` sets it): `pair_features` then indexes the
-    # table's columns with it instead of pairing per-pair arrays, with the same result.
+    # table's columns with it instead of pairing per-pair arrays, with the same result. A
+    # batch whose context arrays are replaced per pair must drop it (`replace(..., one=None)`).
     one: OneContext | None = None
 
     @classmethod

@@ -195,7 +195,8 @@ def coverage(
             reader = replace(partner, maturity=maturity)
             batch = request_batch(table, positions, deal, reader, day=day, semantic=None)
             if not industry:  # each asset's deal is in one of its own industries
-                batch = replace(batch, industry=table.industries[positions])
+                # per-pair industries: no longer one context for every pair (`one=None`)
+                batch = replace(batch, industry=table.industries[positions], one=None)
             scores = scorer.score(pair_features(table, batch, snapshot.playbook.matrices))
             keep = np.flatnonzero(scores >= threshold)
             keep = keep[np.argsort(-scores[keep], kind="stable")]

@@ -311,3 +311,20 @@ def test_coverage_reads_one_instant_the_same_in_any_time_zone(demo_workspace) ->
     assert analysis.coverage(snapshot, now=before_kyiv) == at_utc
     after = analysis.coverage(snapshot, now=before_utc + timedelta(hours=2))
     assert after.eligible > at_utc.eligible  # the debut is the hour that tells them apart
+
+
+def test_coverage_for_an_industry_never_counts_more_than_without_one(demo_workspace) -> None:
+    """Without an industry chosen, each asset's deal is in one of its own industries; choosing
+    one only removes assets and never changes a score: every cell's assets for an industry
+    are among the cell's assets for no industry (the pair features must follow the per-asset
+    industries the coverage gives its batch, not the request-wide context it was built with)."""
+    from recommender import build_snapshot, get_embedder
+    from service.console import analysis
+
+    snapshot = build_snapshot(demo_workspace, embedder=get_embedder("e5"), use_model=False)
+    everything = analysis.coverage(snapshot)
+    for industry in ("banking", "manufacturing", "retail"):
+        chosen = analysis.coverage(snapshot, industry=industry)
+        assert chosen.cells.keys() == everything.cells.keys()
+        for key, cell in chosen.cells.items():
+            assert set(cell.asset_ids) <= set(everything.cells[key].asset_ids), (industry, key)
