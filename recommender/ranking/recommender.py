@@ -258,7 +258,12 @@ class Recommender:
                     boosted[i] = True
         seen_mask = np.zeros(len(cands), dtype=bool)
         if request.seen:
-            seen_mask = np.isin(table.ids[cands], list(request.seen))
+            # by position, not np.isin over the ids: isin sorts object arrays of strings
+            # (~0.4 ms per request for a partner with a long history)
+            flags = np.zeros(len(table.ids), dtype=bool)
+            where = [p for p in map(table.position.get, request.seen) if p is not None]
+            flags[where] = True
+            seen_mask = flags[cands]
             if usage is not None and "partner_engaged" in usage:
                 # a learned scorer already weighs what the partner engaged with up to the
                 # snapshot; only what it engaged with since is news to it
