@@ -102,6 +102,18 @@ class Settings(BaseSettings):
         le=64,
         description="threads per worker that embed new notes text (ranking runs on the event loop)",
     )
+    embedding_window_ms: float = Field(
+        default=0.0,
+        ge=0,
+        le=100,
+        description=(
+            "how long an embedding thread waits, after the first new note, for more to embed "
+            "with it (0: it embeds at once the notes already waiting); see service.notes"
+        ),
+    )
+    embedding_max_batch: int = Field(
+        default=16, ge=1, le=256, description="the most new notes an embedding thread takes at once"
+    )
     compute_threads: int = Field(
         default=1,
         ge=1,

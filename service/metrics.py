@@ -120,7 +120,24 @@ class ServiceMetrics:
             registry=r,
             multiprocess_mode="livesum",
         )
+        self.note_batch = Histogram(
+            "reco_note_batch_size",
+            "New deal notes an embedding thread embedded together",
+            buckets=(1, 2, 4, 8, 16, 32, 64),
+            registry=r,
+        )
+        self.note_wait = Histogram(
+            "reco_note_wait_seconds",
+            "Time a batch's first new note waited before an embedding thread took it",
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
+            registry=r,
+        )
         self._version: str | None = None
+
+    def observe_note_batch(self, size: int, waited_seconds: float) -> None:
+        """One batch of the note embedder (service.notes): its size and its first note's wait."""
+        self.note_batch.observe(size)
+        self.note_wait.observe(waited_seconds)
 
     def set_model_version(self, version: str) -> None:
         """Point reco_model_info at `version` (the previous version's series drops to 0)."""

@@ -38,8 +38,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-import anyio
-
 from recommender import (
     SEEN_ASSETS_SQL,
     DigestStore,
@@ -65,6 +63,7 @@ from recommender import (
 from service.config import Settings
 from service.impressions import ImpressionWriter
 from service.metrics import ServiceMetrics
+from service.notes import NoteBatcher
 from service.ratelimit import RateLimiter
 from service.runtime.process import freeze_heap, limit_compute_threads
 
@@ -244,7 +243,13 @@ class ServiceState:
             reserve=settings.exploration_reserve,
             fallback=settings.exploration_fallback,
         )
-        self.embed_limiter = anyio.CapacityLimiter(settings.embedding_threads)
+        # new deal notes, embedded off the event loop by threads of their own (service.notes)
+        self.notes = NoteBatcher(
+            threads=settings.embedding_threads,
+            window_seconds=settings.embedding_window_ms / 1000,
+            max_batch=settings.embedding_max_batch,
+            on_batch=metrics.observe_note_batch,
+        )
         self.impressions: ImpressionWriter | None = None
         if settings.impressions == "on":
             self.impressions = ImpressionWriter(
@@ -323,6 +328,7 @@ class ServiceState:
         if self._closed:
             return
         self._closed = True
+        self.notes.close()
         if self.impressions is not None:
             self.impressions.close()
         watch = self._watch_thread

@@ -347,9 +347,22 @@ class QueryCache:
                 self.hits += 1
                 return vec
         vec = self.embedder.embed_queries([text])[0]
-        with self._lock:
-            self.misses += 1
-            self._items[text] = vec
-            if len(self._items) > self.maxsize:
-                self._items.popitem(last=False)
+        self._store({text: vec})
         return vec
+
+    def embed_many(self, texts: Sequence[str]) -> None:
+        """Put the vectors of `texts` in the cache, embedding those it lacks in one call (the
+        int8 e5 encoder embeds each text of a call on its own: the same vectors as one by one)."""
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._items))
+        if missing:
+            self._store(dict(zip(missing, self.embedder.embed_queries(missing), strict=True)))
+
+    def _store(self, vectors: dict[str, np.ndarray]) -> None:
+        with self._lock:
+            for text, vec in vectors.items():
+                self.misses += 1
+                self._items[text] = vec
+                self._items.move_to_end(text)
+            while len(self._items) > self.maxsize:
+                self._items.popitem(last=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import anyio
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -49,14 +48,13 @@ async def post_recommendations(
     # Ranking is Python that holds the GIL (1-2 ms on the demo catalog, up to ~10 at 100k
     # assets): a thread would not run it beside the event loop, only add a hand-off and GIL
     # switches to every request, so it runs here.
-    # Embedding a note the worker has not seen is ~5-15 ms of ONNX Runtime work that releases
-    # the GIL: that part runs on an embedding thread, and the event loop serves others
-    # meanwhile; ranking then finds the vector in the snapshot's query cache.
+    # Embedding a note the worker has not seen is ~3-8 ms of ONNX Runtime work that releases
+    # the GIL: the worker's note embedder does it on a thread of its own (with the notes of
+    # concurrent requests, service.notes), the event loop serves others meanwhile, and ranking
+    # then finds the vector in the snapshot's query cache.
     text = deal_context(body).text
     if text is not None and text not in snapshot.query_cache:
-        await anyio.to_thread.run_sync(
-            snapshot.query_cache.embed, text, limiter=state.embed_limiter
-        )
+        await state.notes.embed(snapshot.query_cache, text)
     info = request_info(request.scope)
     payload = recommend(
         state,
