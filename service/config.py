@@ -108,7 +108,8 @@ class Settings(BaseSettings):
         le=100,
         description=(
             "how long an embedding thread waits, after the first new note, for more to embed "
-            "with it (0: it embeds at once the notes already waiting); see service.notes"
+            "with it (0: it embeds at once the notes already waiting); see "
+            "recommender.embedding.notes"
         ),
     )
     embedding_max_batch: int = Field(

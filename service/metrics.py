@@ -135,7 +135,8 @@ class ServiceMetrics:
         self._version: str | None = None
 
     def observe_note_batch(self, size: int, waited_seconds: float) -> None:
-        """One batch of the note embedder (service.notes): its size and its first note's wait."""
+        """One batch of the note embedder (recommender.embedding.notes): its size and its
+        first note's wait."""
         self.note_batch.observe(size)
         self.note_wait.observe(waited_seconds)
 

@@ -48,6 +48,7 @@ from recommender import (
     KeyInfo,
     KeyStore,
     LinkSigner,
+    NoteBatcher,
     OverrideStore,
     QueryCache,
     Recommender,
@@ -63,7 +64,6 @@ from recommender import (
 from service.config import Settings
 from service.impressions import ImpressionWriter
 from service.metrics import ServiceMetrics
-from service.notes import NoteBatcher
 from service.ratelimit import RateLimiter
 from service.runtime.process import freeze_heap, limit_compute_threads
 
@@ -243,7 +243,8 @@ class ServiceState:
             reserve=settings.exploration_reserve,
             fallback=settings.exploration_fallback,
         )
-        # new deal notes, embedded off the event loop by threads of their own (service.notes)
+        # new deal notes, embedded off the event loop on threads of their own
+        # (recommender.embedding.notes)
         self.notes = NoteBatcher(
             threads=settings.embedding_threads,
             window_seconds=settings.embedding_window_ms / 1000,

@@ -49,9 +49,9 @@ async def post_recommendations(
     # assets): a thread would not run it beside the event loop, only add a hand-off and GIL
     # switches to every request, so it runs here.
     # Embedding a note the worker has not seen is ~3-8 ms of ONNX Runtime work that releases
-    # the GIL: the worker's note embedder does it on a thread of its own (with the notes of
-    # concurrent requests, service.notes), the event loop serves others meanwhile, and ranking
-    # then finds the vector in the snapshot's query cache.
+    # the GIL: the worker's note embedder (recommender.embedding.notes) does it on a thread of
+    # its own with the notes of concurrent requests, the event loop serves others meanwhile,
+    # and ranking then finds the vector in the snapshot's query cache.
     text = deal_context(body).text
     if text is not None and text not in snapshot.query_cache:
         await state.notes.embed(snapshot.query_cache, text)

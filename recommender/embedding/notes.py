@@ -1,5 +1,5 @@
-"""The worker's note embedder: new deal notes of concurrent requests, embedded together on
-threads of their own.
+"""A service worker's note embedder: new deal notes of concurrent requests, embedded together
+on threads of their own.
 
     notes = NoteBatcher(threads=1, window_seconds=0.0, max_batch=16)
     await notes.embed(snapshot.query_cache, "клієнт просить порахувати окупність")
@@ -18,7 +18,7 @@ The vectors are the embedder's own for each text: the int8 encoder embeds every 
 batch on its own (no padding to a common length, whose per-tensor activation quantisation
 would shift the vectors), so a batch gives the same vectors as one-by-one calls (a test
 checks them to 1e-6). Batching a short note with others does not make it cheaper on this
-encoder (its int8 matmuls cost about the same per token at 27 or 170 tokens,
+encoder (its int8 matmuls cost about the same per token at 27 or 170 tokens: "batching" in
 bench/bench_query_embed.py); the window therefore defaults to 0, and what the batcher buys is
 a core that never idles while notes wait.
 """
@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from recommender import QueryCache
+from recommender.embedding.embedders import QueryCache
 
 __all__ = ["NoteBatcher"]
 

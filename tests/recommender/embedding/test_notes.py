@@ -1,5 +1,5 @@
-"""The note embedder (service.notes): concurrent new notes embedded together on threads of
-their own, with the real multilingual-e5 embedder.
+"""The note embedder (recommender.embedding.notes): concurrent new notes embedded together
+on threads of their own, with the real multilingual-e5 embedder.
 
 Where a test needs to hold the embedding thread or to count its calls, it wraps the real
 embedder (`Gated`, `Counting`); the vectors are always the real ones.
@@ -14,9 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from recommender import QueryCache
-from recommender.embedding.embedders import Embedder, get_embedder
-from service.notes import NoteBatcher
+from recommender import NoteBatcher, QueryCache
+from recommender.embedding.embedders import Embedder
 
 NOTES = [
     "клієнт просить порахувати окупність нового складу",
@@ -28,11 +27,6 @@ NOTES = [
     "ритейл-мережа планує 40 магазинів, потрібен кейс",
     "CFO wants payback under 18 months",
 ]
-
-
-@pytest.fixture(scope="module")
-def e5() -> Embedder:
-    return get_embedder("e5")
 
 
 class Counting:
@@ -72,9 +66,9 @@ def run(coro):  # type: ignore[no-untyped-def]
 
 
 def test_notes_waiting_together_are_embedded_in_one_call_with_one_by_one_vectors(
-    e5: Embedder,
+    e5_embedder: Embedder,
 ) -> None:
-    gated = Gated(e5)
+    gated = Gated(e5_embedder)
     cache = QueryCache(gated)  # type: ignore[arg-type]
     sizes: list[int] = []
     batcher = NoteBatcher(threads=1, max_batch=16, on_batch=lambda n, _w: sizes.append(n))
@@ -95,15 +89,15 @@ def test_notes_waiting_together_are_embedded_in_one_call_with_one_by_one_vectors
     assert gated.calls == [[NOTES[0]], NOTES[1:]]
     assert sizes == [1, len(NOTES) - 1]
     for text in NOTES:
-        alone = e5.embed_queries([text])[0]
+        alone = e5_embedder.embed_queries([text])[0]
         together = cache.embed(text)  # a cache hit: the batched vector
         cosine = float(alone @ together / np.linalg.norm(alone) / np.linalg.norm(together))
         assert cosine == pytest.approx(1.0, abs=1e-6), text
         np.testing.assert_allclose(together, alone, atol=1e-6)
 
 
-def test_a_note_several_requests_wait_for_is_embedded_once(e5: Embedder) -> None:
-    counting = Counting(e5)
+def test_a_note_several_requests_wait_for_is_embedded_once(e5_embedder: Embedder) -> None:
+    counting = Counting(e5_embedder)
     cache = QueryCache(counting)  # type: ignore[arg-type]
     batcher = NoteBatcher(threads=2, window_seconds=0.02)
 
@@ -119,8 +113,8 @@ def test_a_note_several_requests_wait_for_is_embedded_once(e5: Embedder) -> None
     assert NOTES[1] in cache and cache.misses == 1
 
 
-def test_the_window_gathers_notes_that_arrive_after_the_first(e5: Embedder) -> None:
-    counting = Counting(e5)
+def test_the_window_gathers_notes_that_arrive_after_the_first(e5_embedder: Embedder) -> None:
+    counting = Counting(e5_embedder)
     cache = QueryCache(counting)  # type: ignore[arg-type]
     batcher = NoteBatcher(threads=1, window_seconds=2.0, max_batch=3)
 
@@ -139,9 +133,9 @@ def test_the_window_gathers_notes_that_arrive_after_the_first(e5: Embedder) -> N
     assert counting.calls == [NOTES[:3], NOTES[3:4]]
 
 
-def test_an_embedding_error_reaches_the_requests_of_that_note_only(e5: Embedder) -> None:
+def test_an_embedding_error_reaches_the_requests_of_that_note_only(e5_embedder: Embedder) -> None:
     bad = "this note breaks the embedder"
-    counting = Counting(e5, fail_on=bad)
+    counting = Counting(e5_embedder, fail_on=bad)
     cache = QueryCache(counting)  # type: ignore[arg-type]
     batcher = NoteBatcher(threads=1)
 
@@ -159,8 +153,8 @@ def test_an_embedding_error_reaches_the_requests_of_that_note_only(e5: Embedder)
     assert bad not in cache and NOTES[2] in cache
 
 
-def test_a_request_that_goes_away_does_not_cancel_the_others(e5: Embedder) -> None:
-    gated = Gated(e5)
+def test_a_request_that_goes_away_does_not_cancel_the_others(e5_embedder: Embedder) -> None:
+    gated = Gated(e5_embedder)
     cache = QueryCache(gated)  # type: ignore[arg-type]
     batcher = NoteBatcher(threads=1)
 
@@ -181,8 +175,8 @@ def test_a_request_that_goes_away_does_not_cancel_the_others(e5: Embedder) -> No
     assert NOTES[3] in cache
 
 
-def test_close_embeds_what_is_queued_then_refuses(e5: Embedder) -> None:
-    cache = QueryCache(e5)
+def test_close_embeds_what_is_queued_then_refuses(e5_embedder: Embedder) -> None:
+    cache = QueryCache(e5_embedder)
     batcher = NoteBatcher(threads=1)
     run(batcher.embed(cache, NOTES[4]))
     batcher.close()
