@@ -136,10 +136,13 @@ class Settings(BaseSettings):
         description="requests whose impressions wait to be written before new ones are dropped",
     )
     impression_flush_seconds: float = Field(
-        default=1.0,
+        default=0.01,
         gt=0,
         le=60,
-        description="how long the writer gathers impressions into one journal transaction",
+        description=(
+            "how long the writer gathers impressions into one journal transaction: what a crash "
+            "may lose (service.impressions); a transaction costs ~0.25 ms of CPU beyond its rows"
+        ),
     )
     demo_keys: bool = Field(
         default=False, description="create one key per scope at start when the store has none"

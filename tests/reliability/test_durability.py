@@ -8,7 +8,7 @@ no answer: the client retries them after the restart, as a portal would, and the
 neither lose nor double any event (idempotency by event_id).
 
 Impressions are written off the request path by a group-commit writer (one transaction per
-`impression_flush_seconds`, 1 s by default): what a crash may lose is the impressions of
+`impression_flush_seconds`, 10 ms by default): what a crash may lose is the impressions of
 the recommendations answered in the last flush interval (and the one being written), never an
 acknowledged event. The same kill measures it: every impression of a recommendation answered
 more than an interval and 3 s (a slow write on a busy machine) before the kill is in the
@@ -28,6 +28,7 @@ import httpx
 import pytest
 
 from recommender.workspace import Workspace
+from service.config import Settings
 from tests.reliability.helpers import journal_counts
 from tests.support import Template, kill, recommendation_body, start_server, stop_server
 
@@ -150,7 +151,8 @@ def test_sigkill_mid_stream_loses_no_acknowledged_event(
     assert not lost, f"{len(lost)} acknowledged events lost, e.g. {lost[:5]}"
     assert all(counts[str(e["event_id"])] == 1 for e in acknowledged)
     assert all(counts.get(k) == v for k, v in before.items()), "older events changed"
-    _check_lost_impressions(served, counts, killed_time, flush_seconds=1.0)
+    flush = Settings.model_fields["impression_flush_seconds"].default  # the server's
+    _check_lost_impressions(served, counts, killed_time, flush_seconds=flush)
 
     # Restart on the same workspace; the clients retry what never got an answer.
     server = start_server(ws, tmp_path / "server.log")
