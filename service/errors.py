@@ -9,6 +9,10 @@ Shapes (all `application/json`):
   ``{"detail": "..."}`` (a 422 for a rule the schema cannot state: the list shape above);
 - 500: ``{"detail": "internal error", "request_id": "..."}`` -- the traceback goes to the log,
   under the same request id.
+
+A 405 names in `Allow` every method the path takes: Starlette's router answers with the
+methods of the first route whose path matched (`GET` for /v1/assets/{id}, which also takes
+PUT and DELETE), while portals generate their clients from what the document promises.
 """
 
 from __future__ import annotations
@@ -18,8 +22,11 @@ import re
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from features.validation import SchemaError
 from service.operations.errors import OperationError
@@ -101,7 +108,36 @@ async def _operation_handler(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail})
 
 
+async def _http_handler(request: Request, exc: Exception) -> Response:
+    """FastAPI's own answer to an HTTPException, with every method of the path in a 405's
+    `Allow`."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 405:
+        allowed = path_methods(request.app, request.scope)
+        if allowed:
+            exc.headers = {**(exc.headers or {}), "Allow": ", ".join(allowed)}
+    return await http_exception_handler(request, exc)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def path_methods(app: FastAPI, scope: Any) -> list[str]:
+    """The methods some route of `app` takes at the request's path, in `_METHODS` order (the
+    router is asked once per method: included routers do not list their routes' methods)."""
+    probe = {**scope, "app": app}
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**probe, "method": method})[0] == Match.FULL
+            for route in app.router.routes
+        )
+    ]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that give errors the shapes above."""
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(OperationError, _operation_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_handler)

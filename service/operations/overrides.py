@@ -34,15 +34,16 @@ def create_override(
 ) -> Override:
     """Store the override `actor` asks for and serve it from the next request.
 
-    Raises `Invalid` when the asset is not in `snapshot`'s catalog, the partner is not known,
-    the expiry is not after `now`, or the store refuses the combination of fields.
+    Raises `NotFound` when the asset is not in `snapshot`'s catalog or the partner is not
+    known (ids that name nothing, as on every route), `Invalid` when the expiry is not after
+    `now` or the store refuses the combination of fields.
     """
     now = now or datetime.now(UTC)
-    problems: list[tuple[str | None, str]] = []
     if body.asset_id not in snapshot.catalog.positions:
-        problems.append(("asset_id", f"asset {body.asset_id!r} is not in the catalog"))
+        raise NotFound(f"asset {body.asset_id!r} is not in the catalog")
     if body.partner_id is not None and body.partner_id not in snapshot.partners:
-        problems.append(("partner_id", f"partner {body.partner_id!r} is not known"))
+        raise NotFound(f"partner {body.partner_id!r} is not known")
+    problems: list[tuple[str | None, str]] = []
     if body.expires_at is not None and body.expires_at <= now:
         problems.append(("expires_at", "is in the past; an override must expire in the future"))
     if problems:

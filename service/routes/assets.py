@@ -14,7 +14,7 @@ from recommender import Snapshot, delete_assets, upsert_assets
 from service.deps import AdminKeyDep, PortalKeyDep, SnapshotDep, StateDep
 from service.errors import schema_error_details
 from service.operations.audit import actor
-from service.operations.errors import Invalid
+from service.operations.errors import Conflict
 from service.routes import ApiRoute
 from service.schemas.assets import AssetPublic, AssetsPublic, AssetUpsert, asset_public
 from service.schemas.common import API_RESPONSES, ErrorPublic, Slug
@@ -93,7 +93,10 @@ def get_asset(asset_id: AssetId, snapshot: SnapshotDep, key: PortalKeyDep) -> As
     "/{asset_id}",
     response_model=AssetPublic,
     summary="Create or replace an asset (admin)",
-    responses={201: {"description": "created", "model": AssetPublic}},
+    responses={
+        201: {"description": "created", "model": AssetPublic},
+        409: {"model": ErrorPublic, "description": "the body's asset_id names another asset"},
+    },
 )
 def put_asset(
     asset_id: AssetId, body: AssetUpsert, state: StateDep, key: AdminKeyDep
@@ -101,8 +104,8 @@ def put_asset(
     """Validate, embed only what changed, update catalog and index, and swap in a snapshot
     that serves the new asset; 201 when it is new, 200 when it replaced one."""
     if body.asset_id is not None and body.asset_id != asset_id:
-        raise Invalid(
-            [("asset_id", f"asset_id {body.asset_id!r} differs from the path's {asset_id!r}")]
+        raise Conflict(
+            f"the body's asset_id {body.asset_id!r} differs from the path's {asset_id!r}"
         )
     record = body.model_dump(mode="json", exclude={"asset_id"})
     record["asset_id"] = asset_id

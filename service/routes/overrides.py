@@ -37,6 +37,7 @@ def list_overrides(
     response_model=OverridePublic,
     status_code=status.HTTP_201_CREATED,
     summary="Pin, boost or hide an asset for a partner, a segment or everyone (manager)",
+    responses={404: {"model": ErrorPublic, "description": "the asset or partner is not known"}},
 )
 def create_override(
     body: OverrideCreate, state: StateDep, snapshot: SnapshotDep, key: ManagerKeyDep

@@ -13,7 +13,7 @@ from recommender import find_partners, upsert_partner
 from service.deps import AdminKeyDep, ManagerKeyDep, PortalKeyDep, SnapshotDep, StateDep
 from service.errors import schema_error_details
 from service.operations.audit import actor
-from service.operations.errors import Invalid
+from service.operations.errors import Conflict
 from service.routes import ApiRoute
 from service.schemas.common import API_RESPONSES, ErrorPublic
 from service.schemas.partners import PartnerPublic, PartnersPublic, PartnerUpsert
@@ -53,20 +53,18 @@ def get_partner(partner_id: PartnerId, snapshot: SnapshotDep, key: PortalKeyDep)
     "/{partner_id}",
     response_model=PartnerPublic,
     summary="Create or replace a partner's profile (admin)",
-    responses={201: {"description": "created", "model": PartnerPublic}},
+    responses={
+        201: {"description": "created", "model": PartnerPublic},
+        409: {"model": ErrorPublic, "description": "the body's partner_id names another partner"},
+    },
 )
 def put_partner(
     partner_id: PartnerId, body: PartnerUpsert, state: StateDep, key: AdminKeyDep
 ) -> JSONResponse:
     """Validate and store the profile; the next request sees it (200 replaced, 201 created)."""
     if body.partner_id is not None and body.partner_id != partner_id:
-        raise Invalid(
-            [
-                (
-                    "partner_id",
-                    f"partner_id {body.partner_id!r} differs from the path's {partner_id!r}",
-                )
-            ]
+        raise Conflict(
+            f"the body's partner_id {body.partner_id!r} differs from the path's {partner_id!r}"
         )
     record = body.model_dump(mode="json", exclude={"partner_id"})
     record["partner_id"] = partner_id

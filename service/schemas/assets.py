@@ -42,7 +42,10 @@ class AssetFields(BaseModel):
     status: AssetStatus | None = None
     url: HttpUrl | None = None
     published_at: Day | None = None
-    expires_at: Day | None = None
+    expires_at: Day | None = Field(
+        default=None,
+        description="the last day it is recommended; not before `published_at` (422 otherwise)",
+    )
 
 
 class AssetUpsert(AssetFields):

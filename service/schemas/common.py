@@ -31,7 +31,25 @@ def _not_a_number(value: Any) -> Any:
 IsoText = BeforeValidator(_not_a_number)
 """A date or time in a request: an ISO 8601 string (or a date/datetime object from Python)."""
 
-Day = Annotated[date, Field(ge=date(1990, 1, 1), le=date(2100, 12, 31)), IsoText]
+
+def _integral(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+WholeNumber = BeforeValidator(_integral)
+"""A strict integer that also takes a float with no fraction (13.0): JSON Schema's `integer`
+is any number whose fraction is zero, and clients generated from the document may send it."""
+
+# the same range as the pattern, which states it in the OpenAPI document (a date's bounds
+# would not appear there)
+_DAY_PATTERN = r"^(199[0-9]|20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$"
+Day = Annotated[
+    date,
+    Field(ge=date(1990, 1, 1), le=date(2100, 12, 31), json_schema_extra={"pattern": _DAY_PATTERN}),
+    IsoText,
+]
 """A calendar date between 1990 and 2100 (the catalog's accepted range), as ISO 8601 text."""
 
 MAX_LIST = 50

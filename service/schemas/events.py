@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from features.schema import EventType, Outcome, Stage, values
+from service.schemas.common import WholeNumber
 
 MAX_EVENTS = 1000
 
@@ -39,7 +42,7 @@ class EventIn(BaseModel):
     request_id: str | None = Field(
         default=None, max_length=200, description="the recommendation that showed the asset"
     )
-    position: int | None = Field(
+    position: Annotated[int, WholeNumber] | None = Field(
         default=None, strict=True, description="0-based rank in that recommendation"
     )
     stage: str | None = Field(default=None, max_length=64, description=f"one of {values(Stage)}")

@@ -21,6 +21,23 @@ class OverrideCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            # what `_consistent` checks, stated in the document (JSON Schema's if/then)
+            "allOf": [
+                {
+                    "if": {"properties": {"scope": {"const": "partner"}}, "required": ["scope"]},
+                    "then": {
+                        "required": ["partner_id"],
+                        "properties": {"partner_id": {"type": "string"}},
+                    },
+                },
+                {
+                    "if": {"properties": {"action": {"const": "boost"}}, "required": ["action"]},
+                    "then": {
+                        "required": ["boost"],
+                        "properties": {"boost": {"type": "number", "not": {"const": 0}}},
+                    },
+                },
+            ],
             "examples": [
                 {
                     "action": "pin",
@@ -31,7 +48,7 @@ class OverrideCreate(BaseModel):
                     "expires_at": "2030-06-30T00:00:00Z",
                     "comment": "Q2 banking campaign",
                 }
-            ]
+            ],
         },
     )
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from features.schema import AssetType, BuyerRole, Language, Maturity, PartnerType, Stage, Tier
-from service.schemas.common import MAX_LIST, Id, Slug
+from service.schemas.common import MAX_LIST, Id, Slug, WholeNumber
 
 
 class PartnerInline(BaseModel):
@@ -65,7 +65,8 @@ class FiltersIn(BaseModel):
 
 
 class RecommendationRequest(BaseModel):
-    """A partner (by id, inline, or both) and a deal; `n` assets come back, best first."""
+    """A partner (by id, inline, both, or neither: an anonymous visitor) and a deal; `n`
+    assets come back, best first."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -85,10 +86,14 @@ class RecommendationRequest(BaseModel):
         },
     )
 
-    partner_id: Id | None = None
+    partner_id: Id | None = Field(
+        default=None,
+        description="a stored partner; without it (and without `partner`) the deal alone is "
+        "ranked for an anonymous partner, and nothing is journaled",
+    )
     partner: PartnerInline | None = None
     context: DealContextIn
-    n: int = Field(default=10, strict=True, ge=1, le=50)
+    n: Annotated[int, WholeNumber] = Field(default=10, strict=True, ge=1, le=50)
     filters: FiltersIn = Field(default_factory=FiltersIn)
     exclude_seen: bool = Field(
         default=False,
@@ -103,12 +108,6 @@ class RecommendationRequest(BaseModel):
         "it records an `open` under this response's request_id and redirects to the asset's "
         "url (stored partners only)",
     )
-
-    @model_validator(mode="after")
-    def _someone_asks(self) -> RecommendationRequest:
-        if self.partner_id is None and self.partner is None:
-            raise ValueError("give partner_id, an inline partner profile, or both")
-        return self
 
 
 class ReasonPublic(BaseModel):

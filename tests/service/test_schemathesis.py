@@ -9,10 +9,20 @@ never a matter of chance.
 
 (schemathesis' lazy pytest loader does not work with pytest 9, so the operations are listed
 from the app's schema at collection time and each runs its own Hypothesis test.)
+
+And the whole document, as a portal generating its client would rely on it: `schemathesis run`
+with every check (schema-valid data accepted, schema-violating data rejected, the `Allow`
+header of a 405, authentication ignored or not, ...) over its examples, coverage and fuzzing
+phases, seeded and deterministic, against a server of its own (failed authentications are
+part of the run, so the per-address guard is set out of its way). It must find no failure.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +36,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.support import Server
+from recommender.workspace import Workspace
+from tests.support import Server, Template, copy_workspace, start_server, stop_server
+
+CONFIG = Path(__file__).with_name("schemathesis.toml")
 
 CHECKS = [
     not_a_server_error,
@@ -95,3 +108,30 @@ def test_the_server_answered_every_generated_request_without_a_5xx(server: Serve
     total = sum(float(x.rsplit(" ", 1)[1]) for x in served)
     assert total > 200, "schemathesis sent fewer requests than expected"
     assert not [x for x in served if 'status="5' in x]
+
+
+@pytest.fixture(scope="module")
+def cli_server(template: Template, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server of the CLI run's own (its admin key writes assets, partners and overrides)."""
+    base = tmp_path_factory.mktemp("schemathesis-cli")
+    ws: Workspace = copy_workspace(template, base / "ws")
+    srv = start_server(ws, base / "server.log", env={"RECO_AUTH_FAILURE_BURST": "1000000000"})
+    try:
+        yield srv
+    finally:
+        stop_server(srv)
+
+
+def test_schemathesis_with_every_check_finds_no_failure(cli_server: Server) -> None:
+    cli = Path(sys.executable).with_name("schemathesis")
+    key = cli_server.keys["admin"]
+    cmd = [
+        str(cli), "--config-file", str(CONFIG), "run", f"{cli_server.url}/openapi.json",
+        "-H", f"X-API-Key: {key}", "--checks", "all", "--phases", "examples,coverage,fuzzing",
+        "--max-examples", "30", "--seed", "1", "--generation-deterministic", "--no-color",
+    ]  # fmt: skip
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    summary = [line for line in run.stdout.splitlines() if "generated" in line]
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+    assert summary and " passed" in summary[-1], run.stdout[-2000:]
+    print(summary[-1].strip())

@@ -151,3 +151,70 @@ def test_a_json_value_of_another_type_is_422_naming_it(
     r = api.client.request(method, url, json=full, headers=api.headers("admin"))
     assert r.status_code == 422, r.text
     assert [p["field"].rsplit(".", 1)[-1] for p in r.json()["detail"]] == [field]
+
+
+# What the document promises, kept (issue 17: portals generate their clients from it).
+
+
+@pytest.mark.parametrize(
+    ("url", "methods"),
+    [
+        ("/v1/assets/A0001", "GET, PUT, DELETE"),
+        ("/v1/partners/P0001", "GET, PUT"),
+        ("/v1/experiments", "GET, POST"),
+        ("/v1/overrides", "GET, POST"),
+        ("/v1/recommendations", "POST"),
+    ],
+)
+def test_a_405_allows_every_method_of_the_path(api: Api, url: str, methods: str) -> None:
+    r = api.client.request("OPTIONS", url, headers=api.headers("admin"))
+    assert r.status_code == 405
+    assert r.headers["allow"] == methods
+    assert r.json() == {"detail": "Method Not Allowed"}
+
+
+def test_an_integer_may_come_as_a_float_without_a_fraction(api: Api) -> None:
+    body = {"partner_id": "P0001", "context": {"stage": "closing"}}
+    assert len(api.post("/v1/recommendations", body | {"n": 3.0}).json()["items"]) == 3
+    r = api.post("/v1/recommendations", body | {"n": 3.5})
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "n"
+
+
+def test_a_body_naming_another_id_than_its_path_is_409(api: Api) -> None:
+    partner = {"name": "Strict", "tier": "gold", "maturity": "new", "type": "reseller"}
+    r = api.put("/v1/partners/P0001", partner | {"partner_id": "P0002"})
+    assert r.status_code == 409 and "P0002" in r.json()["detail"], r.text
+    asset = {"title": "Strict", "type": "faq", "summary": "A summary.", "asset_id": "A0002"}
+    r = api.put("/v1/assets/A0001", asset)
+    assert r.status_code == 409 and "A0002" in r.json()["detail"], r.text
+    assert api.get("/v1/assets/A0001").json()["title"] != "Strict"  # nothing was written
+
+
+def test_an_override_of_an_unknown_asset_or_partner_is_404(api: Api) -> None:
+    r = api.post(
+        "/v1/overrides", {"action": "pin", "asset_id": "A9999", "scope": "global"}, "manager"
+    )
+    assert r.status_code == 404 and "A9999" in r.json()["detail"]
+    body = {"action": "pin", "asset_id": "A0001", "scope": "partner", "partner_id": "P9999"}
+    r = api.post("/v1/overrides", body, "manager")
+    assert r.status_code == 404 and "P9999" in r.json()["detail"]
+
+
+def test_the_document_states_the_rules_it_checks() -> None:
+    import re
+
+    from service.app import create_app
+    from service.config import Settings
+
+    schemas = create_app(Settings(log_level="warning")).openapi()["components"]["schemas"]
+    # a date's range, as a pattern: exactly the years the server takes
+    options = schemas["PartnerUpsert"]["properties"]["joined_at"]["anyOf"]
+    day = next(o for o in options if "pattern" in o)
+    for text, taken in [("1990-01-01", True), ("2100-12-31", True), ("1989-12-31", False),
+                        ("2101-01-01", False), ("3453-08-30", False)]:  # fmt: skip
+        assert bool(re.fullmatch(day["pattern"], text)) is taken, text
+    # an override's scope and action decide which fields it needs
+    rules = schemas["OverrideCreate"]["allOf"]
+    assert {"required": ["partner_id"], "properties": {"partner_id": {"type": "string"}}} in [
+        r["then"] for r in rules
+    ]
