@@ -573,6 +573,14 @@ def bench_workers(
                   f"{e['with']['versions']}", flush=True)  # fmt: skip
     finally:
         server.stop()
+    if "saturation_new_notes" in runs and "saturation" in runs:
+        new = runs["saturation_new_notes"]
+        new["ceiling"] = new_note_ceiling(runs["saturation"], bodies_file)
+        new["share_of_ceiling"] = round(new["rps"] / new["ceiling"]["rps"], 4)
+        c = new["ceiling"]
+        print(f"    new notes: {new['share_of_ceiling']:.1%} of this machine's ceiling "
+              f"{c['rps']} req/s ({c['cores']} cores / ({c['embed_cpu_ms']} ms embedding a note "
+              f"+ {c['request_cpu_ms']} ms the rest of a request))", flush=True)  # fmt: skip
     if not args.no_floor:
         runs["floor"] = floor_run(args, wrk, workers, files, answer)
         floor_rps = runs["floor"]["rps"]
@@ -582,6 +590,34 @@ def bench_workers(
                 runs[name]["share_of_floor"] = round(runs[name]["rps"] / floor_rps, 4)
                 print(f"    {name}: {runs[name]['share_of_floor']:.1%} of the floor", flush=True)
     return runs
+
+
+def new_note_ceiling(seen: dict[str, Any], bodies_file: Path, notes: int = 40) -> dict[str, Any]:
+    """The most requests/s with a new note each that this machine's cores can serve: every
+    core busy, each request costing what embedding one of the run's notes costs on one thread
+    (CPU time, measured here on `notes` new texts of the same pool) plus the server CPU of a
+    request whose note is already embedded (`seen`: the saturation run). wrk's own CPU and
+    the kernel's loopback work are not counted, so the server cannot quite reach it."""
+    from recommender import FastE5
+
+    model = FastE5.load(num_threads=1)
+    lines = bodies_file.read_text().splitlines()
+    texts = [json.loads(line.replace("#UNIQUE#", f" ceiling-{i}"))["context"]["notes"]
+             for i, line in enumerate(lines[: notes + 5])]  # fmt: skip
+    for text in texts[:5]:  # warm-up
+        model.query(text)
+    started = time.process_time()
+    for text in texts[5:]:
+        model.query(text)
+    embed_ms = (time.process_time() - started) * 1000 / max(1, len(texts) - 5)
+    request_ms = float(seen["server_cpu_ms_per_request"])
+    cores = os.cpu_count() or 1
+    return {
+        "cores": cores,
+        "embed_cpu_ms": round(embed_ms, 2),
+        "request_cpu_ms": request_ms,
+        "rps": round(cores * 1000 / (embed_ms + request_ms), 1),
+    }
 
 
 def record_answer(server: ServerProcess, bodies_file: Path, out: Path) -> None:

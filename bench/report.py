@@ -127,6 +127,16 @@ def _section_http(r: dict[str, Any]) -> str:
                 )
                 if runs.get(name, {}).get("share_of_floor") is not None
             ]
+            new = runs.get("saturation_new_notes", {})
+            if new.get("ceiling"):
+                c = new["ceiling"]
+                tail += (
+                    f"\n{workers}: with a new note on every request, this machine serves at "
+                    f"most {c['rps']} req/s ({c['cores']} cores / ({c['embed_cpu_ms']} ms of CPU "
+                    f"to embed one of the run's notes on one thread + {c['request_cpu_ms']} ms of "
+                    f"server CPU for a request whose note is embedded)); the service reached "
+                    f"{new['rps']} req/s, {new['share_of_ceiling']:.1%} of that ceiling.\n"
+                )
             tail += (
                 f"\n{workers}: the framework's floor (bench.floor: the same request schema, "
                 f"HTTP stack and workers, a canned answer) serves {floor['rps']} req/s at "
