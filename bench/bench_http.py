@@ -573,14 +573,15 @@ def bench_workers(
                   f"{e['with']['versions']}", flush=True)  # fmt: skip
     finally:
         server.stop()
-    if "saturation_new_notes" in runs and "saturation" in runs:
+    if "saturation_new_notes" in runs:
         new = runs["saturation_new_notes"]
-        new["ceiling"] = new_note_ceiling(runs["saturation"], bodies_file)
+        new["ceiling"] = new_note_ceiling(new, bodies_file)
         new["share_of_ceiling"] = round(new["rps"] / new["ceiling"]["rps"], 4)
         c = new["ceiling"]
         print(f"    new notes: {new['share_of_ceiling']:.1%} of this machine's ceiling "
-              f"{c['rps']} req/s ({c['cores']} cores / ({c['embed_cpu_ms']} ms embedding a note "
-              f"+ {c['request_cpu_ms']} ms the rest of a request))", flush=True)  # fmt: skip
+              f"{c['rps']} req/s ({c['cores']} cores / {c['request_cpu_ms']} ms of CPU per "
+              f"request, {c['embedding_share']:.0%} of it embedding the note: {c['embed_cpu_ms']} "
+              "ms on one thread)", flush=True)  # fmt: skip
     if not args.no_floor:
         runs["floor"] = floor_run(args, wrk, workers, files, answer)
         floor_rps = runs["floor"]["rps"]
@@ -592,12 +593,13 @@ def bench_workers(
     return runs
 
 
-def new_note_ceiling(seen: dict[str, Any], bodies_file: Path, notes: int = 40) -> dict[str, Any]:
-    """The most requests/s with a new note each that this machine's cores can serve: every
-    core busy, each request costing what embedding one of the run's notes costs on one thread
-    (CPU time, measured here on `notes` new texts of the same pool) plus the server CPU of a
-    request whose note is already embedded (`seen`: the saturation run). wrk's own CPU and
-    the kernel's loopback work are not counted, so the server cannot quite reach it."""
+def new_note_ceiling(run: dict[str, Any], bodies_file: Path, notes: int = 40) -> dict[str, Any]:
+    """The most requests/s with a new note each that this machine's cores could serve at the
+    server CPU per request the saturation `run` measured (every core busy with the server;
+    wrk's own CPU and the kernel's loopback work left out, so the server cannot quite reach
+    it: the share of it reached is the server's share of the machine), and how much of that
+    CPU is the embedding: one of the run's notes embedded on one thread (CPU time, measured
+    here on `notes` new texts of the same pool)."""
     from recommender import FastE5
 
     model = FastE5.load(num_threads=1)
@@ -610,13 +612,14 @@ def new_note_ceiling(seen: dict[str, Any], bodies_file: Path, notes: int = 40) -
     for text in texts[5:]:
         model.query(text)
     embed_ms = (time.process_time() - started) * 1000 / max(1, len(texts) - 5)
-    request_ms = float(seen["server_cpu_ms_per_request"])
+    request_ms = float(run["server_cpu_ms_per_request"])
     cores = os.cpu_count() or 1
     return {
         "cores": cores,
         "embed_cpu_ms": round(embed_ms, 2),
         "request_cpu_ms": request_ms,
-        "rps": round(cores * 1000 / (embed_ms + request_ms), 1),
+        "embedding_share": round(embed_ms / request_ms, 3),
+        "rps": round(cores * 1000 / request_ms, 1),
     }
 
 

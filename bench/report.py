@@ -132,10 +132,10 @@ def _section_http(r: dict[str, Any]) -> str:
                 c = new["ceiling"]
                 tail += (
                     f"\n{workers}: with a new note on every request, this machine serves at "
-                    f"most {c['rps']} req/s ({c['cores']} cores / ({c['embed_cpu_ms']} ms of CPU "
-                    f"to embed one of the run's notes on one thread + {c['request_cpu_ms']} ms of "
-                    f"server CPU for a request whose note is embedded)); the service reached "
-                    f"{new['rps']} req/s, {new['share_of_ceiling']:.1%} of that ceiling.\n"
+                    f"most {c['rps']} req/s ({c['cores']} cores / {c['request_cpu_ms']} ms of "
+                    f"server CPU per request, {c['embedding_share']:.0%} of it embedding the note: "
+                    f"{c['embed_cpu_ms']} ms on one thread); the service reached {new['rps']} "
+                    f"req/s, {new['share_of_ceiling']:.1%} of that ceiling.\n"
                 )
             tail += (
                 f"\n{workers}: the framework's floor (bench.floor: the same request schema, "

@@ -72,18 +72,18 @@ def test_the_floor_validates_the_request_as_the_service_does(floor):
     assert httpx.post(f"{url}/v1/recommendations", json=BODY).status_code == 401
 
 
-def test_the_new_note_ceiling_is_the_cores_over_embedding_plus_the_rest(tmp_path: Path) -> None:
+def test_the_new_note_ceiling_is_the_cores_over_the_cpu_per_request(tmp_path: Path) -> None:
     from bench.bench_http import bodies, new_note_ceiling, note_pool
     from bench.report import _section_http
 
     path = tmp_path / "bodies.jsonl"
     path.write_text("\n".join(bodies(["P0001", "P0002"], note_pool(20), 60)) + "\n")
-    seen = {"server_cpu_ms_per_request": 2.0}
-    c = new_note_ceiling(seen, path, notes=10)
+    c = new_note_ceiling({"server_cpu_ms_per_request": 10.0}, path, notes=10)
     cores = os.cpu_count() or 1
-    assert c["cores"] == cores and c["request_cpu_ms"] == 2.0
+    assert c["cores"] == cores and c["request_cpu_ms"] == 10.0
+    assert c["rps"] == pytest.approx(cores * 100.0)
     assert 0.5 < c["embed_cpu_ms"] < 200  # a ~25-token note on one thread: milliseconds
-    assert c["rps"] == pytest.approx(cores * 1000 / (c["embed_cpu_ms"] + 2.0), rel=0.01)
+    assert c["embedding_share"] == pytest.approx(c["embed_cpu_ms"] / 10.0, abs=0.001)
     # and the HTTP section says it beside the run
     run = {"rps": c["rps"] / 2, "share_of_ceiling": 0.5, "ceiling": c}
     result = {"runs": {"workers=2": {"floor": {"rps": 9000.0, "server_cpu_ms_per_request": 0.2},
