@@ -5,13 +5,12 @@ returns; one background thread takes them in batches and appends each batch to t
 journal in one durable transaction (a group commit). Each append has a fixed cost (~0.25 ms of
 CPU for the transaction and its fsync, beside ~12 us per row), so the writer gathers for up to
 `linger_seconds` (the service's `impression_flush_seconds`, 10 ms: a worker serving 450
-requests/s then commits ~100 times a second, ~0.05 ms of CPU per request; at 1 s it was ~0.5
-ms less per second): a crash loses at most that much of the impression log and the transaction
-being written, never an acknowledged event (tests/reliability/test_durability.py kills the
-server with SIGKILL under load and counts it). On shutdown `close()` drains the
-queue, so a clean stop loses nothing. When the queue is full (the disk cannot keep up), new
-impressions are dropped and counted: serving recommendations matters more than logging them,
-and the metric shows it.
+requests/s then commits ~100 times a second, ~0.05 ms of CPU per request): a crash loses at
+most that much of the impression log and the transaction being written, never an acknowledged
+event (tests/reliability/test_durability.py kills the server with SIGKILL under load and counts
+it). On shutdown `close()` drains the queue, so a clean stop loses nothing. When the queue is
+full (the disk cannot keep up), new impressions are dropped and counted: serving
+recommendations matters more than logging them, and the metric shows it.
 """
 
 from __future__ import annotations

@@ -122,7 +122,7 @@ def cli_server(template: Template, tmp_path_factory: pytest.TempPathFactory) -> 
         stop_server(srv)
 
 
-def test_schemathesis_with_every_check_finds_no_failure(cli_server: Server) -> None:
+def test_schemathesis_with_every_check_finds_no_failure(cli_server: Server, tmp_path: Path) -> None:
     cli = Path(sys.executable).with_name("schemathesis")
     key = cli_server.keys["admin"]
     cmd = [
@@ -130,7 +130,8 @@ def test_schemathesis_with_every_check_finds_no_failure(cli_server: Server) -> N
         "-H", f"X-API-Key: {key}", "--checks", "all", "--phases", "examples,coverage,fuzzing",
         "--max-examples", "30", "--seed", "1", "--generation-deterministic", "--no-color",
     ]  # fmt: skip
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    # in a temporary folder: the CLI keeps a cache (.schemathesis/) where it runs
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=tmp_path)
     summary = [line for line in run.stdout.splitlines() if "generated" in line]
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     assert summary and " passed" in summary[-1], run.stdout[-2000:]
