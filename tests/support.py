@@ -23,7 +23,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -317,6 +317,22 @@ def start_server(
     if keys is None:
         keys = json.loads((ws.root / "demo-keys.json").read_text())
     return Server(url, keys, process, ws, log_path)
+
+
+def serve_copy(
+    template: Template,
+    factory: pytest.TempPathFactory,
+    name: str,
+    env: dict[str, str] | None = None,
+) -> Iterator[Server]:
+    """A real server process (one worker, `env` added to its RECO_* settings) on its own copy
+    of `template`, stopped when the generator is closed: a fixture's body."""
+    base = factory.mktemp(name)
+    srv = start_server(copy_workspace(template, base / "ws"), base / "server.log", env=env)
+    try:
+        yield srv
+    finally:
+        stop_server(srv)
 
 
 def stop_server(server: Server) -> int | None:

@@ -43,7 +43,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class _Pending:
-    """One text being embedded, and the futures of every request waiting for it."""
+    """One text queued or being embedded, and the future every request waiting for it awaits
+    (each through its own `asyncio.shield`)."""
 
     cache: QueryCache
     text: str

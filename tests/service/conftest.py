@@ -30,9 +30,8 @@ from tests.support import (
     Template,
     copy_workspace,
     make_settings,
+    serve_copy,
     service_template,
-    start_server,
-    stop_server,
 )
 
 
@@ -70,10 +69,4 @@ def steady(api: Api, monkeypatch: pytest.MonkeyPatch) -> Api:
 @pytest.fixture(scope="module")
 def server(template: Template, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A real server process (one worker) on its own copy of the workspace."""
-    base = tmp_path_factory.mktemp("server")
-    ws = copy_workspace(template, base / "ws")
-    srv = start_server(ws, base / "server.log")
-    try:
-        yield srv
-    finally:
-        stop_server(srv)
+    yield from serve_copy(template, tmp_path_factory, "server")

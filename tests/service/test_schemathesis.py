@@ -36,8 +36,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from recommender.workspace import Workspace
-from tests.support import Server, Template, copy_workspace, start_server, stop_server
+from tests.support import Server, Template, serve_copy
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 
@@ -113,13 +112,8 @@ def test_the_server_answered_every_generated_request_without_a_5xx(server: Serve
 @pytest.fixture(scope="module")
 def cli_server(template: Template, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A server of the CLI run's own (its admin key writes assets, partners and overrides)."""
-    base = tmp_path_factory.mktemp("schemathesis-cli")
-    ws: Workspace = copy_workspace(template, base / "ws")
-    srv = start_server(ws, base / "server.log", env={"RECO_AUTH_FAILURE_BURST": "1000000000"})
-    try:
-        yield srv
-    finally:
-        stop_server(srv)
+    env = {"RECO_AUTH_FAILURE_BURST": "1000000000"}
+    yield from serve_copy(template, tmp_path_factory, "schemathesis-cli", env)
 
 
 def test_schemathesis_with_every_check_finds_no_failure(cli_server: Server, tmp_path: Path) -> None:
