@@ -63,14 +63,32 @@ def _ingest_args(p: argparse.ArgumentParser) -> None:
         "--replace", action="store_true", help="replace the catalog instead of upserting"
     )
     p.add_argument("--embedder", default=os.environ.get("RECO_EMBEDDER", "e5"))
+    p.add_argument(
+        "--near-duplicate-threshold",
+        type=float,
+        default=None,
+        metavar="R",
+        help="text resemblance (0-1, default 0.7) from which two assets are near-duplicates",
+    )
 
 
 @command("ingest", "ingest assets (JSONL, CSV, Parquet) or a folder of documents", _ingest_args)
 def _ingest(args: argparse.Namespace) -> int:
-    from recommender import get_embedder, ingest
+    from recommender import SimilarityOptions, get_embedder, ingest
 
     ws = workspace_of(args).ensure()
-    report = ingest(ws, args.paths, embedder=get_embedder(args.embedder), replace=args.replace)
+    similarity = (
+        SimilarityOptions(near_duplicate=args.near_duplicate_threshold)
+        if args.near_duplicate_threshold is not None
+        else None
+    )
+    report = ingest(
+        ws,
+        args.paths,
+        embedder=get_embedder(args.embedder),
+        replace=args.replace,
+        similarity=similarity,
+    )
     say(
         f"ingested {report.assets} assets ({report.chunks} chunks; {report.embedded} embedded, "
         f"{report.cached} from cache) in {report.seconds:.1f} s into {ws.catalog_dir}"
@@ -79,7 +97,30 @@ def _ingest(args: argparse.Namespace) -> int:
         say(f"  {line}")
     for line in report.warnings:
         say(f"  warning: {line}")
+    _say_pairs(
+        report.near_duplicates,
+        "near-duplicate pair(s): a list shows one of each",
+        "resemblance",
+    )
+    _say_pairs(
+        report.family_proposals,
+        "proposed famil(ies): likely translations; give both one family_id to join them",
+        "margin",
+    )
+    if len(report.similar):
+        say(f"  all pairs: {ws.similar_path}")
     return 0
+
+
+def _say_pairs(pairs: Any, what: str, score: str, shown: int = 20) -> None:
+    """One line per pair of `pairs` (asset_a, asset_b, score, cosine), the first `shown`."""
+    if not len(pairs):
+        return
+    say(f"{len(pairs)} {what}")
+    for row in pairs.head(shown).itertuples(index=False):
+        say(f"  {row.asset_a} ~ {row.asset_b}: {score} {row.score:.3f}, cosine {row.cosine:.3f}")
+    if len(pairs) > shown:
+        say(f"  ... and {len(pairs) - shown} more")
 
 
 # --- recommend --------------------------------------------------------------------------------

@@ -209,6 +209,8 @@ ASSETS = TableContract(
         Column("document", "str", required=False, nullable=True, max_length=500),
         Column("published_at", "date", required=False, nullable=True),
         Column("expires_at", "date", required=False, nullable=True),
+        # translations and versions of one asset share a family: a list shows one member
+        Column("family_id", "id", required=False, nullable=True),
     ),
     ordered_dates=(("published_at", "expires_at"),),
 )

@@ -56,6 +56,7 @@ _API: dict[str, tuple[str, str]] = {
     "upsert_assets": ("recommender.catalog.ingest", "upsert_assets"),
     "delete_assets": ("recommender.catalog.ingest", "delete_assets"),
     "asset_chunks": ("recommender.catalog.ingest", "asset_chunks"),
+    "SimilarityOptions": ("recommender.catalog.similar", "SimilarityOptions"),
     # embedding
     "Embedder": ("recommender.embedding.embedders", "Embedder"),
     "E5Embedder": ("recommender.embedding.embedders", "E5Embedder"),
@@ -226,6 +227,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (a test keeps
         ingest,
         upsert_assets,
     )
+    from recommender.catalog.similar import SimilarityOptions
     from recommender.embedding.e5_fast import FastE5
     from recommender.embedding.e5_fast import available as fast_e5_available
     from recommender.embedding.embedders import (

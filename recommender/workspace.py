@@ -78,6 +78,11 @@ class Workspace:
         return self.catalog_dir / "index"
 
     @property
+    def similar_path(self) -> Path:
+        """Near-duplicate pairs and proposed families (recommender.catalog.similar)."""
+        return self.catalog_dir / "similar.parquet"
+
+    @property
     def cache_path(self) -> Path:
         return self.embed_cache or self.root / "cache" / "embeddings.sqlite"
 

@@ -26,6 +26,7 @@ import pandas as pd
 
 from features.schema import ASSETS
 from features.validation import is_missing
+from recommender.catalog.similar import read_similar
 from recommender.embedding.index import IndexMismatchError, VectorIndex
 from recommender.workspace import Workspace
 
@@ -62,6 +63,8 @@ class Catalog:
     assets: pd.DataFrame
     index: VectorIndex
     chunks: pd.DataFrame | None = None
+    # near-duplicate pairs and proposed families (recommender.catalog.similar); None: not known
+    similar: pd.DataFrame | None = None
     positions: dict[str, int] = field(init=False, repr=False)
     index_rows: np.ndarray = field(init=False, repr=False)
     index_pos: np.ndarray = field(init=False, repr=False)
@@ -229,4 +232,6 @@ def load_catalog(
                 f"{workspace.chunks_path} has {len(chunks)} chunks but the index holds "
                 f"{index.index.ntotal} vectors; re-run `recommender ingest`"
             )
-    return Catalog(assets=assets, index=index, chunks=chunks)
+    return Catalog(
+        assets=assets, index=index, chunks=chunks, similar=read_similar(workspace.similar_path)
+    )

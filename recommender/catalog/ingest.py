@@ -61,6 +61,16 @@ from recommender.catalog.documents import (
     detect_language,
 )
 from recommender.catalog.office import describe
+from recommender.catalog.similar import (
+    FAMILY_PROPOSAL,
+    NEAR_DUPLICATE,
+    SimilarityOptions,
+    asset_vectors,
+    empty_similar,
+    find_similar,
+    read_similar,
+    write_similar,
+)
 from recommender.catalog.sources import (
     ReadOptions,
     SourceBatch,
@@ -97,6 +107,17 @@ class IngestReport:
     removed: int = 0
     warnings: list[str] = field(default_factory=list)
     documents: list[str] = field(default_factory=list)  # decks and workbooks: what each holds
+    # near-duplicate pairs and proposed translation families of the whole catalog after it
+    # (recommender.catalog.similar: asset_a, asset_b, kind, score, cosine)
+    similar: pd.DataFrame = field(default_factory=empty_similar)
+
+    @property
+    def near_duplicates(self) -> pd.DataFrame:
+        return self.similar[self.similar["kind"] == NEAR_DUPLICATE].reset_index(drop=True)
+
+    @property
+    def family_proposals(self) -> pd.DataFrame:
+        return self.similar[self.similar["kind"] == FAMILY_PROPOSAL].reset_index(drop=True)
 
     def __str__(self) -> str:
         return (
@@ -117,6 +138,7 @@ def ingest(
     max_chunks_per_asset: int = 20,
     max_document_bytes: int = DEFAULT_MAX_BYTES,
     allow_pdf_javascript: bool = False,
+    similarity: SimilarityOptions | None = None,
 ) -> IngestReport:
     """Validate every source, then rebuild `workspace`'s catalog and index atomically.
 
@@ -143,6 +165,7 @@ def ingest(
         sources=[str(s) for s in sources],
         warnings=warnings,
         started=started,
+        similarity=similarity,
     )
     report.documents = [f"{where}: {describe(facts)}" for b in batches for where, facts in b.facts]
     return report
@@ -217,7 +240,15 @@ def delete_assets(workspace: Workspace, asset_ids: Iterable[str]) -> int:
             return 0
         new_index = index.replaced(remove, np.zeros((0, index.dim), np.float32), [])
         kept_chunks = chunks[~chunks["asset_id"].isin(remove)].reset_index(drop=True)
-        _write_catalog(workspace, assets[keep].reset_index(drop=True), kept_chunks, new_index)
+        similar = read_similar(workspace.similar_path)
+        gone = similar["asset_a"].isin(remove) | similar["asset_b"].isin(remove)
+        _write_catalog(
+            workspace,
+            assets[keep].reset_index(drop=True),
+            kept_chunks,
+            new_index,
+            similar[~gone.to_numpy()].reset_index(drop=True),
+        )
     return removed
 
 
@@ -327,8 +358,11 @@ def _commit(
     sources: list[str],
     warnings: list[str],
     started: float,
+    similarity: SimilarityOptions | None = None,
 ) -> IngestReport:
-    """Merge validated rows into the catalog, embed what is new, and swap the folder in."""
+    """Merge validated rows into the catalog, embed what is new, find near-duplicates and
+    proposed families among what changed (recommender.catalog.similar), and swap the
+    folder in."""
     if max_chunks_per_asset < 1:
         raise ValueError(f"max_chunks_per_asset={max_chunks_per_asset!r} must be at least 1")
     embedder = embedder if embedder is not None else get_embedder()
@@ -383,7 +417,15 @@ def _commit(
         index = VectorIndex.build(
             vectors, chunks_frame["asset_id"].tolist(), embedder_id=embedder.id
         )
-        _write_catalog(workspace, assets, chunks_frame, index)
+        similar = find_similar(
+            assets,
+            _asset_texts(chunks_frame),
+            asset_vectors(vectors, chunks_frame["asset_id"].tolist(), order),
+            changed=None if replace else set(new_chunks),
+            previous=None if replace else _previous_similar(workspace),
+            options=similarity,
+        )
+        _write_catalog(workspace, assets, chunks_frame, index, similar)
     new_ids = set(new_rows["asset_id"])
     added = len(new_ids - previous)
     return IngestReport(
@@ -397,7 +439,27 @@ def _commit(
         updated=len(new_ids) - added,
         removed=len(previous - set(order)),
         warnings=warnings,
+        similar=similar,
     )
+
+
+def _asset_texts(chunks: pd.DataFrame) -> dict[str, str]:
+    """Each asset's text as its chunks hold it, with the title that prefixes every chunk
+    kept once (repeated, it would make two assets of one title look alike)."""
+    parts: dict[str, list[str]] = {}
+    for asset_id, text in zip(chunks["asset_id"].tolist(), chunks["text"].tolist(), strict=True):
+        title, _, body = str(text).partition("\n")
+        got = parts.setdefault(str(asset_id), [title])
+        got.append(body)
+    return {a: "\n".join(p) for a, p in parts.items()}
+
+
+def _previous_similar(workspace: Workspace) -> pd.DataFrame | None:
+    """The pairs the last ingestion found, or None (all recomputed) when unreadable."""
+    try:
+        return read_similar(workspace.similar_path) if workspace.similar_path.exists() else None
+    except Exception:
+        return None
 
 
 def _merge(old_assets: pd.DataFrame | None, new_rows: pd.DataFrame) -> pd.DataFrame:
@@ -496,14 +558,20 @@ def _embed(
 
 
 def _write_catalog(
-    workspace: Workspace, assets: pd.DataFrame, chunks: pd.DataFrame, index: VectorIndex
+    workspace: Workspace,
+    assets: pd.DataFrame,
+    chunks: pd.DataFrame,
+    index: VectorIndex,
+    similar: pd.DataFrame,
 ) -> None:
-    """Write assets, chunks and index to a fresh folder and swap it in as `catalog/`."""
+    """Write assets, chunks, index and similar pairs to a fresh folder and swap it in as
+    `catalog/`."""
     workspace.ensure()
     with atomic_dir(workspace.catalog_dir) as tmp:
         write_assets(assets[list(ASSET_COLUMNS)], tmp / workspace.assets_path.name)
         write_chunks(chunks, tmp / workspace.chunks_path.name)
         index.save(tmp / workspace.index_dir.name)
+        write_similar(similar, tmp / workspace.similar_path.name)
 
 
 @contextlib.contextmanager

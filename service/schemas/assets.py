@@ -46,6 +46,11 @@ class AssetFields(BaseModel):
         default=None,
         description="the last day it is recommended; not before `published_at` (422 otherwise)",
     )
+    family_id: Id | None = Field(
+        default=None,
+        description="translations and versions of one asset share a family; a list shows one "
+        "member, in the language the partner reads best",
+    )
 
 
 class AssetUpsert(AssetFields):

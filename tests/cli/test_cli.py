@@ -89,3 +89,22 @@ def test_bad_ingest_reports_every_problem_and_keeps_the_catalog(demo_workspace, 
     assert out.returncode == 2
     assert "row 2, column 'type'" in out.stderr and "row 3, column 'stages'" in out.stderr
     assert (demo_workspace.catalog_dir / "assets.parquet").read_bytes() == before
+
+
+def test_ingest_prints_near_duplicates_and_proposed_families(tmp_path):
+    from tests.recommender.family_catalog import family_rows
+
+    rows = [{k: v for k, v in r.items() if k != "family_id"} for r in family_rows()]
+    source = tmp_path / "assets.jsonl"
+    source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    ws = Workspace.at(tmp_path / "ws")
+    out = run(ws, "ingest", str(source))
+    assert out.returncode == 0, out.stderr
+    assert "1 near-duplicate pair(s): a list shows one of each" in out.stdout
+    assert "gateway-datasheet ~ gateway-datasheet-v2: resemblance 0." in out.stdout
+    assert "proposed famil(ies): likely translations" in out.stdout
+    assert "case-bank-en ~ case-bank-" in out.stdout
+    assert str(ws.similar_path) in out.stdout
+    strict = run(ws, "ingest", str(source), "--near-duplicate-threshold", "0.99")
+    assert strict.returncode == 0, strict.stderr
+    assert "near-duplicate" not in strict.stdout
