@@ -55,9 +55,14 @@ def explain(
     text_top: bool = False,
     pinned: bool = False,
     boosted: bool = False,
+    also_in: Sequence[str] = (),
+    missing: str | None = None,
     limit: int = 4,
 ) -> list[Reason]:
-    """Reasons for one item, each derived from that item's own feature values."""
+    """Reasons for one item, each derived from that item's own feature values, at most
+    `limit`; then, for an asset in a language the partner does not read, the language it
+    lacks (`missing`, a language code); then, for a family member, the other languages it is
+    available in (`also_in`, language codes)."""
     type_label = _label(str(row["type"]))
     stage_label = _STAGE_LABEL.get(context.stage, context.stage)
     reasons: list[Reason] = []
@@ -106,4 +111,27 @@ def explain(
         reasons.append(Reason("language", f"In your language ({row.get('language')})"))
     if not reasons:
         reasons.append(Reason("playbook", f"Playbook fit for {stage_label} deals"))
-    return reasons[:limit]
+    reasons = reasons[:limit]
+    if missing is not None:
+        own = row.get("language")
+        text = (
+            f"No {language_name(missing)} version yet"
+            if also_in or own is None
+            else f"Only in {language_name(str(own))}; no {language_name(missing)} version yet"
+        )
+        reasons.append(Reason("unreadable", text))
+    if also_in:
+        reasons.append(Reason("also_in", f"Also in {_language_list(also_in)}"))
+    return reasons
+
+
+LANGUAGE_NAMES = {"en": "English", "uk": "Ukrainian", "ru": "Russian"}
+
+
+def language_name(code: str) -> str:
+    return LANGUAGE_NAMES.get(code, code)
+
+
+def _language_list(codes: Sequence[str]) -> str:
+    names = [language_name(c) for c in codes]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"

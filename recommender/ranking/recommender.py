@@ -1,6 +1,13 @@
 """The Recommender: one request against the current snapshot.
 
-    candidates -> eligibility -> features -> score -> steer -> diversify -> reasons
+    eligibility -> candidates -> one per family -> features -> score -> steer -> diversify
+    -> reasons
+
+A family (translations and versions sharing a `family_id`) and a set of near-duplicates each
+show one member, the one in the language the partner reads best for this deal
+(recommender.ranking.families), with the family's other languages as a reason. An asset in a
+language the partner does not read comes after readable ones of comparable relevance
+(recommender.ranking.languages), and says so.
 
 Scoring before any usage log exists is the `ContentScorer` (recommender.ranking.content): the
 playbook prior, the deal text's semantic similarity and metadata matches. A learned scorer
@@ -17,18 +24,20 @@ what it engaged with since.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
-from features.pairs import AssetTable, PairBatch, pair_features
+from features.pairs import LANGUAGES, AssetTable, PairBatch, pair_features
 from features.timebase import day_number
 from recommender.ranking.candidates import candidate_similarity, candidates, eligibility_mask
 from recommender.ranking.content import ContentScorer
 from recommender.ranking.diversity import diversify
 from recommender.ranking.exploration import Exploration
+from recommender.ranking.families import collapse, language_preference
+from recommender.ranking.languages import readable, readable_first
 from recommender.ranking.reasons import explain, text_rank
 from recommender.ranking.seen import seen_order
 from recommender.ranking.snapshot import Snapshot
@@ -151,7 +160,9 @@ class Recommender:
                 content = (
                     ranked.content if ranked.content is not None else PLAYBOOK.score(ranked.columns)
                 )
-                fallback = np.argsort(-content, kind="stable").tolist()
+                fallback = _readable_order(
+                    np.argsort(-content, kind="stable").tolist(), content, request, snap, pinned=0
+                )
             served = exploration.serve(
                 chosen, reserves, pinned=len(request.pinned_rank),
                 request_id=request.request_id, fallback=fallback,
@@ -212,6 +223,14 @@ class Recommender:
         ]
         if pins:
             cands = np.unique(np.concatenate([cands, np.array(pins, dtype=np.int64)]))
+        languages = language_preference(context.language, partner.languages)
+        cands, also_in = collapse(
+            snap.groups, cands, eligible, table.language_code, table.published_day,
+            languages, pinned=pins,
+        )  # fmt: skip
+        if len(pins) > 1:  # of two pinned members of one group, the list shows one
+            kept = set(cands.tolist())
+            pins = [p for p in pins if p in kept]
         semantic = None
         if query is not None and len(cands):
             semantic = candidate_similarity(snap, cands, query)
@@ -226,6 +245,8 @@ class Recommender:
             pinned_rank={pos: r for r, pos in enumerate(dict.fromkeys(pins))},
             boosts={o.asset_id: o.boost for o in active if o.action == Action.BOOST},
             seen=seen if not filters.exclude_seen else frozenset(),
+            also_in=also_in,
+            languages=tuple(languages),
         )
 
     def rank(self, request: Request, snapshot: Snapshot, *, like: Ranked | None = None) -> Ranked:
@@ -272,6 +293,7 @@ class Recommender:
         pinned_rank = request.pinned_rank
         if pinned_rank:
             order.sort(key=lambda i: pinned_rank.get(int(cands[i]), len(pinned_rank)))
+        order = _readable_order(order, scores, request, snapshot, pinned=len(pinned_rank))
         return Ranked(
             snapshot.model_version, columns, scores, boosted, order, usage, snapshot.usage,
             content=raw if snapshot.scorer == PLAYBOOK else None,
@@ -291,7 +313,7 @@ class Recommender:
         index), with reasons from that ranking's features, and each slot's propensities
         (1 when None), whether exploration placed it and the experiment arm that served it."""
         snap, cands = request.snapshot, request.cands
-        display = snap.display
+        display, table = snap.display, snap.table
         semantic = request.semantic
         text_top = text_rank(semantic, [i for _, i in chosen]) if semantic is not None else {}
         # the chosen items' features as Python floats, one conversion per feature table (two
@@ -317,6 +339,8 @@ class Recommender:
                 text_top=text_top.get(i, False),
                 pinned=pos in request.pinned_rank,
                 boosted=bool(ranked.boosted[i]),
+                also_in=request.also_in.get(pos, ()),
+                missing=_missing_language(request.languages, int(table.language_code[pos])),
             )
             items.append(
                 RecommendedItem(
@@ -337,6 +361,26 @@ class Recommender:
         return tuple(items)
 
 
+def _readable_order(
+    order: list[int], scores: np.ndarray, request: Request, snapshot: Snapshot, *, pinned: int
+) -> list[int]:
+    """`order` under the rule for languages the partner does not read (see the module doc)."""
+    ok = readable(snapshot.table.language_code[request.cands], request.languages)
+    if ok is None:
+        return order
+    book = snapshot.playbook
+    return readable_first(order, scores, ok, pinned=pinned, per_list=book.unreadable_per_list,
+                          comparable=book.comparable_relevance)  # fmt: skip
+
+
+def _missing_language(languages: tuple[int, ...], code: int) -> str | None:
+    """The language the partner reads best (a LANGUAGES value) when an asset in `code` is
+    not one it reads; None when it is, or either is unknown."""
+    if not languages or code < 0 or code in languages:
+        return None
+    return LANGUAGES[languages[0]]
+
+
 @dataclass(frozen=True)
 class Request:
     """One request as `Recommender.prepare` resolved it: its snapshot, partner and deal, the
@@ -354,6 +398,10 @@ class Request:
     pinned_rank: dict[int, int]
     boosts: dict[str, float]
     seen: set[str] | frozenset[str]
+    # asset position -> the other languages its family is available in to the partner
+    also_in: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    # LANGUAGES codes the partner reads, best first (the deal's, then its own); () = unknown
+    languages: tuple[int, ...] = ()
 
     @property
     def empty(self) -> bool:

@@ -18,6 +18,7 @@ from features.pairs import AssetTable
 from recommender.catalog.catalog import Catalog
 from recommender.embedding.embedders import Embedder, QueryCache
 from recommender.ranking.content import ContentScorer
+from recommender.ranking.families import Groups
 from recommender.ranking.seen import DEFAULT_RETURN_RATIO
 from recommender.steering.overrides import Override
 from recommender.steering.playbook import Playbook
@@ -69,6 +70,8 @@ class Snapshot:
     # rows out of the (Arrow-backed) frame with `iloc[...].to_dict()` cost more than the
     # whole rest of a request.
     display: dict[str, np.ndarray] = field(default=None)  # type: ignore[arg-type]
+    # families and near-duplicates: a list shows one member of each (recommender.ranking.families)
+    groups: Groups = field(default=None)  # type: ignore[assignment]
     # The running online experiments this snapshot serves, each with both arms' scorers loaded
     # for its catalog (recommender.experiments.live.LiveExperiment; the experiments room sits
     # above this one, so the snapshot holds them without knowing their type).
@@ -105,6 +108,7 @@ class Snapshot:
             unrestricted=unrestricted_assets(table),
             query_cache=query_cache or QueryCache(embedder),
             display=display_columns(assets),
+            groups=Groups.build(assets, catalog.similar),
         )
 
     def with_changes(self, **changes: Any) -> Snapshot:

@@ -40,6 +40,11 @@ class Playbook:
     raw: dict[str, Any]
     matrices: PlaybookMatrices
     weights: tuple[float, float, float]
+    # assets in a language the partner does not read (recommender.ranking.languages): how many
+    # may pass readable ones in a list, and within how many standard deviations of scores a
+    # readable asset counts as comparable
+    unreadable_per_list: int = 2
+    comparable_relevance: float = 0.5
 
     @classmethod
     def load(cls, path: Path = DEFAULT_PLAYBOOK) -> Playbook:
@@ -66,7 +71,7 @@ class Playbook:
 
         if not isinstance(raw, dict):
             raise SchemaError([Problem(source, None, None, "must be a mapping of tables")])
-        known = {"version", "default", "weights", *_TABLES}
+        known = {"version", "default", "weights", "languages", *_TABLES}
         for key in raw:
             if key not in known:
                 bad(str(key), f"unknown section; expected one of {sorted(known)}")
@@ -113,6 +118,7 @@ class Playbook:
                     else:
                         matrix[rows.index(str(row_key)), cols.index(str(col_key))] = float(value)
             arrays[name] = matrix
+        per_list, comparable = _languages(raw.get("languages"), bad)
         if problems:
             raise SchemaError(problems)
         w = (weights[0] / total, weights[1] / total, weights[2] / total)
@@ -123,7 +129,14 @@ class Playbook:
             default=float(default),
             weights=w,
         )
-        return cls(source=source, raw=raw, matrices=matrices, weights=w)
+        return cls(
+            source=source,
+            raw=raw,
+            matrices=matrices,
+            weights=w,
+            unreadable_per_list=per_list,
+            comparable_relevance=comparable,
+        )
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.raw, sort_keys=False, allow_unicode=True)
@@ -135,6 +148,32 @@ class Playbook:
         """The asset types the playbook favours most for `stage`, best first."""
         row = self.matrices.stage_type[STAGES.index(stage)]
         return [TYPES[i] for i in np.argsort(-row, kind="stable")[:top]]
+
+
+def _languages(section: Any, bad: Any) -> tuple[int, float]:
+    """The `languages` section: (unreadable_per_list, comparable_relevance), defaults kept
+    where a value is missing or wrong (reported through `bad`)."""
+    per_list, comparable = 2, 0.5
+    if section is None:
+        return per_list, comparable
+    if not isinstance(section, dict):
+        bad("languages", "must map unreadable_per_list and comparable_relevance to numbers")
+        return per_list, comparable
+    for key in section:
+        if key not in ("unreadable_per_list", "comparable_relevance"):
+            bad(f"languages.{key}", "unknown setting; expected unreadable_per_list or "
+                "comparable_relevance")  # fmt: skip
+    value = section.get("unreadable_per_list", per_list)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 10:
+        per_list = value
+    else:
+        bad("languages.unreadable_per_list", f"{value!r} is not a whole number from 0 to 10")
+    value = section.get("comparable_relevance", comparable)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 5:
+        comparable = float(value)
+    else:
+        bad("languages.comparable_relevance", f"{value!r} is not a number from 0 to 5")
+    return per_list, comparable
 
 
 def _is_unit(value: Any) -> bool:

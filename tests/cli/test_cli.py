@@ -92,7 +92,7 @@ def test_bad_ingest_reports_every_problem_and_keeps_the_catalog(demo_workspace, 
 
 
 def test_ingest_prints_near_duplicates_and_proposed_families(tmp_path):
-    from tests.recommender.family_catalog import family_rows
+    from tests.family_catalog import family_rows
 
     rows = [{k: v for k, v in r.items() if k != "family_id"} for r in family_rows()]
     source = tmp_path / "assets.jsonl"

@@ -257,7 +257,7 @@ def test_the_demo_command_takes_a_preset_and_rounds_and_survives_a_tiny_log(
     root = tmp_path / "ws"
     code = main(
         ["--workspace", str(root), "demo", "--generate", "--preset", "second",
-         "--deals", "10", "--events", "300", "--rounds", "3"]
+         "--deals", "10", "--events", "150", "--rounds", "3"]
     )  # fmt: skip
     assert code == 0
     periods = [line for line in capsys.readouterr().out.splitlines() if "period " in line]

@@ -22,7 +22,7 @@ from recommender.catalog.similar import (
     shingles,
 )
 from recommender.workspace import Workspace
-from tests.recommender.family_catalog import CASES, DATASHEET, DATASHEET_COPY, family_rows
+from tests.family_catalog import CASES, DATASHEET, DATASHEET_COPY, family_rows
 
 
 def write_rows(path: Path, rows: list[dict[str, Any]]) -> Path:
