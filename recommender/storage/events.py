@@ -524,6 +524,24 @@ class EventJournal:
             micros = conn.execute("SELECT max(ts) FROM events").fetchone()[0]
         return None if micros is None else datetime(1970, 1, 1) + timedelta(microseconds=micros)
 
+    def pair_counts(self, event_type: str | EventType) -> pd.DataFrame:
+        """How many events of `event_type` each (partner_id, asset_id) pair has: columns
+        partner_id, asset_id, events (one aggregate query; a full scan of the journal)."""
+        with self._reader() as conn:
+            rows = conn.execute(
+                "SELECT partner_id, asset_id, count(*) FROM events "
+                "WHERE type = ? AND partner_id IS NOT NULL AND asset_id IS NOT NULL "
+                "GROUP BY partner_id, asset_id",
+                (str(event_type),),
+            ).fetchall()
+        return pd.DataFrame(
+            {
+                "partner_id": pd.Series([r[0] for r in rows], dtype=object),
+                "asset_id": pd.Series([r[1] for r in rows], dtype=object),
+                "events": pd.Series([r[2] for r in rows], dtype="int64"),
+            }
+        )
+
     def seen_assets(self, partner_id: str) -> frozenset[str]:
         """The assets `partner_id` opened, downloaded or shared (`SEEN_ASSETS_SQL`)."""
         with self._reader() as conn:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import numpy as np
+import pandas as pd
 
 from features.pairs import pair_features
 from features.schema import Language, Maturity, Stage, Tier, values
@@ -35,10 +36,13 @@ __all__ = [
     "Coverage",
     "CoverageCell",
     "Diff",
+    "Localisation",
+    "LocalisationRow",
     "Movement",
     "awareness",
     "coverage",
     "coverage_level",
+    "localisation",
     "rank_diff",
     "safe_url",
     "typical_contexts",
@@ -203,3 +207,109 @@ def coverage(
             ids = tuple(str(table.ids[positions[i]]) for i in keep)
             cells[(stage, maturity)] = CoverageCell(stage, maturity, ids)
     return Coverage(stages, maturities, cells, len(positions), float(threshold), language, industry)
+
+
+# --- localisation -------------------------------------------------------------------------------
+LOCALISATION_SORTS = ("partners", "shown", "missing", "title")
+
+
+@dataclass(frozen=True)
+class LocalisationRow:
+    """One family (or one asset in none) and the languages it lacks."""
+
+    family: str  # the family_id, or the asset id of an asset in no family
+    title: str  # of its member in the first of `languages`
+    type: str
+    members: tuple[tuple[str, str], ...]  # (asset_id, language), in `languages` order
+    languages: tuple[str, ...]  # it exists in, in LANGUAGES order
+    missing: tuple[str, ...]  # it does not, in LANGUAGES order
+    partners: int  # partners who read none of `languages`: only missing ones
+    shown: int  # impressions of a member to a partner who does not read its language
+
+
+@dataclass(frozen=True)
+class Localisation:
+    rows: list[LocalisationRow]  # families lacking a language, sorted
+    complete: int  # families (and lone assets) in every language
+    families: int  # all of them, eligible now, of known language
+    sort: str
+
+
+def localisation(
+    snapshot: Snapshot,
+    impressions: pd.DataFrame | None = None,
+    *,
+    sort: str = "partners",
+    now: datetime | None = None,
+) -> Localisation:
+    """Per family of assets a partner may be shown now (eligible for a top-tier partner in
+    every region; a lone asset is a family of one; assets of unknown language left out): the
+    languages it lacks, how many partners read only those (their profile names languages
+    and none of the family's), and how often a member was shown to a partner that does not
+    read its language (`impressions`: partner_id, asset_id, events, as
+    `EventJournal.pair_counts("impression")` gives them; by the partner's profile, not the
+    deal's language, which impressions do not keep).
+
+    Sorted by `sort`: "partners" (default), "shown" or "missing" (most first), or "title";
+    ties by the other counts, then the family."""
+    if sort not in LOCALISATION_SORTS:
+        raise ValueError(f"sort={sort!r}; expected one of {LOCALISATION_SORTS}")
+    now = now or datetime.now(UTC)
+    table = snapshot.table
+    everyone = PartnerProfile(tier=values(Tier)[-1], regions=table.region_vocab)
+    eligible = eligibility_mask(snapshot, everyone, Filters(), day_number(now))
+    all_languages = tuple(values(Language))
+    assets = snapshot.catalog.assets
+    family_ids = assets["family_id"].tolist() if "family_id" in assets else [None] * len(assets)
+    titles = snapshot.display["title"]
+    types = snapshot.display["type"]
+    families: dict[str, list[int]] = {}
+    for pos in np.flatnonzero(eligible & (table.language_code >= 0)).tolist():
+        name = family_ids[pos]
+        key = str(name) if isinstance(name, str) and name else str(table.ids[pos])
+        families.setdefault(key, []).append(pos)
+    reads = {pid: frozenset(p.languages) for pid, p in snapshot.partners.items() if p.languages}
+    shown: dict[str, int] = {}
+    if impressions is not None and len(impressions) and reads:
+        language_of = {
+            str(table.ids[p]): all_languages[int(table.language_code[p])]
+            for p in np.flatnonzero(table.language_code >= 0).tolist()
+        }
+        for pid, aid, n in zip(impressions["partner_id"].tolist(), impressions["asset_id"].tolist(),
+                               impressions["events"].tolist(), strict=True):  # fmt: skip
+            lang, known = language_of.get(str(aid)), reads.get(str(pid))
+            if lang is not None and known is not None and lang not in known:
+                shown[str(aid)] = shown.get(str(aid), 0) + int(n)
+    rows: list[LocalisationRow] = []
+    complete = 0
+    for key, positions in families.items():
+        by_language: dict[str, int] = {}
+        for pos in positions:
+            lang = all_languages[int(table.language_code[pos])]
+            by_language.setdefault(lang, pos)
+        present = tuple(x for x in all_languages if x in by_language)
+        missing = tuple(x for x in all_languages if x not in by_language)
+        if not missing:
+            complete += 1
+            continue
+        first = by_language[present[0]]
+        rows.append(
+            LocalisationRow(
+                family=key,
+                title=str(titles[first]),
+                type=str(types[first]),
+                members=tuple((str(table.ids[by_language[x]]), x) for x in present),
+                languages=present,
+                missing=missing,
+                partners=sum(1 for r in reads.values() if not r & set(present)),
+                shown=sum(shown.get(str(table.ids[p]), 0) for p in positions),
+            )
+        )
+    keys = {
+        "partners": lambda r: (-r.partners, -r.shown, -len(r.missing), r.family),
+        "shown": lambda r: (-r.shown, -r.partners, -len(r.missing), r.family),
+        "missing": lambda r: (-len(r.missing), -r.partners, -r.shown, r.family),
+        "title": lambda r: (r.title.casefold(), r.family),
+    }
+    rows.sort(key=keys[sort])
+    return Localisation(rows, complete, len(families), sort)

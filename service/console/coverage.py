@@ -1,4 +1,5 @@
-"""/console/coverage: stage x maturity counts of eligible, well-scored assets (`analysis`)."""
+"""/console/coverage: stage x maturity counts of eligible, well-scored assets, and the
+localisation view: the families that lack a language, sortable (`analysis`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from service.console.forms import vocab
 from service.console.pages import SignedInDep, page_router, query, render
 
 router = page_router()
+LOCALISATION_ROWS = 100  # the families listed (the most pressing first, by the chosen sort)
 
 
 def _asset_summary(snapshot: Snapshot, asset_id: str) -> dict[str, Any]:
@@ -64,6 +66,16 @@ def coverage(page: SignedInDep) -> Response:
         for key in result.cells
     }
     cell_assets = [_asset_summary(snapshot, a) for a in cell.asset_ids] if cell else []
+    loc_sort = p.choice("loc_sort", list(analysis.LOCALISATION_SORTS)) or "partners"
+    loc = analysis.localisation(
+        snapshot, page.state.journal.pair_counts("impression"), sort=loc_sort
+    )
+    loc_urls = {
+        key: "/console/coverage?"
+        + urlencode([*base, *([("cell", raw_cell)] if cell else []), ("loc_sort", key)])
+        + "#localisation"
+        for key in analysis.LOCALISATION_SORTS
+    }
     return render(
         page,
         "coverage.html",
@@ -77,4 +89,7 @@ def coverage(page: SignedInDep) -> Response:
         cell_assets=cell_assets,
         cell_urls=cell_urls,
         levels=("none", "thin", "fair", "good"),
+        loc=loc,
+        loc_rows=loc.rows[:LOCALISATION_ROWS],
+        loc_urls=loc_urls,
     )

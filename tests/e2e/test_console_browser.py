@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import re
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ from tests.e2e.workspace import (
     HOSTILE_IMG_ID,
     HOSTILE_IMG_TITLE,
     HOSTILE_TITLE,
+    UK_ONLY_PARTNER,
+    UNREAD_IMPRESSIONS,
     E2EWorkspace,
     screenshot,
 )
@@ -431,6 +434,88 @@ def test_coverage_matrix_counts_filters_and_colours(console_page: Any, e2e: E2EW
     page.locator(f"td.cell[data-stage={stage}][data-maturity={maturity}] a").click()
     expect(page.locator("#cell .asset-list > li")).to_have_count(banking[(stage, maturity)][0])
     screenshot(page, "coverage")
+
+
+# --- localisation -------------------------------------------------------------------------------
+def _families(page: Any) -> list[dict[str, Any]]:
+    return page.locator("table.localisation tbody tr").evaluate_all(
+        """els => els.map(e => ({family: e.dataset.family, partners: +e.dataset.partners,
+            shown: +e.dataset.shown, missing: e.dataset.missing,
+            title: e.querySelector('.asset-title').textContent}))"""
+    )
+
+
+def test_localisation_view_lists_missing_languages_and_sorts(
+    console_page: Any, e2e: E2EWorkspace
+) -> None:
+    page = console_page
+    sign_in(page, e2e.keys["manager"], "/console/coverage")
+    section = page.locator("#localisation")
+    expect(section.get_by_role("heading", name="Localisation")).to_be_visible()
+    rows = _families(page)
+    by_family = {r["family"]: r for r in rows}
+    # the battlecard exists in en and uk: Russian is missing; the case studies are complete
+    assert by_family["battlecard-polar"]["missing"] == "ru"
+    row = section.locator("tr[data-family=battlecard-polar]")
+    expect(row.locator(".badge-lang")).to_have_text(["UK", "EN"])
+    assert not {"case-bank", "case-hospital", "case-retail"} & set(by_family)
+    readers = {p: set(langs) for p, langs in e2e.partner_languages.items() if langs}
+    assert by_family["battlecard-polar"]["partners"] == sum(
+        1 for langs in readers.values() if not langs & {"en", "uk"}
+    )
+    # sorted by partners who read only missing languages, most first
+    counts = [r["partners"] for r in rows]
+    assert counts == sorted(counts, reverse=True) and counts[0] > 0
+    expect(section.locator("th[aria-sort=descending]")).to_contain_text("Partners reading only")
+
+    section.get_by_role("link", name="Sort by Shown untranslated").click()
+    assert "loc_sort=shown" in page.url
+    rows = _families(page)
+    shown = [r["shown"] for r in rows]
+    assert shown == sorted(shown, reverse=True)
+    # against the journal itself (earlier tests' API calls journal impressions too): the
+    # impressions of each asset to partners whose languages do not include the asset's
+    from recommender.storage.events import EventJournal
+
+    with EventJournal(e2e.workspace.events_path) as journal:
+        logged = journal.read(types=["impression"], columns=["partner_id", "asset_id"])
+    language = {"roi-storage": "en", "battlecard-polar-en": "en", "battlecard-polar-uk": "uk"}
+    unread = Counter(
+        a
+        for p, a in zip(logged["partner_id"], logged["asset_id"], strict=True)
+        if a in language and language[a] not in (e2e.partner_languages.get(p) or (language[a],))
+    )
+    by_family = {r["family"]: r["shown"] for r in rows}
+    assert by_family["roi-storage"] == unread["roi-storage"] >= UNREAD_IMPRESSIONS["roi-storage"]
+    assert (
+        by_family["battlecard-polar"]
+        == unread["battlecard-polar-en"] + unread["battlecard-polar-uk"]
+    )
+    screenshot(page, "localisation")
+
+    section.get_by_role("link", name="Sort by Family").click()
+    titles = [r["title"].casefold() for r in _families(page)]
+    assert titles == sorted(titles)
+
+
+def test_preview_shows_one_translation_with_its_other_languages(
+    console_page: Any, e2e: E2EWorkspace, server: Server
+) -> None:
+    page = console_page
+    sign_in(page, e2e.keys["manager"])
+    page.goto(f"/console/preview?partner_id={UK_ONLY_PARTNER}")
+    page.get_by_label("Deal stage").select_option("discovery")
+    page.get_by_label("Notes").fill("Банк хоче скоротити час звірки, потрібен кейс")
+    page.get_by_label("Number of assets").fill("10")
+    page.get_by_role("button", name="Show recommendations").click()
+    expect(page.locator("#results")).to_be_visible()
+    ids = result_ids(page)
+    assert "case-bank-uk" in ids and not {"case-bank-en", "case-bank-ru"} & set(ids)
+    item = page.locator("li.result[data-asset-id=case-bank-uk]")
+    expect(item.locator("li[data-code=also_in]")).to_contain_text("Also in Russian and English")
+    body = json.loads(page.locator("#request-json").text_content())
+    assert ids == api_ids(server, e2e, body)
+    screenshot(page, "preview-also-in")
 
 
 # --- awareness ----------------------------------------------------------------------------------

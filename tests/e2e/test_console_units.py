@@ -328,3 +328,69 @@ def test_coverage_for_an_industry_never_counts_more_than_without_one(demo_worksp
         assert chosen.cells.keys() == everything.cells.keys()
         for key, cell in chosen.cells.items():
             assert set(cell.asset_ids) <= set(everything.cells[key].asset_ids), (industry, key)
+
+
+def test_localisation_counts_families_partners_and_unread_impressions(tmp_path) -> None:
+    """The localisation view's numbers against a count written out by hand over the families
+    catalog (case studies in three languages, a battlecard in two, lone English assets) and
+    three partners."""
+    import json
+
+    import pandas as pd
+
+    from recommender import Workspace, build_snapshot, get_embedder, ingest
+    from service.console import analysis
+    from tests.family_catalog import family_rows
+
+    ws = Workspace.at(tmp_path / "ws")
+    source = tmp_path / "assets.jsonl"
+    source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in family_rows()))
+    embedder = get_embedder("e5")
+    ingest(ws, [source], embedder=embedder, progress=False)
+    partners = tmp_path / "partners.csv"
+    partners.write_text(
+        "partner_id,name,tier,maturity,type,languages\n"
+        "UK,Ukrainian only,gold,advanced,integrator,uk\n"
+        "RU,Russian only,gold,advanced,integrator,ru\n"
+        "UKEN,Both,gold,advanced,integrator,uk;en\n"
+        "NONE,Unknown,gold,advanced,integrator,\n",
+        encoding="utf-8",
+    )
+    from recommender import import_partners
+
+    import_partners(ws, partners)
+    snapshot = build_snapshot(ws, embedder=embedder, use_model=False)
+    impressions = pd.DataFrame(
+        {
+            "partner_id": ["UK", "UK", "UKEN", "RU", "NONE", "UK"],
+            "asset_id": [
+                "roi-storage",
+                "battlecard-polar-en",
+                "roi-storage",
+                "roi-storage",
+                "roi-storage",
+                "onboarding-uk",
+            ],
+            "events": [3, 1, 5, 2, 7, 4],
+        }
+    )
+    loc = analysis.localisation(snapshot, impressions)
+    rows = {r.family: r for r in loc.rows}
+    # complete: the three case-study families; the rest lack something
+    assert loc.complete == 3 and loc.families == 3 + 1 + 2 + 2  # + battlecard, 2 sheets, 2 lone
+    assert set(rows) == {"battlecard-polar", "gateway-datasheet", "gateway-datasheet-v2",
+                         "roi-storage", "onboarding-uk"}  # fmt: skip
+    battle = rows["battlecard-polar"]
+    assert battle.languages == ("uk", "en") and battle.missing == ("ru",)
+    assert battle.members == (("battlecard-polar-uk", "uk"), ("battlecard-polar-en", "en"))
+    assert battle.partners == 1 and battle.shown == 1  # RU reads neither; UK saw the en one
+    roi = rows["roi-storage"]
+    assert roi.missing == ("uk", "ru") and roi.partners == 2 and roi.shown == 3 + 2
+    assert rows["onboarding-uk"].partners == 1 and rows["onboarding-uk"].shown == 0
+    assert [r.family for r in loc.rows][:1] == ["roi-storage"]  # 2 partners, most first
+    by_shown = analysis.localisation(snapshot, impressions, sort="shown").rows
+    assert [r.shown for r in by_shown] == sorted((r.shown for r in by_shown), reverse=True)
+    by_title = analysis.localisation(snapshot, impressions, sort="title").rows
+    assert [r.title.casefold() for r in by_title] == sorted(r.title.casefold() for r in by_title)
+    with pytest.raises(ValueError, match="sort='nope'"):
+        analysis.localisation(snapshot, impressions, sort="nope")

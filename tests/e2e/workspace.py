@@ -2,11 +2,15 @@
 
 The workspace is built with the real engine (`tests.support.build_workspace`): the first
 `N_ASSETS` assets of the demo catalog (without their documents) plus hostile assets (a
-`<script>` title, a `javascript:` link), ingested with the real multilingual-e5 embedder; the
+`<script>` title, a `javascript:` link) and the translation families of `tests.family_catalog`
+(case studies in uk/ru/en, a battlecard in en/uk, a datasheet and its near-duplicate),
+ingested with the real multilingual-e5 embedder; the
 first `N_PARTNERS` demo partners; the default playbook; two tiny model versions in the
 registry (each with a model card); a few "open" events so that the awareness page has
-something to leave out; and one API key per scope, created through the key store as an
-operator would. The server is `tests.support.start_server` (`recommender serve`).
+something to leave out, and impressions of English assets to a partner that reads only
+Ukrainian (`UK_ONLY_PARTNER`) for the localisation view; and one API key per scope, created
+through the key store as an operator would. The server is `tests.support.start_server`
+(`recommender serve`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from recommender.workspace import Workspace
+from tests.family_catalog import family_rows
 from tests.support import PROJECT_ROOT, build_workspace, make_model_versions
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -39,6 +44,9 @@ HOSTILE_IMG_TITLE = '"><img src=x onerror=alert(3)> Battlecard'
 HOSTILE_IMG_ID = "X-HOSTILE-2"
 # Partner ids the tests use (from data/demo/partners.csv).
 AWARE_PARTNER = "P0004"
+UK_ONLY_PARTNER = "P0014"  # reads Ukrainian only
+# impressions of English assets shown to UK_ONLY_PARTNER: asset id -> how many
+UNREAD_IMPRESSIONS = {"roi-storage": 3, "battlecard-polar-en": 1}
 
 
 def hostile_assets() -> list[dict[str, object]]:
@@ -77,6 +85,7 @@ class E2EWorkspace:
     asset_ids: list[str]
     partner_ids: list[str]
     opened: list[str]  # assets AWARE_PARTNER opened
+    partner_languages: dict[str, tuple[str, ...]]  # each partner's profile languages
 
 
 def build_e2e_workspace(root: Path) -> E2EWorkspace:
@@ -89,7 +98,11 @@ def build_e2e_workspace(root: Path) -> E2EWorkspace:
 
     embedder = get_embedder("e5")
     built = build_workspace(
-        root, embedder=embedder, assets=N_ASSETS, partners=N_PARTNERS, extra_assets=hostile_assets()
+        root,
+        embedder=embedder,
+        assets=N_ASSETS,
+        partners=N_PARTNERS,
+        extra_assets=[*hostile_assets(), *family_rows()],
     )
     ws = built.workspace
     versions = make_model_versions(
@@ -115,6 +128,19 @@ def build_e2e_workspace(root: Path) -> E2EWorkspace:
         }
         for i, asset_id in enumerate(opened)
     ]
+    events += [
+        {
+            "event_id": f"e2e-unread-{asset_id}-{k}",
+            "ts": (now - timedelta(days=2, minutes=k)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "type": "impression",
+            "partner_id": UK_ONLY_PARTNER,
+            "asset_id": asset_id,
+            "request_id": f"e2e-unread-{k}",
+            "position": 0,
+        }
+        for asset_id, times in UNREAD_IMPRESSIONS.items()
+        for k in range(times)
+    ]
     with EventJournal(ws.events_path) as journal:
         journal.append(
             events,
@@ -126,7 +152,8 @@ def build_e2e_workspace(root: Path) -> E2EWorkspace:
         scope: create_key(ws, scope, f"e2e {scope}", actor="e2e-fixture")
         for scope in ("portal", "manager", "admin")
     }
-    return E2EWorkspace(ws, keys, versions, built.asset_ids, built.partner_ids, opened)
+    languages = {pid: p.languages for pid, p in snapshot.partners.items()}
+    return E2EWorkspace(ws, keys, versions, built.asset_ids, built.partner_ids, opened, languages)
 
 
 def screenshot(page: Any, name: str) -> Path:

@@ -67,6 +67,21 @@ def test_seen_assets_come_from_the_partial_index_not_a_scan_of_impressions(journ
     assert "TEMP B-TREE" not in plan
 
 
+def test_pair_counts_match_a_pandas_count_of_the_events(journal):
+    events = mixed_events(64)
+    events += [ev(100 + i, type="impression", request_id=f"x{i}", position=0, partner_id="p2",
+                  asset_id="a2") for i in range(5)]  # fmt: skip
+    journal.append(events)
+    stored = journal.read()
+    for kind in ("impression", "share", "deal_outcome"):
+        rows = stored[(stored["type"] == kind) & stored["asset_id"].notna()]
+        want = rows.groupby(["partner_id", "asset_id"]).size().to_dict()
+        got = journal.pair_counts(kind)
+        assert dict(zip(zip(got["partner_id"], got["asset_id"], strict=True), got["events"],
+                        strict=True)) == want  # fmt: skip
+    assert journal.pair_counts("impression")["events"].dtype == "int64"
+
+
 def test_a_journal_made_before_the_seen_index_gets_it_on_open(tmp_path):
     path = tmp_path / "events.sqlite"
     with EventJournal(path) as j:
