@@ -38,6 +38,7 @@ __all__ = [
     "build_assets",
     "draft_assets",
     "faq_asset",
+    "translate",
     "word_count",
 ]
 
@@ -147,6 +148,7 @@ class Draft:
     row: dict[str, Any]
     parts: dict[str, str]
     slots: dict[str, str]
+    choices: dict[str, Any] = field(default_factory=dict)  # what `translate` renders again
 
 
 def _iso(d: date | None) -> str | None:
@@ -230,65 +232,26 @@ def _draft_asset(
         else:
             expires = window_end + timedelta(days=rnd.randint(365, 700))
 
-    # Text.
-    products_words, summaries = table("products"), table("summaries")
-    sentences = summaries["sentences"]
-    ind = industry_words(industry, lang)
-    prod = products_words[products[0]]
-    customer = rnd.choice(ind["customers"])
-    slots = {
-        "product": prod["name"],
-        "product2": products_words[products[1]]["name"] if len(products) > 1 else "",
-        "ind_for": ind["for"],
-        "ind_title": ind["title"],
-        "ind_name": ind["name"],
-        "ind_pl": ind["pl"],
-        "customer": customer,
-        "customer_cap": customer[:1].upper() + customer[1:],
-        "competitor": table("competitors")[competitors[0]]["name"] if competitors else "",
+    # Text: the random choices first (in the order the generator always drew them), so that a
+    # translation renders the same choices in another language (`translate`).
+    words = industry_words(industry, lang)
+    summaries = table("summaries")
+    choices: dict[str, Any] = {
+        "customer": rnd.randrange(len(words["customers"])),
+        "variant": rnd.randrange(len(table("titles")[atype])),
+        "opener": rnd.randrange(len(summaries["openers"][atype])),
+        "pain": rnd.randrange(len(words["pains"])),
+        "pct": rnd.randint(12, 38),
     }
-    titles, openers = table("titles")[atype], summaries["openers"][atype]
-    variant = rnd.randrange(len(titles))
-    title = _tidy(titles[variant][lang].format(**slots))
-    parts: dict[str, str] = {
-        "opener": _tidy(openers[rnd.randrange(len(openers))][lang].format(**slots)),
-        "product": sentences["product"][lang].format(
-            name=prod["name"], desc=prod["description"][lang]
-        ),
-        "pain": rnd.choice(ind["pains"]),
-    }
-    result = prod["result"][lang].format(pct=rnd.randint(12, 38))
-    parts["result"] = result
-    if atype == "case_study":
-        parts["body"] = sentences["result"][lang].format(result=result)
-    elif atype == "battlecard":
-        parts["body"] = table("competitors")[competitors[0]]["profile"][lang]
-    elif rnd.random() < 0.7:
-        parts["body"] = summaries["bodies"][atype][lang]
-    if len(products) > 1:
-        parts["product2"] = sentences["second_product"][lang].format(product2=slots["product2"])
-    parts["audience"] = rnd.choice(summaries["audience"][depth])[lang]
-    words = table("stages-and-roles")
-    names = [words["stages"][s][lang] for s in stages]
-    one, many = sentences["stage_one"][lang], sentences["stage_many"][lang]
-    parts["stage"] = (
-        sentences["any_stage"][lang]
-        if not names
-        else (one if len(names) == 1 else many).format(stages=_join(names, lang))
-    )
-    if rnd.random() < 0.6:
-        parts["roles"] = sentences["roles"][lang].format(
-            roles=_join([words["roles"][r][lang] for r in roles], lang)
-        )
-    if regions:
-        parts["region"] = table("regions")[regions[0]][lang]
-    summary = _compose_summary(parts, lang)
+    choices["body"] = atype in ("case_study", "battlecard") or rnd.random() < 0.7
+    choices["audience"] = rnd.randrange(len(summaries["audience"][depth]))
+    choices["roles"] = rnd.random() < 0.6
     row = {
         "asset_id": asset_id,
-        "title": title,
+        "title": "",
         "type": atype,
         "language": lang,
-        "summary": summary,
+        "summary": "",
         "products": products,
         "industries": [industry] if industry else [],
         "stages": stages,
@@ -304,7 +267,74 @@ def _draft_asset(
         "expires_at": _iso(expires),
         "document": None,
     }
-    return Draft(row=row, parts=parts, slots=slots)
+    return _render(row, choices)
+
+
+def translate(draft: Draft, asset_id: str, language: str) -> Draft:
+    """`draft` written in `language` under `asset_id`: the same tags, dates and sentence
+    choices (the phrase tables are parallel across languages), so its text is a translation."""
+    row = {**draft.row, "asset_id": asset_id, "language": language, "document": None}
+    row["url"] = URL_PREFIX + asset_id
+    return _render(row, draft.choices)
+
+
+def _render(row: dict[str, Any], choices: dict[str, Any]) -> Draft:
+    """The row's title and summary in its language, from the drawn `choices`."""
+    lang, atype = row["language"], row["type"]
+    products, competitors = row["products"], row["competitors"]
+    industry = row["industries"][0] if row["industries"] else None
+    products_words, summaries = table("products"), table("summaries")
+    sentences = summaries["sentences"]
+    ind = industry_words(industry, lang)
+    prod = products_words[products[0]]
+    customer = ind["customers"][choices["customer"]]
+    slots = {
+        "product": prod["name"],
+        "product2": products_words[products[1]]["name"] if len(products) > 1 else "",
+        "ind_for": ind["for"],
+        "ind_title": ind["title"],
+        "ind_name": ind["name"],
+        "ind_pl": ind["pl"],
+        "customer": customer,
+        "customer_cap": customer[:1].upper() + customer[1:],
+        "competitor": table("competitors")[competitors[0]]["name"] if competitors else "",
+    }
+    titles, openers = table("titles")[atype], summaries["openers"][atype]
+    title = _tidy(titles[choices["variant"]][lang].format(**slots))
+    parts: dict[str, str] = {
+        "opener": _tidy(openers[choices["opener"]][lang].format(**slots)),
+        "product": sentences["product"][lang].format(
+            name=prod["name"], desc=prod["description"][lang]
+        ),
+        "pain": ind["pains"][choices["pain"]],
+    }
+    result = prod["result"][lang].format(pct=choices["pct"])
+    parts["result"] = result
+    if atype == "case_study":
+        parts["body"] = sentences["result"][lang].format(result=result)
+    elif atype == "battlecard":
+        parts["body"] = table("competitors")[competitors[0]]["profile"][lang]
+    elif choices["body"]:
+        parts["body"] = summaries["bodies"][atype][lang]
+    if len(products) > 1:
+        parts["product2"] = sentences["second_product"][lang].format(product2=slots["product2"])
+    parts["audience"] = summaries["audience"][row["depth"]][choices["audience"]][lang]
+    words = table("stages-and-roles")
+    names = [words["stages"][s][lang] for s in row["stages"]]
+    one, many = sentences["stage_one"][lang], sentences["stage_many"][lang]
+    parts["stage"] = (
+        sentences["any_stage"][lang]
+        if not names
+        else (one if len(names) == 1 else many).format(stages=_join(names, lang))
+    )
+    if choices["roles"]:
+        parts["roles"] = sentences["roles"][lang].format(
+            roles=_join([words["roles"][r][lang] for r in row["buyer_roles"]], lang)
+        )
+    if row["regions"]:
+        parts["region"] = table("regions")[row["regions"][0]][lang]
+    row = {**row, "title": title, "summary": _compose_summary(parts, lang)}
+    return Draft(row=row, parts=parts, slots=slots, choices=choices)
 
 
 _SUMMARY_ORDER = (

@@ -110,6 +110,13 @@ _INDUSTRY = _Fields(
 _TYPES = tuple(values(AssetType))
 _HEADINGS = ("overview", "challenge", "solution", "inside", "usage", "next_steps")
 _LEGAL_FORMS = _Fields({"legal_forms": _List(_PLAIN)})
+WORKBOOK_LABELS = (
+    "inputs", "outputs", "investment", "annual_savings", "annual_running_cost", "years",
+    "net_benefit", "roi", "payback_months", "current_upfront", "current_yearly", "new_upfront",
+    "new_yearly", "tco_current", "tco_new", "saving", "saving_share", "sites",
+    "devices_per_site", "device_price", "gateway_price", "install_days", "day_rate",
+    "licence_per_device", "hardware", "installation", "licences", "total",
+)  # fmt: skip
 
 _SPECS: dict[str, _Spec] = {
     "products": _Ids(
@@ -157,6 +164,13 @@ _SPECS: dict[str, _Spec] = {
             "calculator_inputs": _List(_langs()),
             "battlecard_questions": _List(_langs()),
             "proposal_table": _List(_PLAIN, length=3),
+        }
+    ),
+    "workbooks": _Fields(
+        {
+            "sheets": _Fields({"calculator": _langs(), "about": _langs()}),
+            "about": _langs(),
+            "labels": _Fields({key: _langs() for key in WORKBOOK_LABELS}),
         }
     ),
     "deal-notes": _Fields(
