@@ -17,7 +17,7 @@ for an "also in English" reason.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,23 @@ class Groups:
     group: np.ndarray  # (n,) int64 group of each asset, -1: in none
     members: tuple[np.ndarray, ...]  # positions of each group's assets, ascending
     family: np.ndarray  # (n,) int64 family of each asset, -1: in none
+    # the members of every group end to end, each one's group, and where each group starts
+    flat: np.ndarray = field(init=False, repr=False)
+    flat_group: np.ndarray = field(init=False, repr=False)
+    starts: np.ndarray = field(init=False, repr=False)
+    sizes: np.ndarray = field(init=False, repr=False)
+    # language preference -> each group's member and other languages when all are eligible
+    _choices: dict[tuple[int, ...], tuple[np.ndarray, list[tuple[str, ...]]]] = field(
+        init=False, repr=False, default_factory=dict
+    )
+
+    def __post_init__(self) -> None:
+        sizes = np.array([len(m) for m in self.members], dtype=np.int64)
+        flat = np.concatenate(self.members) if self.members else np.zeros(0, np.int64)
+        object.__setattr__(self, "flat", flat.astype(np.int64))
+        object.__setattr__(self, "sizes", sizes)
+        object.__setattr__(self, "starts", np.concatenate([[0], np.cumsum(sizes)[:-1]]))
+        object.__setattr__(self, "flat_group", np.repeat(np.arange(len(sizes)), sizes))
 
     @property
     def any(self) -> bool:
@@ -42,6 +59,27 @@ class Groups:
     @classmethod
     def none(cls, n: int) -> Groups:
         return cls(np.full(n, -1, np.int64), (), np.full(n, -1, np.int64))
+
+    def choices(
+        self, preference: tuple[int, ...], language_code: np.ndarray, published_day: np.ndarray
+    ) -> tuple[np.ndarray, list[tuple[str, ...]]]:
+        """Each group's member and its family's other languages when every member is
+        eligible and none is pinned: the common case, computed once per language preference
+        (a snapshot's requests have a handful) instead of on every request."""
+        known = self._choices.get(preference)
+        if known is None:
+            everyone = np.ones(len(self.group), dtype=bool)
+            picks = np.zeros(len(self.members), dtype=np.int64)
+            also: list[tuple[str, ...]] = []
+            for g in range(len(self.members)):
+                pick, others = _choose(
+                    self, g, everyone, language_code, published_day, preference, frozenset()
+                )
+                picks[g] = pick
+                also.append(others)
+            known = (picks, also)
+            self._choices[preference] = known
+        return known
 
     @classmethod
     def build(cls, assets: pd.DataFrame, similar: pd.DataFrame | None) -> Groups:
@@ -110,53 +148,77 @@ def collapse(
 ) -> tuple[np.ndarray, dict[int, tuple[str, ...]]]:
     """`cands` (ascending asset positions) with one member per group, and for each chosen
     family member the languages (LANGUAGES values, best read first) of the other eligible
-    members of its family that differ from its own."""
+    members of its family that differ from its own.
+
+    A group whose members are all eligible and none pinned takes the choice `Groups.choices`
+    keeps for this language preference; the others are chosen here (`_choose`)."""
     if not groups.any or len(cands) == 0:
         return cands, {}
     touched = np.unique(groups.group[cands])
     touched = touched[touched >= 0]
     if len(touched) == 0:
         return cands, {}
+    able_counts = np.add.reduceat(eligible[groups.flat].astype(np.int64), groups.starts)
+    whole = able_counts[touched] == groups.sizes[touched]
+    if len(pinned):
+        whole &= ~np.isin(touched, groups.group[np.asarray(pinned, dtype=np.int64)])
+    preference = tuple(preference)
+    picks, also_of = groups.choices(preference, language_code, published_day)
+    chosen = np.full(len(groups.members), -1, dtype=np.int64)
+    chosen[touched[whole]] = picks[touched[whole]]
+    also: dict[int, tuple[str, ...]] = {
+        int(picks[g]): also_of[g] for g in touched[whole].tolist() if also_of[g]
+    }
+    pins = frozenset(int(p) for p in pinned)
+    for g in touched[~whole].tolist():
+        if not eligible[groups.members[g]].any():  # cannot happen for a group a candidate
+            continue  # brought in; kept safe
+        pick, others = _choose(groups, g, eligible, language_code, published_day, preference, pins)
+        chosen[g] = pick
+        if others:
+            also[pick] = others
+    # every member of a touched group leaves but the chosen one, which joins
+    member_of_touched = chosen[groups.flat_group] >= 0
+    leaving = groups.flat[member_of_touched & (groups.flat != chosen[groups.flat_group])]
+    keep = np.setdiff1d(cands, leaving, assume_unique=True)
+    picked = chosen[chosen >= 0]
+    return np.union1d(keep, picked), also
+
+
+def _choose(
+    groups: Groups,
+    g: int,
+    eligible: np.ndarray,
+    language_code: np.ndarray,
+    published_day: np.ndarray,
+    preference: Sequence[int],
+    pins: frozenset[int],
+) -> tuple[int, tuple[str, ...]]:
+    """Group `g`'s member for this request (module docstring), and its family's other
+    eligible languages, best read first."""
     rank = {code: r for r, code in enumerate(preference)}
-    pins = set(pinned)
-    drop: list[int] = []
-    add: list[int] = []
-    also: dict[int, tuple[str, ...]] = {}
-    in_cands = set(cands.tolist())
-    for g in touched.tolist():
-        members = groups.members[g]
-        able = members[eligible[members]]
-        if len(able) == 0:  # cannot happen for a group a candidate brought in; kept safe
-            continue
-        pick = min(
-            able.tolist(),
-            key=lambda m: (
-                m not in pins,
-                rank.get(int(language_code[m]), len(rank)),
-                -_day(float(published_day[m])),
-                m,
-            ),
-        )
-        drop.extend(m for m in members.tolist() if m != pick and m in in_cands)
-        if pick not in in_cands:
-            add.append(pick)
-        family = groups.family[pick]
-        if family >= 0:
-            own = int(language_code[pick])
-            others = {
-                int(language_code[m])
-                for m in able.tolist()
-                if groups.family[m] == family and int(language_code[m]) not in (own, -1)
-            }
-            if others:
-                ordered = sorted(others, key=lambda c: (rank.get(c, len(rank)), c))
-                also[pick] = tuple(LANGUAGES[c] for c in ordered)
-    if not drop and not add:
-        return cands, also
-    keep = np.setdiff1d(cands, np.array(drop, dtype=np.int64), assume_unique=True)
-    if add:
-        keep = np.union1d(keep, np.array(add, dtype=np.int64))
-    return keep, also
+    members = groups.members[g]
+    able = members[eligible[members]].tolist()
+    pick = min(
+        able,
+        key=lambda m: (
+            m not in pins,
+            rank.get(int(language_code[m]), len(rank)),
+            -_day(float(published_day[m])),
+            m,
+        ),
+    )
+    family = groups.family[pick]
+    if family < 0:
+        return pick, ()
+    own = int(language_code[pick])
+    others = {
+        int(language_code[m])
+        for m in able
+        if groups.family[m] == family and int(language_code[m]) not in (own, -1)
+    }
+    ordered = sorted(others, key=lambda c: (rank.get(c, len(rank)), c))
+    return pick, tuple(LANGUAGES[c] for c in ordered)
 
 
 def _day(value: float) -> float:

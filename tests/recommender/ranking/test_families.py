@@ -174,3 +174,51 @@ def test_every_ranking_of_a_request_draws_from_collapsed_candidates(engine) -> N
     ids = [str(engine.snapshot.table.ids[p]) for p in request.cands]
     assert_one_per_group(ids)
     assert {"case-bank-ru", "case-hospital-ru", "gateway-datasheet-v2"} <= set(ids)
+
+
+def _reference_collapse(groups, cands, eligible, language_code, published_day, preference, pins):
+    """The choice written out plainly, group by group (what `collapse` must equal)."""
+    from features.pairs import LANGUAGES
+
+    rank = {code: r for r, code in enumerate(preference)}
+    keep, also = set(cands.tolist()), {}
+    for g in sorted({int(x) for x in groups.group[cands] if x >= 0}):
+        able = [m for m in groups.members[g].tolist() if eligible[m]]
+        day = [
+            -np.inf if np.isnan(published_day[m]) else published_day[m]
+            for m in range(len(eligible))
+        ]
+        pick = min(able, key=lambda m: (m not in pins, rank.get(int(language_code[m]), len(rank)),
+                                        -day[m], m))  # fmt: skip
+        keep -= set(groups.members[g].tolist())
+        keep.add(pick)
+        fam = groups.family[pick]
+        langs = {int(language_code[m]) for m in able if fam >= 0 and groups.family[m] == fam}
+        langs -= {int(language_code[pick]), -1}
+        if langs:
+            ordered = sorted(langs, key=lambda c: (rank.get(c, len(rank)), c))
+            also[pick] = tuple(LANGUAGES[c] for c in ordered)
+    return sorted(keep), also
+
+
+def test_collapse_equals_the_plain_choice_on_random_requests() -> None:
+    rng = np.random.default_rng(5)
+    n = 60
+    families = [f"F{rng.integers(0, 12)}" if rng.random() < 0.6 else None for _ in range(n)]
+    assets = pd.DataFrame({"asset_id": [f"a{i}" for i in range(n)], "family_id": families})
+    dups = [(f"a{i}", f"a{j}") for i, j in rng.integers(0, n, size=(8, 2)) if i != j]
+    similar = pd.DataFrame({"asset_a": [a for a, _ in dups], "asset_b": [b for _, b in dups],
+                            "kind": NEAR_DUPLICATE, "score": 0.9, "cosine": 0.99})  # fmt: skip
+    groups = Groups.build(assets, similar)
+    language = rng.integers(-1, 3, size=n)
+    published = np.where(rng.random(n) < 0.2, np.nan, rng.integers(0, 50, size=n).astype(float))
+    for _ in range(300):
+        eligible = rng.random(n) < 0.85
+        cands = np.flatnonzero(eligible & (rng.random(n) < 0.6))
+        pins = [int(p) for p in rng.choice(cands, size=min(2, len(cands)), replace=False)] if (
+            len(cands) and rng.random() < 0.3) else []  # fmt: skip
+        preference = [int(x) for x in rng.permutation(3)[: rng.integers(0, 4)]]
+        got, also = collapse(groups, cands, eligible, language, published, preference, pins)
+        want, want_also = _reference_collapse(groups, cands, eligible, language, published,
+                                              preference, set(pins))  # fmt: skip
+        assert got.tolist() == want and also == want_also
