@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import subprocess
@@ -53,7 +54,7 @@ def demo_ingest(root: Path, demo_dir: Path) -> dict[str, Any]:
     done = subprocess.run(
         recommender_command("--workspace", str(root / "ws"), "ingest",
                             str(demo_dir / "assets.jsonl")),
-        capture_output=True, text=True, env={**_environ(), **env}, timeout=1800,
+        capture_output=True, text=True, env={**os.environ, **env}, timeout=1800,
     )  # fmt: skip
     seconds = time.perf_counter() - started
     if done.returncode != 0:
@@ -67,12 +68,6 @@ def demo_ingest(root: Path, demo_dir: Path) -> dict[str, Any]:
         "embedded": numbers[2],
         "met": seconds < TARGET_INGEST_SECONDS,
     }
-
-
-def _environ() -> dict[str, str]:
-    import os
-
-    return dict(os.environ)
 
 
 def payback_first(engine: Any, partners: dict[str, Any]) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from features.schema import Language
 from recommender.outreach.awareness import AwareItem, awareness
 from recommender.outreach.links import LinkSigner, web_url
 from recommender.outreach.store import DigestRecord, DigestStore, new_digest_id
+from recommender.ranking.reasons import LANGUAGE_NAMES as ENGLISH_LANGUAGE_NAMES
 from recommender.ranking.snapshot import Snapshot
 from recommender.types import PartnerProfile
 
@@ -159,7 +160,7 @@ TYPES: dict[str, dict[str, str]] = {
 }  # fmt: skip
 
 LANGUAGE_NAMES: dict[str, dict[str, str]] = {
-    "en": {"uk": "Ukrainian", "ru": "Russian", "en": "English"},
+    "en": ENGLISH_LANGUAGE_NAMES,
     "uk": {"uk": "українська", "ru": "російська", "en": "англійська"},
     "ru": {"uk": "украинский", "ru": "русский", "en": "английский"},
 }

@@ -32,6 +32,11 @@ _TABLES = {
 }
 
 
+# the `languages` section's defaults (recommender.ranking.languages)
+DEFAULT_UNREADABLE_PER_LIST = 2
+DEFAULT_COMPARABLE_RELEVANCE = 0.5
+
+
 @dataclass(frozen=True)
 class Playbook:
     """A validated playbook: the raw mapping (for display and editing) and its matrices."""
@@ -43,8 +48,8 @@ class Playbook:
     # assets in a language the partner does not read (recommender.ranking.languages): how many
     # may pass readable ones in a list, and within how many standard deviations of scores a
     # readable asset counts as comparable
-    unreadable_per_list: int = 2
-    comparable_relevance: float = 0.5
+    unreadable_per_list: int = DEFAULT_UNREADABLE_PER_LIST
+    comparable_relevance: float = DEFAULT_COMPARABLE_RELEVANCE
 
     @classmethod
     def load(cls, path: Path = DEFAULT_PLAYBOOK) -> Playbook:
@@ -153,7 +158,7 @@ class Playbook:
 def _languages(section: Any, bad: Any) -> tuple[int, float]:
     """The `languages` section: (unreadable_per_list, comparable_relevance), defaults kept
     where a value is missing or wrong (reported through `bad`)."""
-    per_list, comparable = 2, 0.5
+    per_list, comparable = DEFAULT_UNREADABLE_PER_LIST, DEFAULT_COMPARABLE_RELEVANCE
     if section is None:
         return per_list, comparable
     if not isinstance(section, dict):
