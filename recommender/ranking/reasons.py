@@ -57,12 +57,14 @@ def explain(
     boosted: bool = False,
     also_in: Sequence[str] = (),
     missing: str | None = None,
+    asked: str | None = None,
     limit: int = 4,
 ) -> list[Reason]:
     """Reasons for one item, each derived from that item's own feature values, at most
     `limit`; then, for an asset in a language the partner does not read, the language it
     lacks (`missing`, a language code); then, for a family member, the other languages it is
-    available in (`also_in`, language codes)."""
+    available in (`also_in`, language codes). `asked` labels what the notes ask for that an
+    asset of this type answers ("a payback calculation")."""
     type_label = _label(str(row["type"]))
     stage_label = _STAGE_LABEL.get(context.stage, context.stage)
     reasons: list[Reason] = []
@@ -70,6 +72,8 @@ def explain(
         reasons.append(Reason("pinned", "Pinned by your channel manager"))
     if boosted:
         reasons.append(Reason("boosted", "Recommended by your channel manager"))
+    if asked:
+        reasons.append(Reason("asked", f"Your notes ask for {asked}"))
     if f.get("stage_tagged", 0) > 0:
         reasons.append(Reason("stage", f"Written for the {stage_label} stage"))
     elif f.get("prior_stage_type", 0) >= 0.8:

@@ -3,6 +3,10 @@
     eligibility -> candidates -> one per family -> features -> score -> steer -> diversify
     -> reasons
 
+When the notes ask for a kind of asset ("the customer wants to compute the payback"), the
+best-ranked asset of a type that answers comes first after the pins
+(recommender.steering.asks).
+
 A family (translations and versions sharing a `family_id`) and a set of near-duplicates each
 show one member, the one in the language the partner reads best for this deal
 (recommender.ranking.families), with the family's other languages as a reason. An asset in a
@@ -41,6 +45,7 @@ from recommender.ranking.languages import readable, readable_first
 from recommender.ranking.reasons import explain, text_rank
 from recommender.ranking.seen import seen_order
 from recommender.ranking.snapshot import Snapshot
+from recommender.steering.asks import Ask, answering, answers_first, asked
 from recommender.steering.overrides import Action, applicable
 from recommender.types import (
     DealContext,
@@ -148,7 +153,7 @@ class Recommender:
         ranked = self.rank(request, snap)
         chosen = diversify(
             ranked.order, snap.table.type_code[request.cands], n, max_per_type,
-            protected=len(request.pinned_rank),
+            protected=ranked.steered,
         )  # fmt: skip
         served = None
         if exploration is not None and exploration.active:
@@ -164,7 +169,7 @@ class Recommender:
                     np.argsort(-content, kind="stable").tolist(), content, request, snap, pinned=0
                 )
             served = exploration.serve(
-                chosen, reserves, pinned=len(request.pinned_rank),
+                chosen, reserves, pinned=min(ranked.steered, len(chosen)),
                 request_id=request.request_id, fallback=fallback,
             )  # fmt: skip
             chosen = served.items
@@ -214,6 +219,10 @@ class Recommender:
 
         query = snap.query_cache.embed(context.text) if context.text else None
         cands = candidates(snap, context, partner, eligible, query)
+        asks = asked(context.text, snap.playbook.asks)
+        if asks:  # every eligible asset that answers what the notes ask for is a candidate
+            answers = np.flatnonzero(eligible & answering(table.type_code, asks))
+            cands = np.union1d(cands, answers)
         pins = [
             table.position[o.asset_id]
             for o in active
@@ -247,6 +256,7 @@ class Recommender:
             seen=seen if not filters.exclude_seen else frozenset(),
             also_in=also_in,
             languages=tuple(languages),
+            asks=asks,
         )
 
     def rank(self, request: Request, snapshot: Snapshot, *, like: Ranked | None = None) -> Ranked:
@@ -294,9 +304,14 @@ class Recommender:
         if pinned_rank:
             order.sort(key=lambda i: pinned_rank.get(int(cands[i]), len(pinned_rank)))
         order = _readable_order(order, scores, request, snapshot, pinned=len(pinned_rank))
+        steered = len(pinned_rank)
+        if request.asks:
+            order, steered = answers_first(
+                order, table.type_code[cands], request.asks, head=len(pinned_rank)
+            )
         return Ranked(
             snapshot.model_version, columns, scores, boosted, order, usage, snapshot.usage,
-            content=raw if snapshot.scorer == PLAYBOOK else None,
+            content=raw if snapshot.scorer == PLAYBOOK else None, steered=steered,
         )  # fmt: skip
 
     def items(
@@ -341,6 +356,7 @@ class Recommender:
                 boosted=bool(ranked.boosted[i]),
                 also_in=request.also_in.get(pos, ()),
                 missing=_missing_language(request.languages, int(table.language_code[pos])),
+                asked=request.ask_label(int(table.type_code[pos])),
             )
             items.append(
                 RecommendedItem(
@@ -402,10 +418,16 @@ class Request:
     also_in: dict[int, tuple[str, ...]] = field(default_factory=dict)
     # LANGUAGES codes the partner reads, best first (the deal's, then its own); () = unknown
     languages: tuple[int, ...] = ()
+    # what the notes ask for (recommender.steering.asks), in the playbook's order
+    asks: tuple[Ask, ...] = ()
 
     @property
     def empty(self) -> bool:
         return len(self.cands) == 0
+
+    def ask_label(self, type_code: int) -> str | None:
+        """The label of the first ask an asset of this type answers (None: none)."""
+        return next((a.label for a in self.asks if type_code in a.types), None)
 
     def answer(
         self,
@@ -441,3 +463,5 @@ class Ranked:
     usage_provider: Any = None  # the snapshot's provider that gave them
     # the playbook's scores of the candidates, when the playbook ranked them (no boosts)
     content: np.ndarray | None = None
+    # how many items lead `order` by steering (pins, then answers to what the notes ask for)
+    steered: int = 0

@@ -20,6 +20,7 @@ import yaml
 
 from features.pairs import DEPTHS, MATURITIES, STAGES, TYPES, PlaybookMatrices
 from features.validation import Problem, SchemaError
+from recommender.steering.asks import Ask, phrase_words
 from recommender.workspace import Workspace
 
 # The engine's default playbook, package data beside this module (data/demo/playbook.yaml in a
@@ -50,6 +51,8 @@ class Playbook:
     # readable asset counts as comparable
     unreadable_per_list: int = DEFAULT_UNREADABLE_PER_LIST
     comparable_relevance: float = DEFAULT_COMPARABLE_RELEVANCE
+    # what deal notes may ask for, and the asset types that answer (recommender.ranking.asks)
+    asks: tuple[Ask, ...] = ()
 
     @classmethod
     def load(cls, path: Path = DEFAULT_PLAYBOOK) -> Playbook:
@@ -76,7 +79,7 @@ class Playbook:
 
         if not isinstance(raw, dict):
             raise SchemaError([Problem(source, None, None, "must be a mapping of tables")])
-        known = {"version", "default", "weights", "languages", *_TABLES}
+        known = {"version", "default", "weights", "languages", "asks", *_TABLES}
         for key in raw:
             if key not in known:
                 bad(str(key), f"unknown section; expected one of {sorted(known)}")
@@ -124,6 +127,7 @@ class Playbook:
                         matrix[rows.index(str(row_key)), cols.index(str(col_key))] = float(value)
             arrays[name] = matrix
         per_list, comparable = _languages(raw.get("languages"), bad)
+        asks = _asks(raw.get("asks"), bad)
         if problems:
             raise SchemaError(problems)
         w = (weights[0] / total, weights[1] / total, weights[2] / total)
@@ -141,6 +145,7 @@ class Playbook:
             weights=w,
             unreadable_per_list=per_list,
             comparable_relevance=comparable,
+            asks=asks,
         )
 
     def to_yaml(self) -> str:
@@ -179,6 +184,53 @@ def _languages(section: Any, bad: Any) -> tuple[int, float]:
     else:
         bad("languages.comparable_relevance", f"{value!r} is not a number from 0 to 5")
     return per_list, comparable
+
+
+def _asks(section: Any, bad: Any) -> tuple[Ask, ...]:
+    """The `asks` section: each request's name mapped to `types` (asset types that answer
+    it), `label` (how a reason names it) and `phrases` (word beginnings, any language);
+    none when the section is missing. Problems are reported through `bad`."""
+    if section is None:
+        return ()
+    if not isinstance(section, dict):
+        bad("asks", "must map each request's name to its types, label and phrases")
+        return ()
+    out = []
+    for name, spec in section.items():
+        where = f"asks.{name}"
+        if not isinstance(spec, dict):
+            bad(where, "must map types, label and phrases")
+            continue
+        for key in spec:
+            if key not in ("types", "label", "phrases"):
+                bad(f"{where}.{key}", "unknown setting; expected types, label or phrases")
+        types = spec.get("types")
+        if not isinstance(types, list) or not types:
+            bad(f"{where}.types", "must list the asset types that answer the request")
+            types = []
+        codes = []
+        for t in types:
+            if str(t) in TYPES:
+                codes.append(TYPES.index(str(t)))
+            else:
+                bad(f"{where}.types", f"{t!r} is not an asset type; expected one of {TYPES}")
+        label = spec.get("label")
+        if not isinstance(label, str) or not label.strip():
+            bad(f"{where}.label", "must be the request in words, e.g. 'a payback calculation'")
+            label = str(name)
+        phrases = spec.get("phrases")
+        if not isinstance(phrases, list) or not phrases:
+            bad(f"{where}.phrases", "must list the phrases that make the request")
+            phrases = []
+        words = []
+        for k, phrase in enumerate(phrases):
+            w = phrase_words(phrase) if isinstance(phrase, str) else ()
+            if not w:
+                bad(f"{where}.phrases[{k}]", f"{phrase!r} is not a phrase of words")
+            else:
+                words.append(w)
+        out.append(Ask(str(name), tuple(codes), label.strip(), tuple(words)))
+    return tuple(out)
 
 
 def _is_unit(value: Any) -> bool:
