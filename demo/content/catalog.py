@@ -5,12 +5,20 @@ industry and coherent products (demo.content.world), a publish date spread aroun
 generator's window, and sentences from the phrase tables (titles.yaml, summaries.yaml, ...)
 filled in its language. The sentences are kept with the row (`Draft`) so its document can
 reuse them. Deterministic for a given seed.
+
+Titles and summaries are told apart (issue 16): the text choices (a topic of the product, a
+customer, a variant of the title and of each sentence) come from a stream of each asset's own,
+and skip what the assets drafted before took, in every language (`_Ledger`): a title already
+used, or a sentence already in `SENTENCE_LIMIT` summaries. The tags come from the main stream,
+which the text choices do not touch.
 """
 
 from __future__ import annotations
 
 import math
 import random
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -22,6 +30,7 @@ from demo.content.world import (
     INDUSTRY_PRODUCTS,
     INDUSTRY_WEIGHTS,
     LANGUAGE_REGIONS,
+    LANGUAGES,
     PRODUCT_IDS,
     URL_PREFIX,
     pick,
@@ -34,10 +43,12 @@ __all__ = [
     "FAQ_FILE",
     "MAX_SUMMARY_WORDS",
     "MIN_SUMMARY_WORDS",
+    "SENTENCE_LIMIT",
     "Draft",
     "build_assets",
     "draft_assets",
     "faq_asset",
+    "sentences",
     "translate",
     "word_count",
 ]
@@ -174,7 +185,15 @@ def _publish_date(rnd: random.Random, window_start: date, window_days: int) -> d
 
 
 def _draft_asset(
-    rnd: random.Random, asset_id: str, atype: str, lang: str, window_start: date, window_days: int
+    rnd: random.Random,
+    asset_id: str,
+    atype: str,
+    lang: str,
+    window_start: date,
+    window_days: int,
+    *,
+    text_rnd: random.Random,
+    ledger: _Ledger,
 ) -> Draft:
     prof = _PROFILES[atype]
     # Industry and products, coherent with each other.
@@ -232,19 +251,14 @@ def _draft_asset(
         else:
             expires = window_end + timedelta(days=rnd.randint(365, 700))
 
-    # Text: the random choices first (in the order the generator always drew them), so that a
-    # translation renders the same choices in another language (`translate`).
-    words = industry_words(industry, lang)
-    summaries = table("summaries")
-    choices: dict[str, Any] = {
-        "customer": rnd.randrange(len(words["customers"])),
-        "variant": rnd.randrange(len(table("titles")[atype])),
-        "opener": rnd.randrange(len(summaries["openers"][atype])),
-        "pain": rnd.randrange(len(words["pains"])),
-        "pct": rnd.randint(12, 38),
-    }
+    # Text. These draws keep the main stream as it always was (the customer, title, opener and
+    # pain used to be drawn here from two variants each), so the tags of every later asset stay
+    # what they are; the text's own choices come from `text_rnd`, a stream of this asset's own.
+    for _ in range(4):
+        rnd.randrange(2)
+    choices: dict[str, Any] = {"pct": rnd.randint(12, 38)}
     choices["body"] = atype in ("case_study", "battlecard") or rnd.random() < 0.7
-    choices["audience"] = rnd.randrange(len(summaries["audience"][depth]))
+    rnd.randrange(2)  # the audience sentence used to be drawn here
     choices["roles"] = rnd.random() < 0.6
     row = {
         "asset_id": asset_id,
@@ -267,7 +281,7 @@ def _draft_asset(
         "expires_at": _iso(expires),
         "document": None,
     }
-    return _render(row, choices)
+    return _render(row, _choose_text(row, choices, text_rnd, ledger))
 
 
 def translate(draft: Draft, asset_id: str, language: str) -> Draft:
@@ -278,83 +292,219 @@ def translate(draft: Draft, asset_id: str, language: str) -> Draft:
     return _render(row, draft.choices)
 
 
-def _render(row: dict[str, Any], choices: dict[str, Any]) -> Draft:
-    """The row's title and summary in its language, from the drawn `choices`."""
-    lang, atype = row["language"], row["type"]
-    products, competitors = row["products"], row["competitors"]
-    industry = row["industries"][0] if row["industries"] else None
-    products_words, summaries = table("products"), table("summaries")
-    sentences = summaries["sentences"]
-    ind = industry_words(industry, lang)
+# A sentence appears in at most this many summaries of one language (issue 16: a catalog
+# whose summaries repeat the same sentences reads as generated).
+SENTENCE_LIMIT = 3
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a summary: split after ".", "!" or "?" followed by white space."""
+    return [s for s in _SENTENCE_END.split(text.strip()) if s]
+
+
+@dataclass
+class _Ledger:
+    """What the assets drafted so far took: their titles and how many summaries use each
+    sentence, per language. A draft reserves its text in every language (a translation renders
+    the same choices), so neither an asset nor any translation of it repeats what is taken."""
+
+    titles: dict[str, set[str]] = field(default_factory=lambda: {x: set() for x in LANGUAGES})
+    uses: dict[str, Counter[str]] = field(default_factory=lambda: {x: Counter() for x in LANGUAGES})
+
+    def title_free(self, titles: dict[str, str]) -> bool:
+        return all(title not in self.titles[lang] for lang, title in titles.items())
+
+    def free(self, texts: dict[str, str]) -> bool:
+        return all(
+            self.uses[lang][s] < SENTENCE_LIMIT for lang, t in texts.items() for s in sentences(t)
+        )
+
+    def take(self, draft: Draft) -> None:
+        for lang in LANGUAGES:
+            row = _render({**draft.row, "language": lang}, draft.choices).row
+            self.titles[lang].add(row["title"])
+            self.uses[lang].update(set(sentences(row["summary"])))
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _slots(row: dict[str, Any], choices: dict[str, Any]) -> dict[str, str]:
+    """What titles and sentences are filled with, in the row's language (see titles.yaml and
+    summaries.yaml for each placeholder)."""
+    lang, products, competitors = row["language"], row["products"], row["competitors"]
+    ind = industry_words(row["industries"][0] if row["industries"] else None, lang)
+    products_words, competitors_words = table("products"), table("competitors")
     prod = products_words[products[0]]
     customer = ind["customers"][choices["customer"]]
-    slots = {
+    stage_words = table("stages-and-roles")
+    topic = prod["topics"][choices["topic"]][lang]
+    return {
         "product": prod["name"],
         "product2": products_words[products[1]]["name"] if len(products) > 1 else "",
+        "desc": prod["description"][lang],
+        "result": prod["result"][lang].format(pct=choices["pct"]),
+        "topic": topic,
+        "topic_cap": topic[:1].upper() + topic[1:],
         "ind_for": ind["for"],
         "ind_title": ind["title"],
         "ind_name": ind["name"],
         "ind_pl": ind["pl"],
         "customer": customer,
         "customer_cap": customer[:1].upper() + customer[1:],
-        "competitor": table("competitors")[competitors[0]]["name"] if competitors else "",
-    }
-    titles, openers = table("titles")[atype], summaries["openers"][atype]
-    title = _tidy(titles[choices["variant"]][lang].format(**slots))
-    parts: dict[str, str] = {
-        "opener": _tidy(openers[choices["opener"]][lang].format(**slots)),
-        "product": sentences["product"][lang].format(
-            name=prod["name"], desc=prod["description"][lang]
+        "competitor": competitors_words[competitors[0]]["name"] if competitors else "",
+        "profile": (
+            competitors_words[competitors[0]]["profile"][lang].rstrip(".") if competitors else ""
         ),
-        "pain": ind["pains"][choices["pain"]],
+        "weeks": str(choices["weeks"]),
+        "stages": _join([stage_words["stages"][x][lang] for x in row["stages"]], lang),
+        "roles": _join([stage_words["roles"][x][lang] for x in row["buyer_roles"]], lang),
     }
-    result = prod["result"][lang].format(pct=choices["pct"])
-    parts["result"] = result
-    if atype == "case_study":
-        parts["body"] = sentences["result"][lang].format(result=result)
-    elif atype == "battlecard":
-        parts["body"] = table("competitors")[competitors[0]]["profile"][lang]
-    elif choices["body"]:
-        parts["body"] = summaries["bodies"][atype][lang]
-    if len(products) > 1:
-        parts["product2"] = sentences["second_product"][lang].format(product2=slots["product2"])
-    parts["audience"] = summaries["audience"][row["depth"]][choices["audience"]][lang]
-    words = table("stages-and-roles")
-    names = [words["stages"][s][lang] for s in row["stages"]]
-    one, many = sentences["stage_one"][lang], sentences["stage_many"][lang]
-    parts["stage"] = (
-        sentences["any_stage"][lang]
-        if not names
-        else (one if len(names) == 1 else many).format(stages=_join(names, lang))
-    )
-    if choices["roles"]:
-        parts["roles"] = sentences["roles"][lang].format(
-            roles=_join([words["roles"][r][lang] for r in row["buyer_roles"]], lang)
+
+
+# The parts of a summary in reading order; the optional ones are left out when every variant
+# of them is taken (and some only apply to some assets); `cta` ends a summary under 40 words.
+_PARTS = ("opener", "product", "pain", "body", "product2", "audience", "stage", "roles", "region")
+_OPTIONAL = frozenset({"pain", "body", "product2", "audience", "roles", "region"})
+
+
+def _templates(part: str, row: dict[str, Any]) -> list[dict[str, str]]:
+    """The variants of one part of `row`'s summary: {lang: template}."""
+    summaries = table("summaries")
+    said = summaries["sentences"]
+    atype = row["type"]
+    if part == "opener":
+        return list(summaries["openers"][atype])
+    if part == "body":
+        if atype in ("case_study", "battlecard"):
+            return list(said["case" if atype == "case_study" else "battle"])
+        return list(summaries["bodies"][atype])
+    if part == "audience":
+        return list(summaries["audience"][row["depth"]])
+    if part == "stage":
+        n = len(row["stages"])
+        return list(said["any_stage" if not n else "stage_one" if n == 1 else "stage_many"])
+    if part == "region":
+        return list(table("regions")[row["regions"][0]])
+    key = {"product2": "second_product", "cta": "call_to_action"}.get(part, part)
+    return list(said[key])
+
+
+def _keys(part: str, row: dict[str, Any]) -> list[tuple[int, ...]]:
+    """The choices a part can take: a variant, and for the pain (frame, pain)."""
+    n = len(_templates(part, row))
+    if part == "pain":
+        industry = row["industries"][0] if row["industries"] else None
+        pains = len(industry_words(industry, row["language"])["pains"])
+        return [(frame, pain) for frame in range(n) for pain in range(pains)]
+    return [(i,) for i in range(n)]
+
+
+def _part_text(part: str, key: tuple[int, ...], row: dict[str, Any], slots: dict[str, str]) -> str:
+    """One part of `row`'s summary, in its language."""
+    lang = row["language"]
+    template = _templates(part, row)[key[0]][lang]
+    if part == "pain":
+        industry = row["industries"][0] if row["industries"] else None
+        pain = industry_words(industry, lang)["pains"][key[1]].rstrip(".")
+        return _tidy(template.format(pain=pain, pain_lc=_lower_first(pain), **slots))
+    return _tidy(template.format(**slots))
+
+
+def _present(part: str, row: dict[str, Any], choices: dict[str, Any]) -> bool:
+    """Whether `row`'s summary has this part at all."""
+    if part == "body":
+        return bool(choices["body"])
+    if part == "product2":
+        return len(row["products"]) > 1
+    if part == "roles":
+        return bool(choices["roles"])
+    if part == "region":
+        return bool(row["regions"])
+    return True
+
+
+def _choose_text(
+    row: dict[str, Any], drawn: dict[str, Any], rnd: random.Random, ledger: _Ledger
+) -> dict[str, Any]:
+    """The text choices of a new asset: its customer, topic and title variant, and a variant
+    of each part of its summary, drawn from `rnd` in an order that skips what the ledger says
+    is taken (a title already used, a sentence in its limit of summaries), then reserved."""
+    industry = row["industries"][0] if row["industries"] else None
+    choices = {
+        **drawn,
+        "customer": rnd.randrange(len(industry_words(industry, "en")["customers"])),
+        "weeks": rnd.choice(_WEEKS),
+    }
+    atype, product = row["type"], row["products"][0]
+    as_lang = {lang: {**row, "language": lang} for lang in LANGUAGES}
+    titles = table("titles")[atype]
+    options = [
+        (v, t) for v in range(len(titles)) for t in range(len(table("products")[product]["topics"]))
+    ]
+    rnd.shuffle(options)
+    for variant, topic in options:
+        choices.update(title=variant, topic=topic)
+        rendered = {
+            lang: _tidy(titles[variant][lang].format(**_slots(r, choices)))
+            for lang, r in as_lang.items()
+        }
+        if ledger.title_free(rendered):
+            break
+    else:
+        choices.update(title=options[0][0], topic=options[0][1])
+    slots = {lang: _slots(r, choices) for lang, r in as_lang.items()}
+    parts: dict[str, tuple[int, ...] | None] = {}
+    for part in (*_PARTS, "cta"):
+        if part != "cta" and not _present(part, row, choices):
+            continue
+        keys = _keys(part, row)
+        rnd.shuffle(keys)
+        free = (
+            key
+            for key in keys
+            if ledger.free(
+                {lang: _part_text(part, key, r, slots[lang]) for lang, r in as_lang.items()}
+            )
         )
-    if row["regions"]:
-        parts["region"] = table("regions")[row["regions"][0]][lang]
-    row = {**row, "title": title, "summary": _compose_summary(parts, lang)}
+        parts[part] = next(free, None if part in _OPTIONAL else keys[0])
+    choices["parts"] = parts
+    ledger.take(_render(row, choices))
+    return choices
+
+
+# Weeks from pilot to rollout in case studies: numbers after which Ukrainian and Russian take
+# the genitive plural ("12 тижнів", "12 недель").
+_WEEKS = (6, 7, 8, 9, 10, 11, 12, 14, 15, 16, 18, 20, 26, 30)
+
+
+def _render(row: dict[str, Any], choices: dict[str, Any]) -> Draft:
+    """The row's title and summary in its language, from the drawn `choices`."""
+    lang, atype = row["language"], row["type"]
+    slots = _slots(row, choices)
+    title = _tidy(table("titles")[atype][choices["title"]][lang].format(**slots))
+    parts = {
+        part: _part_text(part, key, row, slots)
+        for part, key in choices["parts"].items()
+        if key is not None
+    }
+    cta = parts.pop("cta")
+    summary = _compose_summary(parts, cta)
+    parts["result"] = slots["result"]
+    parts["cta"] = cta
+    row = {**row, "title": title, "summary": summary}
     return Draft(row=row, parts=parts, slots=slots, choices=choices)
 
 
-_SUMMARY_ORDER = (
-    "opener",
-    "product",
-    "pain",
-    "body",
-    "product2",
-    "audience",
-    "stage",
-    "roles",
-    "region",
-)
-_DROP_ORDER = ("roles", "product2", "pain", "body")
+_DROP_ORDER = ("roles", "audience", "product2", "body", "pain")
 
 
-def _compose_summary(parts: dict[str, str], lang: str) -> str:
+def _compose_summary(parts: dict[str, str], call_to_action: str) -> str:
     """Join the parts in reading order, dropping optional ones above 150 words and adding a
     call to action below 40."""
-    keep = [k for k in _SUMMARY_ORDER if k in parts]
+    keep = [k for k in _PARTS if k in parts]
     text = " ".join(parts[k] for k in keep)
     for key in _DROP_ORDER:
         if word_count(text) <= MAX_SUMMARY_WORDS:
@@ -363,7 +513,7 @@ def _compose_summary(parts: dict[str, str], lang: str) -> str:
             keep.remove(key)
             text = " ".join(parts[k] for k in keep)
     if word_count(text) < MIN_SUMMARY_WORDS:
-        text = f"{text} {table('summaries')['sentences']['call_to_action'][lang]}"
+        text = f"{text} {call_to_action}"
     return text
 
 
@@ -393,10 +543,24 @@ def draft_assets(
         type_names, weights=[_PROFILES[t].weight for t in type_names], k=n - len(types)
     )
     rnd.shuffle(types)
-    return [
-        _draft_asset(rnd, f"A{first_id + i:0{width}d}", types[i], langs[i], start, window_days)
-        for i in range(n)
-    ]
+    ledger = _Ledger()
+    drafts = []
+    for i in range(n):
+        asset_id = f"A{first_id + i:0{width}d}"
+        text_rnd = random.Random(f"{seed}:{asset_id}:text")
+        drafts.append(
+            _draft_asset(
+                rnd,
+                asset_id,
+                types[i],
+                langs[i],
+                start,
+                window_days,
+                text_rnd=text_rnd,
+                ledger=ledger,
+            )
+        )
+    return drafts
 
 
 def build_assets(

@@ -52,32 +52,27 @@ def _sections(draft: Draft) -> list[tuple[str, list[str], list[str]]]:
     """(heading, paragraphs, bullets) of a full document built from an asset's sentences."""
     row, parts = draft.row, draft.parts
     lang, atype = row["language"], row["type"]
-    words, summaries = table("documents"), table("summaries")
+    words = table("documents")
     h = {key: heading[lang] for key, heading in words["headings"].items()}
     ind = industry_words(row["industries"][0] if row["industries"] else None, lang)
     solution = [parts["product"]]
     if "product2" in parts:
         solution.append(parts["product2"])
     solution.append(words["typical_result"][lang].format(result=parts["result"]))
-    bodies = summaries["bodies"]
-    inside = [parts["body"]] if "body" in parts else [bodies.get(atype, bodies["faq"])[lang]]
+    inside = [parts["body"]] if "body" in parts else [parts["opener"]]
     bullets: list[str] = []
     if atype.endswith("calculator"):
         bullets = [item[lang] for item in words["calculator_inputs"]]
     elif atype == "battlecard":
         bullets = [question[lang] for question in words["battlecard_questions"]]
-    usage = [parts["audience"], parts["stage"]]
-    if "roles" in parts:
-        usage.append(parts["roles"])
-    if "region" in parts:
-        usage.append(parts["region"])
+    usage = [parts[k] for k in ("audience", "stage", "roles", "region") if k in parts]
     return [
         (h["overview"], [row["summary"]], []),
         (h["challenge"], list(ind["pains"]), []),
         (h["solution"], solution, []),
         (h["inside"], inside, bullets),
         (h["usage"], usage, []),
-        (h["next_steps"], [summaries["sentences"]["call_to_action"][lang]], []),
+        (h["next_steps"], [parts["cta"]], []),
     ]
 
 

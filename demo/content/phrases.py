@@ -85,10 +85,14 @@ def _langs(*slots: str, empty: bool = False) -> _Langs:
 
 
 _PLAIN = _Text()
-# What titles and openers are filled with (see titles.yaml).
+# What titles and summary sentences are filled with (see titles.yaml).
 _ASSET_SLOTS = (
     "product",
     "product2",
+    "desc",
+    "result",
+    "topic",
+    "topic_cap",
     "ind_for",
     "ind_title",
     "ind_name",
@@ -96,7 +100,12 @@ _ASSET_SLOTS = (
     "customer",
     "customer_cap",
     "competitor",
+    "profile",
+    "weeks",
+    "stages",
+    "roles",
 )
+_SENTENCES = _List(_langs(*_ASSET_SLOTS))
 _INDUSTRY = _Fields(
     {
         "title": _langs(),
@@ -120,38 +129,48 @@ WORKBOOK_LABELS = (
 
 _SPECS: dict[str, _Spec] = {
     "products": _Ids(
-        _Fields({"name": _PLAIN, "description": _langs(), "result": _langs("pct")}), PRODUCT_IDS
+        _Fields(
+            {
+                "name": _PLAIN,
+                "description": _langs(),
+                "result": _langs("pct"),
+                "topics": _List(_langs()),
+            }
+        ),
+        PRODUCT_IDS,
     ),
     "industries": _Fields(
         {"industries": _Ids(_INDUSTRY, tuple(INDUSTRY_WEIGHTS)), "generic": _INDUSTRY}
     ),
     "competitors": _Ids(_Fields({"name": _PLAIN, "profile": _langs()}), COMPETITOR_IDS),
-    "regions": _Ids(_langs(), REGION_IDS),
+    "regions": _Ids(_SENTENCES, REGION_IDS),
     "stages-and-roles": _Fields(
         {
             "stages": _Ids(_langs(), tuple(values(Stage))),
             "roles": _Ids(_langs(), tuple(values(BuyerRole))),
         }
     ),
-    "titles": _Ids(_List(_langs(*_ASSET_SLOTS)), _TYPES),
+    "titles": _Ids(_SENTENCES, _TYPES),
     "summaries": _Fields(
         {
-            "openers": _Ids(_List(_langs(*_ASSET_SLOTS)), _TYPES),
-            # case studies tell their result and battlecards their competitor instead
+            "openers": _Ids(_SENTENCES, _TYPES),
+            # case studies tell their story and battlecards their competitor instead
             "bodies": _Ids(
-                _langs(), tuple(t for t in _TYPES if t not in ("case_study", "battlecard"))
+                _SENTENCES, tuple(t for t in _TYPES if t not in ("case_study", "battlecard"))
             ),
-            "audience": _Ids(_List(_langs()), tuple(values(Depth))),
+            "audience": _Ids(_SENTENCES, tuple(values(Depth))),
             "sentences": _Fields(
                 {
-                    "product": _langs("name", "desc"),
-                    "second_product": _langs("product2"),
-                    "result": _langs("result"),
-                    "stage_one": _langs("stages"),
-                    "stage_many": _langs("stages"),
-                    "any_stage": _langs(),
-                    "roles": _langs("roles"),
-                    "call_to_action": _langs(),
+                    "product": _SENTENCES,
+                    "pain": _List(_langs(*_ASSET_SLOTS, "pain", "pain_lc")),
+                    "case": _SENTENCES,
+                    "battle": _SENTENCES,
+                    "second_product": _SENTENCES,
+                    "stage_one": _SENTENCES,
+                    "stage_many": _SENTENCES,
+                    "any_stage": _SENTENCES,
+                    "roles": _SENTENCES,
+                    "call_to_action": _SENTENCES,
                     "and": _langs(),
                 }
             ),

@@ -37,7 +37,7 @@ def test_every_table_loads_and_its_header_explains_it(name):
             "summaries",
             '    en: "It includes benchmark figures',
             '    de: "It includes benchmark figures',
-            r"summaries\.yaml: bodies\.white_paper\.en: missing; expected keys \['uk', 'ru'",
+            r"summaries\.yaml: bodies\.white_paper\[0\]\.en: missing; expected keys \['uk', 'ru'",
         ),
         (
             "titles",
@@ -58,10 +58,11 @@ def test_every_table_loads_and_its_header_explains_it(name):
             r"deal-notes\.yaml: budget\.uk: .*brace",
         ),
         (
-            "regions",
-            '"Підготовлено для ринку Польщі',
-            '"Підготовлено для ринку {country}',
-            r"regions\.yaml: pl\.uk: has a placeholder \{country\} but nothing fills it here",
+            "documents",
+            '    uk: "Огляд"',
+            '    uk: "Огляд: {country}"',
+            r"documents\.yaml: headings\.overview\.uk: has a placeholder \{country\} but nothing "
+            r"fills it here",
         ),
         (
             "documents",
