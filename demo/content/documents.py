@@ -49,28 +49,91 @@ _EVERY = {
 
 
 def _sections(draft: Draft) -> list[tuple[str, list[str], list[str]]]:
-    """(heading, paragraphs, bullets) of a full document built from an asset's sentences."""
-    row, parts = draft.row, draft.parts
+    """(heading, paragraphs, bullets) of a full document built from an asset's sentences: the
+    summary, the sections its type calls for (a case study's challenge, solution and results;
+    a battlecard's competitor and objections; a datasheet's specifications; a reference
+    architecture's components and how they connect; an FAQ's questions and answers; a
+    playbook's steps), how to use it and the call to action."""
+    row, parts, slots = draft.row, draft.parts, draft.slots
     lang, atype = row["language"], row["type"]
     words = table("documents")
     h = {key: heading[lang] for key, heading in words["headings"].items()}
-    ind = industry_words(row["industries"][0] if row["industries"] else None, lang)
+    pains = industry_words(row["industries"][0] if row["industries"] else None, lang)["pains"]
+    product_id = row["products"][0]
     solution = [parts["product"]]
     if "product2" in parts:
         solution.append(parts["product2"])
-    solution.append(words["typical_result"][lang].format(result=parts["result"]))
-    inside = [parts["body"]] if "body" in parts else [parts["opener"]]
-    bullets: list[str] = []
-    if atype.endswith("calculator"):
-        bullets = [item[lang] for item in words["calculator_inputs"]]
+    inside = [parts["body"]] if "body" in parts else []
+    middle: list[tuple[str, list[str], list[str]]]
+    if atype == "case_study":
+        middle = [
+            (h["challenge"], list(pains), []),
+            (h["solution"], solution, []),
+            (h["results"], [words["case_result"][lang].format(**slots), *inside], []),
+        ]
     elif atype == "battlecard":
-        bullets = [question[lang] for question in words["battlecard_questions"]]
+        rival = table("competitors")[row["competitors"][0]]
+        objections = []
+        for item in rival["objections"]:
+            objections += [item["objection"][lang], item["answer"][lang].format(**slots)]
+        middle = [
+            (h["strengths"], [slots["profile"] + "."], [x[lang] for x in rival["strengths"]]),
+            (h["weaknesses"], [], [x[lang] for x in rival["weaknesses"]]),
+            (h["objections"], objections, []),
+            (h["ask"], [], [q[lang] for q in words["battlecard_questions"]]),
+            (h["solution"], solution, []),
+        ]
+    elif atype == "datasheet":
+        specs = [spec[lang] for spec in table("products")[product_id]["specs"]]
+        middle = [
+            (h["solution"], [*solution], []),
+            (h["specifications"], inside, specs),
+        ]
+    elif atype == "reference_architecture":
+        components = [words["components"][c] for c in words["architectures"][product_id]]
+        # the identity provider guards every step rather than passing data on
+        chain = " → ".join(
+            c["name"][lang]
+            for cid, c in zip(words["architectures"][product_id], components, strict=True)
+            if cid != "identity_provider"
+        )
+        middle = [
+            (h["challenge"], list(pains), []),
+            (h["components"], [], [f"{c['name'][lang]} — {c['role'][lang]}" for c in components]),
+            (h["data_flow"], [words["data_flow"][lang].format(chain=chain), *inside], []),
+            (h["solution"], [*solution], []),
+        ]
+    elif atype == "faq":
+        answers = []
+        for item in words["faq"]:
+            answers += [
+                item["question"][lang].format(**slots),
+                item["answer"][lang].format(**slots),
+            ]
+        middle = [(h["questions"], answers, []), (h["solution"], [*solution, *inside], [])]
+    elif atype == "playbook":
+        steps = [
+            f"{i}. {step[lang].format(**slots)}"
+            for i, step in enumerate(words["playbook_steps"], 1)
+        ]
+        middle = [
+            (h["challenge"], list(pains), []),
+            (h["steps"], steps, []),
+            (h["solution"], [*solution, *inside], []),
+        ]
+    else:
+        bullets = (
+            [item[lang] for item in words["calculator_inputs"]]
+            if atype.endswith("calculator")
+            else []
+        )
+        middle = [(h["challenge"], list(pains), []), (h["solution"], [*solution], [])]
+        if inside or bullets:
+            middle.append((h["inside"], inside, bullets))
     usage = [parts[k] for k in ("audience", "stage", "roles", "region") if k in parts]
     return [
         (h["overview"], [row["summary"]], []),
-        (h["challenge"], list(ind["pains"]), []),
-        (h["solution"], solution, []),
-        (h["inside"], inside, bullets),
+        *middle,
         (h["usage"], usage, []),
         (h["next_steps"], [parts["cta"]], []),
     ]

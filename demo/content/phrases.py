@@ -48,6 +48,13 @@ class _Text:
 
 
 @dataclass(frozen=True)
+class _Choice:
+    """A plain text that is one of these ids (e.g. a component of documents.yaml)."""
+
+    ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class _Langs:
     """The same text in every language: {uk: ..., ru: ..., en: ...}."""
 
@@ -77,7 +84,7 @@ class _Ids:
     ids: tuple[str, ...]
 
 
-_Spec = _Text | _Langs | _List | _Fields | _Ids
+_Spec = _Text | _Choice | _Langs | _List | _Fields | _Ids
 
 
 def _langs(*slots: str, empty: bool = False) -> _Langs:
@@ -117,7 +124,17 @@ _INDUSTRY = _Fields(
     }
 )
 _TYPES = tuple(values(AssetType))
-_HEADINGS = ("overview", "challenge", "solution", "inside", "usage", "next_steps")
+_HEADINGS = (
+    "overview", "challenge", "solution", "inside", "usage", "next_steps", "results", "strengths",
+    "weaknesses", "objections", "ask", "specifications", "components", "data_flow", "questions",
+    "steps",
+)  # fmt: skip
+# The building blocks of the reference architectures (documents.yaml, components).
+COMPONENT_IDS = (
+    "field_devices", "edge_gateway", "scada_connector", "message_broker", "historian",
+    "cloud_platform", "analytics", "identity_provider", "secure_access", "video_server",
+    "erp_connector", "mobile_app", "dashboards",
+)  # fmt: skip
 _LEGAL_FORMS = _Fields({"legal_forms": _List(_PLAIN)})
 WORKBOOK_LABELS = (
     "inputs", "outputs", "investment", "annual_savings", "annual_running_cost", "years",
@@ -134,6 +151,7 @@ _SPECS: dict[str, _Spec] = {
                 "name": _PLAIN,
                 "description": _langs(),
                 "result": _langs("pct"),
+                "specs": _List(_langs()),
                 "topics": _List(_langs()),
             }
         ),
@@ -142,7 +160,18 @@ _SPECS: dict[str, _Spec] = {
     "industries": _Fields(
         {"industries": _Ids(_INDUSTRY, tuple(INDUSTRY_WEIGHTS)), "generic": _INDUSTRY}
     ),
-    "competitors": _Ids(_Fields({"name": _PLAIN, "profile": _langs()}), COMPETITOR_IDS),
+    "competitors": _Ids(
+        _Fields(
+            {
+                "name": _PLAIN,
+                "profile": _langs(),
+                "strengths": _List(_langs()),
+                "weaknesses": _List(_langs()),
+                "objections": _List(_Fields({"objection": _langs(), "answer": _langs("product")})),
+            }
+        ),
+        COMPETITOR_IDS,
+    ),
     "regions": _Ids(_SENTENCES, REGION_IDS),
     "stages-and-roles": _Fields(
         {
@@ -179,10 +208,15 @@ _SPECS: dict[str, _Spec] = {
     "documents": _Fields(
         {
             "headings": _Fields({key: _langs() for key in _HEADINGS}),
-            "typical_result": _langs("result"),
+            "case_result": _langs("customer_cap", "result"),
             "calculator_inputs": _List(_langs()),
             "battlecard_questions": _List(_langs()),
             "proposal_table": _List(_PLAIN, length=3),
+            "data_flow": _langs("chain"),
+            "components": _Ids(_Fields({"name": _langs(), "role": _langs()}), COMPONENT_IDS),
+            "architectures": _Ids(_List(_Choice(COMPONENT_IDS)), PRODUCT_IDS),
+            "faq": _List(_Fields({"question": _langs("product"), "answer": _langs("product")})),
+            "playbook_steps": _List(_langs("product")),
         }
     ),
     "workbooks": _Fields(
@@ -275,6 +309,9 @@ def _check_text(value: Any, spec: _Text, where: str) -> None:
 def _check(value: Any, spec: _Spec, where: str) -> None:
     if isinstance(spec, _Text):
         _check_text(value, spec, where)
+    elif isinstance(spec, _Choice):
+        if value not in spec.ids:
+            raise _Bad(where, f"{value!r} is not one of {list(spec.ids)}")
     elif isinstance(spec, _Langs):
         entry = _mapping(value, where)
         _exact_keys(entry, LANGUAGES, where)

@@ -13,6 +13,7 @@ import pytest
 
 import demo
 from demo import content as demo_content
+from demo.content.phrases import table
 from demo.generator import DEMO_DIR, load_demo_assets, load_demo_partners
 from features import ASSETS, PARTNERS, AssetType, Maturity, Stage
 from features.schema import rank
@@ -377,3 +378,73 @@ def test_demo_data_is_the_packages_own_data_and_the_checkouts_data_demo_links_to
     assert Path(demo.__file__).resolve().parent / "data" == DEMO_DIR
     assert (DEMO_DIR / "assets.jsonl").is_file() and (DEMO_DIR / "partners.csv").is_file()
     assert (PROJECT_ROOT / "data" / "demo").resolve() == DEMO_DIR.resolve()
+
+
+def _document_text(path: Path) -> str:
+    """The text of a demo document (DOCX paragraphs, PDF pages, or the file itself)."""
+    if path.suffix == ".docx":
+        import docx
+
+        return "\n".join(p.text for p in docx.Document(str(path)).paragraphs)
+    if path.suffix == ".pdf":
+        from pypdf import PdfReader
+
+        return "\n".join(page.extract_text() for page in PdfReader(path).pages)
+    if path.suffix == ".html":
+        import html
+
+        return html.unescape(path.read_text("utf-8"))
+    return path.read_text("utf-8")
+
+
+def _documents_of(demo_assets: pd.DataFrame, asset_type: str) -> list[tuple[str, str]]:
+    """(language, text) of the documents of the assets of one type."""
+    rows = demo_assets[(demo_assets["type"] == asset_type) & demo_assets["document"].notna()]
+    return [(r.language, _document_text(DEMO_DIR / r.document)) for r in rows.itertuples()]
+
+
+def test_a_reference_architecture_document_names_its_components(demo_assets):
+    """Issue 16: a reference architecture lists its components, what each does, and the path
+    the data takes between them."""
+    documents = _documents_of(demo_assets, "reference_architecture")
+    assert {lang for lang, _ in documents} >= {"uk", "en"}
+    components = table("documents")["components"]
+    for lang, text in documents:
+        named = [c for c in components.values() if f"{c['name'][lang]} — " in text]
+        assert len(named) >= 4, (lang, text[:300])
+        assert text.count(" → ") >= 3, lang  # the data path joins them
+
+
+def test_an_faq_document_has_its_questions_and_answers(demo_assets):
+    """Issue 16: an FAQ holds questions, each followed by its answer, as many as it promises."""
+    documents = _documents_of(demo_assets, "faq")
+    assert {lang for lang, _ in documents} >= {"en", "ru"}
+    for lang, text in documents:
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        questions = [i for i, line in enumerate(lines) if line.endswith("?")]
+        assert len(questions) >= 10, (lang, lines[:5])
+        assert all(not lines[i + 1].endswith("?") for i in questions), lang  # answered
+    promised = {"uk": "дванадцять запитань", "ru": "двенадцать вопросов", "en": "twelve questions"}
+    for lang, text in documents:
+        if promised[lang] in text:
+            lines = [line.strip() for line in text.splitlines()]
+            assert sum(line.endswith("?") for line in lines) >= 12, lang
+
+
+@pytest.mark.parametrize(
+    ("asset_type", "headings"),
+    [
+        ("battlecard", ("strengths", "weaknesses", "objections")),
+        ("case_study", ("challenge", "solution", "results")),
+        ("datasheet", ("specifications",)),
+        ("playbook", ("steps",)),
+    ],
+    ids=["battlecard", "case-study", "datasheet", "playbook"],
+)
+def test_a_document_has_the_sections_of_its_type(demo_assets, asset_type, headings):
+    words = table("documents")["headings"]
+    documents = _documents_of(demo_assets, asset_type)
+    assert documents
+    for lang, text in documents:
+        for key in headings:
+            assert words[key][lang] in text, (asset_type, lang, key)
