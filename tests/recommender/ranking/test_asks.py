@@ -4,6 +4,8 @@ real embedder (every stage, pins, exploration, the reason, the rule switched off
 
 from __future__ import annotations
 
+import random
+import re
 from datetime import UTC, datetime
 
 import numpy as np
@@ -42,6 +44,28 @@ CASES = Ask("cases", (CASE,), "customer cases", (phrase_words("case stud"),))
 )
 def test_asks_are_found_by_word_beginnings_in_order(text, found) -> None:
     assert [a.name for a in asked(text, (PAYBACK, CASES))] == found
+
+
+def _found_by_words(text: str, ask: Ask) -> bool:
+    """The matching rule written out plainly: some phrase's word beginnings start
+    consecutive words of the lower-cased text."""
+    words = re.findall(r"\w+", text.lower())
+    return any(
+        all(words[i + j].startswith(w) for j, w in enumerate(phrase))
+        for phrase in ask.phrases
+        for i in range(len(words) - len(phrase) + 1)
+    )
+
+
+def test_the_compiled_phrases_match_as_the_rule_says() -> None:
+    rnd = random.Random(5)
+    vocab = ["return", "returns", "on", "one", "investment", "invest", "окупність", "окупація",
+             "the", "case", "studies", "stud", "Окупності", "x-on", "on_", "ROI"]  # fmt: skip
+    seps = [" ", ", ", "-", "'", " — ", "_", ""]
+    for _ in range(3000):
+        text = "".join(rnd.choice(vocab) + rnd.choice(seps) for _ in range(rnd.randint(0, 6)))
+        for ask in (PAYBACK, CASES):
+            assert ask.found_in(text.lower()) == _found_by_words(text, ask), (text, ask.name)
 
 
 def test_answers_move_after_the_pins_best_ranked_first() -> None:
