@@ -19,7 +19,11 @@ For each request found (in the order of the playbook), the best-ranked candidate
 answering type moves to the head of the list, after the pins: best by the ranking it is in,
 so the scorer still picks which ROI calculator (product, industry, language, what similar
 partners won with). Answering assets of an eligible type join the candidates. The moved items
-are steered like pins: diversity and exploration leave them in place.
+are steered like pins: diversity and exploration leave them in place. The ranking they come
+from already puts unreadable assets after comparable readable ones
+(recommender.ranking.languages), so an answer in a language the partner does not read leads
+only when no readable answer is comparable to it; it may then be one unreadable asset more
+ahead of readable ones than the playbook's `unreadable_per_list`.
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ class Playbook:
     # readable asset counts as comparable
     unreadable_per_list: int = DEFAULT_UNREADABLE_PER_LIST
     comparable_relevance: float = DEFAULT_COMPARABLE_RELEVANCE
-    # what deal notes may ask for, and the asset types that answer (recommender.ranking.asks)
+    # what deal notes may ask for, and the asset types that answer (recommender.steering.asks)
     asks: tuple[Ask, ...] = ()
 
     @classmethod
