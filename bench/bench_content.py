@@ -146,6 +146,7 @@ def family_selection(engine: Any, partners: dict[str, Any], per_family: int) -> 
 def proposals(root: Path, demo_dir: Path) -> dict[str, Any]:
     """(4): families proposed from similarity against the demo's own, and what else the
     catalog holds that the issue asks to end."""
+    from demo.content.catalog import sentences
     from recommender import Workspace, ingest
 
     rows = [json.loads(x) for x in (demo_dir / "assets.jsonl").read_text("utf-8").splitlines()]
@@ -166,10 +167,9 @@ def proposals(root: Path, demo_dir: Path) -> dict[str, Any]:
     proposed = set(zip(pairs["asset_a"], pairs["asset_b"], strict=True))
     found = len(proposed & truth)
     titles = Counter(r["title"] for r in rows)
-    sentences: Counter[str] = Counter()
+    uses: Counter[str] = Counter()
     for row in rows:
-        for sentence in {s.strip() for s in re.split(r"(?<=[.!?])\s+", row["summary"]) if s}:
-            sentences[sentence] += 1
+        uses.update(set(sentences(row["summary"])))
     return {
         "true_pairs": len(truth),
         "proposed": len(proposed),
@@ -177,8 +177,8 @@ def proposals(root: Path, demo_dir: Path) -> dict[str, Any]:
         "recall": round(found / len(truth), 4) if truth else None,
         "near_duplicate_pairs": len(report.near_duplicates),
         "titles_shared": sum(n for n in titles.values() if n > 1),
-        "most_summaries_per_sentence": max(sentences.values()),
-        "sentences_in_more_than_3_summaries": sum(1 for n in sentences.values() if n > 3),
+        "most_summaries_per_sentence": max(uses.values()),
+        "sentences_in_more_than_3_summaries": sum(1 for n in uses.values() if n > 3),
     }
 
 

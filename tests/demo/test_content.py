@@ -13,6 +13,7 @@ import pytest
 
 import demo
 from demo import content as demo_content
+from demo.content.catalog import sentences
 from demo.content.phrases import table
 from demo.generator import DEMO_DIR, load_demo_assets, load_demo_partners
 from features import ASSETS, PARTNERS, AssetType, Maturity, Stage
@@ -98,11 +99,6 @@ def test_demo_summaries_read_like_content(demo_assets):
         assert any(pain.rstrip(".")[1:] in row["summary"] for pain in pains), row["asset_id"]
 
 
-def _sentences(text: str) -> list[str]:
-    """A summary's sentences: split after ".", "!" or "?" and white space."""
-    return [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
-
-
 def test_no_two_assets_in_one_language_share_a_title(demo_assets):
     """Issue 16: titles tell assets apart (a family's members differ by language)."""
     shared = demo_assets[demo_assets.duplicated(["language", "title"], keep=False)]
@@ -114,7 +110,7 @@ def test_no_summary_sentence_is_in_more_than_three_summaries(demo_assets):
     is in at most three summaries of its language."""
     users: dict[tuple[str, str], set[str]] = {}
     for row in demo_assets.itertuples():
-        for sentence in _sentences(row.summary):
+        for sentence in sentences(row.summary):
             users.setdefault((row.language, sentence), set()).add(row.asset_id)
     assert len(users) > 5 * len(demo_assets)  # the splitter found the sentences
     reused = {key: sorted(ids) for key, ids in users.items() if len(ids) > 3}
