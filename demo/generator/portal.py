@@ -185,13 +185,14 @@ class Portal:
 
 class NoteVectors:
     """An `Embedder` that knows the query vectors of a fixed set of texts (a world's deal
-    notes, embedded once in batches on first use) and delegates everything else.
+    notes, embedded once in batches on first use; the e5 embedder runs a call's batches on
+    two threads) and delegates everything else.
 
     Serving (through a `QueryCache`) and training (`DealText`, which asks for its notes in
     batches) both get each note's vector from here, so the notes of a 3,000-deal world are
     embedded once per loop, not once to serve and again to train."""
 
-    def __init__(self, embedder: Embedder, texts: Sequence[str], *, batch_size: int = 32) -> None:
+    def __init__(self, embedder: Embedder, texts: Sequence[str], *, batch_size: int = 256) -> None:
         self.id = embedder.id
         self.dim = embedder.dim
         self._inner = embedder

