@@ -155,6 +155,14 @@ def _metrics(
     return {name.format(k=k): round(float(m[name.format(k=k)]), 6) for name in METRIC_NAMES}
 
 
+def nothing_to_evaluate(start: object, end: object) -> ValueError:
+    """The error of a held-out window without a query: the log is too short to train on."""
+    return ValueError(
+        f"the held-out window {start} .. {end} has no context with engagement; "
+        "there is nothing to evaluate (is the log too short?)"
+    )
+
+
 def evaluate(
     scorer: LearnedScorer | None,
     queries: Queries,
@@ -165,10 +173,7 @@ def evaluate(
 ) -> EvaluationResult:
     """Every model and slice of the protocol (module docstring) on `queries`."""
     if len(queries) == 0:
-        raise ValueError(
-            f"the held-out window {queries.start} .. {queries.end} has no context with engagement; "
-            "there is nothing to evaluate (is the log too short?)"
-        )
+        raise nothing_to_evaluate(queries.start, queries.end)
     table = data.table
     scores = model_scores(scorer, queries, data)
     names = [m for m in MODEL_ORDER if m in scores]

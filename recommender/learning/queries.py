@@ -67,19 +67,25 @@ def prepare_queries(
         raise ValueError(
             f"visibility={visibility!r} is not supported; expected 'frozen' or 'rolling'"
         )
-    labels = labels or LabelConfig()
-    ev = data.events
-    judged, window = window_judgements(ev, start, end, labels)
-    judged = judged[table_positions(data.table, judged["asset_id"]) >= 0]
-    relevant_contexts = set(judged["context"])
-    first = context_starts(window)
-    ctx = first[first["context"].isin(relevant_contexts)].reset_index(drop=True)
+    ctx, judged = window_contexts(data, start, end, labels or LabelConfig())
     if max_queries is not None and len(ctx) > max_queries:
         pick = np.sort(np.random.default_rng(seed).choice(len(ctx), max_queries, replace=False))
         ctx = ctx.iloc[pick].reset_index(drop=True)
     return contexts_queries(
         data, encoder, ctx, start=start, end=end, visibility=visibility, judged=judged
     )
+
+
+def window_contexts(
+    data: LearningData, start: pd.Timestamp, end: pd.Timestamp, labels: LabelConfig
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The window's query contexts (`context_starts` of those with engagement with a catalog
+    asset) and their judgements: what `prepare_queries` builds its queries from."""
+    judged, window = window_judgements(data.events, start, end, labels)
+    judged = judged[table_positions(data.table, judged["asset_id"]) >= 0]
+    first = context_starts(window)
+    ctx = first[first["context"].isin(set(judged["context"]))].reset_index(drop=True)
+    return ctx, judged
 
 
 def contexts_queries(

@@ -25,6 +25,11 @@
     save        models/<version>/: model, evaluated model, manifest (`training_manifest`),
                 metrics, model card
 
+With `TrainConfig(evaluate=False)` the stages from examples to evaluate are skipped: the
+refit alone makes the model, the same one a full run serves (the refit does not depend on
+the evaluated model), and the version has no metrics or model card. The demo's closed loop
+retrains that way between its periods and evaluates only its last model.
+
 Nothing of a later window reaches an earlier one's examples or labels. Everything is
 vectorised over examples (numpy/pandas); the only per-group Python loops are over query groups
 (requests), for the prior's per-request normalisation.
@@ -50,7 +55,7 @@ from recommender.learning.calibration import calibrate, choose_cold_start
 from recommender.learning.data import LearningData, Split, load_learning_data
 from recommender.learning.deal_text import DealText
 from recommender.learning.encoder import PairEncoder
-from recommender.learning.evaluation import EvaluationResult, evaluate
+from recommender.learning.evaluation import EvaluationResult, evaluate, nothing_to_evaluate
 from recommender.learning.examples import (
     Examples,
     build_context_examples,
@@ -61,7 +66,7 @@ from recommender.learning.examples import (
 from recommender.learning.model_card import render_card
 from recommender.learning.oracle import Oracle
 from recommender.learning.policy_value import examination_curve, off_policy_block
-from recommender.learning.queries import Queries, prepare_queries
+from recommender.learning.queries import Queries, prepare_queries, window_contexts
 from recommender.learning.returns import return_ratio
 from recommender.ranking.learned import GradientBoostedRanker, LearnedScorer
 from recommender.storage.deals import unknown_deals
@@ -123,6 +128,9 @@ class TrainConfig:
     # After the evaluation, fit the model that is registered and served again on all data
     # (the evaluated model's metrics stay in the manifest, and its file beside the served one).
     refit: bool = True
+    # Evaluate on the held-out window (fit, calibrate and evaluate a model on the earlier
+    # windows). False registers the refit alone, without metrics: a third of the time.
+    evaluate: bool = True
 
     def __post_init__(self) -> None:
         for name in ("test_fraction", "validation_fraction"):
@@ -145,6 +153,10 @@ class TrainConfig:
             )
         if self.visibility not in ("frozen", "rolling"):
             raise ValueError(f"visibility={self.visibility!r}; expected 'frozen' or 'rolling'")
+        if not (self.evaluate or self.refit):
+            raise ValueError(
+                "evaluate=False needs refit=True: without either, no model would be fit"
+            )
 
 
 @dataclass
@@ -208,6 +220,29 @@ def train(
             progress=config.progress,
         )
     encoder = PairEncoder(data.table, data.playbook, data.partners, data.deals, usage, text)
+    if not config.evaluate:
+        # Refuse what a full training refuses: a log too short to hold out a window.
+        end = split.end + pd.Timedelta(microseconds=1)
+        if not len(window_contexts(data, split.test, end, config.labels)[0]):
+            raise nothing_to_evaluate(split.test, end)
+        with stages.stage("refit"):
+            served, refit = refit_on_all_data(data, encoder, split, config)
+        manifest = unevaluated_manifest(
+            served,
+            config,
+            data=data,
+            split=split,
+            refit=refit,
+            text=text,
+            embedder_id=embedder.id,
+            seconds=time.perf_counter() - started,
+            stage_seconds=stages.seconds,
+        )
+        manifest["warnings"] = warnings
+        with stages.stage("returns"):
+            manifest["returns"] = return_ratio(data, examination, split.end + pd.Timedelta(1, "us"))
+        result = TrainResult(scorer=served, manifest=manifest, metrics={}, details={"split": split})
+        return save_version(workspace, result) if save else result
     with stages.stage("examples"):
         fit_examples = training_examples(data, encoder, split, config)
     with stages.stage("features"):
@@ -231,10 +266,10 @@ def train(
             visibility=config.visibility,
             seed=config.seed,
         )
-    served, refit = scorer, None
-    if config.refit:
+    served, refit_info = scorer, None
+    if config.refit:  # the same call as the evaluate=False branch above: the same model
         with stages.stage("refit"):
-            served, refit = refit_on_all_data(data, encoder, split, config)
+            served, refit_info = refit_on_all_data(data, encoder, split, config)
     manifest = training_manifest(
         scorer,
         config,
@@ -249,8 +284,8 @@ def train(
         seconds=time.perf_counter() - started,
         stage_seconds=stages.seconds,
     )
-    if refit is not None:
-        manifest["refit"] = refit
+    if refit_info is not None:
+        manifest["refit"] = refit_info
     manifest["warnings"] = warnings
     with stages.stage("returns"):
         # how partners come back to what they used: for serving only, so from the whole log
@@ -419,22 +454,8 @@ def training_manifest(
         "usage": usage_settings(config.usage),
         "labels": asdict(config.labels),
         "training": {
-            "objective": scorer.estimator.objective_,
-            "examples": config.examples,
-            "position_aware": config.position_aware,
-            "cold_start": config.cold_start,
-            "n_estimators": config.n_estimators,
-            "learning_rate": config.learning_rate,
-            "num_leaves": config.num_leaves,
-            "max_depth": config.max_depth,
-            "min_child_samples": config.min_child_samples,
-            "test_fraction": config.test_fraction,
-            "validation_fraction": config.validation_fraction,
-            "cold_start_strength": scorer.cold_start_strength,
-            "cold_asset_weight": scorer.cold_asset_weight,
-            "new_partner_weight": scorer.new_partner_weight,
+            **_training_settings(scorer, config),
             "cold_start_validation": cold_start_validation,
-            "seed": config.seed,
             "seconds": round(seconds, 2),
             "stage_seconds": stage_seconds,
         },
@@ -448,10 +469,88 @@ def training_manifest(
     }
 
 
+def unevaluated_manifest(
+    served: LearnedScorer,
+    config: TrainConfig,
+    *,
+    data: LearningData,
+    split: Split,
+    refit: dict[str, Any],
+    text: DealText,
+    embedder_id: str,
+    seconds: float,
+    stage_seconds: dict[str, float],
+) -> dict[str, Any]:
+    """The manifest of a version registered without evaluation (`TrainConfig.evaluate`):
+    what `training_manifest` records about data, code and settings, the refit's windows and
+    counts, and `evaluation.skipped` where the held-out results would be."""
+    counts = {
+        "events": len(data.events),
+        "events_by_type": {str(k): int(v) for k, v in data.events["type"].value_counts().items()},
+        "fit_examples": refit["fit_examples"],
+        "fit_groups": refit["fit_groups"],
+        "assets": len(data.table),
+        "partners": len(data.partners),
+        "deals": len(data.deals),
+        "deals_with_text": len(text.rows),
+    }
+    importances = dict(
+        zip(served.features, served.estimator.feature_importances_.tolist(), strict=True)
+    )
+    return {
+        "data_window": {**split.to_dict(), "source": data.source},
+        "counts": counts,
+        "features": list(served.features),
+        "code_version": code_version(),
+        "embedder_id": embedder_id,
+        "usage": usage_settings(config.usage),
+        "labels": asdict(config.labels),
+        "training": {
+            **_training_settings(served, config),
+            "seconds": round(seconds, 2),
+            "stage_seconds": stage_seconds,
+        },
+        "refit": refit,
+        "evaluation": {
+            "k": config.k,
+            "skipped": "registered without a held-out evaluation (TrainConfig.evaluate=False)",
+        },
+        "feature_importance": importances,
+    }
+
+
+def _training_settings(scorer: LearnedScorer, config: TrainConfig) -> dict[str, Any]:
+    """The manifest's `training` settings that every version records."""
+    return {
+        "objective": scorer.estimator.objective_,
+        "examples": config.examples,
+        "position_aware": config.position_aware,
+        "cold_start": config.cold_start,
+        "n_estimators": config.n_estimators,
+        "learning_rate": config.learning_rate,
+        "num_leaves": config.num_leaves,
+        "max_depth": config.max_depth,
+        "min_child_samples": config.min_child_samples,
+        "test_fraction": config.test_fraction,
+        "validation_fraction": config.validation_fraction,
+        "cold_start_strength": scorer.cold_start_strength,
+        "cold_asset_weight": scorer.cold_asset_weight,
+        "new_partner_weight": scorer.new_partner_weight,
+        "seed": config.seed,
+        "evaluate": config.evaluate,
+    }
+
+
 def save_version(workspace: Workspace, result: TrainResult) -> TrainResult:
     """Register `result` as a new version of the workspace's models (model, manifest, metrics
-    and model card) and return it with its version set."""
-    evaluation = result.details["evaluation"]
+    and model card; an unevaluated version has neither metrics nor card) and return it with
+    its version set."""
+    evaluation = result.details.get("evaluation")
+    if evaluation is None:
+        version = Registry.of(workspace).save(result.scorer.to_json(), result.manifest)
+        result.version = version
+        result.scorer = replace(result.scorer, version=version.name)
+        return result
     card = render_card(result.manifest, result.metrics, evaluation)
     evaluated = result.details.get("evaluated")
     version = Registry.of(workspace).save(

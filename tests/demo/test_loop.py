@@ -165,6 +165,12 @@ def test_each_period_is_served_by_the_model_trained_on_the_ones_before(run):
     promotions = [e["version"] for e in registry.history()["log"] if e["action"] == "promote"]
     assert promotions == trained
     assert registry.promoted() == trained[-1]
+    # Only the last model is evaluated; the others were registered without (same models).
+    metrics = [registry.get(name).metrics() for name in trained]
+    assert all(m is None for m in metrics[:-1]) and metrics[-1] is not None
+    assert "true_utility" in metrics[-1]  # the generator's oracle judged it
+    for name in trained[:-1]:
+        assert "skipped" in registry.get(name).manifest["evaluation"]
     # Each model learned from what was logged before its period ended, nothing later.
     start = pd.Timestamp(SMALL.start)
     for period in periods:

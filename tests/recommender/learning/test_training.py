@@ -13,6 +13,7 @@ import io
 import json
 import os
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -221,6 +222,34 @@ def test_the_served_model_is_refit_on_all_data_and_the_evaluated_one_is_kept(tra
     assert (version.path / "evaluated-model.json").is_file()
     assert served.to_json() != evaluated.to_json()
     assert manifest["evaluated_model_sha256"] != manifest["model_sha256"]
+
+
+def test_training_without_evaluation_serves_the_same_model_and_says_so(ws, trained):
+    """`TrainConfig(evaluate=False)` skips the held-out fit and evaluation: the refit it
+    registers is byte for byte the model a full training serves, with no metrics or card."""
+    from recommender import TrainConfig, train
+
+    config = TrainConfig(progress=False, n_estimators=30, max_eval_queries=400)
+    full = train(ws, config=config, save=False)
+    quick = train(ws, config=replace(config, evaluate=False))
+    assert quick.version is not None  # saved: its scorer carries the version's name
+    assert replace(quick.scorer, version=full.scorer.version).to_json() == full.scorer.to_json()
+    version = Registry.of(ws).get(quick.version.name)
+    assert version.metrics() is None and not version.card_path.exists()
+    manifest = version.manifest
+    assert "evaluated_model_file" not in manifest
+    assert "evaluate=False" in manifest["evaluation"]["skipped"]
+    assert manifest["training"]["evaluate"] is False
+    assert manifest["counts"]["fit_examples"] == manifest["refit"]["fit_examples"] > 0
+    assert manifest["returns"] == full.manifest["returns"]
+    assert manifest["usage"] == full.manifest["usage"]
+    # the models list shows it, with no figures
+    code, out, err = cli("--workspace", str(ws.root), "models", "list", "--json")
+    assert code == 0, err
+    row = next(r for r in json.loads(out)["versions"] if r["version"] == version.name)
+    assert row["ndcg@10"] is None and row["events"] == manifest["counts"]["events"]
+    with pytest.raises(ValueError, match="evaluate=False needs refit=True"):
+        TrainConfig(evaluate=False, refit=False)
 
 
 def test_the_served_model_scores_with_compiled_trees_as_lightgbm(ws, trained):
