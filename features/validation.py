@@ -194,6 +194,24 @@ def _check_cell(col: Column, raw: Any) -> Any:
     raise AssertionError(f"unknown column kind {kind!r}")
 
 
+_MEMO_TYPES = frozenset({str, int, float, bool})
+_MISSING_LIST = object()  # a missing list cell: a new empty list in each row
+
+
+def _outcome(col: Column, raw: Any) -> tuple[Any, str | None]:
+    """(normalised value, problem or None) of one cell."""
+    if is_missing(raw):
+        if col.kind.endswith("_list"):
+            return _MISSING_LIST, None
+        if col.required and not col.nullable:
+            return None, "value is missing"
+        return None, None
+    try:
+        return _check_cell(col, raw), None
+    except ValueError as exc:
+        return None, str(exc)
+
+
 def check_table(
     frame: pd.DataFrame, contract: TableContract, *, source: str, first_row: int = 1
 ) -> tuple[pd.DataFrame, list[Problem]]:
@@ -215,21 +233,21 @@ def check_table(
             continue
         cells = frame[col.name].tolist()
         normalised: list[Any] = []
+        # A column repeats its values (ids, types, stages): each distinct scalar is checked
+        # once. Keyed by type too, as 1, 1.0 and True are equal keys; lists are not shared.
+        memo: dict[tuple[type, Any], tuple[Any, str | None]] = {}
+        listed = col.kind.endswith("_list")
         for i, raw in enumerate(cells):
-            row = first_row + i
-            if is_missing(raw):
-                if col.kind.endswith("_list"):
-                    normalised.append([])
-                    continue
-                if col.required and not col.nullable:
-                    problems.append(Problem(source, row, col.name, "value is missing"))
-                normalised.append(None)
-                continue
-            try:
-                normalised.append(_check_cell(col, raw))
-            except ValueError as exc:
-                problems.append(Problem(source, row, col.name, str(exc)))
-                normalised.append(None)
+            key = (raw.__class__, raw) if raw.__class__ in _MEMO_TYPES and not listed else None
+            outcome = memo.get(key) if key is not None else None
+            if outcome is None:
+                outcome = _outcome(col, raw)
+                if key is not None:
+                    memo[key] = outcome
+            value, problem = outcome
+            if problem is not None:
+                problems.append(Problem(source, first_row + i, col.name, problem))
+            normalised.append([] if listed and value is _MISSING_LIST else value)
         out[col.name] = normalised
     for early, late in contract.ordered_dates:
         for i, (a, b) in enumerate(zip(out[early], out[late], strict=True)):

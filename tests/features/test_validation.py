@@ -66,6 +66,31 @@ def test_every_problem_is_reported_at_once():
     assert reasons == [(1, "type"), (2, "language"), (3, "asset_id")]
 
 
+def test_repeated_cells_are_judged_on_every_row_and_by_their_own_type():
+    """Each distinct value is checked once per column: a repeated bad value is still a
+    problem on each of its rows, list cells stay separate lists, and 1, 1.0 and True (equal
+    as dict keys) keep their own verdicts."""
+    rows = [asset(asset_id=f"A{i}", type="brochure" if i % 2 else "roi_calculator",
+                  stages=None if i < 2 else "negotiation") for i in range(6)]  # fmt: skip
+    out, problems = check_table(pd.DataFrame(rows), ASSETS, source="f")
+    assert sorted(p.row for p in problems if p.column == "type") == [2, 4, 6]
+    assert list(out["type"]) == ["roi_calculator", None] * 3
+    assert out.loc[0, "stages"] == [] and out.loc[0, "stages"] is not out.loc[1, "stages"]
+    assert out.loc[2, "stages"] is not out.loc[3, "stages"]
+    events = pd.DataFrame(
+        [
+            {"event_id": f"e{i}", "ts": "2025-01-01T10:00:00Z", "type": "feedback",
+             "partner_id": "P1", "value": value}
+            for i, value in enumerate([1, 1.0, True, 1, 0.5, True, 2])
+        ]
+    )  # fmt: skip
+    out, problems = check_table(events, EVENTS, source="e")
+    reasons = {p.row: p.reason for p in problems if p.column == "value"}
+    assert set(reasons) == {3, 6, 7}  # True is not a number, wherever it repeats; 2 > 1
+    assert "not a number" in reasons[3] and "not a number" in reasons[6]
+    assert list(out["value"])[:2] == [1.0, 1.0] and list(out["value"])[4] == 0.5
+
+
 def test_missing_required_column():
     frame = pd.DataFrame([{"partner_id": "P1", "name": "X", "tier": "gold"}])
     with pytest.raises(SchemaError) as info:
