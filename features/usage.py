@@ -46,6 +46,7 @@ Features (`USAGE_FEATURES`, float32, one value per query):
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -117,6 +118,10 @@ class UsageConfig:
     @property
     def decay_per_us(self) -> float:
         return float(np.log(2.0) / (self.half_life_days * US_PER_DAY))
+
+
+# Guards each UsageIndex's few cached co-usage matrices (`_co_usage_at`).
+_CO_DENSE_LOCK = threading.Lock()
 
 
 @dataclass
@@ -649,17 +654,19 @@ class UsageIndex:
         if self.n_assets > max_assets:
             return None
         t = min(t, self.t_ref + 1)
-        cache = self.__dict__.setdefault("_co_dense", {})
-        matrix = cache.get((basket, t))
+        with _CO_DENSE_LOCK:  # threads share an index (serving's, a training's refit)
+            cache = self.__dict__.setdefault("_co_dense", {})
+            matrix = cache.get((basket, t))
         if matrix is None:
             n = self.n_assets
             mine = np.repeat(np.arange(n), n)
             other = np.tile(np.arange(n), n)
             at = np.full(n * n, t, dtype=np.int64)
             matrix = self._co_usage(mine, other, at, basket).reshape(n, n).astype(np.float32)
-            if len(cache) >= 8:
-                cache.pop(next(iter(cache)))
-            cache[(basket, t)] = matrix
+            with _CO_DENSE_LOCK:
+                if len(cache) >= 8:
+                    cache.pop(next(iter(cache)))
+                cache[(basket, t)] = matrix
         return matrix
 
 
