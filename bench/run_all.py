@@ -104,7 +104,7 @@ BENCHES: tuple[Bench, ...] = (
     Bench(
         "content",
         "bench.bench_content",
-        quick=("--partners", "5"),
+        quick=("--partners", "5", "--no-first-serve"),
         timeout_s=1800,
     ),
     Bench(

@@ -34,7 +34,7 @@ def _row(saved: dict[str, Any], catalog: str, requests: str) -> dict[str, Any]:
 
 def test_the_saved_run_meets_every_target_but_one_worker_http(saved):
     checks = evaluate(saved)
-    assert len(checks) == 37
+    assert len(checks) == 38
     # that run predates bench_learning, the experiments, bench_managers and the floor and
     # new-notes runs of bench_http: their rows are not measured
     assert [c.what for c in checks if c.status != "met"] == [
@@ -175,6 +175,7 @@ def test_without_results_every_target_is_not_measured():
         "full demo ingest (issue 16)",
         "'клієнт хоче порахувати окупність' returns an ROI workbook first (issue 16)",
         "a family shows its member in the language the partner reads best (issue 16)",
+        "first make serve (issue 16)",
         WALL,
         MEMORY,
         SCORING,
@@ -189,6 +190,29 @@ def test_without_results_every_target_is_not_measured():
         "digests for a manager's partners (issue 18)",
     ]
     assert _by_what(checks)["HTTP paced (issue 4)"].target == ">= 200 req/s, p99 <= 30 ms"
+
+
+FIRST_SERVE = (
+    "the first `make serve` after install: demo build with a trained, promoted model, then the "
+    "service ready (issue 16)"
+)
+
+
+@pytest.mark.parametrize(("total", "status"), [(180.0, "met"), (180.1, "MISSED")])
+def test_the_first_make_serve_row_reads_bench_contents_figures(saved, total, status):
+    saved["content"] = {
+        "first_serve": {
+            "total_seconds": total, "demo_seconds": total - 6.0, "serve_ready_seconds": 6.0,
+            "ingest_seconds": 27.5, "closed_loop_seconds": 140.2,
+            "training_seconds": [4.5, 10.4, 17.1, 55.4], "met": total <= 180.0,
+        }
+    }  # fmt: skip
+    row = _by_what(evaluate(saved))[FIRST_SERVE]
+    assert row.status == status and row.target == "~3 min (180 s) on 2 cores"
+    assert row.measured == (
+        f"{total} s: `recommender demo` {total - 6.0} s (ingest 27.5 s, closed loop 140.2 s, "
+        "trainings 4.5 + 10.4 + 17.1 + 55.4 s), service ready in 6.0 s"
+    )
 
 
 def test_a_quick_run_says_which_catalog_it_stopped_at(saved):
