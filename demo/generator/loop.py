@@ -133,9 +133,6 @@ class _Loop:
         self.train_config = train_config
         self.keep_snapshots = keep_snapshots
         self.portal = Portal(world)
-        notes = world.sim.frame["notes"].dropna().astype(str).tolist()
-        self.notes = NoteVectors(embedder, notes)
-        self.query_cache = QueryCache(self.notes, maxsize=max(4096, 2 * world.n_deals))
         self.exploration = Exploration(
             rate=self.config.exploration,
             reserve=self.config.exploration_reserve,
@@ -156,6 +153,13 @@ class _Loop:
         # Every deal through closing may go on into post-sale; only the won ones will.
         self.post_visits = world.post_sale_visits(self.closed)
         self.post = _quantized(schedule_requests(rng_requests, self.post_visits, world.lam))
+        # Deal notes, embedded in the background in the order the requests will need them.
+        first = np.full(world.n_deals, np.inf)
+        np.minimum.at(first, self.pre.deal, self.pre.t)
+        np.minimum.at(first, self.post.deal, self.post.t)
+        notes = sim.frame["notes"].iloc[np.argsort(first, kind="stable")]
+        self.notes = NoteVectors(embedder, notes.dropna().astype(str).tolist())
+        self.query_cache = QueryCache(self.notes, maxsize=max(4096, 2 * world.n_deals))
         self.pending = Events()
         world.dropped_outcomes(self.pending)
         self.behaviour = Behaviour.zeros(world.n_deals)
@@ -418,23 +422,30 @@ def closed_loop(
     loop = _Loop(workspace, world, embedder, train_config, keep_snapshots, evaluate_every_period)
     bounds = period_bounds(config)
     periods = []
-    for r in range(config.rounds):
-        period = loop.period(r, bounds[r], bounds[r + 1], last=r == config.rounds - 1)
-        periods.append(period)
-        s = period.seconds
-        trained = (
-            f"trained {period.trained}"
-            if period.trained
-            else f"no model trained ({period.not_trained})"
-        )
-        say(
-            f"period {r + 1}/{config.rounds} (days {period.start:.0f}-{period.end:.0f}): "
-            f"{period.requests} requests served by {period.served_by or 'the playbook'}, "
-            f"{period.events} events; {trained} "
-            f"(snapshot {s['snapshot']:.1f} s, serve {s['serve']:.1f} s, "
-            f"journal {s['journal']:.1f} s, train {s['train']:.1f} s)"
-        )
+    try:
+        for r in range(config.rounds):
+            period = loop.period(r, bounds[r], bounds[r + 1], last=r == config.rounds - 1)
+            periods.append(period)
+            say(_period_line(period, config.rounds))
+    finally:
+        loop.notes.close()
     return loop.result(periods, time.perf_counter() - started)
+
+
+def _period_line(period: Period, rounds: int) -> str:
+    s = period.seconds
+    trained = (
+        f"trained {period.trained}"
+        if period.trained
+        else f"no model trained ({period.not_trained})"
+    )
+    return (
+        f"period {period.index + 1}/{rounds} (days {period.start:.0f}-{period.end:.0f}): "
+        f"{period.requests} requests served by {period.served_by or 'the playbook'}, "
+        f"{period.events} events; {trained} "
+        f"(snapshot {s['snapshot']:.1f} s, serve {s['serve']:.1f} s, "
+        f"journal {s['journal']:.1f} s, train {s['train']:.1f} s)"
+    )
 
 
 def _quantized(requests: Requests) -> Requests:

@@ -10,6 +10,7 @@ the world once, in batches, for serving and training alike.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -185,40 +186,65 @@ class Portal:
 
 class NoteVectors:
     """An `Embedder` that knows the query vectors of a fixed set of texts (a world's deal
-    notes, embedded once in batches on first use; the e5 embedder runs a call's batches on
-    two threads) and delegates everything else.
+    notes, in the order the loop will need them) and delegates everything else.
 
-    Serving (through a `QueryCache`) and training (`DealText`, which asks for its notes in
-    batches) both get each note's vector from here, so the notes of a 3,000-deal world are
-    embedded once per loop, not once to serve and again to train."""
+    A background thread embeds the texts one batch at a time from construction on, on the
+    core the serving loop leaves idle; a text asked for before its turn is embedded on the
+    calling thread. Each text's vector is its own (the e5 encoder embeds a text alone), so
+    what the loop gets does not depend on which thread got there first. Serving (through a
+    `QueryCache`) and training (`DealText`) both read them from here: the notes of a
+    3,000-deal world are embedded once per loop. `close()` stops the thread."""
 
-    def __init__(self, embedder: Embedder, texts: Sequence[str], *, batch_size: int = 256) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 32,
+        background: bool = True,
+    ) -> None:
         self.id = embedder.id
         self.dim = embedder.dim
         self._inner = embedder
         self._texts = list(dict.fromkeys(t.strip() for t in texts if t and t.strip()))
         self._batch = batch_size
-        self._vectors: dict[str, np.ndarray] | None = None
+        self._vectors: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if background and self._texts:
+            self._thread = threading.Thread(target=self._fill, name="note-vectors", daemon=True)
+            self._thread.start()
 
-    def _known(self) -> dict[str, np.ndarray]:
-        if self._vectors is None:
-            vectors: dict[str, np.ndarray] = {}
-            for lo in range(0, len(self._texts), self._batch):
-                part = self._texts[lo : lo + self._batch]
-                found = np.asarray(self._inner.embed_queries(part), dtype=np.float32)
-                vectors.update(zip(part, found, strict=True))
-            self._vectors = vectors
-        return self._vectors
+    def _fill(self) -> None:
+        for lo in range(0, len(self._texts), self._batch):
+            if self._stop.is_set():
+                return
+            with self._lock:
+                part = [t for t in self._texts[lo : lo + self._batch] if t not in self._vectors]
+            if part:
+                self._store(part, self._inner.embed_queries(part))
+
+    def _store(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        with self._lock:
+            for text, vec in zip(texts, np.asarray(vectors, dtype=np.float32), strict=True):
+                self._vectors.setdefault(text, vec)
+
+    def close(self) -> None:
+        """Stop the background thread (after its current batch)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        known = self._known()
-        missing = list(dict.fromkeys(t for t in texts if t not in known))
-        extra = (
-            dict(zip(missing, self._inner.embed_queries(missing), strict=True)) if missing else {}
-        )
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([known[t] if t in known else extra[t] for t in texts]).astype(np.float32)
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if missing:
+            self._store(missing, self._inner.embed_queries(missing))
+        with self._lock:
+            return np.stack([self._vectors[t] for t in texts]).astype(np.float32)
 
     def embed_passages(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         return self._inner.embed_passages(texts, progress=progress)
