@@ -161,19 +161,19 @@ class VectorIndex:
         fetch = min(n_chunks, k * max(1, min(self.max_chunks, 8)))
         while True:
             scores, idx = self.index.search(query, fetch, params=params)
-            best: dict[str, float] = {}
-            for s, i in zip(scores[0], idx[0], strict=True):
-                if i < 0:
-                    continue
-                a = self.chunk_assets[i]
-                if a not in best:
-                    best[a] = float(s)
-            if len(best) >= want or fetch >= n_chunks:
+            found = idx[0] >= 0
+            hit_pos = self.chunk_pos[idx[0][found]]  # best chunk first: FAISS sorts by score
+            hit_scores = scores[0][found]
+            first = np.unique(hit_pos, return_index=True)[1]  # each asset's best chunk
+            first.sort()  # back in score order
+            if len(first) >= want or fetch >= n_chunks:
                 break
             fetch = min(n_chunks, fetch * 4)
-        ids = list(best)[:k]
+        first = first[:k]
         del keep  # the bitmap must outlive the search above
-        return AssetHits(ids, np.array([best[a] for a in ids], dtype=np.float32))
+        return AssetHits(
+            self.asset_ids[hit_pos[first]].tolist(), hit_scores[first].astype(np.float32)
+        )
 
     def similarities_of(self, asset_pos: np.ndarray, query: np.ndarray) -> np.ndarray:
         """Best-chunk similarity of the assets at `asset_pos` (positions in `asset_ids`).

@@ -71,6 +71,25 @@ def test_filtered_search_still_returns_k(chunks, threshold):
     assert list(hits.scores) == sorted(hits.scores, reverse=True)
 
 
+@pytest.mark.parametrize("threshold", [10**9, 0], ids=["flat", "hnsw"])
+def test_search_widens_when_one_asset_holds_the_best_chunks(threshold):
+    """50 chunks of one asset next to the query fill the first fetch: the search widens until
+    it has k assets, each scored by its best chunk, in score order."""
+    rng = np.random.default_rng(5)
+    query = unit(rng, 1)[0]
+    near = query + 0.05 * unit(rng, 50)
+    vectors = np.vstack([near / np.linalg.norm(near, axis=1, keepdims=True), unit(rng, 100)])
+    ids = ["Z"] * 50 + [f"A{i % 40:03d}" for i in range(100)]
+    index = VectorIndex.build(vectors, ids, embedder_id="test", hnsw_threshold=threshold)
+    hits = index.search_assets(query, 3)
+    assert hits.asset_ids == brute_force(vectors, ids, query, 3)
+    assert hits.asset_ids[0] == "Z" and all(isinstance(a, str) for a in hits.asset_ids)
+    best = {a: max(float(v @ query) for v, b in zip(vectors, ids, strict=True) if b == a)
+            for a in hits.asset_ids}  # fmt: skip
+    np.testing.assert_allclose(hits.scores, [best[a] for a in hits.asset_ids], atol=1e-5)
+    assert hits.scores.dtype == np.float32
+
+
 def test_save_load_round_trip(tmp_path, chunks):
     vectors, ids = chunks
     index = VectorIndex.build(vectors, ids, embedder_id="e5-test")
