@@ -204,6 +204,31 @@ def test_model_card_is_served_sandboxed_to_admins_only(
         assert "Model card 1" in card.text
 
 
+def test_a_version_registered_without_evaluation_says_so(server: Server, e2e: E2EWorkspace) -> None:
+    """The demo loop's earlier periods register models without metrics: the models page
+    says they were not evaluated instead of an empty cell."""
+    import shutil
+    from datetime import UTC, datetime
+
+    from recommender.storage.registry import Registry
+
+    registry = Registry.of(e2e.workspace)
+    model = (registry.get(e2e.versions[0]).path / "model.json").read_bytes()
+    bare = registry.save(model, {"features": [], "usage": {}}, now=datetime(2026, 2, 1, tzinfo=UTC))
+    try:
+        with _client(server) as admin:
+            assert _sign_in(admin, server, e2e.keys["admin"]).status_code == 303
+            page = admin.get("/console/models")
+        assert page.status_code == 200
+        rows = re.findall(r"<tr data-version=(.*?)</tr>", page.text, re.S)
+        row = next(r for r in rows if bare.name in r)
+        assert "Not evaluated (registered without a held-out evaluation" in row
+        evaluated = next(r for r in rows if e2e.versions[0] in r)
+        assert "Not evaluated" not in evaluated and "ndcg@10" in evaluated
+    finally:
+        shutil.rmtree(bare.path)
+
+
 def test_compare_two_stages_and_two_model_versions(
     manager: httpx.Client, server: Server, e2e: E2EWorkspace
 ) -> None:
