@@ -452,29 +452,14 @@ def training_manifest(
     """The manifest of a trained version: data window and counts, features, code and
     embedder, usage and label settings, training settings and timings, the evaluation's
     details and the features' importance (the registry adds checksums when it saves)."""
-    counts = {
-        "events": len(data.events),
-        "events_by_type": {str(k): int(v) for k, v in data.events["type"].value_counts().items()},
+    fit = {
         "fit_examples": len(fit_examples),
         "fit_groups": len(fit_examples.group_sizes),
         "validation_queries": len(valid_queries),
         "test_queries": evaluation.details["queries"],
-        "assets": len(data.table),
-        "partners": len(data.partners),
-        "deals": len(data.deals),
-        "deals_with_text": len(text.rows),
     }
-    importances = dict(
-        zip(scorer.features, scorer.estimator.feature_importances_.tolist(), strict=True)
-    )
     return {
-        "data_window": {**split.to_dict(), "source": data.source},
-        "counts": counts,
-        "features": list(scorer.features),
-        "code_version": code_version(),
-        "embedder_id": embedder_id,
-        "usage": usage_settings(config.usage),
-        "labels": asdict(config.labels),
+        **_manifest_base(scorer, config, data, split, text, embedder_id, fit),
         "training": {
             **_training_settings(scorer, config),
             "cold_start_validation": cold_start_validation,
@@ -487,7 +472,7 @@ def training_manifest(
             "seed": config.seed,
             **evaluation.details,
         },
-        "feature_importance": importances,
+        "feature_importance": _importances(scorer),
     }
 
 
@@ -506,27 +491,9 @@ def unevaluated_manifest(
     """The manifest of a version registered without evaluation (`TrainConfig.evaluate`):
     what `training_manifest` records about data, code and settings, the refit's windows and
     counts, and `evaluation.skipped` where the held-out results would be."""
-    counts = {
-        "events": len(data.events),
-        "events_by_type": {str(k): int(v) for k, v in data.events["type"].value_counts().items()},
-        "fit_examples": refit["fit_examples"],
-        "fit_groups": refit["fit_groups"],
-        "assets": len(data.table),
-        "partners": len(data.partners),
-        "deals": len(data.deals),
-        "deals_with_text": len(text.rows),
-    }
-    importances = dict(
-        zip(served.features, served.estimator.feature_importances_.tolist(), strict=True)
-    )
+    fit = {"fit_examples": refit["fit_examples"], "fit_groups": refit["fit_groups"]}
     return {
-        "data_window": {**split.to_dict(), "source": data.source},
-        "counts": counts,
-        "features": list(served.features),
-        "code_version": code_version(),
-        "embedder_id": embedder_id,
-        "usage": usage_settings(config.usage),
-        "labels": asdict(config.labels),
+        **_manifest_base(served, config, data, split, text, embedder_id, fit),
         "training": {
             **_training_settings(served, config),
             "seconds": round(seconds, 2),
@@ -537,8 +504,43 @@ def unevaluated_manifest(
             "k": config.k,
             "skipped": "registered without a held-out evaluation (TrainConfig.evaluate=False)",
         },
-        "feature_importance": importances,
+        "feature_importance": _importances(served),
     }
+
+
+def _manifest_base(
+    scorer: LearnedScorer,
+    config: TrainConfig,
+    data: LearningData,
+    split: Split,
+    text: DealText,
+    embedder_id: str,
+    fit_counts: dict[str, int],
+) -> dict[str, Any]:
+    """What every version's manifest records first: data window, counts (with `fit_counts`),
+    features, code, embedder, usage and label settings."""
+    counts = {
+        "events": len(data.events),
+        "events_by_type": {str(k): int(v) for k, v in data.events["type"].value_counts().items()},
+        **fit_counts,
+        "assets": len(data.table),
+        "partners": len(data.partners),
+        "deals": len(data.deals),
+        "deals_with_text": len(text.rows),
+    }
+    return {
+        "data_window": {**split.to_dict(), "source": data.source},
+        "counts": counts,
+        "features": list(scorer.features),
+        "code_version": code_version(),
+        "embedder_id": embedder_id,
+        "usage": usage_settings(config.usage),
+        "labels": asdict(config.labels),
+    }
+
+
+def _importances(scorer: LearnedScorer) -> dict[str, Any]:
+    return dict(zip(scorer.features, scorer.estimator.feature_importances_.tolist(), strict=True))
 
 
 def _training_settings(scorer: LearnedScorer, config: TrainConfig) -> dict[str, Any]:
