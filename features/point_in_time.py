@@ -59,18 +59,20 @@ class SumsBefore:
         self.totals = self.cum[last] - self.cum[first]
         # Where each key's events start, for keys 0..top+1 (top+1: past the end), when the
         # keys are small enough for a table: a query's lower bound is then a lookup instead
-        # of a binary search with no locality (half the cost of a query).
+        # of a binary search with no locality (half the cost of a query). Made on the first
+        # query before the last event (serving's queries never need it).
         top = int(self.unique_keys[-1]) if n else -1
+        self._table_size = top + 2 if top + 2 <= max(4 * n, 1 << 16) else 0
         self._starts: np.ndarray | None = None
-        if top + 2 <= max(4 * n, 1 << 16):
-            self._starts = np.searchsorted(self.composite, np.arange(top + 2) * span)
 
     def _key_starts(self, keys: np.ndarray) -> np.ndarray:
         """Position of the first event of each key (>= 0) in the sorted events: the first
         position at or after where that key would be."""
-        if self._starts is None:
+        if not self._table_size:
             return np.searchsorted(self.composite, keys * self.span, side="left")
-        return self._starts[np.minimum(keys, len(self._starts) - 1)]
+        if self._starts is None:  # two threads may both make it: the same array
+            self._starts = np.searchsorted(self.composite, np.arange(self._table_size) * self.span)
+        return self._starts[np.minimum(keys, self._table_size - 1)]
 
     def before(self, keys: np.ndarray, times_us: np.ndarray) -> np.ndarray:
         """(n, n_cols) sums of weights of events with the same key and time < the query's.

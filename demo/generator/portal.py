@@ -201,7 +201,6 @@ class NoteVectors:
         texts: Sequence[str],
         *,
         batch_size: int = 32,
-        background: bool = True,
     ) -> None:
         self.id = embedder.id
         self.dim = embedder.dim
@@ -211,10 +210,8 @@ class NoteVectors:
         self._vectors: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        if background and self._texts:
-            self._thread = threading.Thread(target=self._fill, name="note-vectors", daemon=True)
-            self._thread.start()
+        self._thread = threading.Thread(target=self._fill, name="note-vectors", daemon=True)
+        self._thread.start()
 
     def _fill(self) -> None:
         for lo in range(0, len(self._texts), self._batch):
@@ -233,8 +230,7 @@ class NoteVectors:
     def close(self) -> None:
         """Stop the background thread (after its current batch)."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+        self._thread.join()
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

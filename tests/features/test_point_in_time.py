@@ -34,7 +34,7 @@ def test_sums_before_equal_the_brute_force_sums(largest_key, seed):
     times[rng.random(n) < 0.2] = T0  # a key's first tick: its lower bound exactly
     weights = rng.random((n, 2))
     sums = SumsBefore(keys, times, weights.ravel(), t0=T0, tick=TICK, span=SPAN, n_cols=2)
-    assert (sums._starts is not None) == (largest_key == 50)
+    assert bool(sums._table_size) == (largest_key == 50)
     # queried keys: with events, without (between and beyond them), and unknown (-1)
     qkeys = np.concatenate([rng.choice(pool, 300), rng.integers(-1, largest_key + 5, 100)])
     qtimes = T0 + rng.integers(-5 * TICK, (SPAN + 5) * TICK, size=len(qkeys))
