@@ -37,6 +37,14 @@ def _demo(args: argparse.Namespace) -> int:
     from demo.workspace import build_demo_workspace
 
     ws = workspace_of(args)
+    if ws.database_url:
+        # The closed loop writes, rewinds and retrains on its own journal; a shared database
+        # is append-only and may already serve a portal.
+        raise ValueError(
+            "`recommender demo` builds an embedded (SQLite) workspace: run it without "
+            "RECO_DATABASE_URL, then copy its events and console into the database with "
+            "`recommender db import-sqlite`"
+        )
     report = build_demo_workspace(
         ws,
         events=not args.no_events,

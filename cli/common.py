@@ -31,12 +31,14 @@ def command(
 
 
 def workspace_of(args: argparse.Namespace) -> Workspace:
-    """The workspace named by --workspace / $RECO_WORKSPACE (models: --models / $RECO_MODELS)."""
+    """The workspace named by --workspace / $RECO_WORKSPACE (models: --models / $RECO_MODELS;
+    the event journal in PostgreSQL: $RECO_DATABASE_URL)."""
     root = args.workspace or os.environ.get("RECO_WORKSPACE") or DEFAULT_ROOT
     return Workspace.at(
         root,
         getattr(args, "models", None) or os.environ.get("RECO_MODELS"),
         embed_cache=os.environ.get("RECO_EMBED_CACHE") or None,
+        database_url=os.environ.get("RECO_DATABASE_URL") or None,
     )
 
 

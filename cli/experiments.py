@@ -77,7 +77,7 @@ def _experiments(args: argparse.Namespace) -> int:
             stopped = ops.stop_offline(ws, args.name, actor=actor)
             say(f"experiment {stopped.name} stopped at {stopped.stopped_at}")
             return 0
-        with ExperimentStore(ws.console_path) as store:
+        with ExperimentStore(ws.console_location) as store:
             every = store.list()
         if args.action == "list":
             if args.json:

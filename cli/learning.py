@@ -363,15 +363,15 @@ def _events_args(p: argparse.ArgumentParser) -> None:
 
 @command("events", "import usage events into the journal, or export it to parquet", _events_args)
 def _events(args: argparse.Namespace) -> int:
-    from recommender import EventJournal
     from recommender import export_events as export_parquet
     from recommender import import_events as import_file
+    from recommender import open_journal
 
     ws = workspace_of(args)
     if args.action == "import":
         known_assets, known_partners = _known_ids(ws)
         ws.ensure()
-        with EventJournal(ws.events_path) as journal:
+        with open_journal(ws) as journal:
             report = import_file(
                 journal,
                 args.file,
@@ -382,14 +382,14 @@ def _events(args: argparse.Namespace) -> int:
             total = journal.count()
         say(
             f"imported {report.accepted} events from {args.file}; {report.duplicates} duplicates "
-            f"skipped; {total} events in {ws.events_path}"
+            f"skipped; {total} events in {ws.journal_location}"
         )
         return 0
-    if not ws.events_path.exists():
+    if not ws.has_journal:
         raise FileNotFoundError(
             f"no event journal at {ws.events_path}; import or generate events first"
         )
-    with EventJournal(ws.events_path) as journal:
+    with open_journal(ws) as journal:
         files = export_parquet(journal, args.dir, start=args.start, end=args.end)
     say(f"exported {len(files)} daily partition(s) to {args.dir}")
     return 0

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from cli import (  # noqa: F401  (each registers its commands)
     catalog,
+    database,
     experiments,
     learning,
     outreach,
@@ -47,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SchemaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (FileNotFoundError, ValueError, LookupError, RuntimeError) as exc:
+    except (FileNotFoundError, ValueError, LookupError, RuntimeError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -54,12 +54,12 @@ def _digest(args: argparse.Namespace) -> int:
 
     from recommender import (
         DigestStore,
-        EventJournal,
         LinkSigner,
         build_digests,
         build_snapshot,
         link_key,
         manager_names,
+        open_journal,
         partners_of,
         record_digests,
         render_digests,
@@ -86,7 +86,7 @@ def _digest(args: argparse.Namespace) -> int:
             )
     since = datetime.combine(args.since, time.min, tzinfo=UTC) if args.since else None
     signer = LinkSigner(link_key(ws))
-    with EventJournal(ws.events_path) as journal, DigestStore(ws.console_path) as store:
+    with open_journal(ws) as journal, DigestStore(ws.console_location) as store:
         digests = build_digests(
             snapshot, partners, store, journal.seen_assets, since=since, n=args.n,
             signer=signer, base_url=args.base_url,

@@ -88,6 +88,17 @@ _API: dict[str, tuple[str, str]] = {
     "upsert_partner": ("recommender.steering.partners", "upsert_partner"),
     # storage
     "EventJournal": ("recommender.storage.events", "EventJournal"),
+    "Journal": ("recommender.storage.events", "Journal"),
+    "open_journal": ("recommender.storage.events", "open_journal"),
+    "PostgresJournal": ("recommender.storage.pg_events", "PostgresJournal"),
+    "StoreUnavailable": ("recommender.storage.postgres", "StoreUnavailable"),
+    "SchemaBehind": ("recommender.storage.postgres", "SchemaBehind"),
+    "SchemaAhead": ("recommender.storage.postgres", "SchemaAhead"),
+    "SchemaStatus": ("recommender.storage.postgres", "SchemaStatus"),
+    "connect_database": ("recommender.storage.postgres", "connect"),
+    "database_schema_status": ("recommender.storage.postgres", "schema_status"),
+    "upgrade_database": ("recommender.storage.postgres", "upgrade"),
+    "import_sqlite_workspace": ("recommender.storage.postgres", "import_sqlite"),
     "Impression": ("recommender.storage.events", "Impression"),
     "SEEN_ASSETS_SQL": ("recommender.storage.events", "SEEN_ASSETS_SQL"),
     "import_events": ("recommender.storage.event_files", "import_file"),
@@ -334,7 +345,13 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (a test keeps
     from recommender.storage.event_files import export_parquet as export_events
     from recommender.storage.event_files import import_file as import_events
     from recommender.storage.event_files import read_events_parquet
-    from recommender.storage.events import SEEN_ASSETS_SQL, EventJournal, Impression
+    from recommender.storage.events import (
+        SEEN_ASSETS_SQL,
+        EventJournal,
+        Impression,
+        Journal,
+        open_journal,
+    )
     from recommender.storage.keys import (
         KeyInfo,
         KeyStore,
@@ -347,6 +364,17 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (a test keeps
     )
     from recommender.storage.keys import Scope as KeyScope
     from recommender.storage.keys import revoke as revoke_key
+    from recommender.storage.pg_events import PostgresJournal
+    from recommender.storage.postgres import (
+        SchemaAhead,
+        SchemaBehind,
+        SchemaStatus,
+        StoreUnavailable,
+    )
+    from recommender.storage.postgres import connect as connect_database
+    from recommender.storage.postgres import import_sqlite as import_sqlite_workspace
+    from recommender.storage.postgres import schema_status as database_schema_status
+    from recommender.storage.postgres import upgrade as upgrade_database
     from recommender.storage.registry import (
         ModelIntegrityError,
         ModelRegistryError,

@@ -12,7 +12,8 @@ them). Only this module knows the layout; everything else asks it for paths.
     <root>/partners.parquet            validated partner table
     <root>/deals.parquet               generated or imported deals
     <root>/playbook.yaml               the editable playbook prior
-    <root>/events.sqlite               the event journal
+    <root>/events.sqlite               the event journal (in PostgreSQL instead when the
+                                       workspace has a `database_url`)
     <root>/console.sqlite              overrides, audit log, API keys
     <root>/generated/                  demo generator output (usage logs, ground truth)
 """
@@ -21,12 +22,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 # Relative to the current folder, resolved when a workspace is opened: `recommender` run from a
@@ -42,6 +44,9 @@ class Workspace:
     # The content-hash vector cache may be shared between workspaces (e.g. by a test session
     # or a team's build machine); by default each workspace has its own.
     embed_cache: Path | None = None
+    # A postgresql:// URL: the event journal lives in that shared database instead of
+    # events.sqlite (recommender.storage.pg_events). Kept out of repr: it may hold a password.
+    database_url: str | None = field(default=None, repr=False)
 
     @classmethod
     def at(
@@ -50,16 +55,20 @@ class Workspace:
         models_dir: str | os.PathLike[str] | None = None,
         *,
         embed_cache: str | os.PathLike[str] | None = None,
+        database_url: str | None = None,
     ) -> Workspace:
         """A workspace at `root`; models default to `<root>/models` (`models/` beside `data/`
-        for the default workspace); `embed_cache` names a shared vector cache file."""
+        for the default workspace); `embed_cache` names a shared vector cache file;
+        `database_url` a PostgreSQL database for the event journal."""
         path = Path(root).resolve()
         if models_dir is not None:
             models = Path(models_dir).resolve()
         else:
             models = DEFAULT_MODELS.resolve() if path == DEFAULT_ROOT.resolve() else path / "models"
         cache = Path(embed_cache).resolve() if embed_cache else None
-        return cls(root=path, models_dir=models, embed_cache=cache)
+        return cls(
+            root=path, models_dir=models, embed_cache=cache, database_url=database_url or None
+        )
 
     @property
     def catalog_dir(self) -> Path:
@@ -103,8 +112,25 @@ class Workspace:
         return self.root / "events.sqlite"
 
     @property
+    def has_journal(self) -> bool:
+        """Whether there is an event journal to read: in a database always (opening it checks
+        its schema), else when events.sqlite exists."""
+        return self.database_url is not None or self.events_path.exists()
+
+    @property
+    def journal_location(self) -> str:
+        """Where the event journal is, for messages (a URL without its password)."""
+        return redact_url(self.database_url) if self.database_url else str(self.events_path)
+
+    @property
     def console_path(self) -> Path:
         return self.root / "console.sqlite"
+
+    @property
+    def console_location(self) -> Path | str:
+        """Where the console's stores (keys, overrides, experiments, digests, audit) are: the
+        database URL when the workspace names one, else console.sqlite."""
+        return self.database_url or self.console_path
 
     @property
     def generated_dir(self) -> Path:
@@ -117,6 +143,13 @@ class Workspace:
     def ensure(self) -> Workspace:
         self.root.mkdir(parents=True, exist_ok=True)
         return self
+
+
+def redact_url(url: str) -> str:
+    """`url` (or a ``key=value`` connection string) with its password replaced by ``***``,
+    for messages and logs."""
+    url = re.sub(r"(?<=://)([^:/@]*):[^/]*@", r"\1:***@", str(url))
+    return re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", url)
 
 
 def recover_swap(target: Path) -> None:

@@ -31,6 +31,12 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("RECO_MODELS_DIR", "RECO_MODELS", "models_dir"),
         description="model registry folder (default: the workspace's)",
     )
+    database_url: str | None = Field(
+        default=None,
+        repr=False,  # may hold a password
+        description="postgresql://user@host/db: keep the event journal in this shared "
+        "database (schema: `recommender db upgrade`) instead of the workspace's events.sqlite",
+    )
     embedder: str = Field(default="e5", description="'e5', 'minilm' or a model folder")
     embedder_threads: int | None = Field(
         default=None,
@@ -160,7 +166,9 @@ class Settings(BaseSettings):
         """The `Workspace` these settings name."""
         from recommender import DEFAULT_ROOT
 
-        return Workspace.at(self.workspace or DEFAULT_ROOT, self.models_dir)
+        return Workspace.at(
+            self.workspace or DEFAULT_ROOT, self.models_dir, database_url=self.database_url
+        )
 
 
 @lru_cache

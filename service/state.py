@@ -42,9 +42,9 @@ from recommender import (
     SEEN_ASSETS_SQL,
     DigestStore,
     Embedder,
-    EventJournal,
     ExperimentStore,
     Exploration,
+    Journal,
     KeyInfo,
     KeyStore,
     LinkSigner,
@@ -60,6 +60,7 @@ from recommender import (
     ensure_demo_keys,
     get_embedder,
     link_key,
+    open_journal,
 )
 from service.config import Settings
 from service.impressions import ImpressionWriter
@@ -104,11 +105,14 @@ class SeenAssets:
 
     One query per partner (`SEEN_ASSETS_SQL`, on the journal's partial index), cached for `ttl`
     seconds; `forget(partner_ids)` drops entries when this worker accepts new events for them.
-    Each thread reads through its own read-only connection (WAL: readers never wait).
+    `source` is the SQLite journal's path (each thread reads through its own read-only
+    connection; WAL: readers never wait) or a `Journal` to ask (PostgreSQL: a pooled
+    connection).
     """
 
-    def __init__(self, path: Path, ttl: float, *, max_entries: int = 20_000) -> None:
-        self.path = path
+    def __init__(self, source: Path | Journal, ttl: float, *, max_entries: int = 20_000) -> None:
+        self.path = source if isinstance(source, Path) else None
+        self._journal = None if isinstance(source, Path) else source
         self.ttl = ttl
         self.max_entries = max_entries
         self._cache: dict[str, tuple[float, frozenset[str]]] = {}
@@ -134,8 +138,11 @@ class SeenAssets:
         hit = self._cache.get(partner_id)
         if hit is not None and hit[0] > now:
             return hit[1]
-        rows = self._conn().execute(SEEN_ASSETS_SQL, (partner_id,)).fetchall()
-        seen = frozenset(r[0] for r in rows)
+        if self._journal is not None:
+            seen = self._journal.seen_assets(partner_id)
+        else:
+            rows = self._conn().execute(SEEN_ASSETS_SQL, (partner_id,)).fetchall()
+            seen = frozenset(r[0] for r in rows)
         if len(self._cache) >= self.max_entries:
             self._cache.clear()
         self._cache[partner_id] = (now + self.ttl, seen)
@@ -222,16 +229,19 @@ class ServiceState:
         self.query_cache = query_cache
         self.recommender = Recommender(snapshot)
         self.reload_lock = threading.RLock()
-        self.journal = EventJournal(workspace.events_path)
-        self.keys = CachedKeys(KeyStore(workspace.console_path), settings.key_cache_seconds)
-        self.overrides = OverrideStore(workspace.console_path)
-        self.experiments = ExperimentStore(workspace.console_path)
-        self.digests = DigestStore(workspace.console_path)
+        self.journal = open_journal(workspace)
+        self.keys = CachedKeys(KeyStore(workspace.console_location), settings.key_cache_seconds)
+        self.overrides = OverrideStore(workspace.console_location)
+        self.experiments = ExperimentStore(workspace.console_location)
+        self.digests = DigestStore(workspace.console_location)
         # tracked links (/r/{token}): signed with the workspace's key, shared by every worker
         self.links = LinkSigner(link_key(workspace), timedelta(days=settings.link_ttl_days))
         # running experiments a snapshot build could not serve (a model that does not load)
         self.experiment_warnings: list[str] = []
-        self.seen = SeenAssets(workspace.events_path, settings.seen_ttl_seconds)
+        self.seen = SeenAssets(
+            workspace.events_path if workspace.database_url is None else self.journal,
+            settings.seen_ttl_seconds,
+        )
         self.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
         # failed authentications per client address (service.ratelimit)
         self.auth_guard = RateLimiter(

@@ -1,5 +1,8 @@
 """Session-wide fixtures: the demo workspace, built once with the real engine.
 
+`pg_server` and `database_url` (tests.pg) give a real PostgreSQL server and a fresh database;
+`console_location` is each backend of the console database in turn.
+
 Its embedding cache lives in `.cache/` at the project root (git-ignored) and is shared by the
 whole session, so the demo catalog is embedded for real once per machine, not once per test.
 """
@@ -11,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from recommender.workspace import Workspace
+from tests.pg import console_location, database_url, pg_server  # noqa: F401  (fixtures)
 from tests.support import SHARED_EMBED_CACHE
 
 

@@ -225,7 +225,7 @@ def run_engine_experiment(
     """Create experiment `name` in `workspace` and serve `requests` (rows with request_id,
     deal, stage, t; their ids are prefixed with the name) inside it; see the module
     docstring. Raises ValueError when the experiment cannot be served."""
-    with ExperimentStore(workspace.console_path) as store:
+    with ExperimentStore(workspace.console_location) as store:
         store.create(actor="generator", name=name, control=control, treatment=treatment,
                      method=method, share=share)  # fmt: skip
     snapshot = build_snapshot(workspace, embedder=embedder, query_cache=query_cache)
@@ -249,7 +249,7 @@ def run_engine_experiment(
             source=f"experiment {name}",
         )
         shown, later = journal.experiment_events(name)
-    with ExperimentStore(workspace.console_path) as store:
+    with ExperimentStore(workspace.console_location) as store:
         experiment = store.get(name)
     assert experiment is not None
     (live,) = [e for e in snapshot.experiments if e.experiment.name == name]

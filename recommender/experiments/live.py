@@ -132,7 +132,7 @@ def _snapshot_providers(workspace: Workspace, snapshot: Snapshot) -> dict[str, U
 def attach_experiments(workspace: Workspace, snapshot: Snapshot) -> tuple[Snapshot, list[str]]:
     """`snapshot` with the running experiments it can serve, and a warning for each running
     experiment left out because a model cannot be loaded."""
-    with ExperimentStore(workspace.console_path) as store:
+    with ExperimentStore(workspace.console_location) as store:
         running = store.running()
     if not running:
         return (snapshot.with_changes(experiments=()) if snapshot.experiments else snapshot), []

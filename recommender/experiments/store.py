@@ -15,7 +15,6 @@ import builtins
 import json
 import math
 import re
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -187,15 +186,14 @@ def validate(
 class ExperimentStore:
     """Experiments in the console database, every change audited with it."""
 
-    def __init__(self, path: Path) -> None:
-        self._conn = audit.open_database(
-            path,
+    def __init__(self, location: Path | str) -> None:
+        self._db = audit.ConsoleDatabase(
+            location,
             """
             CREATE TABLE IF NOT EXISTS experiments (
                 name TEXT PRIMARY KEY, status TEXT NOT NULL, data TEXT NOT NULL);
             """,
         )
-        self._lock = threading.Lock()
 
     def __enter__(self) -> ExperimentStore:
         return self
@@ -208,18 +206,16 @@ class ExperimentStore:
         sql, params = "SELECT data FROM experiments", []
         if status is not None:
             sql, params = sql + " WHERE status = ?", [status]
-        with self._lock:
-            rows = self._conn.execute(sql + " ORDER BY rowid", params).fetchall()
+        with self._db.read() as conn:
+            rows = conn.execute(sql + f" ORDER BY {self._db.row_order}", params).fetchall()
         return [Experiment.from_dict(json.loads(r[0])) for r in rows]
 
     def running(self) -> builtins.list[Experiment]:
         return self.list(status=Status.RUNNING.value)
 
     def get(self, name: str) -> Experiment | None:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT data FROM experiments WHERE name = ?", (name,)
-            ).fetchone()
+        with self._db.read() as conn:
+            row = conn.execute("SELECT data FROM experiments WHERE name = ?", (name,)).fetchone()
         return None if row is None else Experiment.from_dict(json.loads(row[0]))
 
     def create(
@@ -254,15 +250,16 @@ class ExperimentStore:
             created_by=actor,
             comment=comment,
         )
-        with self._lock, audit.transaction(self._conn):
-            taken = self._conn.execute(
+        # the lock: two replicas creating overlapping experiments at once must not both pass
+        with self._db.write(lock="experiments") as conn:
+            taken = conn.execute(
                 "SELECT status FROM experiments WHERE name = ?", (name,)
             ).fetchone()
             if taken is not None:
                 raise ExperimentConflict(
                     f"an experiment named {name!r} exists ({taken[0]}); choose another name"
                 )
-            for row in self._conn.execute(
+            for row in conn.execute(
                 "SELECT data FROM experiments WHERE status = ?", (Status.RUNNING.value,)
             ).fetchall():
                 other = Experiment.from_dict(json.loads(row[0]))
@@ -273,20 +270,18 @@ class ExperimentStore:
                         f"this segment ({experiment.segment_text() or 'every partner'}); "
                         "stop it first or choose a disjoint segment"
                     )
-            self._conn.execute(
+            conn.execute(
                 "INSERT INTO experiments (name, status, data) VALUES (?, ?, ?)",
                 (name, experiment.status, json.dumps(experiment.to_dict())),
             )
-            audit.record(self._conn, actor, "experiment.create", name, experiment.to_dict())
+            audit.record(conn, actor, "experiment.create", name, experiment.to_dict())
         return experiment
 
     def stop(self, name: str, *, actor: str, promoted: str | None = None) -> Experiment:
         """Stop a running experiment (recording the version promoted with it, if any);
         `ExperimentError` when it is unknown or already stopped."""
-        with self._lock, audit.transaction(self._conn):
-            row = self._conn.execute(
-                "SELECT data FROM experiments WHERE name = ?", (name,)
-            ).fetchone()
+        with self._db.write(lock="experiments") as conn:
+            row = conn.execute("SELECT data FROM experiments WHERE name = ?", (name,)).fetchone()
             if row is None:
                 raise ExperimentError(f"no experiment named {name!r}")
             experiment = Experiment.from_dict(json.loads(row[0]))
@@ -301,13 +296,13 @@ class ExperimentStore:
                 stopped_by=actor,
                 promoted=promoted,
             )
-            self._conn.execute(
+            conn.execute(
                 "UPDATE experiments SET status = ?, data = ? WHERE name = ?",
                 (stopped.status, json.dumps(stopped.to_dict()), name),
             )
             detail: dict[str, object] = {"promoted": promoted} if promoted else {}
-            audit.record(self._conn, actor, "experiment.stop", name, detail)
+            audit.record(conn, actor, "experiment.stop", name, detail)
         return stopped
 
     def close(self) -> None:
-        self._conn.close()
+        self._db.close()

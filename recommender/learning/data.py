@@ -73,13 +73,13 @@ def load_learning_data(
         events = read_events_parquet(events_path)
         source = str(events_path)
     else:
-        if not workspace.events_path.exists():
+        if not workspace.has_journal:
             raise FileNotFoundError(
                 f"no event journal at {workspace.events_path}; run `recommender demo` or "
                 "`recommender events import FILE` first"
             )
         events = read_journal(workspace, columns=LEARNING_READ_COLUMNS)
-        source = str(workspace.events_path)
+        source = workspace.journal_location
     columns = [c for c in LEARNING_READ_COLUMNS if c in events]
     events = (
         events[list(dict.fromkeys(columns))].sort_values("ts", kind="stable").reset_index(drop=True)

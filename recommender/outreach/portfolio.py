@@ -22,7 +22,7 @@ from features.schema import ENGAGEMENT_TYPES, EventType, Stage, values
 from recommender.outreach.awareness import awareness
 from recommender.outreach.store import DigestRecord, DigestStore
 from recommender.ranking.snapshot import Snapshot
-from recommender.storage.events import EventJournal
+from recommender.storage.events import Journal
 from recommender.types import PartnerProfile
 
 WEEKS = 12
@@ -100,7 +100,7 @@ def partners_of(
 
 def portfolio(
     snapshot: Snapshot,
-    journal: EventJournal,
+    journal: Journal,
     digests: DigestStore,
     partners: Sequence[PartnerProfile],
     *,

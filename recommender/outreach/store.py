@@ -11,7 +11,6 @@ from __future__ import annotations
 import builtins
 import json
 import secrets
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,9 +41,9 @@ def new_digest_id(now: datetime | None = None) -> str:
 class DigestStore:
     """Digests in the console database, each recorded with its audit entry."""
 
-    def __init__(self, path: Path) -> None:
-        self._conn = audit.open_database(
-            path,
+    def __init__(self, location: Path | str) -> None:
+        self._db = audit.ConsoleDatabase(
+            location,
             """
             CREATE TABLE IF NOT EXISTS digests (
                 digest_id TEXT PRIMARY KEY, partner_id TEXT NOT NULL,
@@ -53,7 +52,6 @@ class DigestStore:
             CREATE INDEX IF NOT EXISTS digests_partner ON digests (partner_id, created_at);
             """,
         )
-        self._lock = threading.Lock()
 
     def __enter__(self) -> DigestStore:
         return self
@@ -63,9 +61,9 @@ class DigestStore:
 
     def record(self, records: Sequence[DigestRecord], *, actor: str) -> None:
         """Store `records` (all or none), each with an audit entry."""
-        with self._lock, audit.transaction(self._conn):
+        with self._db.write() as conn:
             for r in records:
-                self._conn.execute(
+                conn.execute(
                     "INSERT INTO digests (digest_id, partner_id, created_at, created_by, "
                     "language, format, since, assets) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
@@ -75,7 +73,7 @@ class DigestStore:
                     ),
                 )  # fmt: skip
                 audit.record(
-                    self._conn, actor, "digest.record", r.partner_id,
+                    conn, actor, "digest.record", r.partner_id,
                     {"digest_id": r.digest_id, "format": r.format, "assets": list(r.asset_ids)},
                 )  # fmt: skip
 
@@ -83,24 +81,24 @@ class DigestStore:
         self, partner_ids: Iterable[str] | None = None, *, limit: int | None = None
     ) -> builtins.list[DigestRecord]:
         """Digests (of `partner_ids`, when given), newest first."""
-        sql, params = "SELECT * FROM digests", []
+        sql, params = f"SELECT {_COLUMNS} FROM digests", []
         ids = None if partner_ids is None else sorted(set(partner_ids))
         if ids is not None:
             if not ids:
                 return []
             sql += f" WHERE partner_id IN ({', '.join('?' * len(ids))})"
             params = list(ids)
-        sql += " ORDER BY created_at DESC, rowid DESC"
+        sql += f" ORDER BY created_at DESC, {self._db.row_order} DESC"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        with self._lock:
-            rows = self._conn.execute(sql, params).fetchall()
+        with self._db.read() as conn:
+            rows = conn.execute(sql, params).fetchall()
         return [_record(row) for row in rows]
 
     def get(self, digest_id: str) -> DigestRecord | None:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT * FROM digests WHERE digest_id = ?", (digest_id,)
+        with self._db.read() as conn:
+            row = conn.execute(
+                f"SELECT {_COLUMNS} FROM digests WHERE digest_id = ?", (digest_id,)
             ).fetchone()
         return None if row is None else _record(row)
 
@@ -114,7 +112,10 @@ class DigestStore:
         return {a for r in self.list([partner_id]) for a in r.asset_ids}
 
     def close(self) -> None:
-        self._conn.close()
+        self._db.close()
+
+
+_COLUMNS = "digest_id, partner_id, created_at, created_by, language, format, since, assets"
 
 
 def _iso(at: datetime) -> str:

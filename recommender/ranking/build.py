@@ -43,7 +43,7 @@ def build_snapshot(
     catalog = load_catalog(workspace, embedder_id=embedder.id, dim=embedder.dim)
     playbook = load_playbook(workspace)
     partners = load_partners(workspace)
-    store = OverrideStore(workspace.console_path)
+    store = OverrideStore(workspace.console_location)
     try:
         overrides = store.list(include_expired=False)
     finally:

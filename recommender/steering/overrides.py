@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import builtins
 import json
-import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -117,22 +116,28 @@ def validate_override(
 
 
 class OverrideStore:
-    """Overrides and their audit log in SQLite: durable, and every change is recorded."""
+    """Overrides and their audit log in the console database (SQLite, or the shared
+    PostgreSQL database): durable, and every change is recorded with it."""
 
-    def __init__(self, path: Path) -> None:
-        self._conn = audit.open_database(
-            path,
+    def __init__(self, location: Path | str) -> None:
+        self._db = audit.ConsoleDatabase(
+            location,
             """
             CREATE TABLE IF NOT EXISTS overrides (
                 override_id TEXT PRIMARY KEY, data TEXT NOT NULL, deleted INTEGER DEFAULT 0);
             """,
         )
-        self._lock = threading.Lock()
+
+    def __enter__(self) -> OverrideStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def list(self, *, include_expired: bool = True) -> list[Override]:
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT data FROM overrides WHERE deleted = 0 ORDER BY rowid"
+        with self._db.read() as conn:
+            rows = conn.execute(
+                f"SELECT data FROM overrides WHERE deleted = 0 ORDER BY {self._db.row_order}"
             ).fetchall()
         items = [Override(**json.loads(r[0])) for r in rows]
         if not include_expired:
@@ -151,39 +156,38 @@ class OverrideStore:
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
             **{k: v for k, v in fields.items() if v is not None},  # type: ignore[arg-type]
         )
-        with self._lock, audit.transaction(self._conn):
-            self._conn.execute(
+        with self._db.write() as conn:
+            conn.execute(
                 "INSERT INTO overrides (override_id, data) VALUES (?, ?)",
                 (override.override_id, json.dumps(asdict(override))),
             )
-            self._audit(actor, f"override.{override.action}", override.asset_id, asdict(override))
+            audit.record(
+                conn, actor, f"override.{override.action}", override.asset_id, asdict(override)
+            )
         return override
 
     def remove(self, override_id: str, *, actor: str) -> bool:
-        with self._lock, audit.transaction(self._conn):
-            cur = self._conn.execute(
+        with self._db.write() as conn:
+            removed = conn.execute(
                 "UPDATE overrides SET deleted = 1 WHERE override_id = ? AND deleted = 0",
                 (override_id,),
-            )
-            if cur.rowcount:
-                self._audit(actor, "override.remove", override_id, {})
-        return bool(cur.rowcount)
+            ).rowcount
+            if removed:
+                audit.record(conn, actor, "override.remove", override_id, {})
+        return bool(removed)
 
     def audit(self, actor: str, action: str, target: str, detail: dict[str, object]) -> None:
         """Record an action that is not an override change (e.g. a model promotion)."""
-        with self._lock:
-            self._audit(actor, action, target, detail)
-
-    def _audit(self, actor: str, action: str, target: str, detail: dict[str, object]) -> None:
-        audit.record(self._conn, actor, action, target, detail)
+        with self._db.write() as conn:
+            audit.record(conn, actor, action, target, detail)
 
     def audit_log(self, limit: int = 200) -> builtins.list[dict[str, object]]:
         """The audit log's newest `limit` entries (recommender.storage.audit)."""
-        with self._lock:
-            return audit.entries(self._conn, limit)
+        with self._db.read() as conn:
+            return audit.entries(conn, limit)
 
     def close(self) -> None:
-        self._conn.close()
+        self._db.close()
 
 
 def applicable(

@@ -1,9 +1,15 @@
-"""The audit log: who changed what, when, in the workspace's console database.
+"""The console database, and its audit log: who changed what, when.
 
-One table (`audit`) beside the overrides and the API keys in `Workspace.console_path`. Stores
-that own a connection to that database (`OverrideStore`) record through `record` inside their
-own transactions, so a change and its audit entry commit together; `AuditLog` is the same log
-for a caller that has no such connection (creating or revoking a key from the CLI).
+The console database holds the API keys, overrides, experiments, digests and the audit log:
+the workspace's SQLite file (`Workspace.console_path`), or the shared PostgreSQL database when
+the workspace names one (`Workspace.console_location`; its tables come from the numbered
+migrations, recommender.storage.postgres). Each store reaches it through a `ConsoleDatabase`:
+`write()` is one transaction, `read()` a connection to query, both running SQL written once
+for the two backends (``?`` placeholders).
+
+One table (`audit`) beside the others. Stores record through `record` inside their own write
+transactions, so a change and its audit entry commit together; `AuditLog` is the same log for
+a caller that has no such transaction (creating or revoking a key from the CLI).
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+from recommender.storage import postgres
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -51,9 +59,67 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("COMMIT")
 
 
-def record(
-    conn: sqlite3.Connection, actor: str, action: str, target: str, detail: dict[str, Any]
-) -> None:
+class ConsoleDatabase:
+    """A store's handle on the console database at `location`: a SQLite file (one connection
+    behind a lock; `schema` is created there if missing) or a ``postgresql://`` URL (the
+    process's shared pool; the schema must be current). Safe to share between threads."""
+
+    def __init__(self, location: Path | str, schema: str = "") -> None:
+        self._lock = threading.Lock()
+        self._pool: Any = None
+        self._conn: sqlite3.Connection | None = None
+        if isinstance(location, str) and postgres.is_postgres_url(location):
+            self.backend = "postgresql"
+            # the order rows were written in (SQLite's rowid; an identity column here)
+            self.row_order = "seq"
+            self._pool = postgres.acquire_pool(location)
+        else:
+            self.backend = "sqlite"
+            self.row_order = "rowid"
+            self._conn = open_database(Path(location), schema)
+
+    @contextmanager
+    def write(self, *, lock: str | None = None) -> Iterator[Any]:
+        """One write transaction: committed whole, or rolled back whole. SQLite serialises
+        writers (BEGIN IMMEDIATE); PostgreSQL does not, so a check-then-write names a `lock`
+        (an advisory lock held to the commit) that every writer of that kind takes."""
+        if self._conn is not None:
+            with self._lock, transaction(self._conn) as conn:
+                yield conn
+            return
+        with self._pg() as conn, conn.transaction():
+            if lock is not None:
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (lock,))
+            yield postgres.Qmark(conn)
+
+    @contextmanager
+    def read(self) -> Iterator[Any]:
+        """A connection for queries (each statement sees the committed state)."""
+        if self._conn is not None:
+            with self._lock:
+                yield self._conn
+            return
+        with self._pg() as conn:
+            yield postgres.Qmark(conn)
+
+    @contextmanager
+    def _pg(self) -> Iterator[Any]:
+        if self._pool is None:
+            raise ValueError(f"the console database ({self.backend}) is closed")
+        with postgres.unavailable_as("the console database"), self._pool.connection() as conn:
+            yield conn
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+            elif self._pool is not None:
+                postgres.release_pool(self._pool)
+                self._pool = None
+
+
+def record(conn: Any, actor: str, action: str, target: str, detail: dict[str, Any]) -> None:
     """Append one entry through `conn` (in the caller's transaction, if one is open)."""
     conn.execute(
         "INSERT INTO audit (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)",
@@ -67,7 +133,7 @@ def record(
     )
 
 
-def entries(conn: sqlite3.Connection, limit: int = 200) -> list[dict[str, object]]:
+def entries(conn: Any, limit: int = 200) -> list[dict[str, object]]:
     """The newest `limit` entries, newest first; `detail` is the stored JSON text."""
     rows = conn.execute(
         "SELECT seq, at, actor, action, target, detail FROM audit ORDER BY seq DESC LIMIT ?",
@@ -79,9 +145,8 @@ def entries(conn: sqlite3.Connection, limit: int = 200) -> list[dict[str, object
 class AuditLog:
     """The audit log of one console database, opened on its own."""
 
-    def __init__(self, path: Path) -> None:
-        self._conn = open_database(path)
-        self._lock = threading.Lock()
+    def __init__(self, location: Path | str) -> None:
+        self._db = ConsoleDatabase(location)
 
     def __enter__(self) -> AuditLog:
         return self
@@ -95,12 +160,12 @@ class AuditLog:
         self.close()
 
     def record(self, actor: str, action: str, target: str, detail: dict[str, Any]) -> None:
-        with self._lock:
-            record(self._conn, actor, action, target, detail)
+        with self._db.write() as conn:
+            record(conn, actor, action, target, detail)
 
     def entries(self, limit: int = 200) -> list[dict[str, object]]:
-        with self._lock:
-            return entries(self._conn, limit)
+        with self._db.read() as conn:
+            return entries(conn, limit)
 
     def close(self) -> None:
-        self._conn.close()
+        self._db.close()

@@ -44,7 +44,7 @@ from recommender.storage.event_rows import (
     sql_rows,
     validate,
 )
-from recommender.storage.events import EventJournal
+from recommender.storage.events import Journal
 from recommender.workspace import atomic_dir
 
 
@@ -195,9 +195,11 @@ def _total_rows(path: Path, kind: str) -> int | None:
 
 
 @contextmanager
-def _stage(near: Path) -> Iterator[tuple[sqlite3.Connection, Path]]:
-    """A throwaway SQLite file beside the journal (same disk, not RAM) for validated rows."""
-    with tempfile.TemporaryDirectory(prefix=".events-import-", dir=near.parent) as tmp:
+def _stage(folder: Path) -> Iterator[tuple[sqlite3.Connection, Path]]:
+    """A throwaway SQLite file in `folder` (the journal's `stage_dir`: a disk, not RAM) for
+    validated rows."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".events-import-", dir=folder) as tmp:
         stage_path = Path(tmp) / "stage.sqlite"
         conn = sqlite3.connect(stage_path, isolation_level=None)
         try:
@@ -210,7 +212,7 @@ def _stage(near: Path) -> Iterator[tuple[sqlite3.Connection, Path]]:
 
 
 def import_file(
-    journal: EventJournal,
+    journal: Journal,
     path: str | os.PathLike[str],
     *,
     known_assets: Collection[str] | None,
@@ -248,7 +250,7 @@ def import_file(
         desc=f"import {path.name}",
         disable=not progress,
     )
-    with bar, _stage(journal.path) as (stage, stage_path):
+    with bar, _stage(journal.stage_dir) as (stage, stage_path):
         for chunk in reader(path, chunk_size):
             found = list(chunk.problems)
             normalised, checked = validate(
@@ -298,7 +300,7 @@ def _day_runs(frame: pd.DataFrame) -> Iterator[tuple[str, pd.DataFrame]]:
 
 
 def export_parquet(
-    journal: EventJournal,
+    journal: Journal,
     out_dir: str | os.PathLike[str],
     *,
     start: Any = None,
@@ -348,7 +350,7 @@ def _neutralise(column: pd.Series) -> pd.Series:
 
 
 def export_csv(
-    journal: EventJournal,
+    journal: Journal,
     path: str | os.PathLike[str],
     *,
     start: Any = None,

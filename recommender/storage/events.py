@@ -1,8 +1,10 @@
-"""The event journal: usage events in an append-only SQLite file.
+"""The event journal: usage events in an append-only, idempotent store.
 
-Events follow the EVENTS table contract (`features.schema`). The journal is the embedded
-default store (one file, `Workspace.events_path`); the same contract can later be served by
-PostgreSQL. Design points:
+Events follow the EVENTS table contract (`features.schema`). `Journal` is the contract and
+everything both backends share; `EventJournal` is the embedded default, one SQLite file
+(`Workspace.events_path`); `recommender.storage.pg_events.PostgresJournal` keeps the same
+events in PostgreSQL, for several service replicas. Design points (SQLite; PostgreSQL keeps
+each with its own means):
 
 - **Durable**: WAL mode with ``synchronous=FULL``: when `append` returns, the events are on disk.
 - **Idempotent**: ``event_id`` is the primary key and rows are inserted with INSERT OR IGNORE,
@@ -31,6 +33,7 @@ recommender.storage.event_rows.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import functools
 import os
@@ -38,11 +41,11 @@ import re
 import sqlite3
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import pandas as pd
 
@@ -61,7 +64,17 @@ from recommender.storage.event_rows import (
     validate,
 )
 
-__all__ = ["SEEN_ASSETS_SQL", "AppendResult", "EventJournal", "Impression"]
+if TYPE_CHECKING:
+    from recommender.workspace import Workspace
+
+__all__ = [
+    "SEEN_ASSETS_SQL",
+    "AppendResult",
+    "EventJournal",
+    "Impression",
+    "Journal",
+    "open_journal",
+]
 
 
 # 1: the EVENTS contract's first columns; 2: + propensity, propensity_shown (impressions);
@@ -197,6 +210,7 @@ def _columns(columns: Iterable[str] | None) -> list[str]:
 
 def _select_sql(
     *,
+    order: str = "rowid",
     start: Any = None,
     end: Any = None,
     types: Iterable[str | EventType] | None = None,
@@ -214,15 +228,16 @@ def _select_sql(
         params.append(timestamp_micros(end, "end"))
     chosen = _event_types(types)
     if chosen is not None:
-        where.append(f"type IN ({', '.join('?' * len(chosen))})" if chosen else "0")
+        where.append(f"type IN ({', '.join('?' * len(chosen))})" if chosen else "FALSE")
         params.extend(chosen)
     # Column names come from the fixed list above, so formatting them in is safe.
     sql = f"SELECT {', '.join(cols)} FROM events"
     if where:
         sql += " WHERE " + " AND ".join(where)
-    # An index entry on ts is (ts, rowid): this order is served by the index, with no sort,
-    # and events with the same ts come back in the order they were written.
-    sql += " ORDER BY ts, rowid"
+    # `order` is the backend's insertion order (SQLite's rowid, PostgreSQL's seq). An index
+    # entry on ts is (ts, rowid): this order is served by the index, with no sort, and events
+    # with the same ts come back in the order they were written.
+    sql += f" ORDER BY ts, {order}"
     return sql, params, cols
 
 
@@ -264,81 +279,63 @@ class Impression:
         )  # fmt: skip
 
 
-class EventJournal:
-    """Append-only, idempotent store of usage events in one SQLite file.
+class Journal(abc.ABC):
+    """The event journal's contract, whatever the backend: `EventJournal` (one SQLite file, the
+    embedded default) or `recommender.storage.pg_events.PostgresJournal` (a shared PostgreSQL
+    database); `open_journal` opens the workspace's.
 
-    ``EventJournal(workspace.events_path)`` creates the file (and its folder) if needed.
-    Safe to share between threads; use as a context manager or call `close`.
+    Validation, the batch semantics of `append` and every read are written once, here, in SQL
+    both backends run (`?` placeholders, which a backend may translate). A backend supplies its
+    connections (`_reader`), its durable insert (`_insert`), the copy of a staged import
+    (`copy_from_stage`) and a streamed read (`_stream`). Safe to share between threads; use as
+    a context manager or call `close`.
     """
 
-    def __init__(self, path: str | os.PathLike[str]):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        conn = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
-        )
-        try:
-            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            if mode.lower() != "wal":
-                raise RuntimeError(f"{self.path}: cannot switch the journal to WAL mode ({mode})")
-            conn.execute("PRAGMA synchronous=FULL")
-            # After a big import, shrink the WAL file back once it has been checkpointed.
-            conn.execute(f"PRAGMA journal_size_limit={_WAL_LIMIT_BYTES}")
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > _SCHEMA_VERSION:
-                raise RuntimeError(
-                    f"{self.path} has journal schema version {version}; this code knows "
-                    f"versions up to {_SCHEMA_VERSION}: upgrade the package"
-                )
-            # Write the schema only when something is missing: opening a journal to read it (a
-            # snapshot build during a promotion) must not queue for the write lock behind a
-            # busy impression writer (it did, for 30 s, and the promotion failed).
-            present = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-            if version < _SCHEMA_VERSION or not present >= _SCHEMA_OBJECTS:
-                _upgrade(conn)
-        except BaseException:
-            conn.close()
-            raise
-        self._conn: sqlite3.Connection | None = conn
+    # The column that orders events written at the same ts: the order they were written in.
+    _ORDER: ClassVar[str] = "rowid"
 
-    def __repr__(self) -> str:
-        state = "closed" if self._conn is None else "open"
-        return f"EventJournal({str(self.path)!r}, {state})"
-
-    def __enter__(self) -> EventJournal:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @abc.abstractmethod
     def close(self) -> None:
-        """Close the write connection; reads already streaming finish on their own."""
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        """Release the journal's connections; reads already streaming finish on their own."""
 
-    def _writer(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise ValueError(f"{self!r}: the journal is closed")
-        return self._conn
+    @property
+    @abc.abstractmethod
+    def stage_dir(self) -> Path:
+        """Where an import stages its validated rows (a scratch SQLite file) before the copy."""
 
-    @contextmanager
-    def _reader(self) -> Iterator[sqlite3.Connection]:
-        self._writer()  # refuse reads after close, like a closed file
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        try:
-            conn.execute("PRAGMA query_only=ON")
-            yield conn
-        finally:
-            conn.close()
+    @property
+    @abc.abstractmethod
+    def location(self) -> str:
+        """Where the events are, for messages: a file path, or a database URL without its
+        password."""
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction under the lock: committed whole, or rolled back whole."""
-        with self._lock, transaction(self._writer()) as conn:
-            yield conn
+    @abc.abstractmethod
+    def _reader(self, *, snapshot: bool = False) -> AbstractContextManager[Any]:
+        """A read-only connection with `execute(sql, params)` for `?`-placeholder SQL; with
+        `snapshot`, every statement run through it sees one consistent state."""
+
+    @abc.abstractmethod
+    def _insert(self, rows: list[tuple[Any, ...]]) -> int:
+        """Write `rows` (EVENT_COLUMNS order) in one durable transaction, skipping event ids
+        already stored or repeated earlier in `rows`; return how many were new."""
+
+    @abc.abstractmethod
+    def copy_from_stage(self, stage_path: Path) -> int:
+        """Copy every staged event (a SQLite file with an `events` table of EVENT_COLUMNS, in
+        rowid order) into the journal in one transaction; return how many were new."""
+
+    @abc.abstractmethod
+    def _stream(
+        self, sql: str, params: list[Any], cols: list[str], batch_size: int
+    ) -> Iterator[pd.DataFrame]:
+        """The rows of `sql` as frames of at most `batch_size`, from one snapshot, holding at
+        most one batch in memory."""
 
     # ---- writing --------------------------------------------------------------------------
 
@@ -401,51 +398,7 @@ class EventJournal:
         """
         return self._insert([imp.row() for imp in impressions])
 
-    def _insert(self, rows: list[tuple[Any, ...]]) -> int:
-        """INSERT OR IGNORE `rows` in one durable transaction; return how many were new.
-
-        Rows go in as multi-row statements (of 1024, 256, 64, 16, 4 or 1 rows: a few
-        statement texts, which sqlite3 prepares once and keeps), not one statement per row
-        (`executemany`): Python's sqlite3 releases the GIL around every statement it steps,
-        so a batch of 1,000 impressions made its writer thread take the GIL back 1,000 times
-        from the serving thread; now it takes it back a dozen times."""
-        if not rows:
-            return 0
-        stamp = now_micros()
-        with self._transaction() as conn:
-            before = conn.total_changes
-            start = 0
-            for size in _STATEMENT_ROWS:
-                while len(rows) - start >= size:
-                    chunk = rows[start : start + size]
-                    conn.execute(_insert_sql(size), [v for row in chunk for v in (*row, stamp)])
-                    start += size
-            return conn.total_changes - before
-
-    def copy_from_stage(self, stage_path: Path) -> int:
-        """Copy every staged event into the journal in one transaction; return how many were new."""
-        cols = ", ".join(EVENT_COLUMNS)
-        with self._lock:  # re-entrant: held from ATTACH to DETACH
-            conn = self._writer()
-            conn.execute("ATTACH DATABASE ? AS stage", (str(stage_path),))
-            # A bulk copy updates four B-trees; a larger page cache for its duration halves
-            # the time (1M events: 14 s -> 7 s). The default is restored afterwards.
-            default_cache = conn.execute("PRAGMA main.cache_size").fetchone()[0]
-            conn.execute(f"PRAGMA main.cache_size={_COPY_CACHE_KIB}")
-            try:
-                with self._transaction():
-                    before = conn.total_changes
-                    conn.execute(
-                        f"INSERT OR IGNORE INTO main.events ({cols}, ingested_at) "
-                        f"SELECT {cols}, ? FROM stage.events ORDER BY rowid",
-                        (now_micros(),),
-                    )
-                    return conn.total_changes - before
-            finally:
-                conn.execute(f"PRAGMA main.cache_size={int(default_cache)}")
-                conn.execute("DETACH DATABASE stage")
-
-    # ---- reading --------------------------------------------------------------------------
+    # ---- reading (SQL both backends run, with `?` placeholders) ---------------------------
 
     def count(self) -> int:
         """Number of events stored."""
@@ -467,7 +420,9 @@ class EventJournal:
         position a nullable Int64, missing values None/NaN. For large ranges use
         `iter_batches`.
         """
-        sql, params, cols = _select_sql(start=start, end=end, types=types, columns=columns)
+        sql, params, cols = _select_sql(
+            order=self._ORDER, start=start, end=end, types=types, columns=columns
+        )
         # Converted a slice at a time: building a million-row frame in one call holds the GIL
         # for a second, which a service reading its journal for a new snapshot would make
         # every request in flight wait out; a slice takes a few milliseconds.
@@ -499,8 +454,7 @@ class EventJournal:
         chosen = _event_types(types)
         ids = sorted({str(p) for p in partner_ids})
         parts = []
-        with self._reader() as conn:
-            conn.execute("BEGIN")  # one snapshot for every chunk
+        with self._reader(snapshot=True) as conn:  # one snapshot for every chunk
             for k in range(0, len(ids), 500):
                 chunk = ids[k : k + 500]
                 sql = (
@@ -509,10 +463,11 @@ class EventJournal:
                 )
                 params: list[Any] = list(chunk)
                 if chosen is not None:
-                    sql += f" AND type IN ({', '.join('?' * len(chosen))})" if chosen else " AND 0"
+                    sql += (
+                        f" AND type IN ({', '.join('?' * len(chosen))})" if chosen else " AND FALSE"
+                    )
                     params.extend(chosen)
                 parts.append(to_frame(conn.execute(sql, params).fetchall(), cols))
-            conn.execute("COMMIT")
         if not parts:
             return to_frame([], cols)
         frame = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
@@ -554,16 +509,14 @@ class EventJournal:
         partner from its first impression on)."""
         cols = list(EVENT_COLUMNS)
         select = f"SELECT {', '.join(cols)} FROM events"
-        with self._reader() as conn:
-            conn.execute("BEGIN")  # one snapshot for both reads
+        with self._reader(snapshot=True) as conn:  # one snapshot for both reads
             shown = to_frame(
                 conn.execute(
-                    f"{select} WHERE experiment = ? ORDER BY ts, rowid", (name,)
+                    f"{select} WHERE experiment = ? ORDER BY ts, {self._ORDER}", (name,)
                 ).fetchall(),
                 cols,
             )
             if not len(shown):
-                conn.execute("COMMIT")
                 return shown, to_frame([], cols)
             first = conn.execute(
                 "SELECT min(ts) FROM events WHERE experiment = ?", (name,)
@@ -577,7 +530,6 @@ class EventJournal:
                     " AND ts >= ? AND type != ?",
                     [*chunk, first, EventType.IMPRESSION.value],
                 ).fetchall()
-            conn.execute("COMMIT")
         later = to_frame(rows, cols)
         if len(later):
             later = later.sort_values("ts", kind="stable").reset_index(drop=True)
@@ -599,15 +551,155 @@ class EventJournal:
         """
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size={batch_size!r} must be an integer >= 1")
-        sql, params, cols = _select_sql(start=start, end=end, types=types, columns=columns)
+        sql, params, cols = _select_sql(
+            order=self._ORDER, start=start, end=end, types=types, columns=columns
+        )
         return self._stream(sql, params, cols, batch_size)
+
+
+class EventJournal(Journal):
+    """Append-only, idempotent store of usage events in one SQLite file.
+
+    ``EventJournal(workspace.events_path)`` creates the file (and its folder) if needed.
+    Safe to share between threads; use as a context manager or call `close`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+        )
+        try:
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode.lower() != "wal":
+                raise RuntimeError(f"{self.path}: cannot switch the journal to WAL mode ({mode})")
+            conn.execute("PRAGMA synchronous=FULL")
+            # After a big import, shrink the WAL file back once it has been checkpointed.
+            conn.execute(f"PRAGMA journal_size_limit={_WAL_LIMIT_BYTES}")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > _SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"{self.path} has journal schema version {version}; this code knows "
+                    f"versions up to {_SCHEMA_VERSION}: upgrade the package"
+                )
+            # Write the schema only when something is missing: opening a journal to read it (a
+            # snapshot build during a promotion) must not queue for the write lock behind a
+            # busy impression writer (it did, for 30 s, and the promotion failed).
+            present = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+            if version < _SCHEMA_VERSION or not present >= _SCHEMA_OBJECTS:
+                _upgrade(conn)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn: sqlite3.Connection | None = conn
+
+    def __repr__(self) -> str:
+        state = "closed" if self._conn is None else "open"
+        return f"EventJournal({str(self.path)!r}, {state})"
+
+    def close(self) -> None:
+        """Close the write connection; reads already streaming finish on their own."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def _writer(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise ValueError(f"{self!r}: the journal is closed")
+        return self._conn
+
+    @property
+    def stage_dir(self) -> Path:
+        return self.path.parent  # same disk as the journal, not RAM
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    @contextmanager
+    def _reader(self, *, snapshot: bool = False) -> Iterator[sqlite3.Connection]:
+        self._writer()  # refuse reads after close, like a closed file
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA query_only=ON")
+            if not snapshot:
+                yield conn
+                return
+            conn.execute("BEGIN")  # a read transaction: one WAL snapshot until COMMIT
+            yield conn
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction under the lock: committed whole, or rolled back whole."""
+        with self._lock, transaction(self._writer()) as conn:
+            yield conn
+
+    # ---- SQLite ---------------------------------------------------------------------------
+
+    def _insert(self, rows: list[tuple[Any, ...]]) -> int:
+        """INSERT OR IGNORE `rows` in one durable transaction; return how many were new.
+
+        Rows go in as multi-row statements (of 1024, 256, 64, 16, 4 or 1 rows: a few
+        statement texts, which sqlite3 prepares once and keeps), not one statement per row
+        (`executemany`): Python's sqlite3 releases the GIL around every statement it steps,
+        so a batch of 1,000 impressions made its writer thread take the GIL back 1,000 times
+        from the serving thread; now it takes it back a dozen times."""
+        if not rows:
+            return 0
+        stamp = now_micros()
+        with self._transaction() as conn:
+            before = conn.total_changes
+            start = 0
+            for size in _STATEMENT_ROWS:
+                while len(rows) - start >= size:
+                    chunk = rows[start : start + size]
+                    conn.execute(_insert_sql(size), [v for row in chunk for v in (*row, stamp)])
+                    start += size
+            return conn.total_changes - before
+
+    def copy_from_stage(self, stage_path: Path) -> int:
+        cols = ", ".join(EVENT_COLUMNS)
+        with self._lock:  # re-entrant: held from ATTACH to DETACH
+            conn = self._writer()
+            conn.execute("ATTACH DATABASE ? AS stage", (str(stage_path),))
+            # A bulk copy updates four B-trees; a larger page cache for its duration halves
+            # the time (1M events: 14 s -> 7 s). The default is restored afterwards.
+            default_cache = conn.execute("PRAGMA main.cache_size").fetchone()[0]
+            conn.execute(f"PRAGMA main.cache_size={_COPY_CACHE_KIB}")
+            try:
+                with self._transaction():
+                    before = conn.total_changes
+                    conn.execute(
+                        f"INSERT OR IGNORE INTO main.events ({cols}, ingested_at) "
+                        f"SELECT {cols}, ? FROM stage.events ORDER BY rowid",
+                        (now_micros(),),
+                    )
+                    return conn.total_changes - before
+            finally:
+                conn.execute(f"PRAGMA main.cache_size={int(default_cache)}")
+                conn.execute("DETACH DATABASE stage")
 
     def _stream(
         self, sql: str, params: list[Any], cols: list[str], batch_size: int
     ) -> Iterator[pd.DataFrame]:
-        with self._reader() as conn:
-            conn.execute("BEGIN")  # one snapshot for the whole stream
+        with self._reader(snapshot=True) as conn:  # one snapshot for the whole stream
             cursor = conn.execute(sql, params)
             while rows := cursor.fetchmany(batch_size):
                 yield to_frame(rows, cols)
-            conn.execute("COMMIT")
+
+
+def open_journal(workspace: Workspace) -> Journal:
+    """The workspace's event journal: in its PostgreSQL database when it names one
+    (`Workspace.database_url`), else the SQLite file `Workspace.events_path` (created if
+    missing)."""
+    if workspace.database_url:
+        from recommender.storage.pg_events import PostgresJournal
+
+        return PostgresJournal(workspace.database_url, stage_dir=workspace.root)
+    return EventJournal(workspace.events_path)

@@ -12,8 +12,8 @@ Scopes are ordered, each including the ones below it:
     recommendations, events  | + console, overrides | + catalog, partners, models, audit
 
 Keys live in the `api_keys` table of the workspace's console database
-(`Workspace.console_path`), beside the overrides and the audit log; creating and revoking a
-key is audited there.
+(`Workspace.console_location`: SQLite, or the shared PostgreSQL database), beside the
+overrides and the audit log; creating and revoking a key is audited there.
 """
 
 from __future__ import annotations
@@ -25,15 +25,15 @@ import json
 import os
 import re
 import secrets
-import sqlite3
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from features.schema import values
-from recommender.storage.audit import AuditLog
+from recommender.storage import postgres
+from recommender.storage.audit import AuditLog, ConsoleDatabase
 from recommender.workspace import Workspace
 
 __all__ = [
@@ -128,18 +128,12 @@ def _check_name(name: str) -> str:
 
 
 class KeyStore:
-    """API keys in SQLite (WAL, durable writes). Safe to share between threads."""
+    """API keys in the console database (SQLite: WAL, durable writes; or the shared PostgreSQL
+    database). Safe to share between threads."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
-        )
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.executescript(_SCHEMA)
-        self._lock = threading.Lock()
+    def __init__(self, location: str | os.PathLike[str]) -> None:
+        target = str(location) if postgres.is_postgres_url(str(location)) else Path(location)
+        self._db = ConsoleDatabase(target, _SCHEMA)
 
     def __enter__(self) -> KeyStore:
         return self
@@ -148,16 +142,16 @@ class KeyStore:
         self.close()
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self._db.close()
 
-    def _insert(self, scope: str, name: str) -> tuple[KeyInfo, str]:
-        """Insert a new key (caller holds the lock and a transaction)."""
+    @staticmethod
+    def _insert(conn: Any, scope: str, name: str) -> tuple[KeyInfo, str]:
+        """Insert a new key through `conn` (in the caller's write transaction)."""
         key_id = secrets.token_hex(6)
         secret = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii").rstrip("=")
         salt = secrets.token_bytes(16)
         info = KeyInfo(key_id=key_id, scope=scope, name=name, created_at=_now())
-        self._conn.execute(
+        conn.execute(
             "INSERT INTO api_keys (key_id, scope, name, salt, digest, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             (key_id, scope, name, salt, _digest(salt, secret), info.created_at),
@@ -167,31 +161,16 @@ class KeyStore:
     def create(self, scope: str, name: str) -> tuple[KeyInfo, str]:
         """A new key of `scope`; returns (its info, the plain key). The plain key is not kept."""
         scope, name = _check_scope(scope), _check_name(name)
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                created = self._insert(scope, name)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
-        return created
+        with self._db.write() as conn:
+            return self._insert(conn, scope, name)
 
     def create_if_empty(self, scopes: tuple[str, ...], name: str) -> dict[str, str] | None:
-        """One key per scope if the store holds no key at all (atomic across processes);
-        returns {scope: plain key}, or None when keys already existed."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                if self._conn.execute("SELECT count(*) FROM api_keys").fetchone()[0]:
-                    self._conn.execute("ROLLBACK")
-                    return None
-                made = {s: self._insert(_check_scope(s), name)[1] for s in scopes}
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
-        return made
+        """One key per scope if the store holds no key at all (atomic across processes and
+        replicas); returns {scope: plain key}, or None when keys already existed."""
+        with self._db.write(lock="api_keys") as conn:
+            if conn.execute("SELECT count(*) FROM api_keys").fetchone()[0]:
+                return None
+            return {s: self._insert(conn, _check_scope(s), name)[1] for s in scopes}
 
     def verify(self, key: str) -> KeyInfo | None:
         """The key's info if `key` is a valid, unrevoked key; None otherwise."""
@@ -199,8 +178,8 @@ class KeyStore:
         if match is None:
             return None
         scope, key_id, secret = match.groups()
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.read() as conn:
+            row = conn.execute(
                 "SELECT scope, name, salt, digest, created_at, revoked_at FROM api_keys "
                 "WHERE key_id = ?",
                 (key_id,),
@@ -208,7 +187,7 @@ class KeyStore:
         if row is None:
             return None
         stored_scope, name, salt, digest, created_at, revoked_at = row
-        if not hmac.compare_digest(_digest(salt, secret), digest):
+        if not hmac.compare_digest(_digest(bytes(salt), secret), bytes(digest)):
             return None
         if revoked_at is not None or stored_scope != scope:
             return None
@@ -219,24 +198,24 @@ class KeyStore:
         sql = "SELECT key_id, scope, name, created_at, revoked_at FROM api_keys"
         if not include_revoked:
             sql += " WHERE revoked_at IS NULL"
-        with self._lock:
-            rows = self._conn.execute(sql + " ORDER BY created_at, rowid").fetchall()
+        with self._db.read() as conn:
+            rows = conn.execute(sql + f" ORDER BY created_at, {self._db.row_order}").fetchall()
         return [KeyInfo(*r) for r in rows]
 
     def revoke(self, key_id: str) -> bool:
         """Revoke the key `key_id`; False when there is no such active key."""
-        with self._lock:
-            cur = self._conn.execute(
+        with self._db.write() as conn:
+            cur = conn.execute(
                 "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
                 (_now(), key_id),
             )
-        return bool(cur.rowcount)
+            return bool(cur.rowcount)
 
 
 def _audit(
     workspace: Workspace, actor: str, action: str, target: str, detail: dict[str, object]
 ) -> None:
-    with AuditLog(workspace.console_path) as log:
+    with AuditLog(workspace.console_location) as log:
         log.record(actor, action, target, detail)
 
 
@@ -245,7 +224,7 @@ def create_key(
 ) -> str:
     """Create a key of `scope` in the workspace's store and audit it; return the plain key
     (shown once: only its salted hash is stored)."""
-    with KeyStore(workspace.console_path) as store:
+    with KeyStore(workspace.console_location) as store:
         info, key = store.create(scope, name)
     _audit(workspace, actor, "key.create", info.key_id, {"scope": info.scope, "name": info.name})
     return key
@@ -253,18 +232,18 @@ def create_key(
 
 def verify(workspace: Workspace, key: str) -> KeyInfo | None:
     """One-off check of a key against the workspace's store (the service keeps a KeyStore open)."""
-    with KeyStore(workspace.console_path) as store:
+    with KeyStore(workspace.console_location) as store:
         return store.verify(key)
 
 
 def list_keys(workspace: Workspace, *, include_revoked: bool = True) -> list[KeyInfo]:
-    with KeyStore(workspace.console_path) as store:
+    with KeyStore(workspace.console_location) as store:
         return store.list(include_revoked=include_revoked)
 
 
 def revoke(workspace: Workspace, key_id: str, *, actor: str = "cli") -> bool:
     """Revoke a key by id and audit it; False when there is no such active key."""
-    with KeyStore(workspace.console_path) as store:
+    with KeyStore(workspace.console_location) as store:
         done = store.revoke(key_id)
     if done:
         _audit(workspace, actor, "key.revoke", key_id, {})
@@ -284,7 +263,7 @@ def ensure_demo_keys(workspace: Workspace, *, actor: str = "serve") -> dict[str,
     none: keys created by hand are never written anywhere).
     """
     path = demo_keys_path(workspace)
-    with KeyStore(workspace.console_path) as store:
+    with KeyStore(workspace.console_location) as store:
         made = store.create_if_empty(tuple(values(Scope)), "demo")
         if made is None:
             try:

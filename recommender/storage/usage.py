@@ -119,13 +119,13 @@ def read_journal(
 ) -> pd.DataFrame:
     """The journal's events (by default the columns usage needs), or an empty frame without a
     journal."""
-    if not workspace.events_path.exists():
+    if not workspace.has_journal:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns}).assign(
             ts=pd.Series(dtype="datetime64[us]")
         )
-    from recommender.storage.events import EventJournal
+    from recommender.storage.events import open_journal
 
-    with EventJournal(workspace.events_path) as journal:
+    with open_journal(workspace) as journal:
         return journal.read(columns=list(columns), end=end)
 
 

@@ -21,7 +21,6 @@ from typing import Any
 
 from recommender import (
     PLAYBOOK,
-    EventJournal,
     Experiment,
     ExperimentConflict,
     ExperimentError,
@@ -32,6 +31,7 @@ from recommender import (
     Workspace,
     check_versions,
     experiment_report,
+    open_journal,
 )
 from service.operations import models
 from service.operations.errors import Conflict, Invalid, NotFound
@@ -95,7 +95,7 @@ def report(
     workspace: Workspace, experiment: Experiment, options: ReportOptions | None = None
 ) -> dict[str, Any]:
     """The experiment's report from the workspace's journal."""
-    with EventJournal(workspace.events_path) as journal:
+    with open_journal(workspace) as journal:
         shown, later = journal.experiment_events(experiment.name)
     return experiment_report(experiment, shown, later, options=options)
 
@@ -126,14 +126,14 @@ def promote_winner(state: ServiceState, name: str, *, actor: str) -> tuple[Exper
 # --- without a service (the CLI) ---------------------------------------------------------------
 def create_offline(workspace: Workspace, spec: Spec, *, actor: str) -> Experiment:
     """`create` for the CLI: stored, and running workers rebuild to serve it."""
-    with ExperimentStore(workspace.console_path) as store:
+    with ExperimentStore(workspace.console_location) as store:
         experiment = _create(workspace, store, spec, actor=actor)
     bump_generation(workspace, "experiment")
     return experiment
 
 
 def stop_offline(workspace: Workspace, name: str, *, actor: str) -> Experiment:
-    with ExperimentStore(workspace.console_path) as store:
+    with ExperimentStore(workspace.console_location) as store:
         try:
             experiment = store.stop(name, actor=actor)
         except ExperimentConflict as exc:

@@ -3,7 +3,6 @@ every change audited with it, nothing stored when refused."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -20,14 +19,15 @@ from recommender.types import PartnerProfile
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    with ExperimentStore(tmp_path / "console.sqlite") as s:
+def store(console_location: Path | str):
+    """The store on each backend of the console database (SQLite, PostgreSQL)."""
+    with ExperimentStore(console_location) as s:
         yield s
 
 
-def audit_actions(path: Path) -> list[tuple[str, str]]:
-    with sqlite3.connect(path) as conn:
-        return [(e["action"], e["target"]) for e in audit.entries(conn)][::-1]
+def audit_actions(location: Path | str) -> list[tuple[str, str]]:
+    with audit.AuditLog(location) as log:
+        return [(e["action"], e["target"]) for e in log.entries()][::-1]
 
 
 def test_segments_parse_with_clear_errors() -> None:
@@ -60,7 +60,7 @@ def test_membership_and_overlap() -> None:
     assert Experiment("d", "v1", "v2", "ab").overlaps(silver)  # everyone
 
 
-def test_create_list_stop_and_audit(store: ExperimentStore, tmp_path: Path) -> None:
+def test_create_list_stop_and_audit(store: ExperimentStore, console_location: Path | str) -> None:
     made = store.create(actor="alice", name="x1", control="v1", treatment="v2",
                         method="interleave", segment="tier=gold")  # fmt: skip
     assert made.running and made.created_by == "alice" and made.segment == {"tier": ("gold",)}
@@ -76,7 +76,7 @@ def test_create_list_stop_and_audit(store: ExperimentStore, tmp_path: Path) -> N
         store.stop("x1", actor="alice")
     with pytest.raises(ExperimentError, match="no experiment named 'nope'"):
         store.stop("nope", actor="alice")
-    assert audit_actions(tmp_path / "console.sqlite") == [
+    assert audit_actions(console_location) == [
         ("experiment.create", "x1"),
         ("experiment.create", "x2"),
         ("experiment.stop", "x1"),
@@ -97,7 +97,7 @@ def test_create_list_stop_and_audit(store: ExperimentStore, tmp_path: Path) -> N
     ],
 )
 def test_refused_experiments_store_nothing(
-    store: ExperimentStore, tmp_path: Path, fields: dict, error: type, message: str
+    store: ExperimentStore, console_location: Path | str, fields: dict, error: type, message: str
 ) -> None:
     store.create(actor="a", name="run", control="v1", treatment="v2", method="ab",
                  segment="tier=gold")  # fmt: skip
@@ -105,7 +105,7 @@ def test_refused_experiments_store_nothing(
     with pytest.raises(error, match=message):
         store.create(actor="a", **proposed)
     assert [e.name for e in store.list()] == ["run"]
-    assert audit_actions(tmp_path / "console.sqlite") == [("experiment.create", "run")]
+    assert audit_actions(console_location) == [("experiment.create", "run")]
 
 
 def test_a_disjoint_segment_may_run_beside_another(store: ExperimentStore) -> None:

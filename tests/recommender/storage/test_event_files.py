@@ -75,7 +75,7 @@ def test_import_is_all_or_nothing_and_reports_every_problem(tmp_path, journal, n
     ]
     assert "unknown asset_id 'a404'" in str(caught.value)
     assert journal.count() == 1  # untouched, including the valid rows of the file
-    assert list(journal.path.parent.glob(".events-import-*")) == []  # staging cleaned up
+    assert list(journal.stage_dir.glob(".events-import-*")) == []  # staging cleaned up
 
 
 def test_import_reports_unreadable_jsonl_lines_by_row(tmp_path, journal):

@@ -23,8 +23,8 @@ from tests.recommender.storage.event_samples import (
 # ---- storage ---------------------------------------------------------------------------------
 
 
-def test_file_is_wal_with_full_sync_and_indexes(journal):
-    conn = sqlite3.connect(journal.path)
+def test_file_is_wal_with_full_sync_and_indexes(sqlite_journal):
+    conn = sqlite3.connect(sqlite_journal.path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     indexes = {
         name: [r[2] for r in conn.execute(f"PRAGMA index_info({name})")]
@@ -39,27 +39,28 @@ def test_file_is_wal_with_full_sync_and_indexes(journal):
         ["ts"],
     ]
     # synchronous is per connection: FULL (2) on the connection that writes.
-    assert journal._writer().execute("PRAGMA synchronous").fetchone()[0] == 2
+    assert sqlite_journal._writer().execute("PRAGMA synchronous").fetchone()[0] == 2
 
 
-def test_time_range_reads_use_the_ts_index(journal):
-    journal.append([ev(i) for i in range(20)])
+def test_time_range_reads_use_the_ts_index(sqlite_journal):
+    sqlite_journal.append([ev(i) for i in range(20)])
     sql, params, _ = events._select_sql(start=T0, end=T0 + pd.Timedelta(hours=1))
     plan = " ".join(
-        r[-1] for r in sqlite3.connect(journal.path).execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        r[-1]
+        for r in sqlite3.connect(sqlite_journal.path).execute(f"EXPLAIN QUERY PLAN {sql}", params)
     )
     assert "USING INDEX events_ts" in plan
     assert "TEMP B-TREE" not in plan  # sorted by the index, no separate sort
 
 
-def test_seen_assets_come_from_the_partial_index_not_a_scan_of_impressions(journal):
+def test_seen_assets_come_from_the_partial_index_not_a_scan_of_impressions(sqlite_journal):
     """Impressions are most of a journal; a partner's seen lookup must not read them."""
     events = [ev(i, type="impression", request_id=f"r{i}", position=0) for i in range(300)]
     events += [ev(1000, type="open"), ev(1001, type="share", asset_id="a2"), ev(1002)]
     events += [ev(1003, type="feedback", value=1.0, asset_id="a3", partner_id="p1")]
     events += [ev(1004, type="download", partner_id="p2", asset_id="a3")]
-    journal.append(events)
-    conn = sqlite3.connect(journal.path)
+    sqlite_journal.append(events)
+    conn = sqlite3.connect(sqlite_journal.path)
     assert sorted(r[0] for r in conn.execute(SEEN_ASSETS_SQL, ("p1",))) == ["a1", "a2"]
     assert [r[0] for r in conn.execute(SEEN_ASSETS_SQL, ("p2",))] == ["a3"]
     plan = " ".join(r[-1] for r in conn.execute(f"EXPLAIN QUERY PLAN {SEEN_ASSETS_SQL}", ("p1",)))
@@ -238,12 +239,12 @@ def test_acknowledged_events_survive_reopen_and_are_visible_to_other_connections
     ["UPDATE events SET type = 'share'", "DELETE FROM events"],
     ids=["update", "delete"],
 )
-def test_journal_is_append_only(journal, statement):
-    journal.append([ev(1)])
-    conn = sqlite3.connect(journal.path)
+def test_journal_is_append_only(sqlite_journal, statement):
+    sqlite_journal.append([ev(1)])
+    conn = sqlite3.connect(sqlite_journal.path)
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
         conn.execute(statement)
-    assert journal.read()["type"].tolist() == ["open"]
+    assert sqlite_journal.read()["type"].tolist() == ["open"]
 
 
 def test_newer_schema_version_is_refused(tmp_path):
@@ -462,7 +463,7 @@ def test_a_read_in_slices_equals_one_conversion_of_every_row(journal, monkeypatc
         e["ts"] = (T0 + pd.Timedelta(days=3 + 7 * i)).isoformat()
     assert journal.append([*first, *rest], all_or_nothing=True).accepted == 340
     monkeypatch.setattr(events, "_READ_SLICE_ROWS", 70)
-    sql, params, cols = events._select_sql(**kwargs)
+    sql, params, cols = events._select_sql(order=journal._ORDER, **kwargs)
     with journal._reader() as conn:
         at_once = event_rows.to_frame(conn.execute(sql, params).fetchall(), cols)
     pd.testing.assert_frame_equal(journal.read(**kwargs), at_once)
