@@ -43,8 +43,10 @@ def _serve(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise ValueError(f"--workers={args.workers} must be at least 1")
     ws = workspace_of(args)
+    if ws.database_url:
+        _check_database(ws.database_url)
     if not ws.has_catalog():
-        if ws.root != DEFAULT_ROOT.resolve():
+        if ws.root != DEFAULT_ROOT.resolve() or ws.database_url:
             raise FileNotFoundError(
                 f"no catalog in {ws.catalog_dir}: run `recommender --workspace {ws.root} demo` "
                 "or `recommender ingest PATH` first"
@@ -109,6 +111,20 @@ def _serve(args: argparse.Namespace) -> int:
 
     uvicorn.run(**config, host=args.host, port=args.port, workers=args.workers)
     return 0
+
+
+def _check_database(url: str) -> None:
+    """Refuse to serve on a shared database whose schema is not this code's (every worker
+    would fail at start), with what to run."""
+    from recommender import connect_database, database_schema_status
+
+    pool = connect_database(url, max_size=1, name="reco-serve")
+    try:
+        status = database_schema_status(pool)
+    finally:
+        pool.close()
+    if not status.up_to_date:
+        raise RuntimeError(status.describe())
 
 
 # --- keys -------------------------------------------------------------------------------------

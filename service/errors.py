@@ -7,6 +7,8 @@ Shapes (all `application/json`):
   fixed set of values;
 - 4xx from `HTTPException` or an operation's refusal (`service.operations.errors`):
   ``{"detail": "..."}`` (a 422 for a rule the schema cannot state: the list shape above);
+- 503 with `Retry-After` when the shared PostgreSQL store cannot be reached (a route that
+  needs it: events, overrides, keys not seen recently); ``{"detail": "..."}``;
 - 500: ``{"detail": "internal error", "request_id": "..."}`` -- the traceback goes to the log,
   under the same request id.
 
@@ -29,7 +31,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from features.validation import SchemaError
+from recommender import StoreUnavailable
 from service.operations.errors import OperationError
+
+# Seconds a client is told to wait when the shared database cannot be reached (503).
+STORE_RETRY_AFTER_SECONDS = 5
 
 _QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
 _MAX_INPUT_CHARS = 200
@@ -108,6 +114,17 @@ async def _operation_handler(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail})
 
 
+async def _store_handler(request: Request, exc: Exception) -> JSONResponse:
+    """The shared database cannot be reached: 503 with Retry-After. Nothing of the request
+    was stored (an event batch is one transaction): the client retries it whole, and what
+    an earlier attempt did store comes back as duplicates."""
+    return JSONResponse(
+        status_code=503,
+        content={"detail": f"{exc}; retry in {STORE_RETRY_AFTER_SECONDS} s"},
+        headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)},
+    )
+
+
 async def _http_handler(request: Request, exc: Exception) -> Response:
     """FastAPI's own answer to an HTTPException, with every method of the path in a 405's
     `Allow`."""
@@ -140,4 +157,5 @@ def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that give errors the shapes above."""
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(OperationError, _operation_handler)
+    app.add_exception_handler(StoreUnavailable, _store_handler)
     app.add_exception_handler(StarletteHTTPException, _http_handler)

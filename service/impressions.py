@@ -10,7 +10,9 @@ most that much of the impression log and the transaction being written, never an
 event (tests/reliability/test_durability.py kills the server with SIGKILL under load and counts
 it). On shutdown `close()` drains the queue, so a clean stop loses nothing. When the queue is
 full (the disk cannot keep up), new impressions are dropped and counted: serving
-recommendations matters more than logging them, and the metric shows it.
+recommendations matters more than logging them, and the metric shows it. A batch that failed
+for a reason worth retrying (`retryable`: the shared database is unreachable) is written again
+with a growing pause, for up to `retry_seconds`, while new impressions wait in the queue.
 """
 
 from __future__ import annotations
@@ -43,8 +45,12 @@ class ImpressionWriter:
         linger_seconds: float = 0.05,
         on_written: Callable[[int], None] | None = None,
         on_dropped: Callable[[int], None] | None = None,
+        retryable: Callable[[BaseException], bool] = lambda exc: False,
+        retry_seconds: float = 60.0,
     ) -> None:
         self._append = append
+        self._retryable = retryable
+        self._retry_seconds = retry_seconds
         self._queue: queue.Queue[list[Record] | None] = queue.Queue(maxsize=maxsize)  # None: stop
         self._batch_size = batch_size
         self._linger = linger_seconds
@@ -130,12 +136,26 @@ class ImpressionWriter:
             self._write(rest)
 
     def _write(self, batch: list[Record]) -> None:
+        give_up = time.monotonic() + self._retry_seconds
+        pause = 0.25
         try:
-            self._append(batch)
-            self._on_written(len(batch))
-        except Exception:
-            log.exception("impressions could not be journaled", extra={"count": len(batch)})
-            self._on_dropped(len(batch))
+            while True:
+                try:
+                    self._append(batch)
+                    self._on_written(len(batch))
+                    return
+                except Exception as exc:
+                    if self._retryable(exc) and time.monotonic() + pause < give_up:
+                        log.warning(
+                            "impressions not journaled yet, retrying",
+                            extra={"count": len(batch), "error": str(exc), "retry_in": pause},
+                        )
+                        time.sleep(pause)
+                        pause = min(pause * 2, 5.0)
+                        continue
+                    log.exception("impressions could not be journaled", extra={"count": len(batch)})
+                    self._on_dropped(len(batch))
+                    return
         finally:
             with self._idle:
                 self._pending -= len(batch)

@@ -53,6 +53,7 @@ from recommender import (
     QueryCache,
     Recommender,
     Snapshot,
+    StoreUnavailable,
     Workspace,
     atomic_write_bytes,
     attach_experiments,
@@ -113,6 +114,8 @@ class SeenAssets:
     def __init__(self, source: Path | Journal, ttl: float, *, max_entries: int = 20_000) -> None:
         self.path = source if isinstance(source, Path) else None
         self._journal = None if isinstance(source, Path) else source
+        self.retry_seconds = 5.0  # after a failed lookup, the database is not asked for so long
+        self._down_until = 0.0
         self.ttl = ttl
         self.max_entries = max_entries
         self._cache: dict[str, tuple[float, frozenset[str]]] = {}
@@ -139,7 +142,17 @@ class SeenAssets:
         if hit is not None and hit[0] > now:
             return hit[1]
         if self._journal is not None:
-            seen = self._journal.seen_assets(partner_id)
+            stale = hit[1] if hit is not None else frozenset()
+            if now < self._down_until:
+                return stale
+            try:
+                seen = self._journal.seen_assets(partner_id)
+            except StoreUnavailable:
+                # The shared database is down: rank with what was last known (a seen asset
+                # may come back for a while), never fail the recommendation; and do not wait
+                # for the database again for a while (this runs on the event loop).
+                self._down_until = time.monotonic() + self.retry_seconds
+                return stale
         else:
             rows = self._conn().execute(SEEN_ASSETS_SQL, (partner_id,)).fetchall()
             seen = frozenset(r[0] for r in rows)
@@ -166,13 +179,23 @@ class CachedKeys:
     The store is SQLite, and a query releases the GIL: on a worker busy ranking, the event loop
     then waits its turn for every request. A revoked key stops working within `ttl` seconds
     (0 asks the store every time). Only keys that verified are remembered, under the sha256
-    of the key, so a flood of bad keys neither fills the cache nor skips the store.
+    of the key, so a flood of bad keys neither fills the cache nor skips the store. While a
+    shared database cannot be reached, a key verified within `stale_seconds` keeps working.
     """
 
-    def __init__(self, store: KeyStore, ttl: float, *, max_entries: int = 10_000) -> None:
+    def __init__(
+        self,
+        store: KeyStore,
+        ttl: float,
+        *,
+        max_entries: int = 10_000,
+        stale_seconds: float = 600.0,
+    ) -> None:
         self.store = store
         self.ttl = ttl
         self.max_entries = max_entries
+        self.stale_seconds = stale_seconds
+        self._down_until = 0.0
         self._cache: dict[bytes, tuple[float, KeyInfo]] = {}
 
     def verify(self, key: str) -> KeyInfo | None:
@@ -183,7 +206,20 @@ class CachedKeys:
         hit = self._cache.get(digest)
         if hit is not None and hit[0] > now:
             return hit[1]
-        info = self.store.verify(key)
+        recent = hit is not None and hit[0] - self.ttl + self.stale_seconds > now
+        stale = hit[1] if hit is not None and recent else None
+        if stale is not None and now < self._down_until:
+            return stale
+        try:
+            info = self.store.verify(key)
+        except StoreUnavailable:
+            # The shared database is down: a key verified in the last `stale_seconds` keeps
+            # working (recommendations serve from the snapshot), without asking the database
+            # again for a while (verify may run on the event loop); any other key gets 503.
+            self._down_until = time.monotonic() + 5.0
+            if stale is not None:
+                return stale
+            raise
         if info is None:
             self._cache.pop(digest, None)
             return None
@@ -270,6 +306,7 @@ class ServiceState:
                 linger_seconds=settings.impression_flush_seconds,
                 on_written=lambda n: metrics.impressions.labels(outcome="written").inc(n),
                 on_dropped=lambda n: metrics.impressions.labels(outcome="dropped").inc(n),
+                retryable=lambda exc: isinstance(exc, StoreUnavailable),
             )
         self.demo_keys: dict[str, str] = {}
         self.warnings: list[str] = []  # why the worker serves less than it should (readyz)

@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
+from recommender import PostgresJournal, StoreUnavailable
 from service.routes import ApiRoute
-from service.schemas.health import Health, Readiness, RebuildError
+from service.schemas.health import DatabaseStatus, Health, Readiness, RebuildError
 
 router = APIRouter(route_class=ApiRoute, tags=["health"])
 
@@ -41,6 +43,19 @@ async def readyz(request: Request) -> Response:
             f"the workspace changed but its snapshot cannot be built ({reason}); still serving "
             f"the previous one"
         )
+    database = None
+    if isinstance(state.journal, PostgresJournal):
+        try:
+            await run_in_threadpool(state.journal.ping)
+            database = DatabaseStatus(backend="postgresql", url=state.journal.url, reachable=True)
+        except StoreUnavailable as exc:
+            database = DatabaseStatus(
+                backend="postgresql", url=state.journal.url, reachable=False, error=str(exc)
+            )
+            warnings.append(
+                "the shared database cannot be reached: recommendations keep serving; events, "
+                "overrides and keys not seen recently get 503 until it is back"
+            )
     body = Readiness(
         status="ready",
         model_version=snapshot.model_version,
@@ -49,6 +64,7 @@ async def readyz(request: Request) -> Response:
         snapshot_age_seconds=round(time.time() - snapshot.created_at, 3),
         warnings=warnings,
         rebuild_error=failed,
+        database=database,
     )
     return JSONResponse(body.model_dump())
 

@@ -14,6 +14,13 @@ class RebuildError(BaseModel):
     failed_at: str = Field(description="when, ISO 8601 UTC")
 
 
+class DatabaseStatus(BaseModel):
+    backend: str = Field(description="'postgresql' (the embedded SQLite files are not listed)")
+    url: str = Field(description="the database, without its password")
+    reachable: bool
+    error: str | None = Field(default=None, description="why not, when it is not")
+
+
 class Readiness(BaseModel):
     status: str
     model_version: str
@@ -27,4 +34,9 @@ class Readiness(BaseModel):
         default=None,
         description="the workspace changed and the snapshot for it could not be built: the "
         "previous snapshot keeps serving (still ready) until a build succeeds",
+    )
+    database: DatabaseStatus | None = Field(
+        default=None,
+        description="the shared database, when the service uses one: while it is unreachable "
+        "recommendations keep serving (still ready) and the routes that need it answer 503",
     )

@@ -328,3 +328,8 @@ def test_events_commands_use_the_database_when_one_is_named(
     )
     assert "recommender db upgrade" in behind.stderr
 
+
+def test_serve_refuses_a_database_whose_schema_is_behind(demo_workspace, empty_database):
+    out = _cli(demo_workspace, empty_database, "serve", "--port", "1", check=2)
+    assert "recommender db upgrade" in out.stderr
+    assert "Traceback" not in out.stderr
