@@ -105,6 +105,7 @@ _API: dict[str, tuple[str, str]] = {
     "export_events": ("recommender.storage.event_files", "export_parquet"),
     "read_events_parquet": ("recommender.storage.event_files", "read_events_parquet"),
     "AuditLog": ("recommender.storage.audit", "AuditLog"),
+    "ConsoleDatabase": ("recommender.storage.audit", "ConsoleDatabase"),
     "KeyInfo": ("recommender.storage.keys", "KeyInfo"),
     "KeyScope": ("recommender.storage.keys", "Scope"),
     "KeyStore": ("recommender.storage.keys", "KeyStore"),
@@ -340,7 +341,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (a test keeps
         upsert_partner,
     )
     from recommender.steering.playbook import DEFAULT_PLAYBOOK, Playbook, load_playbook
-    from recommender.storage.audit import AuditLog
+    from recommender.storage.audit import AuditLog, ConsoleDatabase
     from recommender.storage.deals import import_deals, load_deal_frame, unknown_deals
     from recommender.storage.event_files import export_parquet as export_events
     from recommender.storage.event_files import import_file as import_events

@@ -40,6 +40,7 @@ from typing import Any, TypeVar
 
 from recommender import (
     SEEN_ASSETS_SQL,
+    ConsoleDatabase,
     DigestStore,
     Embedder,
     ExperimentStore,
@@ -93,12 +94,28 @@ def make_embedder(settings: Settings) -> Embedder:
     return get_embedder(settings.embedder)
 
 
-def bump_generation(workspace: Workspace, reason: str) -> None:
-    """Tell every worker serving `workspace` to rebuild its snapshot (the generation file they
-    watch): for changes they cannot see in the files they watch, such as an experiment created
-    or stopped from the CLI."""
+def bump_generation(workspace: Workspace, reason: str) -> int | None:
+    """Tell every worker serving `workspace` to rebuild its snapshot: for changes they cannot
+    see in the files they watch, such as an experiment created or stopped from the CLI. The
+    workers of this host watch the generation file; with a shared database, replicas on other
+    hosts watch its generation row too. Returns the row's new generation (None without a
+    shared database, or when it could not be reached)."""
     stamp = f"{datetime.now(UTC).isoformat()} {os.getpid()} {secrets.token_hex(4)} {reason}\n"
     atomic_write_bytes(workspace.root / GENERATION_FILE, stamp.encode())
+    if not workspace.database_url:
+        return None
+    db = ConsoleDatabase(workspace.console_location)
+    try:
+        return db.bump_generation(reason)
+    except StoreUnavailable:
+        log.warning(
+            "the shared database is unavailable: replicas on other hosts will see this "
+            "change at their next one",
+            extra={"reason": reason},
+        )
+        return None
+    finally:
+        db.close()
 
 
 class SeenAssets:
@@ -311,6 +328,18 @@ class ServiceState:
         self.demo_keys: dict[str, str] = {}
         self.warnings: list[str] = []  # why the worker serves less than it should (readyz)
         self._known = _Known()
+        # The shared database's generation row, polled by a thread (no I/O on the event loop)
+        self._generation_db: ConsoleDatabase | None = None
+        self._db_generation: int | None = None
+        self._stop_watching = threading.Event()
+        self._generation_thread: threading.Thread | None = None
+        if workspace.database_url:
+            self._generation_db = ConsoleDatabase(workspace.console_location)
+            self._db_generation = self._generation_db.generation()
+            self._generation_thread = threading.Thread(
+                target=self._watch_generation, name="generation-watch", daemon=True
+            )
+            self._generation_thread.start()
         self._applied = self._fingerprint()
         self._failed: tuple[Any, ...] | None = None
         # why the last background rebuild failed, and when (unix time); None once one succeeds
@@ -382,6 +411,11 @@ class ServiceState:
         watch = self._watch_thread
         if watch is not None:
             watch.join(timeout=30)
+        self._stop_watching.set()
+        if self._generation_thread is not None:
+            self._generation_thread.join(timeout=10)
+        if self._generation_db is not None:
+            self._generation_db.close()
         self.seen.close()
         self.journal.close()
         self.keys.close()
@@ -490,8 +524,20 @@ class ServiceState:
             ws.models_dir / PROMOTED_POINTER,
         ]
 
+    def _watch_generation(self) -> None:
+        """Poll the shared database's generation row (changes made through other replicas)."""
+        assert self._generation_db is not None
+        every = self.settings.reload_check_seconds or 0.5
+        while not self._stop_watching.wait(every):
+            try:
+                self._db_generation = self._generation_db.generation()
+            except StoreUnavailable:
+                continue  # the last value stands until the database is back
+            except Exception:
+                log.exception("the shared database's generation could not be read")
+
     def _fingerprint(self) -> tuple[Any, ...]:
-        out: list[Any] = []
+        out: list[Any] = [self._db_generation]
         for path in self._watched():
             try:
                 st = os.stat(path)
@@ -502,7 +548,13 @@ class ServiceState:
         return tuple(out)
 
     def _bump_generation(self, reason: str) -> None:
-        bump_generation(self.workspace, reason)
+        seen = self._db_generation
+        new = bump_generation(self.workspace, reason)
+        if new is not None and seen is not None and new == seen + 1:
+            # Only this change moved the row: this worker serves it already, no rebuild for
+            # it. (Had another replica's change come in between, the watcher's next read
+            # differs from what is applied, and that change gets its rebuild.)
+            self._db_generation = new
 
     def check_for_changes(self) -> None:
         """Cheap and non-blocking: start a background rebuild if the workspace changed."""

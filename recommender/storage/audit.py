@@ -109,6 +109,28 @@ class ConsoleDatabase:
         with postgres.unavailable_as("the console database"), self._pool.connection() as conn:
             yield conn
 
+    def generation(self) -> int | None:
+        """The shared database's service generation (`bump_generation`); None on SQLite,
+        where workers watch the workspace's generation file instead."""
+        if self.backend != "postgresql":
+            return None
+        with self.read() as conn:
+            row = conn.execute("SELECT generation FROM service_generation WHERE id = 1").fetchone()
+        return int(row[0])
+
+    def bump_generation(self, reason: str) -> int | None:
+        """Tell every replica on the shared database that the workspace changed; return the
+        new generation (None on SQLite, where this does nothing)."""
+        if self.backend != "postgresql":
+            return None
+        with self.write() as conn:
+            row = conn.execute(
+                "UPDATE service_generation SET generation = generation + 1, reason = ?, "
+                "changed_at = now() WHERE id = 1 RETURNING generation",
+                (reason[:200],),
+            ).fetchone()
+        return int(row[0])
+
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:

@@ -2,6 +2,8 @@
 PostgreSQL database and one workspace folder.
 
 - A promotion and an override made through replica A are served by replica B within 5 s.
+- Replicas on other hosts (their own workspace folder, so no shared generation file) learn of
+  an override made through one of them from the database's generation row, within 5 s.
 - Clients post events to both while A is killed with SIGKILL and started again: every batch
   either replica acknowledged is in the journal exactly once (retried batches included).
 """
@@ -18,7 +20,13 @@ import pytest
 
 from recommender.storage import postgres
 from recommender.storage.pg_events import PostgresJournal
-from tests.support import kill, recommendation_body, start_server, stop_server
+from tests.support import (
+    copy_workspace,
+    kill,
+    recommendation_body,
+    start_server,
+    stop_server,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -37,6 +45,30 @@ def replicas(fresh_workspace, database_url, tmp_path):
     for s in servers:
         if s.process.poll() is None:
             stop_server(s)
+
+
+def _top(server, body) -> list[str]:
+    r = httpx.post(
+        f"{server.url}/v1/recommendations", json=body, headers=server.headers("portal"), timeout=30
+    )
+    assert r.status_code == 200, r.text
+    return [i["asset_id"] for i in r.json()["items"]]
+
+
+def _hide_through_a_and_wait_on_b(a, b) -> None:
+    body = recommendation_body("P0001", n=10)
+    hidden = _top(b, body)[0]  # what B puts first, hidden through A
+    made = httpx.post(
+        f"{a.url}/v1/overrides",
+        json={"action": "hide", "asset_id": hidden, "scope": "global"},
+        headers=a.headers("manager"),
+        timeout=60,
+    )
+    assert made.status_code in (200, 201), made.text
+    deadline = time.monotonic() + 5
+    while hidden in _top(b, body):
+        assert time.monotonic() < deadline, "replica B still shows the hidden asset after 5 s"
+        time.sleep(0.2)
 
 
 def _served_version(server, partner: str = "P0001") -> str:
@@ -63,27 +95,27 @@ def test_a_promotion_and_an_override_through_one_replica_reach_the_other(replica
         assert time.monotonic() < deadline, "replica B still serves the old model after 5 s"
         time.sleep(0.2)
 
-    body = recommendation_body("P0001", n=10)
-    shown = httpx.post(
-        f"{b.url}/v1/recommendations", json=body, headers=b.headers("portal"), timeout=30
-    ).json()
-    hidden = shown["items"][0]["asset_id"]  # what B puts first, hidden through A
-    made = httpx.post(
-        f"{a.url}/v1/overrides",
-        json={"action": "hide", "asset_id": hidden, "scope": "global"},
-        headers=a.headers("manager"),
-        timeout=60,
-    )
-    assert made.status_code in (200, 201), made.text
-    deadline = time.monotonic() + 5
-    while True:
-        items = httpx.post(
-            f"{b.url}/v1/recommendations", json=body, headers=b.headers("portal"), timeout=30
-        ).json()["items"]
-        if hidden not in {i["asset_id"] for i in items}:
-            break
-        assert time.monotonic() < deadline, "replica B still shows the hidden asset after 5 s"
-        time.sleep(0.2)
+    _hide_through_a_and_wait_on_b(a, b)
+
+
+def test_replicas_on_other_hosts_learn_of_a_change_from_the_database(
+    fresh_workspace, template, database_url, tmp_path
+):
+    """Each replica has its own copy of the workspace folder (as on another host with its
+    own disk): an override made through A reaches B only through the generation row."""
+    ws_a = fresh_workspace
+    ws_b = copy_workspace(template, tmp_path / "host-b" / "ws")
+    postgres.import_sqlite(ws_a.events_path, ws_a.console_path, database_url)
+    env = {"RECO_DATABASE_URL": database_url}
+    a = start_server(ws_a, tmp_path / "a.log", env=env)
+    try:
+        b = start_server(ws_b, tmp_path / "b.log", env=env, keys=a.keys)
+        try:
+            _hide_through_a_and_wait_on_b(a, b)
+        finally:
+            stop_server(b)
+    finally:
+        stop_server(a)
 
 
 class Poster(threading.Thread):

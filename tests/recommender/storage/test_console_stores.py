@@ -192,3 +192,18 @@ def test_import_sqlite_copies_journal_and_console_once(tmp_path: Path, database_
     with OverrideStore(database_url) as overrides:
         assert [o.asset_id for o in overrides.list()] == ["A0001"]
         assert len(overrides.audit_log()) == 3
+
+
+def test_the_generation_row_counts_changes_on_a_shared_database(console_location):
+    from recommender.storage.audit import ConsoleDatabase
+
+    db = ConsoleDatabase(console_location)
+    try:
+        if isinstance(console_location, Path):  # SQLite: workers watch a file instead
+            assert db.generation() is None and db.bump_generation("x") is None
+            return
+        first = db.generation()
+        assert db.bump_generation("override") == first + 1 == db.generation()
+        assert db.bump_generation("promote") == first + 2
+    finally:
+        db.close()
