@@ -118,6 +118,21 @@ def bump_generation(workspace: Workspace, reason: str) -> int | None:
         db.close()
 
 
+class _Outage:
+    """After the shared database failed a lookup, how long not to ask it again: lookups that
+    may run on the event loop must not wait out the pool's timeout on every request."""
+
+    def __init__(self, seconds: float = 5.0) -> None:
+        self.seconds = seconds
+        self._until = 0.0
+
+    def ongoing(self, now: float) -> bool:
+        return now < self._until
+
+    def began(self) -> None:
+        self._until = time.monotonic() + self.seconds
+
+
 class SeenAssets:
     """Assets a partner already opened, downloaded or shared, from the event journal.
 
@@ -131,8 +146,7 @@ class SeenAssets:
     def __init__(self, source: Path | Journal, ttl: float, *, max_entries: int = 20_000) -> None:
         self.path = source if isinstance(source, Path) else None
         self._journal = None if isinstance(source, Path) else source
-        self.retry_seconds = 5.0  # after a failed lookup, the database is not asked for so long
-        self._down_until = 0.0
+        self._outage = _Outage()
         self.ttl = ttl
         self.max_entries = max_entries
         self._cache: dict[str, tuple[float, frozenset[str]]] = {}
@@ -160,7 +174,7 @@ class SeenAssets:
             return hit[1]
         if self._journal is not None:
             stale = hit[1] if hit is not None else frozenset()
-            if now < self._down_until:
+            if self._outage.ongoing(now):
                 return stale
             try:
                 seen = self._journal.seen_assets(partner_id)
@@ -168,7 +182,7 @@ class SeenAssets:
                 # The shared database is down: rank with what was last known (a seen asset
                 # may come back for a while), never fail the recommendation; and do not wait
                 # for the database again for a while (this runs on the event loop).
-                self._down_until = time.monotonic() + self.retry_seconds
+                self._outage.began()
                 return stale
         else:
             rows = self._conn().execute(SEEN_ASSETS_SQL, (partner_id,)).fetchall()
@@ -212,7 +226,7 @@ class CachedKeys:
         self.ttl = ttl
         self.max_entries = max_entries
         self.stale_seconds = stale_seconds
-        self._down_until = 0.0
+        self._outage = _Outage()
         self._cache: dict[bytes, tuple[float, KeyInfo]] = {}
 
     def verify(self, key: str) -> KeyInfo | None:
@@ -225,7 +239,7 @@ class CachedKeys:
             return hit[1]
         recent = hit is not None and hit[0] - self.ttl + self.stale_seconds > now
         stale = hit[1] if hit is not None and recent else None
-        if stale is not None and now < self._down_until:
+        if stale is not None and self._outage.ongoing(now):
             return stale
         try:
             info = self.store.verify(key)
@@ -233,7 +247,7 @@ class CachedKeys:
             # The shared database is down: a key verified in the last `stale_seconds` keeps
             # working (recommendations serve from the snapshot), without asking the database
             # again for a while (verify may run on the event loop); any other key gets 503.
-            self._down_until = time.monotonic() + 5.0
+            self._outage.began()
             if stale is not None:
                 return stale
             raise

@@ -15,6 +15,7 @@ a caller that has no such transaction (creating or revoking a key from the CLI).
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -64,15 +65,15 @@ class ConsoleDatabase:
     behind a lock; `schema` is created there if missing) or a ``postgresql://`` URL (the
     process's shared pool; the schema must be current). Safe to share between threads."""
 
-    def __init__(self, location: Path | str, schema: str = "") -> None:
+    def __init__(self, location: str | os.PathLike[str], schema: str = "") -> None:
         self._lock = threading.Lock()
         self._pool: Any = None
         self._conn: sqlite3.Connection | None = None
-        if isinstance(location, str) and postgres.is_postgres_url(location):
+        if postgres.is_postgres_url(str(location)):
             self.backend = "postgresql"
             # the order rows were written in (SQLite's rowid; an identity column here)
             self.row_order = "seq"
-            self._pool = postgres.acquire_pool(location)
+            self._pool = postgres.acquire_pool(str(location))
         else:
             self.backend = "sqlite"
             self.row_order = "rowid"

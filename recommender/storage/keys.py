@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 from features.schema import values
-from recommender.storage import postgres
 from recommender.storage.audit import AuditLog, ConsoleDatabase
 from recommender.workspace import Workspace
 
@@ -132,8 +131,7 @@ class KeyStore:
     database). Safe to share between threads."""
 
     def __init__(self, location: str | os.PathLike[str]) -> None:
-        target = str(location) if postgres.is_postgres_url(str(location)) else Path(location)
-        self._db = ConsoleDatabase(target, _SCHEMA)
+        self._db = ConsoleDatabase(location, _SCHEMA)
 
     def __enter__(self) -> KeyStore:
         return self
