@@ -89,6 +89,35 @@ def examination_of(examination: Sequence[float], position: np.ndarray) -> np.nda
     return curve[index]
 
 
+def _with_impression_totals(
+    events: pd.DataFrame, impressions: pd.DataFrame | None
+) -> tuple[pd.DataFrame, np.ndarray, int]:
+    """`events` and one impression row per aggregated group (at its last time), in time
+    order; how many events each row stands for; the earliest time of the groups."""
+    if impressions is None or not len(impressions):
+        return events, np.ones(len(events)), np.iinfo(np.int64).max
+    last = impressions["last_ts"].to_numpy(dtype=np.int64)
+    rows = pd.DataFrame(
+        {
+            "ts": last.astype("datetime64[us]"),
+            "type": "impression",
+            "partner_id": impressions["partner_id"].to_numpy(dtype=object),
+            "asset_id": impressions["asset_id"].to_numpy(dtype=object),
+            "stage": impressions["stage"].to_numpy(dtype=object),
+            "position": impressions["position"].to_numpy(dtype=np.int64),
+        }
+    )
+    counts = np.concatenate(
+        [np.ones(len(events)), impressions["events"].to_numpy(dtype=np.float64)]
+    )
+    both = pd.concat([events, rows], ignore_index=True) if len(events) else rows
+    # events are in time order already: a stable sort keeps their order among equal times
+    order = np.argsort(to_micros(both["ts"]), kind="stable")
+    merged = both.iloc[order].reset_index(drop=True)
+    first_us = int(impressions["first_ts"].min())
+    return merged, counts[order], first_us
+
+
 def segment_code(tier: str | None, maturity: str | None) -> int:
     """tier x maturity as one integer (-1 when either is unknown)."""
     if tier not in TIERS or maturity not in MATURITIES:
@@ -151,14 +180,23 @@ class UsageIndex:
         *,
         config: UsageConfig | None = None,
         asset_vectors: np.ndarray | None = None,
+        impressions: pd.DataFrame | None = None,
     ) -> UsageIndex:
         """Index `events` (EVENTS columns; ts tz-naive UTC) for point-in-time queries.
 
         `partners` (partner_id, tier, maturity) gives each partner its segment; partners that
         appear only in events get segment -1. `asset_vectors` (n_assets, d), aligned with
         `table`, enables partner_similarity.
+
+        `impressions`, when given, are the log's impressions aggregated per (partner_id,
+        asset_id, stage, position), with `events` (how many), `first_ts` and `last_ts` (UTC
+        epoch microseconds), and `events` then holds none. Impressions only count towards
+        the rates (exposure, ctr...), so every query after the last event (serving) answers
+        exactly as with the raw impressions; one inside the log counts each group's
+        impressions at its last time.
         """
         config = config or UsageConfig()
+        events, multiplicity, first_us = _with_impression_totals(events, impressions)
         n_assets = len(table)
         pids: dict[str, int] = {}
         seg: list[int] = []
@@ -214,7 +252,7 @@ class UsageIndex:
             eng_w[of_type(name)] = float(w)
         is_eng = (eng_w > 0) & (asset >= 0)
         t_ref = int(t.max()) if len(t) else EPOCH_US
-        t0 = int(t.min()) if len(t) else EPOCH_US
+        t0 = min(int(t.min()), first_us) if len(t) else EPOCH_US
         presorted = bool(np.all(t[1:] >= t[:-1]))  # a journal's read is ordered by time
         decay = config.decay_per_us
         # Decayed weights relative to the last event: <= 1, so no overflow.
@@ -252,10 +290,10 @@ class UsageIndex:
         else:
             pos = np.zeros(len(events))
         pos = np.where(np.isfinite(pos), np.maximum(pos, 0.0), 0.0)
-        examined = np.where(is_imp, examination_of(config.examination, pos), 0.0)
-        rate_w = np.column_stack([examined, is_open, np.where(is_eng, eng_w, 0.0), is_imp]).astype(
-            float
-        )
+        examined = np.where(is_imp, examination_of(config.examination, pos) * multiplicity, 0.0)
+        rate_w = np.column_stack(
+            [examined, is_open, np.where(is_eng, eng_w, 0.0), is_imp * multiplicity]
+        ).astype(float)
         rate_mask = is_imp | is_open | is_eng
         s: dict[str, SumsBefore] = {}
         s["rate_asset"] = sums(asset, rate_mask, rate_w, 4)

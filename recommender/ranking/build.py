@@ -21,7 +21,7 @@ from recommender.storage.registry import ModelIntegrityError, ModelVersion, Regi
 from recommender.storage.usage import (
     JournalUsageProvider,
     asset_vectors,
-    read_journal,
+    read_usage_inputs,
     usage_config,
 )
 from recommender.workspace import Workspace
@@ -102,14 +102,17 @@ def load_model(
 def usage_provider(
     workspace: Workspace, snapshot: Snapshot, *, settings: Mapping[str, Any] | None = None
 ) -> JournalUsageProvider:
-    """The usage features of `snapshot`'s assets from the workspace's journal and partners,
-    with a model's usage `settings` (its manifest's "usage")."""
+    """The usage features of `snapshot`'s assets from the workspace's journal (its
+    engagements and impression aggregates) and partners, with a model's usage `settings`
+    (its manifest's "usage")."""
+    events, impressions = read_usage_inputs(workspace)
     return JournalUsageProvider.build(
-        read_journal(workspace),
+        events,
         snapshot.table,
         load_partner_frame(workspace),
         config=usage_config(settings),
         vectors=asset_vectors(snapshot.catalog, snapshot.table),
+        impressions=impressions,
     )
 
 

@@ -15,6 +15,12 @@ each with its own means):
   exact and cheap to compare); indexes on (ts), (partner_id, ts) and (asset_id) keep the
   queries of training, serving and the console off full scans. Reads return them as
   tz-naive UTC ``datetime64[us]``.
+- **Usage aggregated as events arrive**: a trigger in the inserting transaction keeps
+  ``usage_daily`` (events per UTC day, partner, asset and type) and ``impression_totals``
+  (impressions per partner, asset, stage and position, with their first and last time); it
+  fires only for rows really inserted, so a retried or repeated event is counted once. A
+  snapshot reads those and the events that are not impressions (`Journal.usage_inputs`,
+  through the partial index events_engaged), not the whole journal.
 - **Threads**: writes go through one connection behind a lock (the HTTP service appends from
   several threads); every read opens its own connection, so under WAL reads never wait for a
   writer.
@@ -68,6 +74,7 @@ if TYPE_CHECKING:
     from recommender.workspace import Workspace
 
 __all__ = [
+    "IMPRESSION_TOTAL_COLUMNS",
     "SEEN_ASSETS_SQL",
     "AppendResult",
     "EventJournal",
@@ -78,8 +85,9 @@ __all__ = [
 
 
 # 1: the EVENTS contract's first columns; 2: + propensity, propensity_shown (impressions);
-# 3: + experiment, arm (impressions served in an online experiment)
-_SCHEMA_VERSION = 3
+# 3: + experiment, arm (impressions served in an online experiment); 4: + the usage aggregates
+# (usage_daily, impression_totals) kept by a trigger, and the events_engaged index
+_SCHEMA_VERSION = 4
 _COPY_CACHE_KIB = -65_536  # negative: KiB, i.e. 64 MiB
 
 
@@ -91,6 +99,21 @@ _WAL_LIMIT_BYTES = 64 * 1024 * 1024
 # partial index's: `type IN ('open', 'download', 'share') AND asset_id IS NOT NULL`.
 _SEEN_WHERE = f"type IN ({', '.join(repr(t) for t in ENGAGEMENT_TYPES)}) AND asset_id IS NOT NULL"
 
+
+# Every event that is not an impression (the partial index events_engaged's WHERE, word for
+# word). Impressions are most of a journal; what usage needs of them is kept aggregated.
+_ENGAGED_WHERE = "type != 'impression'"
+
+# The usage aggregates a journal keeps as events arrive (a trigger in the inserting transaction,
+# so a retried or duplicate event is never counted twice), built once from the stored events
+# when a journal is upgraded to them; the same in PostgreSQL (migration 0004).
+_AGGREGATE_BACKFILL = (
+    "INSERT INTO usage_daily SELECT ts / 86400000000, partner_id, coalesce(asset_id, ''), type,"
+    " count(*) FROM events GROUP BY 1, 2, 3, 4",
+    "INSERT INTO impression_totals SELECT partner_id, asset_id, coalesce(stage, ''),"
+    " coalesce(position, -1), count(*), min(ts), max(ts) FROM events"
+    " WHERE type = 'impression' AND asset_id IS NOT NULL GROUP BY 1, 2, 3, 4",
+)
 
 # The assets one partner has seen, `?` = partner_id. Impressions are most of a journal (10 per
 # recommendation), so the lookup reads the partial index events_seen: one entry per distinct
@@ -129,6 +152,38 @@ _SCHEMA_STATEMENTS = (
 BEGIN SELECT RAISE(ABORT, 'the event journal is append-only'); END;""",
     """CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
 BEGIN SELECT RAISE(ABORT, 'the event journal is append-only'); END;""",
+    # Everything but impressions, in time order (a snapshot's usage reads these raw).
+    f"CREATE INDEX IF NOT EXISTS events_engaged ON events (ts) WHERE {_ENGAGED_WHERE}",
+    """CREATE TABLE IF NOT EXISTS usage_daily (
+    day INTEGER NOT NULL,          -- ts / 86400000000: the UTC day (truncated division)
+    partner_id TEXT NOT NULL,
+    asset_id TEXT NOT NULL,        -- '' for an event without an asset
+    type TEXT NOT NULL,
+    events INTEGER NOT NULL,
+    PRIMARY KEY (day, partner_id, asset_id, type)
+) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS impression_totals (
+    partner_id TEXT NOT NULL,
+    asset_id TEXT NOT NULL,
+    stage TEXT NOT NULL,           -- '' for an impression without a stage
+    position INTEGER NOT NULL,
+    events INTEGER NOT NULL,
+    first_ts INTEGER NOT NULL,
+    last_ts INTEGER NOT NULL,
+    PRIMARY KEY (partner_id, asset_id, stage, position)
+) WITHOUT ROWID""",
+    # Fired for the rows an INSERT OR IGNORE really inserts: a duplicate is never counted.
+    """CREATE TRIGGER IF NOT EXISTS events_aggregate AFTER INSERT ON events BEGIN
+INSERT INTO usage_daily VALUES (
+    NEW.ts / 86400000000, NEW.partner_id, coalesce(NEW.asset_id, ''), NEW.type, 1
+) ON CONFLICT DO UPDATE SET events = events + 1;
+INSERT INTO impression_totals SELECT
+    NEW.partner_id, NEW.asset_id, coalesce(NEW.stage, ''), coalesce(NEW.position, -1), 1,
+    NEW.ts, NEW.ts
+WHERE NEW.type = 'impression' AND NEW.asset_id IS NOT NULL
+ON CONFLICT DO UPDATE SET events = events + 1, first_ts = min(first_ts, excluded.first_ts),
+    last_ts = max(last_ts, excluded.last_ts);
+END;""",
 )
 _SCHEMA_SQL = "\n".join(s if s.endswith(";") else s + ";" for s in _SCHEMA_STATEMENTS)
 
@@ -147,7 +202,12 @@ def _upgrade(conn: sqlite3.Connection) -> None:
         for name, kind in _ADDED_COLUMNS:
             if name not in have:
                 conn.execute(f"ALTER TABLE events ADD COLUMN {name} {kind}")
+        present = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
         for statement in rest:  # indexes may name the added columns
+            if "events_aggregate" in statement and "usage_daily" not in present:
+                # aggregates new to this journal: first built from what it stores
+                for backfill in _AGGREGATE_BACKFILL:
+                    conn.execute(backfill)
             conn.execute(statement)
         conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
         conn.execute("COMMIT")
@@ -246,6 +306,41 @@ _UTC_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 _MICROSECOND = timedelta(microseconds=1)
+
+
+def _concat(parts: list[pd.DataFrame], cols: list[str]) -> pd.DataFrame:
+    """Frames of consecutive slices of one read as one frame, typed as one conversion of all
+    its rows would have typed it."""
+    if len(parts) <= 1:
+        return parts[0] if parts else to_frame([], cols)
+    frame = pd.concat(parts, ignore_index=True)
+    for c in cols:
+        # A text column with no value in one slice came out as objects there (None); typed as
+        # the slices with values were.
+        typed = [part[c].dtype for part in parts if part[c].dtype != object]
+        if typed and frame[c].dtype != typed[0]:
+            frame[c] = frame[c].astype(typed[0])
+    return frame
+
+
+# The impressions aggregated per (partner, asset, stage, position): `Journal.usage_inputs`.
+IMPRESSION_TOTAL_COLUMNS = (
+    "partner_id", "asset_id", "stage", "position", "events", "first_ts", "last_ts",
+)  # fmt: skip
+
+
+def _impression_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "partner_id": pd.Series([r[0] for r in rows], dtype=object),
+            "asset_id": pd.Series([r[1] for r in rows], dtype=object),
+            "stage": pd.Series([r[2] or None for r in rows], dtype=object),
+            "position": pd.Series([r[3] for r in rows], dtype="int64"),
+            "events": pd.Series([r[4] for r in rows], dtype="int64"),
+            "first_ts": pd.Series([r[5] for r in rows], dtype="int64"),
+            "last_ts": pd.Series([r[6] for r in rows], dtype="int64"),
+        }
+    )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -426,17 +521,7 @@ class Journal(abc.ABC):
         # Converted a slice at a time: building a million-row frame in one call holds the GIL
         # for a second, which a service reading its journal for a new snapshot would make
         # every request in flight wait out; a slice takes a few milliseconds.
-        parts = list(self._stream(sql, params, cols, _READ_SLICE_ROWS))
-        if len(parts) <= 1:
-            return parts[0] if parts else to_frame([], cols)
-        frame = pd.concat(parts, ignore_index=True)
-        for c in cols:
-            # A text column with no value in one slice came out as objects there (None);
-            # typed as the slices with values were, as one conversion of all rows types it.
-            typed = [part[c].dtype for part in parts if part[c].dtype != object]
-            if typed and frame[c].dtype != typed[0]:
-                frame[c] = frame[c].astype(typed[0])
-        return frame
+        return _concat(list(self._stream(sql, params, cols, _READ_SLICE_ROWS)), cols)
 
     def partner_events(
         self,
@@ -481,13 +566,15 @@ class Journal(abc.ABC):
 
     def pair_counts(self, event_type: str | EventType) -> pd.DataFrame:
         """How many events of `event_type` each (partner_id, asset_id) pair has: columns
-        partner_id, asset_id, events (one aggregate query; a full scan of the journal)."""
+        partner_id, asset_id, events, by partner then asset (read from the daily aggregates,
+        `usage_daily`: a query that costs the pairs' days, not the journal's events)."""
+        (chosen,) = _event_types([event_type]) or [""]
         with self._reader() as conn:
             rows = conn.execute(
-                "SELECT partner_id, asset_id, count(*) FROM events "
-                "WHERE type = ? AND partner_id IS NOT NULL AND asset_id IS NOT NULL "
-                "GROUP BY partner_id, asset_id",
-                (str(event_type),),
+                "SELECT partner_id, asset_id, sum(events) FROM usage_daily "
+                "WHERE type = ? AND asset_id != '' "
+                "GROUP BY partner_id, asset_id ORDER BY partner_id, asset_id",
+                (chosen,),
             ).fetchall()
         return pd.DataFrame(
             {
@@ -496,6 +583,47 @@ class Journal(abc.ABC):
                 "events": pd.Series([r[2] for r in rows], dtype="int64"),
             }
         )
+
+    def usage_daily(self) -> pd.DataFrame:
+        """The daily aggregates: one row per (UTC day, partner, asset, event type) with how
+        many events it has; columns day (days since 1970-01-01), partner_id, asset_id (None
+        for events without one), type, events. Kept as events are written (schema 4)."""
+        with self._reader() as conn:
+            rows = conn.execute(
+                "SELECT day, partner_id, asset_id, type, events FROM usage_daily "
+                "ORDER BY day, partner_id, asset_id, type"
+            ).fetchall()
+        return pd.DataFrame(
+            {
+                "day": pd.Series([r[0] for r in rows], dtype="int64"),
+                "partner_id": pd.Series([r[1] for r in rows], dtype=object),
+                "asset_id": pd.Series([r[2] or None for r in rows], dtype=object),
+                "type": pd.Series([r[3] for r in rows], dtype=object),
+                "events": pd.Series([r[4] for r in rows], dtype="int64"),
+            }
+        )
+
+    def usage_inputs(
+        self, columns: Iterable[str] | None = None
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """What usage features read, from one consistent snapshot and without scanning the
+        impressions: every event that is not an impression (`columns`, in time order, through
+        the events_engaged index), and the impressions aggregated per (partner, asset, stage,
+        position) (`IMPRESSION_TOTAL_COLUMNS`; stage None when the impressions had none;
+        first_ts and last_ts in UTC epoch microseconds)."""
+        sql, params, cols = _select_sql(order=self._ORDER, columns=columns)
+        head, tail = sql.split(" ORDER BY ")
+        sql = f"{head} WHERE {_ENGAGED_WHERE} ORDER BY {tail}"
+        with self._reader(snapshot=True) as conn:
+            cursor = conn.execute(sql, params)
+            parts = []
+            while rows := cursor.fetchmany(_READ_SLICE_ROWS):
+                parts.append(to_frame(rows, cols))
+            totals = conn.execute(
+                f"SELECT {', '.join(IMPRESSION_TOTAL_COLUMNS)} FROM impression_totals "
+                "ORDER BY partner_id, asset_id, stage, position"
+            ).fetchall()
+        return _concat(parts, cols), _impression_frame(totals)
 
     def seen_assets(self, partner_id: str) -> frozenset[str]:
         """The assets `partner_id` opened, downloaded or shared (`SEEN_ASSETS_SQL`)."""
@@ -654,14 +782,18 @@ class EventJournal(Journal):
             return 0
         stamp = now_micros()
         with self._transaction() as conn:
-            before = conn.total_changes
+            accepted = 0
             start = 0
             for size in _STATEMENT_ROWS:
                 while len(rows) - start >= size:
                     chunk = rows[start : start + size]
-                    conn.execute(_insert_sql(size), [v for row in chunk for v in (*row, stamp)])
+                    # a statement's rowcount leaves out what its triggers changed (aggregates)
+                    cur = conn.execute(
+                        _insert_sql(size), [v for row in chunk for v in (*row, stamp)]
+                    )
+                    accepted += cur.rowcount
                     start += size
-            return conn.total_changes - before
+            return accepted
 
     def copy_from_stage(self, stage_path: Path) -> int:
         cols = ", ".join(EVENT_COLUMNS)
@@ -674,13 +806,12 @@ class EventJournal(Journal):
             conn.execute(f"PRAGMA main.cache_size={_COPY_CACHE_KIB}")
             try:
                 with self._transaction():
-                    before = conn.total_changes
-                    conn.execute(
+                    cur = conn.execute(
                         f"INSERT OR IGNORE INTO main.events ({cols}, ingested_at) "
                         f"SELECT {cols}, ? FROM stage.events ORDER BY rowid",
                         (now_micros(),),
                     )
-                    return conn.total_changes - before
+                    return int(cur.rowcount)
             finally:
                 conn.execute(f"PRAGMA main.cache_size={int(default_cache)}")
                 conn.execute("DETACH DATABASE stage")

@@ -16,6 +16,9 @@ service replicas on several hosts.
 - **Snapshots.** A multi-statement read runs in one REPEATABLE READ, READ ONLY transaction;
   a stream (`iter_batches`, `read`) is a server-side cursor in one, so memory holds one batch.
 - **Append-only.** Triggers refuse UPDATE, DELETE and TRUNCATE (migration 0001).
+- **Usage aggregates** (migration 0004): one trigger per INSERT statement adds the rows it
+  really inserted (its transition table) to ``usage_daily`` and ``impression_totals``, in key
+  order, in the same transaction.
 - **Imports** stage in a SQLite file under `stage_dir` as for SQLite, then COPY into a
   temporary table and insert from it in one transaction.
 """

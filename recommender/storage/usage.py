@@ -129,6 +129,19 @@ def read_journal(
         return journal.read(columns=list(columns), end=end)
 
 
+def read_usage_inputs(workspace: Workspace) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """What a snapshot's usage features read of the journal, from one snapshot of it: the
+    events that are not impressions (the columns usage needs) and the impressions aggregated
+    as they were written (`Journal.usage_inputs`); (empty frame, None) without a journal.
+    A journal of millions of impressions costs its engagements and its aggregate rows."""
+    if not workspace.has_journal:
+        return read_journal(workspace), None
+    from recommender.storage.events import open_journal
+
+    with open_journal(workspace) as journal:
+        return journal.usage_inputs(EVENT_READ_COLUMNS)
+
+
 @dataclass
 class JournalUsageProvider:
     """UsageProvider over a UsageIndex built at snapshot time.
@@ -162,8 +175,18 @@ class JournalUsageProvider:
         *,
         config: UsageConfig | None = None,
         vectors: np.ndarray | None = None,
+        impressions: pd.DataFrame | None = None,
     ) -> JournalUsageProvider:
-        index = UsageIndex.build(events, table, partners, config=config, asset_vectors=vectors)
+        """The provider of `events` (the journal's, or with `impressions` its events that are
+        not impressions, and its impressions aggregated: `Journal.usage_inputs`)."""
+        index = UsageIndex.build(
+            events,
+            table,
+            partners,
+            config=config,
+            asset_vectors=vectors,
+            impressions=impressions,
+        )
         n = len(table)
         after = index.last_event_us + 1
         n_stages = len(STAGES)
@@ -191,7 +214,8 @@ class JournalUsageProvider:
             asset_grid=grid,
             popular_by_segment=order,
             as_of_us=after,
-            n_events=len(events),
+            n_events=len(events)
+            + (int(impressions["events"].sum()) if impressions is not None else 0),
         )
 
     def features(

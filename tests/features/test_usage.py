@@ -469,3 +469,59 @@ def test_examination_is_the_estimated_curve_the_last_value_beyond_it_or_none() -
     position = np.array([0, 1, 2, 5])
     assert examination_of((), position).tolist() == [1.0, 1.0, 1.0, 1.0]
     assert examination_of((1.0, 0.5, 0.25), position).tolist() == [1.0, 0.5, 0.25, 0.25]
+
+
+def _impression_totals(log: pd.DataFrame) -> pd.DataFrame:
+    """The log's impressions per (partner, asset, stage, position), as a journal keeps them."""
+    shown = log[log["type"] == "impression"]
+    frame = pd.DataFrame(
+        {
+            "partner_id": shown["partner_id"].to_numpy(dtype=object),
+            "asset_id": shown["asset_id"].to_numpy(dtype=object),
+            "stage": shown["stage"].fillna("").to_numpy(dtype=object),
+            "position": shown["position"].to_numpy(dtype=np.int64),
+            "t": to_micros(shown["ts"]),
+        }
+    )
+    out = (
+        frame.groupby(["partner_id", "asset_id", "stage", "position"])["t"]
+        .agg(events="size", first_ts="min", last_ts="max")
+        .reset_index()
+    )
+    out["stage"] = out["stage"].replace("", None)
+    return out
+
+
+@pytest.mark.parametrize("n_assets", [8, 2000], ids=["fine-ticks", "coarse-ticks"])
+def test_impressions_given_aggregated_answer_serving_exactly_as_the_raw_log(n_assets):
+    """A snapshot reads the journal's impressions as per-group totals: every query after the
+    last event (all serving does) gets the features of the raw log, with an examination curve
+    (impressions weighted by position), partners seen only in impressions, and a key space
+    large enough for coarse time ticks."""
+    table = _table(n_assets)
+    log = random_log(5000, seed=21, n_assets=n_assets)
+    log.loc[log.index[-40:], "partner_id"] = "P-impressions-only"
+    log.loc[log.index[-40:], "type"] = "impression"
+    log.loc[log.index[-40:], "position"] = 2
+    log.loc[log.index[-40:], "asset_id"] = "A1"  # an impression always names its asset
+    vectors = np.random.default_rng(4).normal(size=(n_assets, 6)).astype(np.float32)
+    config = UsageConfig(examination=(1.0, 0.7, 0.5, 0.4, 0.3))
+    raw = UsageIndex.build(log, table, PARTNERS, config=config, asset_vectors=vectors)
+    engaged = log[log["type"] != "impression"].reset_index(drop=True)
+    totals = _impression_totals(log)
+    assert totals["events"].sum() > len(totals)  # groups of several impressions
+    agg = UsageIndex.build(
+        engaged, table, PARTNERS, config=config, asset_vectors=vectors, impressions=totals
+    )
+    assert agg.last_event_us == raw.last_event_us
+    assert agg.partner_ids.keys() == raw.partner_ids.keys()
+    for after in (raw.last_event_us + 1, raw.last_event_us + 86_400_000_000):
+        for partner in ("P0", "P2", "P9", "P-impressions-only", "P-new"):
+            assets = np.arange(min(n_assets, 64))
+            kwargs = dict(stage=assets % len(STAGES), segment=np.full(len(assets), 3))
+            want = raw.features(assets, after, partner=raw.partner_codes([partner])[0], **kwargs)
+            got = agg.features(assets, after, partner=agg.partner_codes([partner])[0], **kwargs)
+            for name in USAGE_FEATURES:
+                np.testing.assert_allclose(got[name], want[name], rtol=1e-9, err_msg=name)
+    exposure = raw.features(np.arange(8), raw.last_event_us + 1)["exposure"]
+    assert exposure.max() > 0  # the impressions do count

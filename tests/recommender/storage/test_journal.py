@@ -37,6 +37,7 @@ def test_file_is_wal_with_full_sync_and_indexes(sqlite_journal):
         ["partner_id", "asset_id"],  # events_seen, partial: seen types only
         ["partner_id", "ts"],
         ["ts"],
+        ["ts"],  # events_engaged, partial: everything but impressions
     ]
     # synchronous is per connection: FULL (2) on the connection that writes.
     assert sqlite_journal._writer().execute("PRAGMA synchronous").fetchone()[0] == 2
@@ -132,7 +133,12 @@ def test_a_version_1_journal_gains_the_later_columns_and_keeps_its_events(tmp_pa
         new = j.read().iloc[1]
         assert (new["propensity"], new["experiment"], new["arm"]) == (0.25, "x1", "control")
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
+    # the aggregates new in version 4 were built from the events stored before
+    totals = conn.execute(
+        "SELECT partner_id, asset_id, stage, position, events FROM impression_totals ORDER BY stage"
+    ).fetchall()
+    assert totals == [("p1", "a1", "", 3, 1), ("p1", "a1", "discovery", 0, 1)]
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
         conn.execute("DELETE FROM events")  # the triggers survived the upgrade
 
