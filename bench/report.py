@@ -363,6 +363,30 @@ def _section_managers(r: dict[str, Any]) -> str:
     )
 
 
+def _section_snapshot(r: dict[str, Any]) -> str:
+    journal = r.get("journal", {})
+    counts = (
+        ("events in the journal", "events"),
+        ("of which impressions", "impressions"),
+        ("impression aggregate rows", "impression_total_rows"),
+        ("events that are not impressions", "not_impressions"),
+        ("daily aggregate rows", "usage_daily_rows"),
+    )
+    rows = [{"what": what, "value": f"{journal.get(key, 0):,}"} for what, key in counts]
+    rows += [
+        {"what": "journal written, events/s (validated, aggregates kept)",
+         "value": journal.get("write_events_per_second")},
+        {"what": "snapshot builds, s", "value": ", ".join(map(str, r.get("build_seconds", [])))},
+        {"what": "usage features alone (read + index), s",
+         "value": ", ".join(map(str, r.get("usage_seconds", [])))},
+    ]  # fmt: skip
+    return (
+        "`bench.bench_snapshot`: `build_snapshot` of a copy of the demo workspace (its promoted "
+        f"model {r.get('model')!r}) whose journal a portal's traffic grew to "
+        f"{journal.get('events', 0):,} events.\n\n" + md_table(rows, ["what", "value"])
+    )
+
+
 def _section_training(r: dict[str, Any]) -> str:
     runs = r.get("runs")
     if not isinstance(runs, list) or not runs:
@@ -437,6 +461,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("scoring", "4b. Scoring", _section_scoring),
     Section("soak", "6. Soak (mixed load on a real server)", _section_soak),
     Section("managers", "9. Channel managers: portfolio and digests", _section_managers),
+    Section("snapshot", "10. Snapshot builds over a large journal", _section_snapshot),
     Section("quality", "5. Quality", _section_quality),
     Section("experiments", "8. Online experiments (interleaving and A/B)", _section_experiments),
     Section("learning", "7. Learning from logs (the learning issue's targets)", _section_learning),

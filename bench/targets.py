@@ -507,6 +507,26 @@ def _managers(result: Result) -> list[Figures]:
     ]
 
 
+def _snapshot(result: Result) -> list[Figures]:
+    """bench_snapshot's builds over its journal (empty when it did not run)."""
+    if not result.get("build_seconds"):
+        return []
+    journal = result["journal"]
+    return [
+        {
+            "events": journal["events"],
+            "impressions": journal["impressions"],
+            "impression_rows": journal["impression_total_rows"],
+            "engaged": journal["not_impressions"],
+            "build_median": result["build_seconds_median"],
+            "build_max": result["build_seconds_max"],
+            "builds": len(result["build_seconds"]),
+            "usage_median": result["usage_seconds_median"],
+            "wanted": result["targets"]["events"],
+        }
+    ]
+
+
 # --- the table -------------------------------------------------------------------------------
 def _demo_row(requests: str, limit: float, how: str) -> Target:
     return Target(
@@ -949,6 +969,22 @@ TARGETS: tuple[Target, ...] = (
         read=_managers,
         ok=lambda f: f["partners"] >= 40 and f["digest_max"] < 2.0,
         missing=Missing(what="digests for a manager's partners (issue 18)"),
+    ),
+    Target(
+        bench="snapshot",
+        what="snapshot build over a journal of {events:,} events (issue 17)",
+        target="every build <= 5 s, for a journal of at least 10M events",
+        measured="slowest {build_max:.2f} s, median {build_median:.2f} s of {builds} builds "
+        "(usage features alone: median {usage_median:.2f} s)",
+        how="bench_snapshot: build_snapshot (catalog, index, playbook, partners, overrides, "
+        "the promoted model and its usage features) of the demo workspace whose journal "
+        "holds {impressions:,} impressions (in {impression_rows:,} aggregate rows) and "
+        "{engaged:,} other events",
+        field="build_seconds, journal",
+        issue="17",
+        read=_snapshot,
+        ok=lambda f: f["events"] >= f["wanted"] and f["build_max"] <= 5.0,
+        missing=Missing(what="snapshot build over a 10M-event journal (issue 17)"),
     ),
 )
 
