@@ -172,8 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.workspace / "catalog" / "assets.parquet").exists():
         sys.exit(f"no catalog in {args.workspace}: run `recommender demo` first")
 
-    from recommender.ranking.build import build_snapshot, usage_provider
-    from recommender.storage.registry import Registry
+    from recommender import Registry, asset_vectors, build_snapshot, build_usage
 
     with tempfile.TemporaryDirectory(prefix="bench-snapshot-") as tmp:
         ws = copy_workspace(args.workspace, args.models, Path(tmp) / "ws")
@@ -191,7 +190,9 @@ def main(argv: list[str] | None = None) -> int:
             snapshot = build_snapshot(ws)
             builds.append(time.perf_counter() - t)
             t = time.perf_counter()
-            usage_provider(ws, snapshot, settings=settings)
+            build_usage(
+                ws, snapshot.table, asset_vectors(snapshot.catalog, snapshot.table), settings
+            )
             usage.append(time.perf_counter() - t)
         assert snapshot is not None and snapshot.model_version == promoted
 

@@ -121,6 +121,8 @@ _API: dict[str, tuple[str, str]] = {
     "ModelRegistryError": ("recommender.storage.registry", "ModelRegistryError"),
     "ModelIntegrityError": ("recommender.storage.registry", "ModelIntegrityError"),
     "read_journal": ("recommender.storage.usage", "read_journal"),
+    "JournalUsageProvider": ("recommender.storage.usage", "JournalUsageProvider"),
+    "asset_vectors": ("recommender.storage.usage", "asset_vectors"),
     # ranking
     "Snapshot": ("recommender.ranking.snapshot", "Snapshot"),
     "Scorer": ("recommender.ranking.snapshot", "Scorer"),
@@ -138,6 +140,9 @@ _API: dict[str, tuple[str, str]] = {
     "attach_model": ("recommender.ranking.build", "attach_model"),
     "open_recommender": ("recommender.ranking.build", "open_recommender"),
     "load_model": ("recommender.ranking.build", "load_model"),
+    "build_usage": ("recommender.ranking.build", "build_usage"),
+    "refresh_usage": ("recommender.ranking.build", "refresh_usage"),
+    "UsageSource": ("recommender.ranking.build", "UsageSource"),
     # learning
     "TrainConfig": ("recommender.learning.train", "TrainConfig"),
     "TrainResult": ("recommender.learning.train", "TrainResult"),
@@ -322,7 +327,15 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (a test keeps
         portfolio,
     )
     from recommender.outreach.store import DigestRecord, DigestStore
-    from recommender.ranking.build import attach_model, build_snapshot, load_model, open_recommender
+    from recommender.ranking.build import (
+        UsageSource,
+        attach_model,
+        build_snapshot,
+        build_usage,
+        load_model,
+        open_recommender,
+        refresh_usage,
+    )
     from recommender.ranking.candidates import eligibility_mask
     from recommender.ranking.content import ContentScorer
     from recommender.ranking.exploration import Exploration, stable_seed
@@ -383,7 +396,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (a test keeps
         Registry,
     )
     from recommender.storage.tables import TableImport
-    from recommender.storage.usage import read_journal
+    from recommender.storage.usage import JournalUsageProvider, asset_vectors, read_journal
     from recommender.types import (
         DealContext,
         Filters,

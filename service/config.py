@@ -161,6 +161,21 @@ class Settings(BaseSettings):
         ge=0,
         description="how often a worker checks whether another changed the workspace",
     )
+    usage_refresh_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description=(
+            "how often a worker rebuilds the served model's usage features when events were "
+            "journaled since (0: only with a new snapshot)"
+        ),
+    )
+    usage_builder: Literal["process", "thread"] = Field(
+        default="process",
+        description=(
+            "where rebuilds compute usage features: a child process per worker (off the "
+            "serving threads' GIL), or a thread of the worker"
+        ),
+    )
 
     def workspace_obj(self) -> Workspace:
         """The `Workspace` these settings name."""

@@ -63,12 +63,14 @@ from recommender import (
     get_embedder,
     link_key,
     open_journal,
+    refresh_usage,
 )
 from service.config import Settings
 from service.impressions import ImpressionWriter
 from service.metrics import ServiceMetrics
 from service.ratelimit import RateLimiter
 from service.runtime.process import freeze_heap, limit_compute_threads
+from service.runtime.usage_process import UsageProcess
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -359,6 +361,11 @@ class ServiceState:
         # why the last background rebuild failed, and when (unix time); None once one succeeds
         self.rebuild_error: tuple[str, float] | None = None
         self._next_check = 0.0
+        # usage features rebuilt when events were journaled since (`usage_refresh_seconds`)
+        self._next_usage_check = time.monotonic() + settings.usage_refresh_seconds
+        self.usage_refreshed_at: float | None = None  # unix time of the last usage refresh
+        self.usage_error: tuple[str, float] | None = None  # why the last one failed, when
+        self.usage_source = UsageProcess() if settings.usage_builder == "process" else None
         self._refreshing = threading.Lock()
         self._watch_thread: threading.Thread | None = None
         self._closed = False
@@ -430,6 +437,8 @@ class ServiceState:
             self._generation_thread.join(timeout=10)
         if self._generation_db is not None:
             self._generation_db.close()
+        if self.usage_source is not None:
+            self.usage_source.close()
         self.seen.close()
         self.journal.close()
         self.keys.close()
@@ -466,6 +475,7 @@ class ServiceState:
             model_version=model_version,
             query_cache=self.query_cache,
             use_model=use_model,
+            usage=self.usage_source,
         )
         snapshot = self.with_experiments(snapshot)
         self.metrics.snapshot_build_seconds.observe(time.perf_counter() - started)
@@ -508,6 +518,9 @@ class ServiceState:
         if self.settings.freeze_gc:
             freeze_heap(full=False)
         self.metrics.snapshot_builds.labels(reason=reason).inc()
+        if reason == "usage-refresh":
+            # the workspace's files are what they were: a failed rebuild of them still is
+            return old
         self.rebuild_error = None
         self.metrics.set_model_version(snapshot.model_version)
         if reason in ("promote", "rollback"):
@@ -571,11 +584,16 @@ class ServiceState:
             self._db_generation = new
 
     def check_for_changes(self) -> None:
-        """Cheap and non-blocking: start a background rebuild if the workspace changed."""
+        """Cheap and non-blocking: start a background rebuild if the workspace changed, or a
+        usage refresh when it is due."""
         if self.settings.reload_check_seconds <= 0 or self._closed:
             return
         now = time.monotonic()
         if now < self._next_check:
+            return
+        if self.settings.usage_refresh_seconds > 0 and now >= self._next_usage_check:
+            self._next_usage_check = now + self.settings.usage_refresh_seconds
+            self._start(self._refresh_usage, "usage-refresh")
             return
         self._next_check = now + self.settings.reload_check_seconds
         fingerprint = self._fingerprint()
@@ -584,11 +602,47 @@ class ServiceState:
             return
         if fingerprint == self._failed:
             return
+        self._start(self._refresh, "snapshot-refresh")
+
+    def _start(self, target: Callable[[], None], name: str) -> None:
+        """Run `target` (which releases `_refreshing`) on a thread, unless a rebuild or a
+        refresh is already running."""
         if not self._refreshing.acquire(blocking=False):
-            return  # a rebuild is already running
-        thread = threading.Thread(target=self._refresh, name="snapshot-refresh", daemon=True)
+            return
+        thread = threading.Thread(target=target, name=name, daemon=True)
         self._watch_thread = thread
         thread.start()
+
+    def _refresh_usage(self) -> None:
+        """Rebuild the served model's usage features if events were journaled since they were
+        built (`recommender.refresh_usage`), and swap them in, unless another change swapped
+        the snapshot meanwhile (the next refresh then starts from that one)."""
+        try:
+            current = self.recommender.snapshot
+            started = time.perf_counter()
+            try:
+                fresh = refresh_usage(self.workspace, current, usage=self.usage_source)
+                if fresh is None:
+                    return
+                fresh = self.with_experiments(fresh)
+            except Exception as exc:
+                log.exception("the usage features cannot be refreshed; serving the previous ones")
+                self.usage_error = (f"{type(exc).__name__}: {exc}", time.time())
+                return
+            with self.reload_lock:
+                if self.recommender.snapshot is not current:
+                    return
+                self.install(fresh, "usage-refresh")
+            self.usage_refreshed_at = time.time()
+            self.usage_error = None
+            self.metrics.snapshot_build_seconds.observe(time.perf_counter() - started)
+        finally:
+            self._refreshing.release()
+
+    def refresh_usage_now(self) -> None:
+        """Refresh the usage features at once if events were journaled since (tests, tools)."""
+        self._refreshing.acquire()
+        self._refresh_usage()
 
     def _refresh(self) -> None:
         try:

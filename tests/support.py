@@ -207,7 +207,7 @@ def copy_workspace(template: Template, dest: Path) -> Workspace:
 def make_settings(ws: Workspace, **overrides: Any):  # type: ignore[no-untyped-def]
     """The app's settings for `ws` in a test: demo keys, no rate limits (per key, and per
     address on failed authentications: tests/service/test_auth_guard turns it on), no key
-    cache."""
+    cache, no usage refresh on a timer (tests/service/test_usage_refresh turns it on)."""
     from service.config import Settings
 
     values: dict[str, Any] = {
@@ -218,6 +218,7 @@ def make_settings(ws: Workspace, **overrides: Any):  # type: ignore[no-untyped-d
         "rate_limit_per_second": 0,
         "auth_failures_per_minute": 0,
         "key_cache_seconds": 0,  # revocations take effect at once (tests/test_auth_keys)
+        "usage_refresh_seconds": 0,
     }
     values.update(overrides)
     return Settings(**values)
@@ -276,15 +277,19 @@ def start_server(
     port, and return once /readyz says ready (with several workers, after a few answers, so
     that every worker is likely up).
 
-    `env` adds RECO_* settings (the rate limiter is off unless `env` turns it on; one e5
-    thread per server, the machine is shared). The server's keys are `keys`, else the demo
-    keys `serve` writes into a workspace without keys. The log file (stdout and stderr) is
-    appended to, so a restart on the same path keeps the first run's lines.
+    `env` adds RECO_* settings (the rate limiter and the usage refresh are off unless `env`
+    turns them on; one e5 thread per server, the machine is shared). The server's keys are
+    `keys`, else the demo keys `serve` writes into a workspace without keys. The log file
+    (stdout and stderr) is appended to, so a restart on the same path keeps the first run's
+    lines.
     """
     port = free_port()
     full_env = {
         **os.environ,
         "RECO_RATE_LIMIT_PER_SECOND": "0",
+        # no usage refresh: what a test measures does not move under it on its own schedule
+        # (tests/service/test_usage_refresh.py turns it on)
+        "RECO_USAGE_REFRESH_SECONDS": "0",
         "RECO_EMBEDDER_THREADS": "1",
         "PYTHONUNBUFFERED": "1",
         **(env or {}),

@@ -4,9 +4,12 @@ how a registered model version becomes the snapshot's scorer."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
+
+from features.pairs import AssetTable
 from recommender.catalog.catalog import load_catalog
 from recommender.embedding.embedders import DEFAULT_EMBEDDER, Embedder, QueryCache, get_embedder
 from recommender.ranking.compiled import COMPILED_DIR
@@ -21,12 +24,18 @@ from recommender.storage.registry import ModelIntegrityError, ModelVersion, Regi
 from recommender.storage.usage import (
     JournalUsageProvider,
     asset_vectors,
+    journal_position,
     read_usage_inputs,
     usage_config,
 )
 from recommender.workspace import Workspace
 
 log = logging.getLogger(__name__)
+
+# How a snapshot gets its usage features: (workspace, snapshot, a model's usage settings) ->
+# provider. `usage_provider` builds them here; a service passes one that builds them in a
+# child process (service.runtime.usage_process), off its serving threads' GIL.
+UsageSource = Callable[[Workspace, Snapshot, Mapping[str, Any] | None], JournalUsageProvider]
 
 
 def build_snapshot(
@@ -36,9 +45,11 @@ def build_snapshot(
     model_version: str | None = None,
     query_cache: QueryCache | None = None,
     use_model: bool = True,
+    usage: UsageSource | None = None,
 ) -> Snapshot:
     """Load catalog, index, playbook, partners, overrides and the promoted model into one
-    immutable snapshot. Raises (and changes nothing) if any part is missing or inconsistent."""
+    immutable snapshot. Raises (and changes nothing) if any part is missing or inconsistent.
+    `usage` builds the model's usage features (default: `usage_provider`, in this process)."""
     embedder = embedder or get_embedder(DEFAULT_EMBEDDER)
     catalog = load_catalog(workspace, embedder_id=embedder.id, dim=embedder.dim)
     playbook = load_playbook(workspace)
@@ -57,19 +68,23 @@ def build_snapshot(
         query_cache=query_cache,
     )
     if use_model:
-        snapshot = attach_model(workspace, snapshot, version=model_version)
+        snapshot = attach_model(workspace, snapshot, version=model_version, usage=usage)
     return snapshot
 
 
 def attach_model(
-    workspace: Workspace, snapshot: Snapshot, *, version: str | None = None
+    workspace: Workspace,
+    snapshot: Snapshot,
+    *,
+    version: str | None = None,
+    usage: UsageSource | None = None,
 ) -> Snapshot:
     """The snapshot scored by the promoted (or given) model version, if there is one."""
-    loaded = load_scorer(workspace, snapshot, version=version)
+    loaded = load_scorer(workspace, snapshot, version=version, usage=usage)
     if loaded is None:
         return snapshot
-    scorer, usage, returns = loaded
-    return snapshot.with_changes(scorer=scorer, usage=usage, return_ratio=returns)
+    scorer, provider, returns = loaded
+    return snapshot.with_changes(scorer=scorer, usage=provider, return_ratio=returns)
 
 
 def open_recommender(workspace: Workspace, *, embedder: Embedder | None = None) -> Recommender:
@@ -100,24 +115,66 @@ def load_model(
 
 
 def usage_provider(
-    workspace: Workspace, snapshot: Snapshot, *, settings: Mapping[str, Any] | None = None
+    workspace: Workspace, snapshot: Snapshot, settings: Mapping[str, Any] | None = None
 ) -> JournalUsageProvider:
     """The usage features of `snapshot`'s assets from the workspace's journal (its
     engagements and impression aggregates) and partners, with a model's usage `settings`
     (its manifest's "usage")."""
-    events, impressions = read_usage_inputs(workspace)
-    return JournalUsageProvider.build(
-        events,
+    return build_usage(
+        workspace,
         snapshot.table,
-        load_partner_frame(workspace),
-        config=usage_config(settings),
-        vectors=asset_vectors(snapshot.catalog, snapshot.table),
-        impressions=impressions,
+        asset_vectors(snapshot.catalog, snapshot.table),
+        settings,
     )
 
 
+def build_usage(
+    workspace: Workspace,
+    table: AssetTable,
+    vectors: np.ndarray | None,
+    settings: Mapping[str, Any] | None = None,
+) -> JournalUsageProvider:
+    """`usage_provider` from what it needs of a snapshot (the asset table and vectors, which
+    pickle), so that a child process can run it."""
+    position = journal_position(workspace)  # read first: the usage is at least this recent
+    events, impressions = read_usage_inputs(workspace)
+    return JournalUsageProvider.build(
+        events,
+        table,
+        load_partner_frame(workspace),
+        config=usage_config(settings),
+        vectors=vectors,
+        impressions=impressions,
+        journal_position=position,
+    )
+
+
+def model_usage_settings(workspace: Workspace, version: str) -> Mapping[str, Any] | None:
+    """A registered model version's usage settings (its manifest's "usage")."""
+    usage: Mapping[str, Any] | None = Registry.of(workspace).get(version).manifest.get("usage")
+    return usage
+
+
+def refresh_usage(
+    workspace: Workspace, snapshot: Snapshot, *, usage: UsageSource | None = None
+) -> Snapshot | None:
+    """`snapshot` with usage features that include the events journaled since its own were
+    built, or None when there are none (or it reads no usage: the playbook)."""
+    current = snapshot.usage
+    if not isinstance(current, JournalUsageProvider):
+        return None
+    if journal_position(workspace) == current.journal_position:
+        return None
+    settings = model_usage_settings(workspace, snapshot.model_version)
+    provider = (usage or usage_provider)(workspace, snapshot, settings)
+    return snapshot.with_changes(usage=provider)
+
+
 def load_scorer(
-    workspace: Workspace, snapshot: Snapshot, version: str | None = None
+    workspace: Workspace,
+    snapshot: Snapshot,
+    version: str | None = None,
+    usage: UsageSource | None = None,
 ) -> tuple[LearnedScorer, JournalUsageProvider, float] | None:
     """The promoted (or given) model, its usage provider for `snapshot` and the return ratio
     it was trained with (`recommender.ranking.seen`; the default for models trained before
@@ -132,7 +189,7 @@ def load_scorer(
         return None
     model_version = registry.get(name)
     scorer = load_model(model_version)
-    provider = usage_provider(workspace, snapshot, settings=model_version.manifest.get("usage"))
+    provider = (usage or usage_provider)(workspace, snapshot, model_version.manifest.get("usage"))
     return scorer, provider, return_ratio(model_version)
 
 

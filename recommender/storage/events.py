@@ -558,6 +558,14 @@ class Journal(abc.ABC):
         frame = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
         return frame.sort_values("ts", kind="stable").reset_index(drop=True)
 
+    def position(self) -> int:
+        """The write order of the last event written (SQLite's rowid, PostgreSQL's seq); 0
+        when empty. It grows with every event written, and only then: a cheap way to know
+        whether anything was written since."""
+        with self._reader() as conn:
+            value = conn.execute(f"SELECT max({self._ORDER}) FROM events").fetchone()[0]
+        return int(value or 0)
+
     def newest(self) -> datetime | None:
         """The time of the newest event (naive UTC, as `read` gives times); None when empty."""
         with self._reader() as conn:

@@ -129,6 +129,17 @@ def read_journal(
         return journal.read(columns=list(columns), end=end)
 
 
+def journal_position(workspace: Workspace) -> int:
+    """How far the workspace's journal has been written: its last event's write order (0
+    when empty or absent). It moves with every event written, and only then."""
+    if not workspace.has_journal:
+        return 0
+    from recommender.storage.events import open_journal
+
+    with open_journal(workspace) as journal:
+        return journal.position()
+
+
 def read_usage_inputs(workspace: Workspace) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """What a snapshot's usage features read of the journal, from one snapshot of it: the
     events that are not impressions (the columns usage needs) and the impressions aggregated
@@ -160,6 +171,7 @@ class JournalUsageProvider:
     popular_by_segment: np.ndarray  # (N_SEGMENTS + 1, n_assets) asset positions, best first
     as_of_us: int = 0
     n_events: int = 0
+    journal_position: int = -1  # the journal's `position()` when it was read (-1: unknown)
     cache_size: int = 4096  # partners and deals whose history is kept computed
     _cache: OrderedDict[tuple[str, int], dict[str, np.ndarray]] = field(
         default_factory=OrderedDict, repr=False
@@ -176,6 +188,7 @@ class JournalUsageProvider:
         config: UsageConfig | None = None,
         vectors: np.ndarray | None = None,
         impressions: pd.DataFrame | None = None,
+        journal_position: int = -1,
     ) -> JournalUsageProvider:
         """The provider of `events` (the journal's, or with `impressions` its events that are
         not impressions, and its impressions aggregated: `Journal.usage_inputs`)."""
@@ -216,7 +229,17 @@ class JournalUsageProvider:
             as_of_us=after,
             n_events=len(events)
             + (int(impressions["events"].sum()) if impressions is not None else 0),
+            journal_position=journal_position,
         )
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without its cache and lock (a child process builds providers)."""
+        state = dict(self.__dict__)
+        del state["_cache"], state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _cache=OrderedDict(), _lock=threading.Lock())
 
     def features(
         self, partner: PartnerProfile, context: DealContext, asset_pos: np.ndarray, day: float

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from recommender import PostgresJournal, StoreUnavailable
+from recommender import JournalUsageProvider, PostgresJournal, StoreUnavailable
 from service.routes import ApiRoute
-from service.schemas.health import DatabaseStatus, Health, Readiness, RebuildError
+from service.schemas.health import DatabaseStatus, Health, Readiness, RebuildError, UsageStatus
 
 router = APIRouter(route_class=ApiRoute, tags=["health"])
 
@@ -43,6 +43,20 @@ async def readyz(request: Request) -> Response:
             f"the workspace changed but its snapshot cannot be built ({reason}); still serving "
             f"the previous one"
         )
+    usage = None
+    provider = snapshot.usage
+    if isinstance(provider, JournalUsageProvider):
+        usage = UsageStatus(
+            events=provider.n_events,
+            as_of=_iso_micros(provider.as_of_us - 1) if provider.n_events else None,
+            refreshed_at=_iso(state.usage_refreshed_at),
+            error=state.usage_error[0] if state.usage_error else None,
+        )
+        if state.usage_error is not None:
+            warnings.append(
+                f"the usage features cannot be refreshed ({state.usage_error[0]}); still "
+                "serving the previous ones"
+            )
     database = None
     if isinstance(state.journal, PostgresJournal):
         try:
@@ -64,9 +78,18 @@ async def readyz(request: Request) -> Response:
         snapshot_age_seconds=round(time.time() - snapshot.created_at, 3),
         warnings=warnings,
         rebuild_error=failed,
+        usage=usage,
         database=database,
     )
     return JSONResponse(body.model_dump())
+
+
+def _iso(unix: float | None) -> str | None:
+    return None if unix is None else datetime.fromtimestamp(unix, UTC).isoformat(timespec="seconds")
+
+
+def _iso_micros(micros: int) -> str:
+    return datetime.fromtimestamp(micros / 1e6, UTC).isoformat(timespec="seconds")
 
 
 @router.get(

@@ -21,6 +21,17 @@ class DatabaseStatus(BaseModel):
     error: str | None = Field(default=None, description="why not, when it is not")
 
 
+class UsageStatus(BaseModel):
+    events: int = Field(description="journal events the served usage features count")
+    as_of: str | None = Field(description="the newest of them, ISO 8601 UTC (None: no event)")
+    refreshed_at: str | None = Field(
+        description="when a refresh last swapped them in without a new snapshot (None: never)"
+    )
+    error: str | None = Field(
+        default=None, description="why the last refresh failed (the previous features serve)"
+    )
+
+
 class Readiness(BaseModel):
     status: str
     model_version: str
@@ -34,6 +45,11 @@ class Readiness(BaseModel):
         default=None,
         description="the workspace changed and the snapshot for it could not be built: the "
         "previous snapshot keeps serving (still ready) until a build succeeds",
+    )
+    usage: UsageStatus | None = Field(
+        default=None,
+        description="the served model's usage features (None: the playbook reads no usage); "
+        "they catch up with journaled events every `usage_refresh_seconds`",
     )
     database: DatabaseStatus | None = Field(
         default=None,

@@ -302,3 +302,14 @@ def test_a_snapshot_reads_the_aggregates_and_serves_the_features_of_the_raw_jour
         b = got.features(snapshot.partners[partner], context, assets, day)
         for name in a:
             np.testing.assert_allclose(b[name], a[name], rtol=1e-6, err_msg=name)
+
+
+def test_the_position_moves_with_every_event_written_and_only_then(journal):
+    assert journal.position() == 0
+    journal.append([ev(1), ev(2)])
+    first = journal.position()
+    assert first > 0
+    journal.append([ev(1), ev(2)])  # duplicates write nothing
+    assert journal.position() == first
+    journal.append_impressions([_impression(5)])
+    assert journal.position() > first

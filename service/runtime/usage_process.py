@@ -1,0 +1,120 @@
+"""Usage features built in a child process, off the serving threads' GIL.
+
+Building a snapshot's usage features reads the journal (its engagements and impression
+aggregates) and indexes them: about a second of CPU on the demo's journal, more on a large
+one. Inside a worker that second holds the GIL in slices, and every request in flight waits
+out the slices: a promotion, or a usage refresh, used to show in the p99 of the requests it
+overlapped. `UsageProcess` runs `recommender.build_usage` in one long-lived child process
+per worker (spawned on first use, at a lower CPU priority than the worker), and the worker
+only unpickles the result (~20 ms for the demo's 100 MB of arrays).
+
+If the child dies (killed, out of memory), the next build starts a new one; if that fails
+too, the worker builds in process, as before, and says so in its log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import threading
+from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from recommender import (
+    JournalUsageProvider,
+    Snapshot,
+    Workspace,
+    asset_vectors,
+    build_usage,
+)
+
+log = logging.getLogger(__name__)
+
+NICENESS = 5  # the child's CPU priority below the worker's: serving comes first
+
+
+def _lower_priority() -> None:
+    with contextlib.suppress(OSError):  # not permitted: the same priority
+        os.nice(NICENESS)
+
+
+def _warm() -> int:
+    """Imports the child needs, done once before the first build (returns its pid)."""
+    import recommender
+
+    assert recommender.build_usage is not None  # the lazy name loads its module
+    return os.getpid()
+
+
+class UsageProcess:
+    """A `recommender.ranking.build.UsageSource` that builds in a child process (see the
+    module docstring). Thread-safe; `close()` stops the child."""
+
+    def __init__(self, *, timeout_seconds: float = 600.0) -> None:
+        self.timeout_seconds = timeout_seconds
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+        self._closed = False
+        self.builds = 0
+        self.fallbacks = 0
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the usage process is closed")
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    max_workers=1,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_lower_priority,
+                )
+            return self._pool
+
+    def start(self) -> None:
+        """Spawn the child and import what it needs, in the background (the first build
+        then does not wait for the interpreter to start)."""
+        self._executor().submit(_warm)
+
+    def child_pid(self) -> int | None:
+        """The child's process id (None before it started)."""
+        with self._lock:
+            pool = self._pool
+        if pool is None:
+            return None
+        return int(pool.submit(os.getpid).result(timeout=self.timeout_seconds))
+
+    def _reset(self, pool: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    def __call__(
+        self, workspace: Workspace, snapshot: Snapshot, settings: Mapping[str, Any] | None
+    ) -> JournalUsageProvider:
+        vectors = asset_vectors(snapshot.catalog, snapshot.table)
+        for attempt in (1, 2):
+            pool = self._executor()
+            try:
+                future = pool.submit(build_usage, workspace, snapshot.table, vectors, settings)
+                provider = future.result(timeout=self.timeout_seconds)
+            except BrokenProcessPool:
+                self._reset(pool)
+                log.warning("the usage process died (attempt %d); starting another", attempt)
+                continue
+            self.builds += 1
+            return provider
+        self.fallbacks += 1
+        log.error("the usage process cannot build; building in the worker instead")
+        return build_usage(workspace, snapshot.table, vectors, settings)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
