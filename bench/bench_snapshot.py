@@ -20,7 +20,13 @@ The events go in through `Journal.append` in batches of 100,000 (validated, with
 aggregates kept by the journal's trigger), timed as the write throughput. Then, `--repeats`
 times: `build_snapshot` of the workspace (catalog, index, playbook, partners, overrides, the
 promoted model, its usage features: what a promotion or a reload builds), and its usage part
-alone (`read_usage_inputs` + `JournalUsageProvider.build`). Target: every build <= 5 s.
+alone (`build_usage`). Target: every build <= 5 s.
+
+Then (unless --no-promote) `recommender serve` on that workspace (`--workers`, 2 by default)
+takes paced recommendations (`--rate` req/s, notes from bench_http's pool, with wrk): one
+steady run, then the same load while two versions are promoted and one rolled back (the
+rebuilds' usage features built in each worker's child process). Target: the p99 during the
+promotions <= 2x the steady p99.
 
 Prints a table and one JSON document (bench/results/snapshot.json unless --out).
 """
@@ -161,6 +167,71 @@ def journal_shape(ws: Any) -> dict[str, int]:
         conn.close()
 
 
+def promotion_runs(ws: Any, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    """The steady and the promoting paced runs against a server on `ws` (see the module
+    docstring)."""
+    from bench.bench_http import (
+        LUA,
+        ServerProcess,
+        bodies,
+        ensure_model_versions,
+        ensure_wrk,
+        note_pool,
+        promote_sequence,
+        run_wrk,
+    )
+    from recommender import load_partners
+
+    wrk = ensure_wrk()
+    versions, stand_in = ensure_model_versions(ws.root, ws.models_dir)
+    script = tmp / "reco.lua"
+    script.write_text(LUA)
+    bodies_file = tmp / "bodies.jsonl"
+    lines = bodies(sorted(load_partners(ws)), note_pool(40), 2000)
+    bodies_file.write_text("\n".join(lines) + "\n")
+    server = ServerProcess(ws.root, ws.models_dir, args.workers, tmp / "server.log")
+    key = server.keys["portal"]
+    connections = 16
+
+    def run(seconds: int, pace_ms: float, during: Any = None) -> dict[str, Any]:
+        return run_wrk(
+            wrk, server.url, script, bodies_file, key, seconds=seconds, connections=connections,
+            threads=2, pace_ms=pace_ms, server_pid=server.process.pid, during=during,
+        )  # fmt: skip
+
+    try:
+        for _ in range(3):  # warm-up: every worker's note cache and code paths
+            run(10, 0)
+        probe = run(5, 20)
+        pace = max(1.0, connections * 1000 / args.rate - probe["latency_us"]["mean"] / 1000)
+        steady = run(args.duration, pace)
+        calls: list[dict[str, Any]] = []
+        promoting = run(
+            600, pace, during=lambda: calls.extend(promote_sequence(server, versions, 5.0))
+        )
+        promoting["admin_calls"] = calls
+    finally:
+        server.stop()
+
+    def p99(r: dict[str, Any]) -> float:
+        return float(r["latency_us"]["p99"]) / 1000
+
+    return {
+        "workers": args.workers,
+        "offered_rate": args.rate,
+        "versions": versions,
+        "stand_in_models": stand_in,
+        "steady": steady,
+        "promoting": promoting,
+        "steady_p99_ms": round(p99(steady), 2),
+        "promoting_p99_ms": round(p99(promoting), 2),
+        "p99_ratio": round(p99(promoting) / p99(steady), 3),
+        "failed": steady["failed"] + promoting["failed"],
+        "calls_ok": sum(1 for c in calls if c["status"] == 200),
+        "calls": len(calls),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--workspace", type=Path, default=PROJECT_ROOT / "data")
@@ -168,6 +239,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--events", type=int, default=10_000_000)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--no-promote", action="store_true", help="no HTTP runs")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--rate", type=float, default=200.0, help="paced req/s")
+    p.add_argument("--duration", type=int, default=30, help="seconds of the steady run")
     args = p.parse_args(argv)
     if not (args.workspace / "catalog" / "assets.parquet").exists():
         sys.exit(f"no catalog in {args.workspace}: run `recommender demo` first")
@@ -195,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             usage.append(time.perf_counter() - t)
         assert snapshot is not None and snapshot.model_version == promoted
+        del snapshot
+        http = None if args.no_promote else promotion_runs(ws, args, Path(tmp))
 
     result: dict[str, Any] = {
         "benchmark": "snapshot",
@@ -206,7 +283,8 @@ def main(argv: list[str] | None = None) -> int:
         "build_seconds_max": round(max(builds), 3),
         "usage_seconds": [round(s, 3) for s in usage],
         "usage_seconds_median": round(statistics.median(usage), 3),
-        "targets": {"build_seconds_max": 5.0, "events": 10_000_000},
+        "promotion": http,
+        "targets": {"build_seconds_max": 5.0, "events": 10_000_000, "p99_ratio": 2.0},
     }
     print_table(
         [
@@ -222,7 +300,18 @@ def main(argv: list[str] | None = None) -> int:
                 "what": "its usage features alone (read + index), s",
                 "value": result["usage_seconds"],
             },
-        ],
+        ]
+        + (
+            [
+                {"what": "steady paced p99, ms", "value": http["steady_p99_ms"]},
+                {"what": "p99 while promoting, ms", "value": http["promoting_p99_ms"]},
+                {"what": "p99 ratio", "value": http["p99_ratio"]},
+                {"what": "failed requests", "value": http["failed"]},
+                {"what": "admin calls ok", "value": f"{http['calls_ok']}/{http['calls']}"},
+            ]
+            if http
+            else []
+        ),
         ["what", "value"],
     )
     write_result(result, args.out)

@@ -380,6 +380,18 @@ def _section_snapshot(r: dict[str, Any]) -> str:
         {"what": "usage features alone (read + index), s",
          "value": ", ".join(map(str, r.get("usage_seconds", [])))},
     ]  # fmt: skip
+    http = r.get("promotion") or {}
+    if http:
+        rows += [
+            {"what": f"steady paced p99 ({http.get('workers')} workers, "
+                     f"{http.get('offered_rate')} req/s offered), ms",
+             "value": http.get("steady_p99_ms")},
+            {"what": "p99 while promoting twice and rolling back, ms",
+             "value": http.get("promoting_p99_ms")},
+            {"what": "admin calls, s",
+             "value": ", ".join(str(c.get("seconds")) for c in http.get("promoting", {})
+                                .get("admin_calls", []))},
+        ]  # fmt: skip
     return (
         "`bench.bench_snapshot`: `build_snapshot` of a copy of the demo workspace (its promoted "
         f"model {r.get('model')!r}) whose journal a portal's traffic grew to "

@@ -507,6 +507,27 @@ def _managers(result: Result) -> list[Figures]:
     ]
 
 
+def _snapshot_promotion(result: Result) -> list[Figures]:
+    """bench_snapshot's paced runs without and with promotions (empty when they did not run)."""
+    http = result.get("promotion")
+    if not http:
+        return []
+    return [
+        {
+            "events": result["journal"]["events"],
+            "workers": http["workers"],
+            "rate": http["offered_rate"],
+            "steady": http["steady_p99_ms"],
+            "promoting": http["promoting_p99_ms"],
+            "ratio": http["p99_ratio"],
+            "failed": http["failed"],
+            "calls_ok": http["calls_ok"],
+            "calls": http["calls"],
+            "wanted": result["targets"]["events"],
+        }
+    ]
+
+
 def _snapshot(result: Result) -> list[Figures]:
     """bench_snapshot's builds over its journal (empty when it did not run)."""
     if not result.get("build_seconds"):
@@ -985,6 +1006,27 @@ TARGETS: tuple[Target, ...] = (
         read=_snapshot,
         ok=lambda f: f["events"] >= f["wanted"] and f["build_max"] <= 5.0,
         missing=Missing(what="snapshot build over a 10M-event journal (issue 17)"),
+    ),
+    Target(
+        bench="snapshot",
+        what="recommend p99 during promotions, journal of {events:,} events, "
+        "workers={workers} (issue 17)",
+        target="<= 2x the steady p99 under the same paced load",
+        measured="{ratio:.2f}x ({promoting:.1f} ms vs {steady:.1f} ms), {failed} failed, "
+        "admin calls {calls_ok}/{calls} ok",
+        how="bench_snapshot: recommender serve on the 10M-event workspace, wrk paced at "
+        "{rate:.0f} req/s with notes from a pool; a steady run, then promote, promote, roll "
+        "back under the same load",
+        field="promotion",
+        issue="17",
+        read=_snapshot_promotion,
+        ok=lambda f: (
+            f["events"] >= f["wanted"]
+            and f["ratio"] <= 2.0
+            and f["failed"] == 0
+            and f["calls_ok"] == f["calls"]
+        ),
+        missing=Missing(what="recommend p99 during promotions, 10M-event journal (issue 17)"),
     ),
 )
 
