@@ -162,7 +162,7 @@ class Settings(BaseSettings):
         description="how often a worker checks whether another changed the workspace",
     )
     usage_refresh_seconds: float = Field(
-        default=60.0,
+        default=300.0,
         ge=0,
         description=(
             "how often a worker rebuilds the served model's usage features when events were "
