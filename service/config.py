@@ -46,9 +46,24 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="larger bodies get 413")
     rate_limit_per_second: float = Field(
-        default=100.0, ge=0, description="requests/s per API key and worker; 0 disables"
+        default=100.0,
+        ge=0,
+        description=(
+            "requests/s per API key across every worker and replica (each worker keeps its "
+            "share: this / (workers x replicas)); 0 disables"
+        ),
     )
-    rate_limit_burst: int = Field(default=200, ge=1, description="token bucket size per key")
+    rate_limit_burst: int = Field(
+        default=200, ge=1, description="token bucket size per key (shared out alike)"
+    )
+    replicas: int = Field(
+        default=1,
+        ge=1,
+        description=(
+            "how many service processes (replicas) behind the load balancer share the rate "
+            "limits: each worker enforces rate / (workers x replicas)"
+        ),
+    )
     auth_failure_burst: int = Field(
         default=20,
         ge=1,

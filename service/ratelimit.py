@@ -6,8 +6,12 @@ missing API key, a console sign-in with a bad key): an address without tokens le
 before its credentials are looked at, so that guessing keys gets nowhere, until it has earned
 one back (`wait` looks without taking).
 
-Kept in memory per worker process, so with N workers a key may reach N x rate in total; the
-limit protects each worker's CPU, which is what it is for. At most `max_keys` buckets are kept:
+Kept in memory per worker process, with no coordination: each worker keeps its share of a
+limit (`share_of`: rate and burst / (workers x replicas), the `replicas` setting), so that a
+key reaches about the limit in total when the load balancer spreads its requests evenly (the
+workers of one server take connections by address hash; see service/runtime/workers.py). A
+key whose requests all land on one worker gets that worker's share only. At most `max_keys`
+buckets are kept:
 past that, the full ones (a key that has been quiet long enough) are forgotten first, as a
 full bucket is what a new key starts with, then the longest unused.
 """
@@ -29,6 +33,12 @@ class RateLimiter:
         self._now = time.monotonic
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last refill)
         self._lock = threading.Lock()
+
+    @classmethod
+    def share_of(cls, rate: float, burst: int, processes: int) -> RateLimiter:
+        """One of `processes` workers' share of a limit of `rate` and `burst` in total."""
+        processes = max(1, int(processes))
+        return cls(rate / processes, max(1, math.ceil(burst / processes)))
 
     def acquire(self, key: str) -> float:
         """Take one token for `key`: 0.0 if granted, else the seconds until one is available."""

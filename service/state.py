@@ -311,10 +311,15 @@ class ServiceState:
             workspace.events_path if workspace.database_url is None else self.journal,
             settings.seen_ttl_seconds,
         )
-        self.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
-        # failed authentications per client address (service.ratelimit)
-        self.auth_guard = RateLimiter(
-            settings.auth_failures_per_minute / 60.0, settings.auth_failure_burst
+        # Each worker keeps its share of the limits, so that they hold in total across the
+        # workers and replicas a load balancer spreads requests over (service.ratelimit).
+        share = settings.workers * settings.replicas
+        self.limiter = RateLimiter.share_of(
+            settings.rate_limit_per_second, settings.rate_limit_burst, share
+        )
+        # failed authentications per client address
+        self.auth_guard = RateLimiter.share_of(
+            settings.auth_failures_per_minute / 60.0, settings.auth_failure_burst, share
         )
         # what the API serves explores a little, with the propensities journaled
         self.exploration = Exploration(

@@ -184,3 +184,32 @@ def test_past_max_keys_full_buckets_are_forgotten_first_then_the_longest_unused(
     small.acquire("newest")
     assert small.wait("newer") > 0 and small.wait("newest") > 0
     assert small.wait("old") == 0.0 and len(small) == 2
+
+
+def test_each_worker_keeps_its_share_so_the_limit_holds_in_total() -> None:
+    """4 processes (2 workers x 2 replicas) behind an even spread: each takes a quarter of
+    the rate and of the burst, so together they grant what one limiter of the total would."""
+    clock = Clock()
+    workers = [RateLimiter.share_of(8.0, 10, 4) for _ in range(4)]
+    for w in workers:
+        w._now = clock
+    assert (workers[0].rate, workers[0].burst) == (2.0, 3)  # the burst rounds up
+    granted = sum(w.acquire("k") == 0.0 for _ in range(10) for w in workers)
+    assert granted == 12  # 4 x 3 at once (the total's 10, rounded up per worker)
+    clock.now += 1.0
+    assert sum(w.acquire("k") == 0.0 for _ in range(10) for w in workers) == 8  # 8/s in all
+    assert RateLimiter.share_of(0, 5, 4).acquire("k") == 0.0  # disabled stays disabled
+
+
+def test_the_service_shares_its_limits_out_over_workers_and_replicas(api: Api) -> None:
+    from service.app import create_app
+
+    settings = make_settings(
+        api.workspace, workers=2, replicas=3, rate_limit_per_second=60, rate_limit_burst=12,
+        auth_failures_per_minute=120, auth_failure_burst=30,
+    )  # fmt: skip
+    app = create_app(settings)
+    with TestClient(app):
+        state = app.state.service
+        assert (state.limiter.rate, state.limiter.burst) == (10.0, 2)
+        assert (state.auth_guard.rate, state.auth_guard.burst) == (pytest.approx(1 / 3), 5)
