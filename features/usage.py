@@ -92,14 +92,18 @@ def examination_of(examination: Sequence[float], position: np.ndarray) -> np.nda
 def _with_impression_totals(
     events: pd.DataFrame, impressions: pd.DataFrame | None
 ) -> tuple[pd.DataFrame, np.ndarray, int]:
-    """`events` and one impression row per aggregated group (at its last time), in time
-    order; how many events each row stands for; the earliest time of the groups."""
+    """`events` and, after them, one impression row per aggregated group, all at the log's
+    last time (so the rows stay in time order without a sort, and a query inside the log sees
+    none of them: never a leak); how many events each row stands for; the earliest time of
+    the groups."""
     if impressions is None or not len(impressions):
         return events, np.ones(len(events)), np.iinfo(np.int64).max
-    last = impressions["last_ts"].to_numpy(dtype=np.int64)
+    last = int(impressions["last_ts"].max())
+    if len(events):
+        last = max(last, int(to_micros(events["ts"].iloc[-1:])[0]))
     rows = pd.DataFrame(
         {
-            "ts": last.astype("datetime64[us]"),
+            "ts": np.full(len(impressions), last).astype("datetime64[us]"),
             "type": "impression",
             "partner_id": impressions["partner_id"].to_numpy(dtype=object),
             "asset_id": impressions["asset_id"].to_numpy(dtype=object),
@@ -111,11 +115,7 @@ def _with_impression_totals(
         [np.ones(len(events)), impressions["events"].to_numpy(dtype=np.float64)]
     )
     both = pd.concat([events, rows], ignore_index=True) if len(events) else rows
-    # events are in time order already: a stable sort keeps their order among equal times
-    order = np.argsort(to_micros(both["ts"]), kind="stable")
-    merged = both.iloc[order].reset_index(drop=True)
-    first_us = int(impressions["first_ts"].min())
-    return merged, counts[order], first_us
+    return both, counts, int(impressions["first_ts"].min())
 
 
 def segment_code(tier: str | None, maturity: str | None) -> int:
@@ -192,8 +192,8 @@ class UsageIndex:
         asset_id, stage, position), with `events` (how many), `first_ts` and `last_ts` (UTC
         epoch microseconds), and `events` then holds none. Impressions only count towards
         the rates (exposure, ctr...), so every query after the last event (serving) answers
-        exactly as with the raw impressions; one inside the log counts each group's
-        impressions at its last time.
+        exactly as with the raw impressions; one inside the log (a replay) sees none of
+        them.
         """
         config = config or UsageConfig()
         events, multiplicity, first_us = _with_impression_totals(events, impressions)

@@ -45,6 +45,9 @@ EVENT_READ_COLUMNS = (
     "stage",
     "outcome",
 )
+# what a snapshot's usage features read of the events that are not impressions (UsageIndex
+# reads no request id; impressions come aggregated)
+USAGE_READ_COLUMNS = tuple(c for c in EVENT_READ_COLUMNS if c != "request_id")
 # training also reads what the serving policy logged with each impression (off-policy values)
 LEARNING_READ_COLUMNS = (*EVENT_READ_COLUMNS, "propensity", "propensity_shown")
 VECTOR_DIMS = 32
@@ -150,7 +153,7 @@ def read_usage_inputs(workspace: Workspace) -> tuple[pd.DataFrame, pd.DataFrame 
     from recommender.storage.events import open_journal
 
     with open_journal(workspace) as journal:
-        return journal.usage_inputs(EVENT_READ_COLUMNS)
+        return journal.usage_inputs(USAGE_READ_COLUMNS)
 
 
 @dataclass
