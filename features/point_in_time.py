@@ -8,6 +8,8 @@ serving request (after every event) reads per-key totals.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 
@@ -17,6 +19,11 @@ class SumsBefore:
     Events are sorted by (key, time) into one int64 composite `key * span + tick`; a query
     (key, t) is two binary searches. Queries after the last event (serving) take a fast path
     through the per-key totals.
+
+    The per-key totals are made at once (a bincount when the keys are small enough for one,
+    else from the sort); the sort and its cumulative sums on the first query before the last
+    event, which serving's queries never are: a snapshot's usage build skips them (most of
+    its time on a large journal).
     """
 
     def __init__(
@@ -33,45 +40,101 @@ class SumsBefore:
         order: np.ndarray | None = None,
     ) -> None:
         """`presorted`: see `key_time_order`; `order`: that order, when the caller has it."""
-        all_keys = np.asarray(keys, dtype=np.int64)
-        all_times = np.asarray(times_us, dtype=np.int64)
-        if order is None:
-            order = key_time_order(
-                all_keys, all_times, t0=t0, tick=tick, span=span, presorted=presorted
-            )
-        n = len(order)
-        self.keys_sorted = all_keys[order]
-        times_sorted = all_times[order]
-        self.composite = self.keys_sorted * span + (times_sorted - t0) // tick
-        self.cum = np.zeros((n + 1, n_cols))
-        if weights is None:
-            self.cum[1:] = np.arange(1, n + 1, dtype=np.float64)[:, None]
-        else:
-            w = np.asarray(weights, dtype=np.float64).reshape(len(all_keys), n_cols)[order]
-            np.cumsum(w, axis=0, out=self.cum[1:])
+        self._keys = np.asarray(keys, dtype=np.int64)
+        self._times = np.asarray(times_us, dtype=np.int64)
+        self._weights = (
+            None
+            if weights is None
+            else np.asarray(weights, dtype=np.float64).reshape(len(self._keys), n_cols)
+        )
+        self._presorted = presorted
+        self._order = order
+        self.n_cols = n_cols
         self.t0, self.tick, self.span = t0, tick, span
-        self.t_last = int(times_sorted.max()) if n else -(2**62)
-        # Per-key totals for the serving fast path (keys_sorted is sorted: a key starts where
-        # it differs from the one before).
-        first = np.flatnonzero(np.diff(self.keys_sorted, prepend=-1)) if n else np.zeros(0, int)
-        self.unique_keys = self.keys_sorted[first]
-        last = np.append(first[1:], n)
-        self.totals = self.cum[last] - self.cum[first]
-        # Where each key's events start, for keys 0..top+1 (top+1: past the end), when the
-        # keys are small enough for a table: a query's lower bound is then a lookup instead
-        # of a binary search with no locality (half the cost of a query). Made on the first
-        # query before the last event (serving's queries never need it).
-        top = int(self.unique_keys[-1]) if n else -1
-        self._table_size = top + 2 if top + 2 <= max(4 * n, 1 << 16) else 0
+        self._lock = threading.Lock()
+        self._sorted: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._starts: np.ndarray | None = None
+        self._table_size = 0
+        kept = self._keys >= 0 if order is None else np.zeros(len(self._keys), dtype=bool)
+        if order is not None:
+            kept[order] = True
+        self.n = int(kept.sum())
+        self.t_last = int(self._times[kept].max()) if self.n else -(2**62)
+        top = int(self._keys[kept].max()) if self.n else -1
+        if top + 1 <= max(4 * self.n, 1 << 20):
+            self._totals_by_count(kept, top)
+        else:
+            self._sort()
+
+    def _totals_by_count(self, kept: np.ndarray, top: int) -> None:
+        """Per-key totals with bincount (keys up to `top`), no sort."""
+        keys = self._keys[kept]
+        counts = np.bincount(keys, minlength=top + 1)
+        self.unique_keys = np.flatnonzero(counts).astype(np.int64)
+        if self._weights is None:
+            self.totals = counts[self.unique_keys].astype(np.float64)[:, None]
+        else:
+            w = self._weights[kept]
+            sums = [
+                np.bincount(keys, weights=w[:, c], minlength=top + 1) for c in range(self.n_cols)
+            ]
+            self.totals = np.column_stack(sums).astype(np.float64)[self.unique_keys]
+
+    def _sort(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(keys sorted by key and time, their composite, cumulative weights), made once."""
+        if self._sorted is not None:
+            return self._sorted
+        with self._lock:
+            if self._sorted is not None:
+                return self._sorted
+            order = self._order
+            if order is None:
+                order = key_time_order(
+                    self._keys, self._times, t0=self.t0, tick=self.tick, span=self.span,
+                    presorted=self._presorted,
+                )  # fmt: skip
+            n = len(order)
+            keys_sorted = self._keys[order]
+            composite = keys_sorted * self.span + (self._times[order] - self.t0) // self.tick
+            cum = np.zeros((n + 1, self.n_cols))
+            if self._weights is None:
+                cum[1:] = np.arange(1, n + 1, dtype=np.float64)[:, None]
+            else:
+                np.cumsum(self._weights[order], axis=0, out=cum[1:])
+            if not hasattr(self, "totals"):
+                # keys_sorted is sorted: a key starts where it differs from the one before
+                first = np.flatnonzero(np.diff(keys_sorted, prepend=-1)) if n else np.zeros(0, int)
+                self.unique_keys = keys_sorted[first]
+                self.totals = cum[np.append(first[1:], n)] - cum[first]
+            # Where each key's events start, for keys 0..top+1 (top+1: past the end), when
+            # the keys are small enough for a table: a query's lower bound is then a lookup
+            # instead of a binary search with no locality (half the cost of a query).
+            top = int(keys_sorted[-1]) if n else -1
+            self._table_size = top + 2 if top + 2 <= max(4 * n, 1 << 16) else 0
+            self._sorted = (keys_sorted, composite, cum)
+            self._keys = self._times = self._weights = self._order = None  # type: ignore[assignment]
+            return self._sorted
+
+    @property
+    def keys_sorted(self) -> np.ndarray:
+        return self._sort()[0]
+
+    @property
+    def composite(self) -> np.ndarray:
+        return self._sort()[1]
+
+    @property
+    def cum(self) -> np.ndarray:
+        return self._sort()[2]
 
     def _key_starts(self, keys: np.ndarray) -> np.ndarray:
         """Position of the first event of each key (>= 0) in the sorted events: the first
         position at or after where that key would be."""
+        composite = self.composite
         if not self._table_size:
-            return np.searchsorted(self.composite, keys * self.span, side="left")
+            return np.searchsorted(composite, keys * self.span, side="left")
         if self._starts is None:  # two threads may both make it: the same array
-            self._starts = np.searchsorted(self.composite, np.arange(self._table_size) * self.span)
+            self._starts = np.searchsorted(composite, np.arange(self._table_size) * self.span)
         return self._starts[np.minimum(keys, self._table_size - 1)]
 
     def before(self, keys: np.ndarray, times_us: np.ndarray) -> np.ndarray:
@@ -80,8 +143,8 @@ class SumsBefore:
         Keys < 0 (unknown) sum to 0.
         """
         keys = np.asarray(keys, dtype=np.int64)
-        if len(self.composite) == 0 or len(keys) == 0:
-            return np.zeros((len(keys), self.cum.shape[1]))
+        if self.n == 0 or len(keys) == 0:
+            return np.zeros((len(keys), self.n_cols))
         times_us = np.asarray(times_us, dtype=np.int64)
         if times_us.min() > self.t_last:
             # Every event is before every query: per-key totals (serving takes this path).
@@ -91,7 +154,7 @@ class SumsBefore:
             out[self.unique_keys[idx] != keys] = 0.0
             return out
         times_us = np.broadcast_to(times_us, keys.shape)
-        out = np.zeros((len(keys), self.cum.shape[1]))
+        out = np.zeros((len(keys), self.n_cols))
         valid = keys >= 0
         if not valid.any():
             return out

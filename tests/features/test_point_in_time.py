@@ -34,16 +34,25 @@ def test_sums_before_equal_the_brute_force_sums(largest_key, seed):
     times[rng.random(n) < 0.2] = T0  # a key's first tick: its lower bound exactly
     weights = rng.random((n, 2))
     sums = SumsBefore(keys, times, weights.ravel(), t0=T0, tick=TICK, span=SPAN, n_cols=2)
-    assert bool(sums._table_size) == (largest_key == 50)
+    after = times.max() + TICK  # serving: every event is before the query
+    if largest_key == 50:  # totals by count: no sort until a query inside the events
+        assert sums._sorted is None
+        np.testing.assert_allclose(
+            sums.before(qkeys := np.arange(-1, 55), np.full(len(qkeys), after)),
+            _reference(keys, times, weights, qkeys, np.full(len(qkeys), after)),
+            rtol=1e-12,
+            atol=1e-12,
+        )
+        assert sums._sorted is None
     # queried keys: with events, without (between and beyond them), and unknown (-1)
     qkeys = np.concatenate([rng.choice(pool, 300), rng.integers(-1, largest_key + 5, 100)])
     qtimes = T0 + rng.integers(-5 * TICK, (SPAN + 5) * TICK, size=len(qkeys))
     expected = _reference(keys, times, weights, qkeys, qtimes)
     np.testing.assert_allclose(sums.before(qkeys, qtimes), expected, rtol=1e-12, atol=1e-12)
+    assert bool(sums._table_size) == (largest_key == 50)
     lo, hi = sums.ranges(qkeys, qtimes)
     counted = sums.cum[hi] - sums.cum[lo]
     np.testing.assert_allclose(counted, expected, rtol=1e-12, atol=1e-12)
-    after = times.max() + TICK  # serving: every event is before the query
     np.testing.assert_allclose(
         sums.before(qkeys, np.full(len(qkeys), after)),
         _reference(keys, times, weights, qkeys, np.full(len(qkeys), after)),
