@@ -19,8 +19,9 @@ the journal holds `--events`:
 The events go in through `Journal.append` in batches of 100,000 (validated, with the
 aggregates kept by the journal's trigger), timed as the write throughput. Then, `--repeats`
 times: `build_snapshot` of the workspace (catalog, index, playbook, partners, overrides, the
-promoted model, its usage features: what a promotion or a reload builds), and its usage part
-alone (`build_usage`). Target: every build <= 5 s.
+promoted model, its usage features: what a promotion or a reload builds, with the embedder
+loaded before, as a serving worker holds it), and its usage part alone (`build_usage`).
+Target: every build <= 5 s.
 
 Then (unless --no-promote) `recommender serve` on that workspace (`--workers`, 2 by default)
 takes paced recommendations (`--rate` req/s, notes from bench_http's pool, with wrk): one
@@ -58,8 +59,10 @@ def portal_events(
     n_events: int,
     start: pd.Timestamp,
     seed: int = 11,
+    end: pd.Timestamp | None = None,
 ) -> Any:
-    """Frames of about BATCH events, `n_events` in all (see the module docstring)."""
+    """Frames of about BATCH events, `n_events` in all, from `start` to `end` (default: a
+    year later) (see the module docstring)."""
     rng = np.random.default_rng(seed)
     lists = {
         (p, s): rng.choice(len(assets), CANDIDATES, replace=False) for p in partners for s in STAGES
@@ -67,7 +70,7 @@ def portal_events(
     examination = 1.0 / np.log2(np.arange(10) + 2.0)
     per_request = 10.35  # impressions + about 0.35 engagements and outcomes
     n_requests = int(n_events / per_request)
-    span_us = 365 * 86_400_000_000
+    span_us = 365 * 86_400_000_000 if end is None else int((end - start).value // 1000)
     step = span_us // max(n_requests, 1)
     t0 = int(start.value // 1000)
     written = 0
@@ -128,12 +131,18 @@ def fill_journal(ws: Any, n_events: int) -> dict[str, Any]:
     with EventJournal(ws.events_path) as journal:
         before = journal.count()
         newest = journal.newest()
+        # from the demo's last event to yesterday: a journal is in the past, and requests
+        # dated after its last event take serving's fast path, as a portal's do
+        end = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("D") - pd.Timedelta(days=1)
         start = (
-            pd.Timestamp(newest) + pd.Timedelta(hours=1) if newest else pd.Timestamp("2026-01-01")
+            pd.Timestamp(newest) + pd.Timedelta(hours=1) if newest else end - pd.Timedelta(days=365)
         )
+        if start >= end:
+            start = end - pd.Timedelta(days=30)
         t = time.perf_counter()
         added = 0
-        for frame in portal_events(partners, assets, deals, max(0, n_events - before), start):
+        todo = max(0, n_events - before)
+        for frame in portal_events(partners, assets, deals, todo, start, end=end):
             result = journal.append(frame, all_or_nothing=True)
             added += result.accepted
             print(f"  {before + added:,} events", file=sys.stderr, flush=True)
@@ -239,6 +248,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--events", type=int, default=10_000_000)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--out", type=Path, default=None)
+    p.add_argument(
+        "--keep", type=Path, default=None,
+        help="grow the workspace in this folder and keep it (reused when it exists)",
+    )  # fmt: skip
     p.add_argument("--no-promote", action="store_true", help="no HTTP runs")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--rate", type=float, default=200.0, help="paced req/s")
@@ -247,10 +260,21 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.workspace / "catalog" / "assets.parquet").exists():
         sys.exit(f"no catalog in {args.workspace}: run `recommender demo` first")
 
-    from recommender import Registry, asset_vectors, build_snapshot, build_usage
+    from recommender import (
+        DEFAULT_EMBEDDER,
+        Registry,
+        Workspace,
+        asset_vectors,
+        build_snapshot,
+        build_usage,
+        get_embedder,
+    )
 
     with tempfile.TemporaryDirectory(prefix="bench-snapshot-") as tmp:
-        ws = copy_workspace(args.workspace, args.models, Path(tmp) / "ws")
+        if args.keep is not None and (args.keep / "catalog").exists():
+            ws = Workspace.at(args.keep, args.keep / "models")  # grown by an earlier run
+        else:
+            ws = copy_workspace(args.workspace, args.models, args.keep or Path(tmp) / "ws")
         promoted = Registry.of(ws).promoted()
         if promoted is None:
             sys.exit(f"no promoted model in {ws.models_dir}: run `recommender demo` first")
@@ -260,9 +284,14 @@ def main(argv: list[str] | None = None) -> int:
         builds: list[float] = []
         usage: list[float] = []
         snapshot = None
+        # loaded once, as a serving worker holds it (`recommender serve` loads it at start)
+        embedder = get_embedder(DEFAULT_EMBEDDER)
+        warm = getattr(embedder, "warm", None)
+        if callable(warm):
+            warm()
         for _ in range(args.repeats):
             t = time.perf_counter()
-            snapshot = build_snapshot(ws)
+            snapshot = build_snapshot(ws, embedder=embedder)
             builds.append(time.perf_counter() - t)
             t = time.perf_counter()
             build_usage(
