@@ -12,6 +12,11 @@ import threading
 
 import numpy as np
 
+# Guards the first sort of every SumsBefore (rare: once per instance, on the first query
+# before its last event); module-level so that an instance pickles (a child process builds
+# serving's usage features).
+_SORT_LOCK = threading.Lock()
+
 
 class SumsBefore:
     """Sum of per-event weights by integer key, restricted to events strictly before a time.
@@ -51,7 +56,6 @@ class SumsBefore:
         self._order = order
         self.n_cols = n_cols
         self.t0, self.tick, self.span = t0, tick, span
-        self._lock = threading.Lock()
         self._sorted: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._starts: np.ndarray | None = None
         self._table_size = 0
@@ -84,7 +88,7 @@ class SumsBefore:
         """(keys sorted by key and time, their composite, cumulative weights), made once."""
         if self._sorted is not None:
             return self._sorted
-        with self._lock:
+        with _SORT_LOCK:
             if self._sorted is not None:
                 return self._sorted
             order = self._order
