@@ -88,6 +88,8 @@ class SumsBefore:
         """(keys sorted by key and time, their composite, cumulative weights), made once."""
         if self._sorted is not None:
             return self._sorted
+        if getattr(self, "_totals_only", False):
+            raise RuntimeError("this sum keeps per-key totals only (SumsBefore.totals_only)")
         with _SORT_LOCK:
             if self._sorted is not None:
                 return self._sorted
@@ -118,6 +120,20 @@ class SumsBefore:
             self._sorted = (keys_sorted, composite, cum)
             self._keys = self._times = self._weights = self._order = None  # type: ignore[assignment]
             return self._sorted
+
+    def totals_only(self) -> SumsBefore:
+        """This sum reduced to its per-key totals, its events dropped (a fraction of the
+        size): every query is then answered as if after the last event."""
+        if not hasattr(self, "totals"):
+            self._sort()
+        out = SumsBefore.__new__(SumsBefore)
+        out.__dict__.update(
+            {k: v for k, v in self.__dict__.items() if not k.startswith("_")},
+            _keys=None, _times=None, _weights=None, _order=None, _presorted=False,
+            _sorted=None, _starts=None, _table_size=0, _totals_only=True,
+        )  # fmt: skip
+        out.t_last = -(2**62)  # every query takes the totals
+        return out
 
     @property
     def keys_sorted(self) -> np.ndarray:

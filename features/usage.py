@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -403,6 +403,18 @@ class UsageIndex:
             _partner_order_assets=partner_order_assets,
             _partner_vec_cum=vec_cum,
         )
+
+    def for_serving(self) -> UsageIndex:
+        """This index as serving reads it after the log's last event: the partner sequences
+        kept whole, every other sum reduced to its per-key totals (a fraction of the size:
+        what a child process sends a service worker). A query before the last event then
+        counts every event of those sums, as of the log's end."""
+        sums = {
+            name: value if name == "partner_seq" else value.totals_only()
+            for name, value in self._sums.items()
+        }
+        sums["partner_seq"].keys_sorted  # noqa: B018  (sorted here, in the builder)
+        return replace(self, _sums=sums)
 
     # ---- lookups ----------------------------------------------------------------------------
     def partner_codes(self, ids: object) -> np.ndarray:

@@ -133,12 +133,15 @@ def build_usage(
     table: AssetTable,
     vectors: np.ndarray | None,
     settings: Mapping[str, Any] | None = None,
+    *,
+    compact: bool = False,
 ) -> JournalUsageProvider:
     """`usage_provider` from what it needs of a snapshot (the asset table and vectors, which
-    pickle), so that a child process can run it."""
+    pickle), so that a child process can run it. `compact` keeps what serving after the
+    journal's last event reads (`UsageIndex.for_serving`): what a child sends a worker."""
     position = journal_position(workspace)  # read first: the usage is at least this recent
     events, impressions = read_usage_inputs(workspace)
-    return JournalUsageProvider.build(
+    provider = JournalUsageProvider.build(
         events,
         table,
         load_partner_frame(workspace),
@@ -147,6 +150,9 @@ def build_usage(
         impressions=impressions,
         journal_position=position,
     )
+    if compact:
+        provider.index = provider.index.for_serving()
+    return provider
 
 
 def model_usage_settings(workspace: Workspace, version: str) -> Mapping[str, Any] | None:

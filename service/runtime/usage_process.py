@@ -6,7 +6,8 @@ one. Inside a worker that second holds the GIL in slices, and every request in f
 out the slices: a promotion, or a usage refresh, used to show in the p99 of the requests it
 overlapped. `UsageProcess` runs `recommender.build_usage` in one long-lived child process
 per worker (spawned on first use, at a lower CPU priority than the worker), and the worker
-only unpickles the result (~20 ms for the demo's 100 MB of arrays).
+only unpickles the result, compacted to what serving after the journal's last event reads
+(`UsageIndex.for_serving`: per-key totals and the partners' engagement sequences).
 
 If the child dies (killed, out of memory), the next build starts a new one; if that fails
 too, the worker builds in process, as before, and says so in its log.
@@ -100,7 +101,9 @@ class UsageProcess:
         for attempt in (1, 2):
             pool = self._executor()
             try:
-                future = pool.submit(build_usage, workspace, snapshot.table, vectors, settings)
+                future = pool.submit(
+                    build_usage, workspace, snapshot.table, vectors, settings, compact=True
+                )
                 provider = future.result(timeout=self.timeout_seconds)
             except BrokenProcessPool:
                 self._reset(pool)

@@ -525,3 +525,22 @@ def test_impressions_given_aggregated_answer_serving_exactly_as_the_raw_log(n_as
                 np.testing.assert_allclose(got[name], want[name], rtol=1e-9, err_msg=name)
     exposure = raw.features(np.arange(8), raw.last_event_us + 1)["exposure"]
     assert exposure.max() > 0  # the impressions do count
+
+
+def test_the_serving_form_answers_after_the_log_as_the_whole_index_in_less_room():
+    import pickle
+
+    table = _table()
+    log = random_log(6000, seed=8)
+    vectors = np.random.default_rng(3).normal(size=(len(table), 5)).astype(np.float32)
+    index = UsageIndex.build(log, table, PARTNERS, asset_vectors=vectors)
+    serving = index.for_serving()
+    q = _queries(index, ["2026-06-01"])
+    q["t_us"] = np.full(len(q["asset"]), index.last_event_us + 1)
+    want, got = index.features(**q), serving.features(**q)
+    for name in USAGE_FEATURES:
+        np.testing.assert_allclose(got[name], want[name], rtol=1e-9, atol=1e-12, err_msg=name)
+    assert len(pickle.dumps(serving)) < len(pickle.dumps(index)) / 2
+    # a query inside the log (a replay) is answered, as of the log's end
+    inside = serving.features(**(q | {"t_us": np.full(len(q["asset"]), index.t_ref - 10**9)}))
+    assert all(np.isfinite(inside[name]).all() for name in USAGE_FEATURES)
