@@ -35,7 +35,7 @@ from recommender import (
 
 log = logging.getLogger(__name__)
 
-NICENESS = 5  # the child's CPU priority below the worker's: serving comes first
+NICENESS = 19  # the lowest CPU priority: the workers serving requests come first
 
 
 def _lower_priority() -> None:
