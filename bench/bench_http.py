@@ -283,7 +283,14 @@ def cpu_seconds(root_pid: int) -> float:
 class ServerProcess:
     """`recommender serve` in its own process group, stopped on exit."""
 
-    def __init__(self, workspace: Path, models: Path | None, workers: int, log: Path) -> None:
+    def __init__(
+        self,
+        workspace: Path,
+        models: Path | None,
+        workers: int,
+        log: Path,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.workspace, self.models = workspace, models
         self.port = free_port()
         cmd = recommender_command("--workspace", str(workspace))
@@ -295,6 +302,7 @@ class ServerProcess:
             # The limiter stays on (its cost is measured) but does not limit the benchmark.
             "RECO_RATE_LIMIT_PER_SECOND": "1000000",
             "RECO_RATE_LIMIT_BURST": "1000000",
+            **(env or {}),
         }
         self._start(cmd, env, workers, log)
         self.keys = json.loads((workspace / "demo-keys.json").read_text())

@@ -372,7 +372,9 @@ def _section_snapshot(r: dict[str, Any]) -> str:
         ("events that are not impressions", "not_impressions"),
         ("daily aggregate rows", "usage_daily_rows"),
     )
-    rows = [{"what": what, "value": f"{journal.get(key, 0):,}"} for what, key in counts]
+    rows: list[dict[str, Any]] = [
+        {"what": what, "value": f"{journal.get(key, 0):,}"} for what, key in counts
+    ]
     rows += [
         {"what": "journal written, events/s (validated, aggregates kept)",
          "value": journal.get("write_events_per_second")},
@@ -397,6 +399,29 @@ def _section_snapshot(r: dict[str, Any]) -> str:
         f"model {r.get('model')!r}) whose journal a portal's traffic grew to "
         f"{journal.get('events', 0):,} events.\n\n" + md_table(rows, ["what", "value"])
     )
+
+
+def _section_database(r: dict[str, Any]) -> str:
+    rows: list[dict[str, Any]] = []
+    for backend in ("sqlite", "postgresql"):
+        x = (r.get("ingest") or {}).get(backend)
+        if x:
+            rows.append(
+                {"what": f"/v1/events into {backend}", "events/s": x["events_per_second"],
+                 "accepted": x["accepted"], "stored": x["stored"], "seconds": x["seconds"]}
+            )  # fmt: skip
+    out = "`bench.bench_database` (PostgreSQL: a durable throwaway cluster on the same cores)."
+    if rows:
+        out += "\n\n" + md_table(rows, ["what", "events/s", "accepted", "stored", "seconds"])
+    replicas = r.get("replicas")
+    if replicas:
+        reps = [
+            {"replica": n, "req/s": replicas["rps"][n], "p99 ms": replicas["p99_ms"][n]}
+            for n in replicas["rps"]
+        ]
+        out += "\n\n" + md_table(reps, ["replica", "req/s", "p99 ms"])
+        out += "\n\nevents: " + ", ".join(f"{k} {v}" for k, v in replicas["events"].items())
+    return out
 
 
 def _section_training(r: dict[str, Any]) -> str:
@@ -474,6 +499,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("soak", "6. Soak (mixed load on a real server)", _section_soak),
     Section("managers", "9. Channel managers: portfolio and digests", _section_managers),
     Section("snapshot", "10. Snapshot builds over a large journal", _section_snapshot),
+    Section("database", "11. PostgreSQL: ingest and two replicas", _section_database),
     Section("quality", "5. Quality", _section_quality),
     Section("experiments", "8. Online experiments (interleaving and A/B)", _section_experiments),
     Section("learning", "7. Learning from logs (the learning issue's targets)", _section_learning),

@@ -8,7 +8,8 @@
 This is the runner. Each script runs in its own subprocess (so one's memory and threads do not
 bias the next), in the order of BENCHES: recommend (in process), http (real server + wrk),
 query_embed, ingest, training, scoring, soak, managers (portfolio and digests), snapshot
-(snapshot builds over a 10M-event journal), quality,
+(snapshot builds over a 10M-event journal), database (PostgreSQL: ingest, two replicas),
+quality,
 experiments (interleaving's power over 50 simulated experiments, one experiment run by the
 engine end to end), learning (the closed loop, the longest).
 Their output goes to the terminal and to `<results>/logs/<name>.log`; their JSON to
@@ -140,6 +141,13 @@ BENCHES: tuple[Bench, ...] = (
         "snapshot",
         "bench.bench_snapshot",
         quick=("--events", "500000", "--repeats", "2"),
+        timeout_s=3600,
+        needs_demo=True,
+    ),
+    Bench(
+        "database",
+        "bench.bench_database",
+        quick=("--events", "50000", "--seconds", "15"),
         timeout_s=3600,
         needs_demo=True,
     ),

@@ -507,6 +507,49 @@ def _managers(result: Result) -> list[Figures]:
     ]
 
 
+def _database_ingest(result: Result) -> list[Figures]:
+    """bench_database's /v1/events throughput per backend (empty when it did not run)."""
+    ingest = result.get("ingest")
+    if not ingest:
+        return []
+    pg, lite = ingest["postgresql"], ingest["sqlite"]
+    return [
+        {
+            "events": pg["events"],
+            "pg": pg["events_per_second"],
+            "sqlite": lite["events_per_second"],
+            "ratio": ingest["ratio"],
+            "lossless": all(
+                r["accepted"] == r["stored"] == r["events"] and r["failed"] == 0 for r in (pg, lite)
+            ),
+        }
+    ]
+
+
+def _database_replicas(result: Result) -> list[Figures]:
+    """bench_database's two replicas on one PostgreSQL (empty when they did not run)."""
+    r = result.get("replicas")
+    if not r:
+        return []
+    events = r["events"]
+    return [
+        {
+            "rate": r["offered_rate"],
+            "rps": ", ".join(f"{v:.1f}" for v in r["rps"].values()),
+            "p99": max(r["p99_ms"].values()),
+            "p99s": ", ".join(f"{v:.1f}" for v in r["p99_ms"].values()),
+            "failed": r["failed"],
+            "events_rate": events["rate"],
+            "wanted_events_rate": events["offered_rate"],
+            "sent": events["sent"],
+            "acknowledged": events["acknowledged"],
+            "stored": events["stored"],
+            "failed_batches": events["failed_batches"],
+            "min_rps": min(r["rps"].values()),
+        }
+    ]
+
+
 def _snapshot_promotion(result: Result) -> list[Figures]:
     """bench_snapshot's paced runs without and with promotions (empty when they did not run)."""
     http = result.get("promotion")
@@ -1027,6 +1070,40 @@ TARGETS: tuple[Target, ...] = (
             and f["calls_ok"] == f["calls"]
         ),
         missing=Missing(what="recommend p99 during promotions, 10M-event journal (issue 17)"),
+    ),
+    Target(
+        bench="database",
+        what="{events:,} events through /v1/events: PostgreSQL vs SQLite (issue 17)",
+        target="throughput reported against the SQLite default; every event stored once",
+        measured="PostgreSQL {pg:,} events/s, SQLite {sqlite:,} events/s ({ratio:.2f}x)",
+        how="bench_database: recommender serve --workers 2 per backend, batches of 500 from "
+        "4 clients; PostgreSQL a durable throwaway cluster (fsync on) on the same 2 cores",
+        field="ingest",
+        issue="17",
+        read=_database_ingest,
+        ok=lambda f: f["lossless"],
+        missing=Missing(what="1M events through /v1/events: PostgreSQL vs SQLite (issue 17)"),
+    ),
+    Target(
+        bench="database",
+        what="two replicas on PostgreSQL, {rate:.0f} req/s each with notes (issue 17)",
+        target="0 failed, p99 <= 30 ms on each, events at 500/s all acknowledged and stored",
+        measured="{rps} req/s, p99 {p99s} ms, {failed} failed; events {events_rate:.0f}/s: "
+        "{sent:,} sent, {acknowledged:,} acknowledged, {stored:,} stored",
+        how="bench_database: two recommender serve processes on one database and folder, wrk "
+        "paced on each, notes from a pool; a client posts batches of 50 alternately",
+        field="replicas",
+        issue="17",
+        read=_database_replicas,
+        ok=lambda f: (
+            f["failed"] == 0
+            and f["p99"] <= 30.0
+            and f["min_rps"] >= 0.97 * f["rate"]
+            and f["failed_batches"] == 0
+            and f["events_rate"] >= 0.97 * f["wanted_events_rate"]
+            and f["sent"] == f["acknowledged"] == f["stored"]
+        ),
+        missing=Missing(what="two replicas on PostgreSQL (issue 17)"),
     ),
 )
 

@@ -34,7 +34,7 @@ def _row(saved: dict[str, Any], catalog: str, requests: str) -> dict[str, Any]:
 
 def test_the_saved_run_meets_every_target_but_one_worker_http(saved):
     checks = evaluate(saved)
-    assert len(checks) == 40
+    assert len(checks) == 42
     # that run predates bench_learning, the experiments, bench_managers and the floor and
     # new-notes runs of bench_http: their rows are not measured
     assert [c.what for c in checks if c.status != "met"] == [
@@ -44,7 +44,7 @@ def test_the_saved_run_meets_every_target_but_one_worker_http(saved):
         *(
             c.what
             for c in checks
-            if c.bench in ("content", "managers", "snapshot", "learning", "experiments")
+            if c.bench in ("content", "managers", "snapshot", "database", "learning", "experiments")
         ),
     ]
     assert {c.status for c in checks if c.what in ISSUE_19} == {"not measured"}
@@ -194,6 +194,8 @@ def test_without_results_every_target_is_not_measured():
         "digests for a manager's partners (issue 18)",
         "snapshot build over a 10M-event journal (issue 17)",
         "recommend p99 during promotions, 10M-event journal (issue 17)",
+        "1M events through /v1/events: PostgreSQL vs SQLite (issue 17)",
+        "two replicas on PostgreSQL (issue 17)",
     ]
     assert _by_what(checks)["HTTP paced (issue 4)"].target == ">= 200 req/s, p99 <= 30 ms"
 

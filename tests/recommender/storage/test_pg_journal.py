@@ -32,7 +32,7 @@ psycopg = pytest.importorskip("psycopg")
 @pytest.fixture
 def empty_database(pg_server: PgServer):
     """A database with no schema at all (what a DBA hands over)."""
-    url = pg_server.new_database(template="template0")
+    url = pg_server.create_database(template="template0")
     yield url
     pg_server.drop_database(url)
 
