@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -143,15 +144,9 @@ def upgraded_database(pg: PgServer, name: str) -> str:
     cmd = recommender_command("db", "upgrade")
     subprocess.run(
         cmd, check=True, capture_output=True, cwd=PROJECT_ROOT,
-        env={**_environ(), "RECO_DATABASE_URL": url},
+        env={**os.environ, "RECO_DATABASE_URL": url},
     )  # fmt: skip
     return url
-
-
-def _environ() -> dict[str, str]:
-    import os
-
-    return dict(os.environ)
 
 
 def ingest(args: argparse.Namespace, pg: PgServer, tmp: Path) -> dict[str, Any]:

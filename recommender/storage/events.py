@@ -275,10 +275,12 @@ def _select_sql(
     end: Any = None,
     types: Iterable[str | EventType] | None = None,
     columns: Iterable[str] | None = None,
+    condition: str | None = None,
 ) -> tuple[str, list[Any], list[str]]:
-    """SQL for a time-ordered read: [start, end) in UTC, optional type filter."""
+    """SQL for a time-ordered read: [start, end) in UTC, optional type filter, and an
+    optional fixed `condition` (SQL without parameters)."""
     cols = _columns(columns)
-    where: list[str] = []
+    where: list[str] = [condition] if condition else []
     params: list[Any] = []
     if start is not None:
         where.append("ts >= ?")
@@ -619,9 +621,9 @@ class Journal(abc.ABC):
         the events_engaged index), and the impressions aggregated per (partner, asset, stage,
         position) (`IMPRESSION_TOTAL_COLUMNS`; stage None when the impressions had none;
         first_ts and last_ts in UTC epoch microseconds)."""
-        sql, params, cols = _select_sql(order=self._ORDER, columns=columns)
-        head, tail = sql.split(" ORDER BY ")
-        sql = f"{head} WHERE {_ENGAGED_WHERE} ORDER BY {tail}"
+        sql, params, cols = _select_sql(
+            order=self._ORDER, columns=columns, condition=_ENGAGED_WHERE
+        )
         with self._reader(snapshot=True) as conn:
             cursor = conn.execute(sql, params)
             parts = []
