@@ -142,6 +142,7 @@ _API: dict[str, tuple[str, str]] = {
     "load_model": ("recommender.ranking.build", "load_model"),
     "build_usage": ("recommender.ranking.build", "build_usage"),
     "refresh_usage": ("recommender.ranking.build", "refresh_usage"),
+    "update_snapshot": ("recommender.ranking.build", "update_snapshot"),
     "UsageSource": ("recommender.ranking.build", "UsageSource"),
     # learning
     "TrainConfig": ("recommender.learning.train", "TrainConfig"),
@@ -335,6 +336,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors (a test keeps
         load_model,
         open_recommender,
         refresh_usage,
+        update_snapshot,
     )
     from recommender.ranking.candidates import eligibility_mask
     from recommender.ranking.content import ContentScorer

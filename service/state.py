@@ -64,6 +64,7 @@ from recommender import (
     link_key,
     open_journal,
     refresh_usage,
+    update_snapshot,
 )
 from service.config import Settings
 from service.impressions import ImpressionWriter
@@ -77,6 +78,12 @@ T = TypeVar("T")
 
 GENERATION_FILE = ".service-generation"
 PROMOTED_POINTER = "PROMOTED"
+# The files of a catalog's vector index (recommender.VectorIndex.load reads them).
+INDEX_FILES = ("manifest.json", "index.faiss", "chunk_assets.npy")
+# Where a fingerprint (`ServiceState._fingerprint`) holds the catalog, index, partners and
+# playbook files (between the generations and the model pointer): while they stay, a rebuild
+# derives from the served snapshot.
+_CONTENT = slice(2, -1)
 
 
 def _model_errors() -> tuple[type[Exception], ...]:
@@ -486,6 +493,27 @@ class ServiceState:
         self.metrics.snapshot_build_seconds.observe(time.perf_counter() - started)
         return snapshot
 
+    def derive(self, *, model_version: str | None = None, use_model: bool = True) -> Snapshot:
+        """What `build` would build, derived from the served snapshot when the catalog, index,
+        partners and playbook on disk are still the ones it was built from (after a
+        promotion, a rollback, an override or an experiment): the overrides read again, the
+        model attached, and the catalog, its index and (when the model reads usage alike)
+        the usage features kept (`recommender.update_snapshot`). Otherwise `build`."""
+        applied = self._applied
+        if applied[_CONTENT] != self._fingerprint()[_CONTENT]:
+            return self.build(model_version=model_version, use_model=use_model)
+        started = time.perf_counter()
+        snapshot = update_snapshot(
+            self.workspace,
+            self.recommender.snapshot,
+            model_version=model_version,
+            use_model=use_model,
+            usage=self.usage_source,
+        )
+        snapshot = self.with_experiments(snapshot)
+        self.metrics.snapshot_build_seconds.observe(time.perf_counter() - started)
+        return snapshot
+
     def with_experiments(self, snapshot: Snapshot) -> Snapshot:
         """`snapshot` serving the running experiments whose models load; the others are
         named in `experiment_warnings` (readyz) and their partners get `snapshot`'s ranking."""
@@ -546,11 +574,17 @@ class ServiceState:
 
     # --- watching for changes made elsewhere ----------------------------------------------
     def _watched(self) -> list[Path]:
+        """The files whose change starts a rebuild; `_fingerprint` puts the shared database's
+        generation before them, so that every file a snapshot's catalog, index, partners and
+        playbook are read from is its `_CONTENT` part (a change to any of them, a damaged
+        index file too, is built from disk, never derived)."""
         ws = self.workspace
         return [
             ws.root / GENERATION_FILE,
             ws.assets_path,
-            ws.index_dir / "manifest.json",
+            ws.chunks_path,
+            ws.similar_path,
+            *(ws.index_dir / name for name in INDEX_FILES),
             ws.partners_path,
             ws.playbook_path,
             ws.models_dir / PROMOTED_POINTER,
@@ -656,7 +690,9 @@ class ServiceState:
                 if fingerprint == self._applied:
                     return
                 try:
-                    snapshot = self.build()
+                    # only the model pointer or the generation moved (a promotion, rollback,
+                    # override or experiment made elsewhere): derived, not built from disk
+                    snapshot = self.derive()
                 except Exception as exc:
                     log.exception(
                         "the workspace changed but its snapshot cannot be built; "

@@ -13,11 +13,12 @@ from features.pairs import AssetTable
 from recommender.catalog.catalog import load_catalog
 from recommender.embedding.embedders import DEFAULT_EMBEDDER, Embedder, QueryCache, get_embedder
 from recommender.ranking.compiled import COMPILED_DIR
+from recommender.ranking.content import ContentScorer
 from recommender.ranking.learned import LearnedScorer
 from recommender.ranking.recommender import Recommender
 from recommender.ranking.seen import DEFAULT_RETURN_RATIO
 from recommender.ranking.snapshot import Snapshot
-from recommender.steering.overrides import OverrideStore
+from recommender.steering.overrides import Override, OverrideStore
 from recommender.steering.partners import load_partner_frame, load_partners
 from recommender.steering.playbook import load_playbook
 from recommender.storage.registry import ModelIntegrityError, ModelVersion, Registry, read_verified
@@ -54,22 +55,63 @@ def build_snapshot(
     catalog = load_catalog(workspace, embedder_id=embedder.id, dim=embedder.dim)
     playbook = load_playbook(workspace)
     partners = load_partners(workspace)
-    store = OverrideStore(workspace.console_location)
-    try:
-        overrides = store.list(include_expired=False)
-    finally:
-        store.close()
     snapshot = Snapshot.build(
         catalog,
         playbook,
         partners,
         embedder,
-        overrides=overrides,
+        overrides=_active_overrides(workspace),
         query_cache=query_cache,
     )
     if use_model:
         snapshot = attach_model(workspace, snapshot, version=model_version, usage=usage)
     return snapshot
+
+
+def update_snapshot(
+    workspace: Workspace,
+    snapshot: Snapshot,
+    *,
+    model_version: str | None = None,
+    use_model: bool = True,
+    usage: UsageSource | None = None,
+) -> Snapshot:
+    """What `build_snapshot` would build, derived from `snapshot` when the workspace's catalog,
+    index, partners and playbook are still the ones it was built from (the caller knows: a
+    promotion, a rollback, an override or an experiment changed since, nothing else).
+
+    The overrides are read again and the model attached; the rest is kept: the catalog, its
+    index and all that is derived from them, the scorer when `model_version` (else the
+    promoted one) already scores `snapshot`, and the usage features when the version reads
+    usage with the same settings as the one that serves. Kept usage features are as recent
+    as `snapshot`'s; `refresh_usage` brings them up to date like any others. A version that
+    cannot be loaded raises `ModelIntegrityError` or `ModelRegistryError`, as in
+    `build_snapshot`."""
+    base = snapshot.with_changes(overrides=_active_overrides(workspace), experiments=())
+    name = (model_version or Registry.of(workspace).promoted()) if use_model else None
+    if name is None:
+        return base.with_changes(
+            scorer=ContentScorer(), usage=None, return_ratio=DEFAULT_RETURN_RATIO
+        )
+    if name == snapshot.model_version and isinstance(snapshot.scorer, LearnedScorer):
+        return base
+    version = Registry.of(workspace).get(name)
+    scorer = load_model(version)
+    settings = version.manifest.get("usage")
+    current = snapshot.usage
+    if isinstance(current, JournalUsageProvider) and current.index.config == usage_config(settings):
+        provider = current
+    else:
+        provider = (usage or usage_provider)(workspace, base, settings)
+    return base.with_changes(scorer=scorer, usage=provider, return_ratio=return_ratio(version))
+
+
+def _active_overrides(workspace: Workspace) -> tuple[Override, ...]:
+    store = OverrideStore(workspace.console_location)
+    try:
+        return tuple(store.list(include_expired=False))
+    finally:
+        store.close()
 
 
 def attach_model(

@@ -1,7 +1,8 @@
 """Model versions: list, promote and roll back, swapping snapshots without a restart.
 
-A promotion builds the new snapshot completely (catalog, index, the new model and its usage
-features) before the registry's pointer moves and one reference is swapped: requests in flight
+A promotion builds the new snapshot completely (the new model and its usage features; the
+catalog and its index are those served, unless their files changed: `ServiceState.derive`)
+before the registry's pointer moves and one reference is swapped: requests in flight
 finish on the old snapshot, later ones get the new one, and none fails. If the build fails,
 nothing changed. Other workers see the moved pointer and swap within about a second. Every
 swap is audited (`model.promote`, `model.rollback`).
@@ -153,7 +154,7 @@ def _swap(
 ) -> Swap:
     """Build for `target` (None = no model), move the registry's pointer, swap, tell the others."""
     try:
-        snapshot = state.build(model_version=target, use_model=target is not None)
+        snapshot = state.derive(model_version=target, use_model=target is not None)
     except ModelRegistryError as exc:
         raise Conflict(f"the model cannot be served: {exc}") from None
     except Exception as exc:  # the catalog, index, partners or playbook on disk
