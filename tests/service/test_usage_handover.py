@@ -1,0 +1,65 @@
+"""The usage process hands its result over as a file of array bytes and a pickle that refers
+to them (service.runtime.usage_process): what the worker maps answers exactly as the index
+built in process, its arrays are writable and private, and the file is gone once mapped."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from recommender import asset_vectors, build_snapshot, build_usage, get_embedder
+from recommender.types import DealContext
+from service.runtime.usage_process import _build_to_file, _load_from_file
+from tests.support import Template, copy_workspace
+
+
+def test_the_mapped_index_answers_as_the_one_built_in_process(
+    template: Template, tmp_path: Path
+) -> None:
+    ws = copy_workspace(template, tmp_path / "ws")
+    snapshot = build_snapshot(ws, embedder=get_embedder("e5"), use_model=False)
+    vectors = asset_vectors(snapshot.catalog, snapshot.table)
+    settings = {"half_life_days": 10.0}
+    reference = build_usage(ws, snapshot.table, vectors, settings, compact=True)
+
+    head, path, spans = _build_to_file(ws, snapshot.table, vectors, settings)
+    # the arrays travel beside the pickle, not in it
+    assert len(head) < len(pickle.dumps(reference)) / 4
+    assert spans and all(start % 64 == 0 for start, _ in spans)
+    mapped = _load_from_file(head, path, spans)
+    assert not os.path.exists(path)
+
+    assert mapped.journal_position == reference.journal_position
+    assert mapped.n_events == reference.n_events
+    assert mapped.index.config == reference.index.config
+    np.testing.assert_array_equal(mapped.asset_grid, reference.asset_grid)
+    np.testing.assert_array_equal(mapped.popular_by_segment, reference.popular_by_segment)
+    cands = np.arange(len(snapshot.table))
+    day = 30000.0  # after the journal: what serving asks
+    for partner_id in template.partner_ids[:8]:
+        partner = snapshot.partners[partner_id]
+        for stage in ("prospecting", "negotiation"):
+            context = DealContext(stage=stage, deal_id="D3")
+            got = mapped.features(partner, context, cands, day)
+            want = reference.features(partner, context, cands, day)
+            assert got.keys() == want.keys()
+            for name in want:
+                np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+
+    # writable, and a write stays in this process's copy of the pages
+    grid = mapped.asset_grid
+    assert grid.flags.writeable
+    grid.flat[0] += 1.0
+    assert grid.flat[0] == reference.asset_grid.flat[0] + 1.0
+
+
+def test_a_file_that_cannot_be_read_is_still_removed(tmp_path: Path) -> None:
+    path = tmp_path / "reco-usage-broken.bin"
+    path.write_bytes(b"\0" * 16)
+    with pytest.raises(pickle.UnpicklingError):
+        _load_from_file(b"not a pickle", str(path), [(0, 16)])
+    assert not path.exists()
