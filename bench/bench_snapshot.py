@@ -189,10 +189,15 @@ def promotion_runs(ws: Any, args: argparse.Namespace, tmp: Path) -> dict[str, An
         promote_sequence,
         run_wrk,
     )
-    from recommender import load_partners
+    from recommender import Registry, load_partners
 
     wrk = ensure_wrk()
     versions, stand_in = ensure_model_versions(ws.root, ws.models_dir)
+    registry = Registry.of(ws)
+    if registry.promoted() != versions[1]:
+        # the first call promotes versions[0]: a change from what serves, also in a workspace
+        # kept from an earlier run (whose last call, a rollback, left versions[0] promoted)
+        registry.promote(versions[1])
     script = tmp / "reco.lua"
     script.write_text(LUA)
     bodies_file = tmp / "bodies.jsonl"
