@@ -184,6 +184,14 @@ class Settings(BaseSettings):
             "journaled since (0: only with a new snapshot)"
         ),
     )
+    usage_share_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description=(
+            "how long a worker's usage build (in its child process) serves the other workers "
+            "of the host that need the same features, instead of their own build (0: never)"
+        ),
+    )
     usage_builder: Literal["process", "thread"] = Field(
         default="process",
         description=(

@@ -377,7 +377,11 @@ class ServiceState:
         self._next_usage_check = time.monotonic() + settings.usage_refresh_seconds
         self.usage_refreshed_at: float | None = None  # unix time of the last usage refresh
         self.usage_error: tuple[str, float] | None = None  # why the last one failed, when
-        self.usage_source = UsageProcess() if settings.usage_builder == "process" else None
+        self.usage_source = (
+            UsageProcess(share_seconds=settings.usage_share_seconds)
+            if settings.usage_builder == "process"
+            else None
+        )
         self._refreshing = threading.Lock()
         self._watch_thread: threading.Thread | None = None
         self._closed = False

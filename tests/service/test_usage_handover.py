@@ -1,11 +1,13 @@
 """The usage process hands its result over as a file of array bytes and a pickle that refers
 to them (service.runtime.usage_process): what the worker maps answers exactly as the index
-built in process, its arrays are writable and private, and the file is gone once mapped."""
+built in process, its arrays are writable and private, and the file is gone once mapped. The
+workers of a host share a recent build, and build what they cannot take from another."""
 
 from __future__ import annotations
 
 import os
 import pickle
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,12 @@ import pytest
 
 from recommender import asset_vectors, build_snapshot, build_usage, get_embedder
 from recommender.types import DealContext
-from service.runtime.usage_process import _build_to_file, _load_from_file
+from service.runtime.usage_process import (
+    UsageProcess,
+    _build_to_file,
+    _load_from_file,
+    share_directory,
+)
 from tests.support import Template, copy_workspace
 
 
@@ -63,3 +70,58 @@ def test_a_file_that_cannot_be_read_is_still_removed(tmp_path: Path) -> None:
     with pytest.raises(pickle.UnpicklingError):
         _load_from_file(b"not a pickle", str(path), [(0, 16)])
     assert not path.exists()
+
+
+def test_workers_share_a_recent_build_and_build_what_they_cannot_share(
+    template: Template, tmp_path: Path
+) -> None:
+    ws = copy_workspace(template, tmp_path / "ws")
+    snapshot = build_snapshot(ws, embedder=get_embedder("e5"), use_model=False)
+    settings = {"half_life_days": 10.0}
+    first, second = UsageProcess(share_seconds=60), UsageProcess(share_seconds=60)
+    try:
+        built = first(ws, snapshot, settings)
+        assert (first.builds, first.shared) == (1, 0)
+        # the other worker takes it: same features, no build of its own
+        taken = second(ws, snapshot, settings)
+        assert (second.builds, second.shared) == (0, 1)
+        np.testing.assert_array_equal(taken.asset_grid, built.asset_grid)
+        assert taken.journal_position == built.journal_position
+        # a refresh of features as recent as the shared build wants newer ones: it builds
+        second(ws, snapshot.with_changes(usage=taken), settings)
+        assert (second.builds, second.shared) == (1, 1)
+        # other settings, other features
+        other = second(ws, snapshot, {"half_life_days": 3.0})
+        assert (second.builds, second.shared) == (2, 1)
+        assert other.index.config.half_life_days == 3.0
+        directory = share_directory(ws)
+        published = sorted(p.name for p in directory.iterdir())
+        assert len(published) == 3 * 2 + 2  # (data, head) of three builds; two keys' meta
+    finally:
+        first.close()
+        second.close()
+    # each worker removes what it shared when it stops
+    assert not directory.exists()
+
+
+def test_an_expired_build_or_a_directory_others_can_write_is_not_taken(
+    template: Template, tmp_path: Path
+) -> None:
+    ws = copy_workspace(template, tmp_path / "ws")
+    snapshot = build_snapshot(ws, embedder=get_embedder("e5"), use_model=False)
+    source = UsageProcess(share_seconds=0.5)
+    try:
+        source(ws, snapshot, None)
+        time.sleep(0.6)
+        source(ws, snapshot, None)  # its own build expired: built again
+        assert (source.builds, source.shared) == (2, 0)
+        directory = share_directory(ws)
+        directory.chmod(0o777)
+        before = sorted(directory.iterdir())
+        source(ws, snapshot, None)  # a directory anyone can write: never read, nor written
+        assert (source.builds, source.shared, source.fallbacks) == (3, 0, 0)
+        assert sorted(directory.iterdir()) == before
+        directory.chmod(0o700)
+    finally:
+        source.close()
+    assert not directory.exists()
