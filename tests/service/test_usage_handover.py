@@ -13,7 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recommender import asset_vectors, build_snapshot, build_usage, get_embedder
+from recommender import (
+    Snapshot,
+    Workspace,
+    asset_vectors,
+    build_snapshot,
+    build_usage,
+    get_embedder,
+)
 from recommender.types import DealContext
 from service.runtime.usage_process import (
     UsageProcess,
@@ -24,11 +31,17 @@ from service.runtime.usage_process import (
 from tests.support import Template, copy_workspace
 
 
-def test_the_mapped_index_answers_as_the_one_built_in_process(
-    template: Template, tmp_path: Path
-) -> None:
+@pytest.fixture
+def workspace(template: Template, tmp_path: Path) -> tuple[Workspace, Snapshot]:
+    """A fresh copy of the template workspace, and its snapshot (the playbook's: no usage)."""
     ws = copy_workspace(template, tmp_path / "ws")
-    snapshot = build_snapshot(ws, embedder=get_embedder("e5"), use_model=False)
+    return ws, build_snapshot(ws, embedder=get_embedder("e5"), use_model=False)
+
+
+def test_the_mapped_index_answers_as_the_one_built_in_process(
+    template: Template, workspace: tuple[Workspace, Snapshot]
+) -> None:
+    ws, snapshot = workspace
     vectors = asset_vectors(snapshot.catalog, snapshot.table)
     settings = {"half_life_days": 10.0}
     reference = build_usage(ws, snapshot.table, vectors, settings, compact=True)
@@ -73,10 +86,9 @@ def test_a_file_that_cannot_be_read_is_still_removed(tmp_path: Path) -> None:
 
 
 def test_workers_share_a_recent_build_and_build_what_they_cannot_share(
-    template: Template, tmp_path: Path
+    workspace: tuple[Workspace, Snapshot],
 ) -> None:
-    ws = copy_workspace(template, tmp_path / "ws")
-    snapshot = build_snapshot(ws, embedder=get_embedder("e5"), use_model=False)
+    ws, snapshot = workspace
     settings = {"half_life_days": 10.0}
     first, second = UsageProcess(share_seconds=60), UsageProcess(share_seconds=60)
     try:
@@ -105,10 +117,9 @@ def test_workers_share_a_recent_build_and_build_what_they_cannot_share(
 
 
 def test_an_expired_build_or_a_directory_others_can_write_is_not_taken(
-    template: Template, tmp_path: Path
+    workspace: tuple[Workspace, Snapshot],
 ) -> None:
-    ws = copy_workspace(template, tmp_path / "ws")
-    snapshot = build_snapshot(ws, embedder=get_embedder("e5"), use_model=False)
+    ws, snapshot = workspace
     source = UsageProcess(share_seconds=0.5)
     try:
         source(ws, snapshot, None)
