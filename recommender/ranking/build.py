@@ -88,14 +88,15 @@ def update_snapshot(
     cannot be loaded raises `ModelIntegrityError` or `ModelRegistryError`, as in
     `build_snapshot`."""
     base = snapshot.with_changes(overrides=_active_overrides(workspace), experiments=())
-    name = (model_version or Registry.of(workspace).promoted()) if use_model else None
+    registry = Registry.of(workspace)
+    name = (model_version or registry.promoted()) if use_model else None
     if name is None:
         return base.with_changes(
             scorer=ContentScorer(), usage=None, return_ratio=DEFAULT_RETURN_RATIO
         )
     if name == snapshot.model_version and isinstance(snapshot.scorer, LearnedScorer):
         return base
-    version = Registry.of(workspace).get(name)
+    version = registry.get(name)
     scorer = load_model(version)
     settings = version.manifest.get("usage")
     current = snapshot.usage

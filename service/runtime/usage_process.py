@@ -225,11 +225,9 @@ class UsageProcess:
     ) -> JournalUsageProvider:
         vectors = asset_vectors(snapshot.catalog, snapshot.table)
         share: tuple[Path, str] | None = None
-        if self.share_seconds > 0 and _private_directory(share_directory(workspace)):
-            share = (
-                share_directory(workspace),
-                _share_key(workspace, snapshot.table, vectors, settings),
-            )
+        directory = share_directory(workspace) if self.share_seconds > 0 else None
+        if directory is not None and _private_directory(directory):
+            share = (directory, _share_key(workspace, snapshot.table, vectors, settings))
             served = snapshot.usage
             newer_than = served.journal_position if isinstance(served, JournalUsageProvider) else -1
             shared = self._take_shared(*share, newer_than=newer_than)
@@ -239,10 +237,10 @@ class UsageProcess:
         for attempt in (1, 2):
             pool = self._executor()
             try:
-                directory = None if share is None else str(share[0])
                 future = pool.submit(
-                    _build_to_file, workspace, snapshot.table, vectors, settings, directory
-                )
+                    _build_to_file, workspace, snapshot.table, vectors, settings,
+                    None if share is None else str(share[0]),
+                )  # fmt: skip
                 head, path, spans = future.result(timeout=self.timeout_seconds)
                 provider: JournalUsageProvider = _load_from_file(
                     head, path, spans, keep=share is not None

@@ -12,17 +12,11 @@ from pathlib import Path
 import pytest
 
 from cli.main import main
-from recommender.embedding.embedders import get_embedder
 from recommender.outreach.links import LinkSigner, link_key
 from recommender.outreach.store import DigestStore
 from recommender.steering.partners import load_partners
 from recommender.workspace import Workspace
-from tests.support import Template, copy_workspace, service_template
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    return service_template(tmp_path_factory, get_embedder("e5"))
+from tests.support import Template, copy_workspace
 
 
 @pytest.fixture(scope="module")

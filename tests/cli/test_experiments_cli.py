@@ -14,15 +14,9 @@ from pathlib import Path
 import pytest
 
 from recommender import ExperimentStore
-from recommender.embedding.embedders import get_embedder
 from recommender.storage import audit
 from recommender.workspace import Workspace
-from tests.support import Template, copy_workspace, service_template
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    return service_template(tmp_path_factory, get_embedder("e5"))
+from tests.support import Template, copy_workspace
 
 
 @pytest.fixture(scope="module")

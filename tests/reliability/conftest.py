@@ -14,19 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from recommender.embedding.embedders import get_embedder
 from recommender.workspace import Workspace
 from tests.support import PROJECT_ROOT
 
 if str(PROJECT_ROOT) not in sys.path:  # `pytest` as well as `python -m pytest` finds tests.*
     sys.path.insert(0, str(PROJECT_ROOT))
 
-from tests.support import Template, copy_workspace, service_template
-
-
-@pytest.fixture(scope="session")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    return service_template(tmp_path_factory, get_embedder("e5"))
+from tests.support import Template, copy_workspace
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from recommender.embedding.embedders import get_embedder
 from recommender.ranking.exploration import Exploration
 from recommender.workspace import Workspace
 from tests.support import PROJECT_ROOT
@@ -31,13 +30,7 @@ from tests.support import (
     copy_workspace,
     make_settings,
     serve_copy,
-    service_template,
 )
-
-
-@pytest.fixture(scope="session")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    return service_template(tmp_path_factory, get_embedder("e5"))
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,7 @@ from recommender.embedding.embedders import Embedder
 from recommender.ranking.build import build_snapshot
 from recommender.ranking.snapshot import Snapshot
 from recommender.workspace import Workspace
-from tests.support import Template, copy_workspace, service_template
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory, e5_embedder: Embedder) -> Template:
-    return service_template(tmp_path_factory, e5_embedder)
+from tests.support import Template, copy_workspace
 
 
 @pytest.fixture(scope="module")

@@ -19,16 +19,11 @@ from recommender.steering.overrides import OverrideStore
 from recommender.storage.registry import MODEL_FILE, ModelRegistryError, Registry
 from recommender.types import DealContext
 from recommender.workspace import Workspace
-from tests.support import Template, copy_workspace, service_template
+from tests.support import Template, copy_workspace
 
 NOW = datetime(2027, 1, 1, tzinfo=UTC)  # after the overrides a test adds today
 STAGES = ("prospecting", "discovery", "negotiation")
 NOTES = (None, "клієнт хоче порахувати окупність", "bank wants a TCO comparison")
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    return service_template(tmp_path_factory, get_embedder("e5"))
 
 
 @pytest.fixture
