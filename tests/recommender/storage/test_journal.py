@@ -32,7 +32,7 @@ def test_file_is_wal_with_full_sync_and_indexes(sqlite_journal):
         if not name.startswith("sqlite_autoindex")
     }
     assert sorted(indexes.values()) == [
-        ["asset_id"],
+        ["asset_id"],  # events_asset, partial: everything but impressions
         ["experiment", "ts"],  # events_experiment, partial: experiments' impressions only
         ["partner_id", "asset_id"],  # events_seen, partial: seen types only
         ["partner_id", "ts"],
@@ -67,6 +67,54 @@ def test_seen_assets_come_from_the_partial_index_not_a_scan_of_impressions(sqlit
     plan = " ".join(r[-1] for r in conn.execute(f"EXPLAIN QUERY PLAN {SEEN_ASSETS_SQL}", ("p1",)))
     assert "USING INDEX events_seen" in plan or "USING COVERING INDEX events_seen" in plan
     assert "TEMP B-TREE" not in plan
+
+
+def _asset_index_sql(path):
+    conn = sqlite3.connect(path)
+    sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'events_asset'").fetchone()[0]
+    conn.close()
+    return sql
+
+
+def test_the_asset_index_leaves_impressions_out_and_an_old_journal_is_rebuilt_so(tmp_path):
+    """Impressions are most of the rows a service writes, each for another asset: the asset
+    index leaves them out (schema 5). A schema 4 journal, whose index holds every event, gets
+    the partial index on opening and keeps its events."""
+    path = tmp_path / "events.sqlite"
+    stored = [ev(i, type="impression", request_id=f"r{i}", position=i) for i in range(6)]
+    stored += [ev(10, type="open"), ev(11, type="download")]
+    with EventJournal(path) as j:
+        j.append(stored)
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "DROP INDEX events_asset; CREATE INDEX events_asset ON events (asset_id);"
+        " PRAGMA user_version=4;"
+    )
+    conn.close()
+    assert "WHERE" not in _asset_index_sql(path)  # schema 4: impressions too
+    with EventJournal(path) as j:
+        assert j.count() == 8
+        j.append([ev(20, type="impression", request_id="r20", position=0), ev(21, type="share")])
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 5
+    assert _asset_index_sql(path).endswith("WHERE type != 'impression'")
+    assert (
+        conn.execute(
+            "SELECT count(*) FROM events INDEXED BY events_asset"
+            " WHERE asset_id = 'a1' AND type != 'impression'"
+        ).fetchone()[0]
+        == 3
+    )  # open, download, share
+    # an asset's engagement is read through it, not by a scan
+    plan = " ".join(
+        r[-1]
+        for r in conn.execute(
+            "EXPLAIN QUERY PLAN SELECT event_id FROM events"
+            " WHERE asset_id = ? AND type != 'impression'",
+            ("a1",),
+        )
+    )
+    assert "USING INDEX events_asset" in plan
 
 
 def test_pair_counts_match_a_pandas_count_of_the_events(journal):
@@ -133,7 +181,7 @@ def test_a_version_1_journal_gains_the_later_columns_and_keeps_its_events(tmp_pa
         new = j.read().iloc[1]
         assert (new["propensity"], new["experiment"], new["arm"]) == (0.25, "x1", "control")
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 5
     # the aggregates new in version 4 were built from the events stored before
     totals = conn.execute(
         "SELECT partner_id, asset_id, stage, position, events FROM impression_totals ORDER BY stage"
