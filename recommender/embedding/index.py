@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +26,12 @@ from typing import Any
 import numpy as np
 
 DEFAULT_HNSW_THRESHOLD = 50_000
+# A flat index of at most this many chunks ranks all of them for a query once and keeps the
+# ranking: a portal asks about the same deal many times, and every later search for the note,
+# whatever its eligibility filter, is then a mask over the ranking (no FAISS call).
+RANKED_MAX_CHUNKS = 20_000
+# What the index keeps per query (rankings and best-chunk similarities), at most, in bytes.
+QUERY_MEMORY_BYTES = 32 << 20
 INDEX_FILE = "index.faiss"
 IDS_FILE = "chunk_assets.npy"
 MANIFEST_FILE = "manifest.json"
@@ -60,6 +68,39 @@ class AssetHits:
     scores: np.ndarray
 
 
+class _PerQuery:
+    """What an index computed for a query vector, kept by the vector's bytes: a bounded LRU
+    (by the bytes of the arrays it holds), safe to share between threads."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple[str, bytes], tuple[np.ndarray, ...]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(
+        self, kind: str, query: np.ndarray, compute: Callable[[], tuple[np.ndarray, ...]]
+    ) -> tuple[np.ndarray, ...]:
+        key = (kind, query.tobytes())
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+        value = compute()
+        for array in value:
+            array.flags.writeable = False  # shared by every request asking about this note
+        size = sum(a.nbytes for a in value) + len(key[1])
+        with self._lock:
+            if key not in self._items and size <= self.max_bytes:
+                self._items[key] = value
+                self._bytes += size
+                while self._bytes > self.max_bytes:
+                    (_, old_query), old = self._items.popitem(last=False)
+                    self._bytes -= sum(a.nbytes for a in old) + len(old_query)
+        return value
+
+
 class VectorIndex:
     """Chunk vectors of the catalog in FAISS, searchable by asset with an eligibility filter."""
 
@@ -82,6 +123,7 @@ class VectorIndex:
         self._chunk_counts = counts.astype(np.int64)
         self._by_asset = np.argsort(self.chunk_pos, kind="stable")
         self._starts = np.cumsum(self._chunk_counts) - self._chunk_counts
+        self._per_query = _PerQuery(QUERY_MEMORY_BYTES)
 
     # --- building -------------------------------------------------------------------------
     @classmethod
@@ -134,7 +176,18 @@ class VectorIndex:
         `allowed` is a boolean mask over `self.asset_ids`; the search filters inside FAISS, so
         it still returns k assets when k eligible ones exist, however few pass the filter.
         """
-        faiss = _faiss()
+        positions, scores = self.search_positions(query, k, allowed=allowed)
+        return AssetHits(self.asset_ids[positions].tolist(), scores)
+
+    def search_positions(
+        self, query: np.ndarray, k: int, *, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`search_assets` as positions in `self.asset_ids` (int64) and their scores.
+
+        A flat index of at most RANKED_MAX_CHUNKS chunks answers from the query's ranking of
+        every asset (`ranking`, computed once per query vector and kept): the same assets,
+        scores and order as the filtered FAISS search, as the ranking comes from that search
+        without a filter and `allowed` is a mask over assets."""
         query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
         if query.shape[1] != self.dim:
             raise IndexMismatchError(
@@ -142,7 +195,39 @@ class VectorIndex:
             )
         n_chunks = self.index.ntotal
         if n_chunks == 0 or k <= 0:
-            return AssetHits([], np.zeros(0, dtype=np.float32))
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if self.kind == "flat" and n_chunks <= RANKED_MAX_CHUNKS:
+            order, best = self.ranking(query)
+            if allowed is not None:
+                keep = allowed[order]
+                order, best = order[keep], best[keep]
+            return order[:k], best[:k]
+        return self._search_filtered(query, k, allowed)
+
+    def ranking(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every asset position in `self.asset_ids`, best first by its best chunk's similarity
+        to `query` (FAISS's exact search, ties in FAISS's order), and those similarities;
+        kept per query vector (read-only arrays)."""
+        query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
+
+        def rank() -> tuple[np.ndarray, np.ndarray]:
+            scores, idx = self.index.search(query, self.index.ntotal)
+            found = idx[0] >= 0  # an approximate (HNSW) search may return fewer
+            hit_pos = self.chunk_pos[idx[0][found]]
+            first = np.unique(hit_pos, return_index=True)[1]  # each asset's best chunk
+            first.sort()  # back in score order
+            return hit_pos[first].astype(np.int64), scores[0][found][first].astype(np.float32)
+
+        order, best = self._per_query.get("ranking", query, rank)
+        return order, best
+
+    def _search_filtered(
+        self, query: np.ndarray, k: int, allowed: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The search inside FAISS, with `allowed` as its ID selector (HNSW, or a large flat
+        index)."""
+        faiss = _faiss()
+        n_chunks = self.index.ntotal
         params = None
         keep: Any = None
         n_allowed_assets = len(self.asset_ids)
@@ -150,7 +235,7 @@ class VectorIndex:
             chunk_mask = allowed[self.chunk_pos]
             n_allowed_assets = int(allowed.sum())
             if n_allowed_assets == 0:
-                return AssetHits([], np.zeros(0, dtype=np.float32))
+                return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
             keep = np.packbits(chunk_mask.astype(np.uint8), bitorder="little")
             selector = faiss.IDSelectorBitmap(n_chunks, faiss.swig_ptr(keep))
             if self.kind == "hnsw":
@@ -171,9 +256,7 @@ class VectorIndex:
             fetch = min(n_chunks, fetch * 4)
         first = first[:k]
         del keep  # the bitmap must outlive the search above
-        return AssetHits(
-            self.asset_ids[hit_pos[first]].tolist(), hit_scores[first].astype(np.float32)
-        )
+        return hit_pos[first].astype(np.int64), hit_scores[first].astype(np.float32)
 
     def similarities_of(self, asset_pos: np.ndarray, query: np.ndarray) -> np.ndarray:
         """Best-chunk similarity of the assets at `asset_pos` (positions in `asset_ids`).
@@ -195,12 +278,17 @@ class VectorIndex:
         return np.maximum.reduceat(sims, firsts).astype(np.float32)
 
     def asset_similarities(self, query: np.ndarray) -> np.ndarray:
-        """Best-chunk similarity of every asset in `self.asset_ids` (exact, vectorised)."""
-        vectors = self.vectors()
-        sims = vectors @ np.asarray(query, dtype=np.float32).reshape(-1)
-        out = np.full(len(self.asset_ids), -1.0, dtype=np.float32)
-        np.maximum.at(out, self.chunk_pos, sims)
-        return out
+        """Best-chunk similarity of every asset in `self.asset_ids` (exact, vectorised); kept
+        per query vector (a read-only array)."""
+        query = np.ascontiguousarray(query, dtype=np.float32).reshape(-1)
+
+        def compute() -> tuple[np.ndarray]:
+            sims = self.vectors() @ query
+            out = np.full(len(self.asset_ids), -1.0, dtype=np.float32)
+            np.maximum.at(out, self.chunk_pos, sims)
+            return (out,)
+
+        return self._per_query.get("similarities", query, compute)[0]
 
     def vectors(self) -> np.ndarray:
         """All chunk vectors (n_chunks, dim); cached after the first call."""

@@ -64,14 +64,10 @@ def candidates(
         return np.flatnonzero(eligible)
     parts: list[np.ndarray] = []
     if query is not None:
-        index = snap.catalog.index
-        allowed = np.zeros(len(index.asset_ids), dtype=bool)
-        idx = snap.index_pos[eligible]
-        allowed[idx[idx >= 0]] = True
-        hits = index.search_assets(query, SEMANTIC_CANDIDATES, allowed=allowed)
-        parts.append(
-            np.array([t.position[a] for a in hits.asset_ids if a in t.position], dtype=np.int64)
-        )
+        catalog = snap.catalog  # its index holds every asset of the table, and only those
+        allowed = eligible[catalog.index_rows]
+        hits, _ = catalog.index.search_positions(query, SEMANTIC_CANDIDATES, allowed=allowed)
+        parts.append(catalog.index_rows[hits])
     # Tagged for the context: playbook fit of the type for this stage and maturity, plus
     # stage / industry / product tags.
     stage = STAGES.index(context.stage)

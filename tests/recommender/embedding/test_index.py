@@ -141,3 +141,89 @@ def test_replaced_keeps_the_original(chunks):
     new = index.replaced({"A000"}, vectors[:1], ["Z999"])
     assert "A000" in index.asset_ids and "A000" not in new.asset_ids and "Z999" in new.asset_ids
     assert new.index.ntotal == index.index.ntotal - 3 + 1
+
+
+# ---- a note's ranking, kept per query vector ---------------------------------------------------
+
+
+def _filtered_faiss(index, query, k, allowed):
+    """The search inside FAISS with its ID selector: what a flat index of more than
+    RANKED_MAX_CHUNKS chunks (and HNSW) runs, and what a small flat index ran before."""
+    return index._search_filtered(np.asarray(query, np.float32).reshape(1, -1), k, allowed)
+
+
+def _same_search(index, queries, rng, ks=(1, 5, 150)):
+    for query in queries:
+        for k in ks:
+            for share in (1.0, 0.5, 0.05, 0.0):
+                allowed = rng.random(len(index.asset_ids)) < share
+                got = index.search_positions(query, k, allowed=allowed)
+                want = _filtered_faiss(index, query, k, allowed)
+                np.testing.assert_array_equal(got[0], want[0])  # same assets, same order
+                np.testing.assert_array_equal(got[1], want[1])  # bit for bit
+            got = index.search_positions(query, k)
+            want = _filtered_faiss(index, query, k, None)
+            np.testing.assert_array_equal(got[0], want[0])
+            np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_a_small_flat_index_answers_from_the_kept_ranking_as_faiss_filtering_does():
+    """Exact ties included: 40 chunks repeat others' vectors (as a translated family's shared
+    titles do), and queries are the chunk vectors themselves."""
+    rng = np.random.default_rng(7)
+    base = unit(rng, 200)
+    vectors = np.vstack([base, base[:40]])
+    ids = [f"A{i % 90:03d}" for i in range(200)] + [f"B{i:03d}" for i in range(40)]
+    index = VectorIndex.build(vectors, ids, embedder_id="test")
+    assert index.kind == "flat"
+    _same_search(index, [*vectors[:30], *vectors[200:210], *unit(rng, 10)], rng)
+
+
+def test_the_demo_index_answers_from_the_kept_ranking_as_faiss_filtering_does(demo_workspace):
+    """The demo catalog's real e5 chunks (families in three languages): every answer equals
+    FAISS's filtered search, for notes like its own chunks and mixtures of them."""
+    index = VectorIndex.load(demo_workspace.index_dir)
+    vectors = index.vectors()
+    rng = np.random.default_rng(8)
+    mixed = vectors[rng.integers(0, len(vectors), (20, 3))].sum(axis=1)
+    mixed /= np.linalg.norm(mixed, axis=1, keepdims=True)
+    picked = vectors[rng.choice(len(vectors), 20, replace=False)]
+    _same_search(index, [*picked, *mixed], rng)
+
+
+def test_what_is_kept_per_query_is_bounded_read_only_and_recomputed_after_eviction(chunks):
+    vectors, ids = chunks
+    index = VectorIndex.build(vectors, ids, embedder_id="test")
+    queries = unit(np.random.default_rng(3), 6)
+    first = index.ranking(queries[0])
+    assert index.ranking(queries[0])[0] is first[0]  # kept
+    with pytest.raises(ValueError, match="read-only"):
+        first[0][0] = 1
+    sims = index.asset_similarities(queries[0])
+    assert index.asset_similarities(queries[0]) is sims
+    want = np.array([max(float(v @ queries[0]) for v, a in zip(vectors, ids, strict=True)
+                     if a == asset) for asset in index.asset_ids])  # fmt: skip
+    np.testing.assert_allclose(sims, want, atol=1e-6)
+    # room for about two rankings: older ones are dropped, the newest kept
+    entry = first[0].nbytes + first[1].nbytes + queries[0].nbytes
+    index._per_query.max_bytes = 2 * entry + 10
+    for q in queries[1:]:
+        index.ranking(q)
+    assert index._per_query._bytes <= index._per_query.max_bytes
+    assert index.ranking(queries[-1])[0] is index.ranking(queries[-1])[0]
+    again = index.ranking(queries[0])  # evicted: computed anew, the same answer
+    assert again[0] is not first[0]
+    np.testing.assert_array_equal(again[0], first[0])
+
+
+def test_a_large_flat_index_filters_inside_faiss(chunks, monkeypatch):
+    """Above RANKED_MAX_CHUNKS a flat index keeps nothing per query and searches with FAISS's
+    selector: the same answers as brute force."""
+    monkeypatch.setattr("recommender.embedding.index.RANKED_MAX_CHUNKS", 10)
+    vectors, ids = chunks
+    index = VectorIndex.build(vectors, ids, embedder_id="test")
+    allowed_ids = {f"A{i:03d}" for i in range(0, 60, 4)}
+    q = unit(np.random.default_rng(4), 1)[0]
+    hits = index.search_assets(q, 7, allowed=index.asset_mask(allowed_ids))
+    assert hits.asset_ids == brute_force(vectors, ids, q, 7, allowed_ids)
+    assert index._per_query._bytes == 0
