@@ -261,9 +261,12 @@ class VectorIndex:
     def similarities_of(self, asset_pos: np.ndarray, query: np.ndarray) -> np.ndarray:
         """Best-chunk similarity of the assets at `asset_pos` (positions in `asset_ids`).
 
-        When they hold most of the chunks, one mat-vec over all chunks is cheaper than
-        gathering theirs (a small catalog); otherwise only their chunks are read."""
+        A flat index of at most RANKED_MAX_CHUNKS chunks, or assets holding most of the chunks:
+        read from every asset's similarity (`asset_similarities`, kept per query vector; one
+        mat-vec over all chunks); otherwise only their chunks are read."""
         asset_pos = np.asarray(asset_pos, dtype=np.int64)
+        if self.kind == "flat" and len(self.chunk_pos) <= RANKED_MAX_CHUNKS:
+            return self.asset_similarities(query)[asset_pos]
         counts = self._chunk_counts[asset_pos]
         total = int(counts.sum())
         if 2 * total >= len(self.chunk_pos):

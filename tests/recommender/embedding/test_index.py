@@ -40,10 +40,13 @@ def test_asset_search_matches_brute_force(chunks, threshold):
         assert got == brute_force(vectors, ids, q, 5)
 
 
+@pytest.mark.parametrize("kept", [True, False], ids=["kept per query", "larger index"])
 @pytest.mark.parametrize("picked", [3, 20, 59], ids=["few: gathered", "a third", "most: mat-vec"])
-def test_similarities_of_some_assets_are_their_best_chunks(chunks, picked):
-    """Both ways (gathering the assets' chunks, or one pass over all) give each asset's best
-    chunk, in the order asked, against a per-chunk loop."""
+def test_similarities_of_some_assets_are_their_best_chunks(chunks, picked, kept, monkeypatch):
+    """Every way (every asset's similarity kept per query, gathering the assets' chunks, or one
+    pass over all) gives each asset's best chunk, in the order asked, against a per-chunk loop."""
+    if not kept:  # an index above the size whose similarities are kept per query
+        monkeypatch.setattr("recommender.embedding.index.RANKED_MAX_CHUNKS", 10)
     vectors, ids = chunks
     index = VectorIndex.build(vectors, ids, embedder_id="test")
     rng = np.random.default_rng(2)
@@ -55,6 +58,7 @@ def test_similarities_of_some_assets_are_their_best_chunks(chunks, picked):
     ]
     np.testing.assert_allclose(index.similarities_of(positions, query), want, atol=1e-6)
     assert index.similarities_of(np.array([], dtype=np.int64), query).shape == (0,)
+    assert (index._per_query._bytes > 0) == (kept or picked == 59)
 
 
 @pytest.mark.parametrize("threshold", [10**9, 0], ids=["flat", "hnsw"])
