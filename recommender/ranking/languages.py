@@ -41,21 +41,21 @@ def readable_first(
     """`order` (candidate indexes) with unreadable candidates (`ok` False) moved after the
     readable ones of comparable relevance, as the module says; the first `pinned` stay."""
     head, rest = order[:pinned], order[pinned:]
-    good = [i for i in rest if ok[i]]
-    bad = [i for i in rest if not ok[i]]
-    if not bad or not good:
+    readable_ = ok.tolist()
+    good = [i for i in rest if readable_[i]]
+    if not good or len(good) == len(rest):
         return order
+    bad = [i for i in rest if not readable_[i]]
     gap = comparable * float(np.std(scores)) if len(scores) > 1 else 0.0
-    position = {i: k for k, i in enumerate(rest)}
+    score = scores.tolist()
+    position = dict(zip(rest, range(len(rest)), strict=True))
     out = list(head)
     g = b = passed = 0
-    while g < len(good) and b < len(bad):
+    # Merge the two, readable first unless an unreadable one is well ahead; once `per_list`
+    # have passed, none can any more: the readable rest, then the unreadable rest.
+    while passed < per_list and g < len(good) and b < len(bad):
         r, u = good[g], bad[b]
-        if (
-            passed < per_list
-            and position[u] < position[r]
-            and float(scores[u]) > float(scores[r]) + gap
-        ):
+        if position[u] < position[r] and score[u] > score[r] + gap:
             out.append(u)
             b += 1
             passed += 1

@@ -134,3 +134,45 @@ def test_the_deal_language_is_read_too(engine) -> None:
     assert {assets.loc[a, "language"] for a in answer.ids()} >= {"en"}
     assert all(r.code != "unreadable" for i in answer.items for r in i.reasons if i.language in
                ("uk", "en"))  # fmt: skip
+
+
+def _readable_first_by_the_rule(order, scores, ok, *, pinned, per_list, comparable):
+    """The rule step by step, as first written (a reference for the faster one)."""
+    head, rest = order[:pinned], order[pinned:]
+    good = [i for i in rest if ok[i]]
+    bad = [i for i in rest if not ok[i]]
+    if not bad or not good:
+        return order
+    gap = comparable * float(np.std(scores)) if len(scores) > 1 else 0.0
+    position = {i: k for k, i in enumerate(rest)}
+    out = list(head)
+    g = b = passed = 0
+    while g < len(good) and b < len(bad):
+        r, u = good[g], bad[b]
+        if passed < per_list and position[u] < position[r] and scores[u] > scores[r] + gap:
+            out.append(u)
+            b += 1
+            passed += 1
+        else:
+            out.append(r)
+            g += 1
+    return out + good[g:] + bad[b:]
+
+
+def test_the_ordering_equals_the_rule_step_by_step_on_random_rankings() -> None:
+    rng = np.random.default_rng(12)
+    for _ in range(2000):
+        n = int(rng.integers(1, 40))
+        scores = rng.normal(size=n).round(int(rng.integers(1, 4)))  # ties too
+        ok = rng.random(n) < rng.random()
+        order = np.argsort(-scores, kind="stable").tolist()
+        if rng.random() < 0.3:
+            order = rng.permutation(n).tolist()  # pins and answers reorder a ranking
+        kw = {
+            "pinned": int(rng.integers(0, 4)),
+            "per_list": int(rng.integers(0, 4)),
+            "comparable": float(rng.choice([0.0, 0.25, 0.5, 2.0])),
+        }
+        got = readable_first(order, scores, ok, **kw)
+        assert got == _readable_first_by_the_rule(order, scores, ok, **kw)
+        assert sorted(got) == sorted(order)
