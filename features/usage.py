@@ -89,6 +89,30 @@ def examination_of(examination: Sequence[float], position: np.ndarray) -> np.nda
     return curve[index]
 
 
+def _deal_pairs(
+    deal: np.ndarray, asset: np.ndarray, t: np.ndarray, n_assets: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every ordered pair of two assets used in one deal: its key `a * n_assets + b` and the
+    time the later of the two was first used in the deal. The rows are one per (deal, asset),
+    with that asset's first use; the pairs come in no particular order (they are counted).
+
+    What a self-merge on the deal did, in numpy: the merge and the filter of its result cost a
+    second of a 10M-event journal's usage build."""
+    order = np.argsort(deal, kind="stable")
+    deal, asset, t = deal[order], asset[order], t[order]
+    starts = np.flatnonzero(np.r_[True, deal[1:] != deal[:-1]])  # [0] when empty: one empty deal
+    sizes = np.diff(np.r_[starts, len(deal)])
+    size_of = np.repeat(sizes, sizes)  # each row's deal size
+    first_row = np.repeat(starts, sizes)  # each row's deal's first row
+    left = np.repeat(np.arange(len(deal)), size_of)
+    # the right rows: for each left row, every row of its deal in turn
+    offset = np.arange(len(left)) - np.repeat(np.cumsum(size_of) - size_of, size_of)
+    right = np.repeat(first_row, size_of) + offset
+    other = left != right  # one row per (deal, asset): another row is another asset
+    left, right = left[other], right[other]
+    return asset[left] * n_assets + asset[right], np.maximum(t[left], t[right])
+
+
 def _with_impression_totals(
     events: pd.DataFrame, impressions: pd.DataFrame | None
 ) -> tuple[pd.DataFrame, np.ndarray, int]:
@@ -340,17 +364,10 @@ class UsageIndex:
         # later of the two was first used in it.
         first = pd.DataFrame({"deal": deal, "asset": asset, "t": t})[is_eng & (deal >= 0)]
         first = first.groupby(["deal", "asset"], sort=False)["t"].min().reset_index()
-        pairs = first.merge(first, on="deal", suffixes=("_a", "_b"))
-        pairs = pairs[pairs["asset_a"] != pairs["asset_b"]]
-        pair_t = np.maximum(pairs["t_a"].to_numpy(), pairs["t_b"].to_numpy())
-        s["co_pair"] = SumsBefore(
-            pairs["asset_a"].to_numpy() * n_assets + pairs["asset_b"].to_numpy(),
-            pair_t,
-            None,
-            t0=t0,
-            tick=tick,
-            span=span,
+        pair_keys, pair_t = _deal_pairs(
+            first["deal"].to_numpy(), first["asset"].to_numpy(), first["t"].to_numpy(), n_assets
         )
+        s["co_pair"] = SumsBefore(pair_keys, pair_t, None, t0=t0, tick=tick, span=span)
         s["co_asset"] = SumsBefore(
             first["asset"].to_numpy(), first["t"].to_numpy(), None, t0=t0, tick=tick, span=span
         )

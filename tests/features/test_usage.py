@@ -16,6 +16,7 @@ from features.usage import (
     PARTNER_LEVEL_FEATURES,
     UsageConfig,
     UsageIndex,
+    _deal_pairs,
     segment_code,
 )
 
@@ -283,6 +284,32 @@ def test_co_usage_links_assets_used_in_the_same_deal():
     got = index.features(np.array([1, 2]), at, partner=index.partner_codes(["P0"])[0])
     assert got["co_usage"][0] > 0
     assert got["co_usage"][1] == 0
+
+
+def test_deal_pairs_are_the_deals_self_merge_without_an_asset_paired_with_itself():
+    """Against pandas: the rows of each deal merged with themselves, same-asset pairs left
+    out, each pair at the later of its two first uses (as a multiset: their order is free)."""
+    rng = np.random.default_rng(4)
+    for _ in range(200):
+        n = int(rng.integers(0, 60))
+        rows = pd.DataFrame(
+            {"deal": rng.integers(0, 8, n), "asset": rng.integers(0, 15, n),
+             "t": rng.integers(0, 1000, n)}
+        )  # fmt: skip
+        first = rows.groupby(["deal", "asset"], sort=False)["t"].min().reset_index()
+        merged = first.merge(first, on="deal", suffixes=("_a", "_b"))
+        merged = merged[merged["asset_a"] != merged["asset_b"]]
+        want = sorted(
+            zip(
+                (merged["asset_a"] * 15 + merged["asset_b"]).tolist(),
+                np.maximum(merged["t_a"], merged["t_b"]).tolist(),
+                strict=True,
+            )
+        )
+        keys, times = _deal_pairs(
+            first["deal"].to_numpy(), first["asset"].to_numpy(), first["t"].to_numpy(), 15
+        )
+        assert sorted(zip(keys.tolist(), times.tolist(), strict=True)) == want
 
 
 def test_co_engagement_links_assets_engaged_with_by_the_same_partners_without_deals():
