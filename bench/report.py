@@ -570,6 +570,14 @@ def render(
             ["script", "status", "s", "load before", "command"],
         ),
     ]
+    kept = [r for r in records if r.get("run") and r["run"] != when]
+    if kept:
+        out += [
+            "",
+            "Not run this time (a partial run keeps a script's last record, figures and all): "
+            + "; ".join(f"{r['name']}, run of {r['run']}" for r in kept)
+            + ".",
+        ]
     for section in SECTIONS:
         if section.bench in data:
             out += ["", f"## {section.title}", "", section.body(data[section.bench])]

@@ -451,8 +451,12 @@ def main(argv: list[str] | None = None) -> int:
         for bench in chosen:
             records.append(run_bench(bench, results, quick=args.quick))
         if state_path.exists() and set(names) != {r["name"] for r in records}:
-            # a partial run keeps the other scripts' earlier records
-            old = {r["name"]: r for r in json.loads(state_path.read_text()).get("records", [])}
+            # a partial run keeps the other scripts' earlier records, each with when it ran
+            earlier = json.loads(state_path.read_text())
+            old = {
+                r["name"]: {**r, "run": r.get("run") or earlier.get("when")}
+                for r in earlier.get("records", [])
+            }
             mine = {r["name"]: r for r in records}
             records = [
                 mine.get(b.name) or old[b.name] for b in BENCHES if b.name in mine or b.name in old

@@ -116,3 +116,20 @@ def test_learning_has_a_section_with_a_table_per_target(saved):
 def test_md_table_blanks_missing_cells_and_escapes_bars():
     table = report.md_table([{"a": 1, "b": "x|y"}, {"a": None}], ["a", "b"], ["A", "B"])
     assert table == "| A | B |\n|---|---|\n| 1 | x\\|y |\n|  |  |"
+
+
+def test_a_script_kept_from_an_earlier_run_says_when_it_ran(saved):
+    """A partial run (`--only`, `--skip`) keeps the other scripts' records: the document says
+    which figures are older than its date."""
+    run = json.loads((FIXTURES / "results" / "run_all.json").read_text(encoding="utf-8"))
+    records = [dict(r) for r in run["records"]]
+    records[-1]["run"] = "2026-01-02 03:04 UTC"
+    records[0]["run"] = run["when"]  # run this time: not listed
+    text = report.render(
+        saved, records, evaluate(saved), {}, command=run["command"], when=run["when"],
+        info=run["machine"], quick=False,
+    )  # fmt: skip
+    line = next(x for x in text.splitlines() if x.startswith("Not run this time"))
+    assert line.endswith(f"{records[-1]['name']}, run of 2026-01-02 03:04 UTC.")
+    assert records[0]["name"] + "," not in line
+    assert "Not run this time" not in _render(saved)  # a whole run: no such line
