@@ -68,6 +68,14 @@ class AssetHits:
     scores: np.ndarray
 
 
+def _best_chunks(hit_pos: np.ndarray) -> np.ndarray:
+    """Of hits sorted best first (their assets' positions), the index of each asset's first,
+    i.e. best, chunk, in score order."""
+    first = np.unique(hit_pos, return_index=True)[1]
+    first.sort()
+    return first
+
+
 class _PerQuery:
     """What an index computed for a query vector, kept by the vector's bytes: a bounded LRU
     (by the bytes of the arrays it holds), safe to share between threads."""
@@ -196,13 +204,19 @@ class VectorIndex:
         n_chunks = self.index.ntotal
         if n_chunks == 0 or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        if self.kind == "flat" and n_chunks <= RANKED_MAX_CHUNKS:
+        if self._ranked_per_query:
             order, best = self.ranking(query)
             if allowed is not None:
                 keep = allowed[order]
                 order, best = order[keep], best[keep]
             return order[:k], best[:k]
         return self._search_filtered(query, k, allowed)
+
+    @property
+    def _ranked_per_query(self) -> bool:
+        """Whether searches and similarities read what is kept per query vector (a flat
+        index of at most RANKED_MAX_CHUNKS chunks)."""
+        return self.kind == "flat" and self.index.ntotal <= RANKED_MAX_CHUNKS
 
     def ranking(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Every asset position in `self.asset_ids`, best first by its best chunk's similarity
@@ -214,8 +228,7 @@ class VectorIndex:
             scores, idx = self.index.search(query, self.index.ntotal)
             found = idx[0] >= 0  # an approximate (HNSW) search may return fewer
             hit_pos = self.chunk_pos[idx[0][found]]
-            first = np.unique(hit_pos, return_index=True)[1]  # each asset's best chunk
-            first.sort()  # back in score order
+            first = _best_chunks(hit_pos)
             return hit_pos[first].astype(np.int64), scores[0][found][first].astype(np.float32)
 
         order, best = self._per_query.get("ranking", query, rank)
@@ -249,8 +262,7 @@ class VectorIndex:
             found = idx[0] >= 0
             hit_pos = self.chunk_pos[idx[0][found]]  # best chunk first: FAISS sorts by score
             hit_scores = scores[0][found]
-            first = np.unique(hit_pos, return_index=True)[1]  # each asset's best chunk
-            first.sort()  # back in score order
+            first = _best_chunks(hit_pos)
             if len(first) >= want or fetch >= n_chunks:
                 break
             fetch = min(n_chunks, fetch * 4)
@@ -265,7 +277,7 @@ class VectorIndex:
         read from every asset's similarity (`asset_similarities`, kept per query vector; one
         mat-vec over all chunks); otherwise only their chunks are read."""
         asset_pos = np.asarray(asset_pos, dtype=np.int64)
-        if self.kind == "flat" and len(self.chunk_pos) <= RANKED_MAX_CHUNKS:
+        if self._ranked_per_query:
             return self.asset_similarities(query)[asset_pos]
         counts = self._chunk_counts[asset_pos]
         total = int(counts.sum())
